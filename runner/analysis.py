@@ -1,0 +1,115 @@
+"""Per-issue analysis inside a sage: related files, matching lines, risk.
+
+Pure functions of an issue and a `RepoIndex`, so they are cheap to test and
+cost no I/O per issue. Ranking is TF-IDF over identifiers and words (title
+words count double), plus strong boosts for file paths or file names the issue
+text mentions and for path components that match its words.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from runner.models import Issue, RelatedFile, Triage
+from runner.repoindex import RepoIndex, tokens
+
+BODY_CHARS = 20_000
+MAX_RELATED = 8
+MAX_LINES = 5
+LINE_WIDTH = 160
+_PATH_MENTION = re.compile(r"[\w./-]+\.[A-Za-z0-9]{1,8}")
+SENSITIVE_PATH_WORDS = (
+    "auth", "login", "password", "passwd", "secret", "token", "session", "crypto", "permission",
+    "acl", "oauth", "payment", "billing", "migration", "migrations", ".github/workflows", "dockerfile",
+)
+SENSITIVE_WORDS = frozenset(
+    {"password", "token", "secret", "credential", "credentials", "injection", "xss", "csrf", "vulnerability",
+     "exploit", "privilege", "encryption", "session", "auth", "authentication"}
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    related: tuple[RelatedFile, ...]
+    risk: str
+    risk_reasons: tuple[str, ...]
+    query: tuple[str, ...]
+
+
+def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
+    body = issue.body[:BODY_CHARS]
+    weights = Counter(tokens(issue.title) * 2) + Counter(tokens(body))
+    scores = _content_scores(weights, index)
+    _boost_paths(scores, weights, index)
+    _boost_mentions(scores, issue.title + "\n" + body, index)
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], index.paths[kv[0]]))[:MAX_RELATED]
+    query = tuple(t for t, _ in sorted(weights.items(), key=lambda kv: (-kv[1] * index.idf(kv[0]), kv[0]))[:12])
+    related = tuple(
+        RelatedFile(index.paths[pid], round(score, 3), _matching_lines(index, pid, query)) for pid, score in ranked
+    )
+    risk, reasons = _risk(triage, related, weights)
+    return Analysis(related, risk, reasons, query)
+
+
+def _content_scores(weights: Counter, index: RepoIndex) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for token, weight in weights.items():
+        postings = index.postings.get(token)
+        if not postings or len(postings) > max(50, len(index.paths) // 2):
+            continue
+        idf = index.idf(token)
+        for path_id, count in postings:
+            scores[path_id] = scores.get(path_id, 0.0) + weight * idf * (1 + math.log(count))
+    return scores
+
+
+def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -> None:
+    for token, weight in weights.items():
+        for path_id in index.path_tokens.get(token, ()):
+            scores[path_id] = scores.get(path_id, 0.0) + 3.0 * weight * index.idf(token)
+
+
+def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> None:
+    known = None
+    for mention in set(_PATH_MENTION.findall(text)):
+        mention = mention.strip("./")
+        if known is None:
+            known = {p: i for i, p in enumerate(index.paths)}
+        if mention in known:
+            scores[known[mention]] = scores.get(known[mention], 0.0) + 100.0
+            continue
+        for path_id in index.by_name.get(mention.rsplit("/", 1)[-1].lower(), ()):
+            scores[path_id] = scores.get(path_id, 0.0) + 40.0
+
+
+def _matching_lines(index: RepoIndex, path_id: int, query: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    lines = index.lines.get(path_id)
+    if not lines or not query:
+        return ()
+    found = []
+    for number, line in enumerate(lines, start=1):
+        lower = line.lower()
+        if any(word in lower for word in query):
+            found.append((number, line.strip()[:LINE_WIDTH]))
+            if len(found) == MAX_LINES:
+                break
+    return tuple(found)
+
+
+def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: Counter) -> tuple[str, tuple[str, ...]]:
+    reasons = []
+    if triage.kind == "security":
+        reasons.append("security issue")
+    sensitive = [f.path for f in related[:5] if any(w in f.path.lower() for w in SENSITIVE_PATH_WORDS)]
+    if sensitive:
+        reasons.append("touches sensitive paths: " + ", ".join(sensitive[:3]))
+    words = sorted(SENSITIVE_WORDS.intersection(weights))
+    if words:
+        reasons.append("mentions " + ", ".join(words[:4]))
+    areas = {f.path.split("/", 1)[0] for f in related[:5] if "/" in f.path}
+    if len(areas) >= 3:
+        reasons.append(f"spans {len(areas)} top-level areas")
+    level = "high" if (triage.kind == "security" or (sensitive and words)) else "medium" if reasons else "low"
+    return level, tuple(reasons)

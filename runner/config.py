@@ -1,0 +1,213 @@
+"""One validated configuration object, built from `runner.toml` and the command line.
+
+Command-line values win over the file; the file wins over defaults. Everything
+is checked here, once, so the rest of the code can trust what it is given and
+a mistake is reported as a usage error (exit 2) naming the file and the key.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from runner.triage import TriageRules
+
+DEFAULT_CONFIG_NAME = "runner.toml"
+_BRANCH_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class ConfigError(Exception):
+    """Bad configuration or usage (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str = "runner"
+    email: str = "runner@localhost"
+
+
+@dataclass(frozen=True)
+class Config:
+    repos: Mapping[str, Path]
+    default_repo: Path | None
+    state_dir: Path
+    report_dir: Path
+    branch_prefix: str = "runner/issue-"
+    base: str | None = None
+    identity: Identity = field(default_factory=Identity)
+    plan_dir: str = ".runner/issues/{number}"
+    templates_dir: Path | None = None
+    workers: int | None = None
+    min_workers: int = 1
+    max_workers: int = 8
+    queue_size: int = 500
+    aging_s: float = 300.0
+    task_timeout: float | None = 600.0
+    max_attempts: int = 3
+    dry_run: bool = False
+    quiet: bool = False
+    rules: TriageRules = field(default_factory=TriageRules)
+
+    def branch_for(self, number: int) -> str:
+        return f"{self.branch_prefix}{number}"
+
+    def plan_dir_for(self, number: int) -> str:
+        return self.plan_dir.format(number=number)
+
+    def repo_for(self, repository: str | None) -> Path | None:
+        """The local clone an issue targets, or None when it is not mapped."""
+        if repository and repository.lower() in self.repos:
+            return self.repos[repository.lower()]
+        return self.default_repo
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "runner"
+
+
+def read_toml(path: Path | None) -> tuple[dict[str, Any], Path | None]:
+    """The parsed config file (explicit path, else ./runner.toml if present)."""
+    if path is None:
+        candidate = Path(DEFAULT_CONFIG_NAME)
+        if not candidate.is_file():
+            return {}, None
+        path = candidate
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle), path
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def build_config(options: Mapping[str, Any], config_path: Path | None = None) -> Config:
+    """Merge the config file and command-line `options` (None = not given) and validate."""
+    data, source = read_toml(config_path)
+    where = str(source) if source else "command line"
+    section = _table(data, "runner", where)
+    merged = {**section, **{k: v for k, v in options.items() if v is not None and k != "repo_args"}}
+    repos, default_repo = _repos(options.get("repo_args") or [], _table(data, "repos", where), source)
+    try:
+        rules = TriageRules().with_overrides(_table(data, "triage", where))
+        return _validated(merged, repos, default_repo, rules)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    return value
+
+
+def _repos(args: list[str], table: Mapping[str, Any], source: Path | None) -> tuple[dict[str, Path], Path | None]:
+    repos: dict[str, Path] = {}
+    base = source.parent if source else Path.cwd()
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: [repos] {key!r} must be a path string")
+        repos[_repo_key(key)] = _resolve(base / Path(value).expanduser())
+    default = None
+    for arg in args:
+        key, sep, path = arg.partition("=")
+        if sep and _REPO_KEY.match(key):
+            repos[_repo_key(key)] = _resolve(Path(path).expanduser())
+        elif default is None:
+            default = _resolve(Path(arg).expanduser())
+        else:
+            raise ConfigError("--repo PATH may be given once; map more repositories with --repo OWNER/NAME=PATH")
+    return repos, default
+
+
+def _repo_key(key: str) -> str:
+    if not _REPO_KEY.match(key):
+        raise ConfigError(f"repository {key!r} must look like OWNER/NAME")
+    return key.lower()
+
+
+def _resolve(path: Path) -> Path:
+    return path.resolve()
+
+
+def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path | None, rules: TriageRules) -> Config:
+    prefix = str(m.get("branch_prefix", "runner/issue-"))
+    _check_branch_prefix(prefix)
+    plan_dir = str(m.get("plan_dir", ".runner/issues/{number}"))
+    _check_plan_dir(plan_dir)
+    workers = _workers(m.get("workers"))
+    min_w, max_w = int(m.get("min_workers", 1)), int(m.get("max_workers", max(8, workers or 0)))
+    if not 1 <= min_w <= max_w:
+        raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
+    timeout = m.get("task_timeout", 600.0)
+    return Config(
+        repos=repos,
+        default_repo=default_repo,
+        state_dir=Path(m.get("state_dir") or default_state_dir()).expanduser().resolve(),
+        report_dir=Path(m.get("report_dir") or "reports").expanduser().resolve(),
+        branch_prefix=prefix,
+        base=m.get("base"),
+        identity=_identity(m),
+        plan_dir=plan_dir,
+        templates_dir=Path(m["templates"]).expanduser().resolve() if m.get("templates") else None,
+        workers=workers,
+        min_workers=min_w,
+        max_workers=max_w,
+        queue_size=_positive_int(m.get("queue_size", 500), "queue_size"),
+        aging_s=float(m.get("aging_s", 300.0)),
+        task_timeout=float(timeout) if timeout else None,
+        max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
+        dry_run=bool(m.get("dry_run", False)),
+        quiet=bool(m.get("quiet", False)),
+        rules=rules,
+    )
+
+
+def _workers(value: Any) -> int | None:
+    if value is None or str(value).lower() == "auto":
+        return None
+    return _positive_int(value, "workers")
+
+
+def _positive_int(value: Any, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+def _identity(m: Mapping[str, Any]) -> Identity:
+    name = str(m.get("author_name", "runner"))
+    email = str(m.get("author_email", "runner@localhost"))
+    if any(c in name + email for c in "<>\n\r\0") or not name.strip() or "@" not in email:
+        raise ValueError(f"author_name/author_email are not a valid git identity: {name!r} <{email}>")
+    return Identity(name, email)
+
+
+def _check_branch_prefix(prefix: str) -> None:
+    bad = (
+        not _BRANCH_PREFIX.match(prefix)
+        or ".." in prefix
+        or "//" in prefix
+        or "/." in prefix
+        or prefix.endswith((".", ".lock/"))
+    )
+    if bad:
+        raise ValueError(f"branch_prefix {prefix!r} would not make a valid branch name")
+
+
+def _check_plan_dir(plan_dir: str) -> None:
+    if "{number}" not in plan_dir:
+        raise ValueError("plan_dir must contain {number}")
+    sample = Path(plan_dir.format(number=1))
+    if sample.is_absolute() or ".." in sample.parts or sample.parts[:1] == (".git",):
+        raise ValueError(f"plan_dir {plan_dir!r} must be a relative path inside the repository")

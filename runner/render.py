@@ -1,0 +1,70 @@
+"""Render an issue's files from Jinja2 templates, safely.
+
+Templates come from the user's `--templates DIR` first, then the ones shipped
+with runner; `<kind>/NAME.j2` overrides `default/NAME.j2`. Rendering uses the
+sandboxed environment with undefined variables as errors. Issue text is only
+ever passed in as *data*: Jinja never parses it, so `{{ 7*7 }}` or
+`{% include '/etc/passwd' %}` in a title comes out exactly as written.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+SUFFIX = ".j2"
+
+
+def shipped_templates() -> Path:
+    """Templates installed as package data (`runner/templates`), or the checkout's `templates/`."""
+    installed = Path(str(resources.files("runner"))) / "templates"
+    if (installed / "default").is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+class Renderer:
+    """Compiles every template once (sage start-up), then renders per issue."""
+
+    def __init__(self, user_dir: Path | None = None) -> None:
+        roots = [str(p) for p in (user_dir, shipped_templates()) if p is not None]
+        self.env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(roots),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.outputs = self._output_names()
+        if not self.outputs:
+            raise FileNotFoundError(f"no templates found in default/ under {', '.join(roots)}")
+        self._compiled: dict[tuple[str, str], jinja2.Template] = {}
+
+    def _output_names(self) -> tuple[str, ...]:
+        names = {
+            name[len("default/") : -len(SUFFIX)]
+            for name in self.env.list_templates(extensions=[SUFFIX[1:]])
+            if name.startswith("default/") and name.count("/") == 1
+        }
+        return tuple(sorted(names))
+
+    def precompile(self, kinds: tuple[str, ...]) -> int:
+        for kind in kinds:
+            for name in self.outputs:
+                self._template(kind, name)
+        return len(self._compiled)
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> dict[str, str]:
+        return {name: self._template(kind, name).render(context) for name in self.outputs}
+
+    def _template(self, kind: str, name: str) -> jinja2.Template:
+        key = (kind, name)
+        template = self._compiled.get(key)
+        if template is None:
+            template = self.env.select_template([f"{kind}/{name}{SUFFIX}", f"default/{name}{SUFFIX}"])
+            self._compiled[key] = template
+        return template

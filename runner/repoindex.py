@@ -1,0 +1,177 @@
+"""A searchable snapshot of one repository at one commit.
+
+Built from git objects (never the working tree, which may be dirty): tracked
+paths, an inverted index of identifiers and words to the files that contain
+them, and the lines of each text file so a plan can quote them. The master
+builds it once per commit and pickles it into the state directory; every sage
+loads that file in its initializer, so per-issue work never touches git.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import re
+import subprocess
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
+_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+STOPWORDS = frozenset(
+    """the and for with that this from have not are was were when what which while will would
+    should could can't cannot into onto than then them they their there here your you our out
+    but all any use used using get set has had its it's also just like only some such very
+    def class return self none true false null import from elif else try except pass lambda
+    var let const function new public private static void int str string bool
+    http https www com org issue issues please thanks thank""".split()
+)
+
+
+@dataclass
+class RepoIndex:
+    commit: str
+    paths: list[str]
+    postings: dict[str, list[tuple[int, int]]]
+    lines: dict[int, list[str]] = field(default_factory=dict)
+    path_tokens: dict[str, list[int]] = field(default_factory=dict)
+    by_name: dict[str, list[int]] = field(default_factory=dict)
+
+    def idf(self, token: str) -> float:
+        return math.log(1 + len(self.paths) / (1 + len(self.postings.get(token, ()))))
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words and identifier parts: `authenticateUser_v2` -> authenticateuser_v2, authenticate, user."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        lower = word.lower()
+        if lower not in STOPWORDS:
+            out.append(lower)
+        if "_" in word or not word.islower():
+            out.extend(p for p in _parts(word) if p not in STOPWORDS and p != lower)
+    return out
+
+
+def _parts(word: str) -> list[str]:
+    return [p.lower() for chunk in word.split("_") for p in _CAMEL.findall(chunk) if len(p) >= 3]
+
+
+def build(repo: Path, commit: str) -> RepoIndex:
+    entries = _ls_tree(repo, commit)
+    index = RepoIndex(commit=commit, paths=[path for path, _, _ in entries], postings={})
+    postings: dict[str, list[tuple[int, int]]] = {}
+    wanted = _text_candidates(entries)
+    for path_id, data in _read_blobs(repo, [(i, entries[i][1]) for i in wanted]):
+        text = _as_text(data)
+        if text is None:
+            continue
+        index.lines[path_id] = text.splitlines()
+        for token, count in Counter(tokens(text)).items():
+            postings.setdefault(token, []).append((path_id, count))
+    index.postings = postings
+    for path_id, path in enumerate(index.paths):
+        index.by_name.setdefault(os.path.basename(path).lower(), []).append(path_id)
+        for token in set(tokens(path.replace("/", " ").replace(".", " "))):
+            index.path_tokens.setdefault(token, []).append(path_id)
+    return index
+
+
+def load_or_build(repo: Path, commit: str, cache_dir: Path) -> tuple[RepoIndex, Path]:
+    """The cached index for `commit`, building and saving it on first use."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    repo_id = hashlib.sha256(str(repo).encode()).hexdigest()[:12]
+    path = cache_dir / f"index-{repo_id}-{commit}.pickle"
+    if path.exists():
+        try:
+            return load(path), path
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            path.unlink(missing_ok=True)
+    index = build(repo, commit)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    return index, path
+
+
+def load(path: Path) -> RepoIndex:
+    with path.open("rb") as handle:
+        index = pickle.load(handle)
+    if not isinstance(index, RepoIndex):
+        raise pickle.UnpicklingError(f"{path} does not hold a repository index")
+    return index
+
+
+def _ls_tree(repo: Path, commit: str) -> list[tuple[str, str, int]]:
+    out = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "-z", "--long", "--full-tree", commit, "--"],
+        capture_output=True, check=True,
+    ).stdout
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, kind, sha, size = meta.split()
+        if kind == b"blob" and mode != b"120000":
+            entries.append((name.decode("utf-8", "surrogateescape"), sha.decode(), int(size)))
+    return entries
+
+
+def _text_candidates(entries: list[tuple[str, str, int]]) -> list[int]:
+    chosen, total = [], 0
+    for i, (_, _, size) in sorted(enumerate(entries), key=lambda e: e[1][2]):
+        if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
+            continue
+        chosen.append(i)
+        total += size
+    return sorted(chosen)
+
+
+def _read_blobs(repo: Path, wanted: list[tuple[int, str]]):
+    """Stream blob contents through one `git cat-file --batch` process."""
+    if not wanted:
+        return
+    proc = subprocess.Popen(
+        ["git", "-C", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert proc.stdin and proc.stdout
+    request = "".join(f"{sha}\n" for _, sha in wanted).encode()
+    feeder = threading.Thread(target=_feed, args=(proc.stdin, request), daemon=True)
+    feeder.start()
+    try:
+        for path_id, _ in wanted:
+            header = proc.stdout.readline().split()
+            size = int(header[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)
+            yield path_id, data
+    finally:
+        proc.stdout.close()
+        proc.wait()
+        feeder.join()
+
+
+def _feed(pipe, data: bytes) -> None:
+    """Write requests from a thread so a full output pipe cannot deadlock us."""
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _as_text(data: bytes) -> str | None:
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")

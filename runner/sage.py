@@ -1,0 +1,119 @@
+"""The sage: worker-side code that turns one `Task` into one `SageResult`.
+
+A sage process is initialized once (`initialize`): it compiles every template
+and loads each repository's index. After that, `work` is a pure function of
+its task and that state: no git, no network, no terminal UI, so it is safe to
+kill at any point and cheap to retry.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from runner import repoindex
+from runner.analysis import analyse
+from runner.models import KINDS, SageResult, Task
+from runner.render import Renderer
+
+SUMMARY_CHARS = 600
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class SageSetup:
+    """Everything a sage needs, sent once to each worker."""
+
+    index_paths: Mapping[str, str]
+    templates_dir: str | None
+    branch_prefix: str
+    plan_dir: str
+
+
+@dataclass
+class _State:
+    setup: SageSetup
+    renderer: Renderer
+    indexes: dict[str, repoindex.RepoIndex]
+    init_s: float
+
+
+_state: _State | None = None
+
+
+def initialize(setup: SageSetup) -> float:
+    """Compile templates and load indexes; returns the time it took."""
+    global _state
+    started = time.perf_counter()
+    renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
+    renderer.precompile(KINDS)
+    indexes = {key: repoindex.load(Path(path)) for key, path in setup.index_paths.items()}
+    _state = _State(setup, renderer, indexes, 0.0)
+    _state.init_s = time.perf_counter() - started
+    return _state.init_s
+
+
+def init_time() -> float:
+    return _state.init_s if _state else 0.0
+
+
+def work(task: Task) -> SageResult:
+    if _state is None:
+        raise RuntimeError("sage used before initialize()")
+    started = time.perf_counter()
+    issue, triage = task.issue, task.triage
+    found = analyse(issue, triage, _state.indexes[task.repo_key])
+    summary = summarize(issue.body)
+    context = {
+        "issue": {
+            "number": issue.number,
+            "title": clean(issue.title),
+            "labels": [clean(label) for label in issue.labels],
+            "url": issue.html_url or "",
+        },
+        "summary": summary,
+        "priority": triage.priority.label,
+        "priority_reason": clean(triage.priority_reason),
+        "kind": triage.kind,
+        "kind_reason": clean(triage.kind_reason),
+        "related": [{"path": f.path, "score": f.score, "lines": [list(x) for x in f.lines]} for f in found.related],
+        "risk": found.risk,
+        "risk_reasons": list(found.risk_reasons),
+        "duplicates": list(task.duplicates),
+        "branch": f"{_state.setup.branch_prefix}{issue.number}",
+    }
+    rendered = _state.renderer.render(triage.kind, context)
+    directory = _state.setup.plan_dir.format(number=issue.number)
+    files = {f"{directory}/{name}": clean_text(text).encode() for name, text in rendered.items()}
+    return SageResult(
+        number=issue.number,
+        repo_key=task.repo_key,
+        related=found.related,
+        risk=found.risk,
+        risk_reasons=found.risk_reasons,
+        files=files,
+        summary=summary,
+        worker_pid=os.getpid(),
+        busy_s=time.perf_counter() - started,
+    )
+
+
+def summarize(body: str) -> str:
+    """The first paragraph of the body, shortened; what a reviewer reads first."""
+    text = clean_text(body).strip()
+    paragraph = text.split("\n\n", 1)[0].strip()
+    if len(paragraph) > SUMMARY_CHARS:
+        paragraph = paragraph[: SUMMARY_CHARS - 1].rstrip() + "…"
+    return paragraph
+
+
+def clean(text: str) -> str:
+    """One line of display text: control characters and newlines become spaces."""
+    return _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))
+
+
+def clean_text(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))

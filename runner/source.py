@@ -1,0 +1,303 @@
+"""Read GitHub issue objects from a JSON array or JSON Lines, as a stream.
+
+Two passes over the input, both in constant memory:
+
+    scan():  check the syntax of the whole input (so a broken file is rejected
+             before anything is written) and count issue numbers in an
+             on-disk SQLite table to find numbers that appear more than once;
+    items(): yield `Issue`, `InvalidItem` or `Skip` events in input order,
+             keeping only the last item of each repeated number.
+
+stdin (`-`) is spooled to a file first so it can be read twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import ijson
+
+from runner.models import InvalidItem, Issue
+
+CHUNK = 1 << 16
+
+
+class InputError(Exception):
+    """The input as a whole is unusable (exit 2); the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An item that is a valid issue-shaped value but is not processed."""
+
+    position: int
+    number: int | None
+    reason: str
+
+
+@dataclass
+class Scan:
+    path: Path
+    fmt: str
+    items: int
+    repeats: dict[int, int] = field(default_factory=dict)
+
+
+def spool_stdin(directory: Path) -> Path:
+    """Copy standard input to a file so it can be validated and then read."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="stdin-", suffix=".json", dir=directory)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+    return Path(name)
+
+
+def detect_format(path: Path) -> str:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            stripped = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if stripped:
+                return "array" if stripped[:1] == b"[" else "lines"
+    raise InputError(f"{path}: the input is empty (expected a JSON array or JSON Lines)")
+
+
+def scan(path: Path, work_dir: Path) -> Scan:
+    fmt = detect_format(path)
+    counter = _NumberCounter(work_dir)
+    try:
+        count = 0
+        for count, (_line, value) in enumerate(_values(path, fmt), start=1):
+            number = value.get("number") if isinstance(value, dict) else None
+            if _is_number(number) and "pull_request" not in value:
+                counter.add(number, count)
+        return Scan(path, fmt, count, counter.repeats())
+    finally:
+        counter.close()
+
+
+def items(scan_result: Scan) -> Iterator[Issue | InvalidItem | Skip]:
+    remaining = dict(scan_result.repeats)
+    for position, (line, value) in enumerate(_values(scan_result.path, scan_result.fmt), start=1):
+        event = to_issue(value, position, line)
+        if isinstance(event, Issue) and event.number in remaining:
+            remaining[event.number] -= 1
+            if remaining[event.number] > 0:
+                event = Skip(position, event.number, "superseded by a later item with the same number")
+        yield event
+
+
+def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidItem | Skip:
+    """Validate one decoded item; never raises for bad data, it reports it."""
+    if not isinstance(value, dict):
+        return InvalidItem(position, line, f"item is {_type_name(value)}, not an issue object")
+    number = value.get("number")
+    if "pull_request" in value:
+        return Skip(position, number if _is_number(number) else None, "pull request")
+    if not _is_number(number):
+        return InvalidItem(position, line, f"'number' must be a positive integer, got {_show(number)}")
+    problem = _field_problem(value)
+    if problem:
+        return InvalidItem(position, line, problem, number)
+    if value.get("state") == "closed":
+        return Skip(position, number, "issue is closed")
+    return _build_issue(value, number, position)
+
+
+def _field_problem(value: dict) -> str | None:
+    if not isinstance(value.get("title"), str):
+        return f"'title' must be a string, got {_show(value.get('title'))}"
+    if value.get("body") is not None and not isinstance(value["body"], str):
+        return f"'body' must be a string or null, got {_show(value['body'])}"
+    labels = value.get("labels", [])
+    if labels is None:
+        return None
+    if not isinstance(labels, list):
+        return f"'labels' must be a list, got {_show(labels)}"
+    for label in labels:
+        if not (isinstance(label, str) or (isinstance(label, dict) and isinstance(label.get("name"), str))):
+            return f"each label must be a string or an object with a 'name', got {_show(label)}"
+    url = value.get("repository_url")
+    if url is not None and not isinstance(url, str):
+        return f"'repository_url' must be a string, got {_show(url)}"
+    return None
+
+
+def _build_issue(value: dict, number: int, position: int) -> Issue:
+    title = value["title"]
+    body = value.get("body") or ""
+    labels = tuple(label if isinstance(label, str) else label["name"] for label in value.get("labels") or ())
+    repository = repository_from_url(value.get("repository_url"))
+    digest = hashlib.sha256(
+        json.dumps([number, title, body, sorted(labels), repository], ensure_ascii=False).encode()
+    ).hexdigest()[:20]
+    return Issue(
+        number=number,
+        title=title,
+        body=body,
+        labels=labels,
+        repository=repository,
+        html_url=value.get("html_url") if isinstance(value.get("html_url"), str) else None,
+        updated_at=value.get("updated_at") if isinstance(value.get("updated_at"), str) else None,
+        position=position,
+        content_hash=digest,
+    )
+
+
+def repository_from_url(url: str | None) -> str | None:
+    """`https://api.github.com/repos/acme/app` -> `acme/app` (GitHub Enterprise paths too)."""
+    if not url:
+        return None
+    parts = [p for p in url.rstrip("/").split("/") if p]
+    if "repos" in parts:
+        tail = parts[parts.index("repos") + 1 :]
+        if len(tail) >= 2:
+            return f"{tail[0]}/{tail[1]}".lower()
+    return f"{parts[-2]}/{parts[-1]}".lower() if len(parts) >= 2 else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _type_name(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null", float: "a number", int: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _values(path: Path, fmt: str) -> Iterator[tuple[int | None, object]]:
+    if fmt == "lines":
+        yield from _json_lines(path)
+    else:
+        yield from _json_array(path)
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int | None, object]]:
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            text = _decode(raw, path, line_no)
+            if not text.strip():
+                continue
+            try:
+                yield line_no, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"{path}: line {line_no}, column {exc.colno}: invalid JSON ({exc.msg})"
+                ) from None
+
+
+def _decode(raw: bytes, path: Path, line_no: int) -> str:
+    try:
+        return raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: line {line_no}, byte {exc.start + 1}: not valid UTF-8") from None
+
+
+def _json_array(path: Path) -> Iterator[tuple[int | None, object]]:
+    with path.open("rb") as handle:
+        try:
+            for value in ijson.items(handle, "item", use_float=True):
+                yield None, value
+        except ijson.JSONError:
+            pass
+        else:
+            return
+    raise InputError(_locate_array_error(path))
+
+
+def _locate_array_error(path: Path) -> str:
+    """Re-parse with ijson's pure-Python backend, which reports the offset of the error."""
+    from ijson.backends import python as slow
+
+    with path.open("rb") as handle:
+        try:
+            for _ in slow.parse(handle):
+                pass
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            offset = _offset_of(exc)
+            if offset is None:
+                return f"{path}: invalid JSON ({_first_line(exc)})"
+            line, column = _line_and_column(path, offset)
+            return f"{path}: line {line}, column {column}: invalid JSON ({_first_line(exc)})"
+    return f"{path}: invalid JSON (the array is incomplete)"
+
+
+def _offset_of(exc: Exception) -> int | None:
+    if isinstance(exc, UnicodeDecodeError):
+        return None
+    text = str(exc)
+    tail = text.rsplit(" at ", 1)
+    if len(tail) == 2 and tail[1].strip().isdigit():
+        return int(tail[1].strip())
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return re.sub(r" at \d+$", "", lines[0]) if lines else type(exc).__name__
+
+
+def _line_and_column(path: Path, offset: int) -> tuple[int, int]:
+    """Line and column (1-based) of a character offset, reading in chunks."""
+    line, column, seen = 1, 1, 0
+    with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
+        while seen < offset:
+            chunk = handle.read(min(CHUNK, offset - seen))
+            if not chunk:
+                break
+            newlines = chunk.count("\n")
+            if newlines:
+                line += newlines
+                column = len(chunk) - chunk.rfind("\n")
+            else:
+                column += len(chunk)
+            seen += len(chunk)
+    return line, column
+
+
+class _NumberCounter:
+    """Counts issue numbers on disk so finding repeats costs no memory per issue."""
+
+    def __init__(self, work_dir: Path) -> None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="numbers-", suffix=".sqlite", dir=work_dir)
+        os.close(fd)
+        self._path = Path(name)
+        self._db = sqlite3.connect(name)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; CREATE TABLE n(number INTEGER);"
+        )
+        self._batch: list[tuple[int]] = []
+
+    def add(self, number: int, _position: int) -> None:
+        self._batch.append((number,))
+        if len(self._batch) >= 10_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany("INSERT INTO n VALUES (?)", self._batch)
+        self._batch.clear()
+
+    def repeats(self) -> dict[int, int]:
+        self._flush()
+        rows = self._db.execute("SELECT number, COUNT(*) FROM n GROUP BY number HAVING COUNT(*) > 1")
+        return dict(rows.fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+        self._path.unlink(missing_ok=True)
+
+
