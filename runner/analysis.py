@@ -18,6 +18,7 @@ from runner.repoindex import RepoIndex, tokens
 BODY_CHARS = 20_000
 MAX_RELATED = 8
 MAX_LINES = 5
+MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
 _PATH_MENTION = re.compile(r"[\w./-]+\.[A-Za-z0-9]{1,8}")
 SENSITIVE_PATH_WORDS = (
@@ -45,6 +46,9 @@ def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
     _boost_paths(scores, weights, index)
     _boost_mentions(scores, issue.title + "\n" + body, index)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], index.paths[kv[0]]))[:MAX_RELATED]
+    if ranked:
+        floor = ranked[0][1] * MIN_RELATIVE_SCORE
+        ranked = [(pid, score) for pid, score in ranked if score >= floor]
     query = tuple(t for t, _ in sorted(weights.items(), key=lambda kv: (-kv[1] * index.idf(kv[0]), kv[0]))[:12])
     related = tuple(
         RelatedFile(index.paths[pid], round(score, 3), _matching_lines(index, pid, query)) for pid, score in ranked

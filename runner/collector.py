@@ -1,0 +1,131 @@
+"""Collector: the thread that turns sage results into commits and report records.
+
+    pool futures ──> results (SimpleQueue) ──> Collector ──batch per repository──> RepoWriter
+                                                   │
+                                                   ├── failures: RetryPolicy -> requeue / failed / deferred
+                                                   └── terminal: record -> ReportSink, metrics, observer
+
+Batching lets one fast-import checkpoint and one lock acquisition cover many
+commits; a batch closes after `BATCH_MAX` results or `BATCH_WAIT_S`.
+"""
+from __future__ import annotations
+
+import queue as stdqueue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from runner.gitstore import RepoWriter, WriteItem
+from runner.ledger import Ledger, Ticket
+from runner.models import DEFERRED, FAILED, CommitOutcome, SageResult
+from runner.queue import PriorityQueue
+from runner.retry import RetryPolicy
+
+BATCH_MAX = 256
+BATCH_WAIT_S = 0.05
+
+
+@dataclass
+class Done:
+    """A finished sage task: the ticket and either its result or its exception."""
+
+    ticket: Ticket
+    result: SageResult | None
+    error: BaseException | None
+
+
+class Collector(threading.Thread):
+    def __init__(
+        self,
+        writers: dict[str, RepoWriter],
+        ledger: Ledger,
+        queue: PriorityQueue[Ticket],
+        policy: RetryPolicy,
+        finish: Callable[[Ticket, str, CommitOutcome | None, str | None, SageResult | None], None],
+        message_for: Callable[[Ticket, SageResult], str],
+        directory_for: Callable[[int], str],
+        branch_for: Callable[[int], str],
+    ) -> None:
+        super().__init__(name="runner-collector", daemon=True)
+        self.results: stdqueue.SimpleQueue[Done] = stdqueue.SimpleQueue()
+        self.writers = writers
+        self.ledger = ledger
+        self.queue = queue
+        self.policy = policy
+        self.finish = finish
+        self.message_for = message_for
+        self.directory_for = directory_for
+        self.branch_for = branch_for
+        self.retries = 0
+        self.error: BaseException | None = None
+        self._halt = threading.Event()
+
+    def submit_done(self, done: Done) -> None:
+        self.results.put(done)
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        try:
+            while not (self._halt.is_set() and self.results.empty()):
+                batch = self._next_batch()
+                if batch:
+                    self._handle(batch)
+                elif self.ledger.finished():
+                    break
+        except BaseException as exc:
+            self.error = exc
+
+    def _next_batch(self) -> list[Done]:
+        try:
+            first = self.results.get(timeout=0.1)
+        except stdqueue.Empty:
+            return []
+        batch, deadline = [first], time.monotonic() + BATCH_WAIT_S
+        while len(batch) < BATCH_MAX:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.results.get(timeout=remaining) if remaining > 0 else self.results.get_nowait())
+            except stdqueue.Empty:
+                break
+        return batch
+
+    def _handle(self, batch: list[Done]) -> None:
+        by_repo: dict[str, list[Done]] = {}
+        for done in batch:
+            if done.error is not None:
+                self._failed_attempt(done.ticket, done.error)
+            else:
+                by_repo.setdefault(done.ticket.repo_key, []).append(done)
+        for repo_key, items in by_repo.items():
+            self._write(self.writers[repo_key], items)
+
+    def _write(self, writer: RepoWriter, items: list[Done]) -> None:
+        write_items = [self._write_item(d.ticket, d.result) for d in items if d.result is not None]
+        outcomes = writer.write(write_items)
+        for done, outcome in zip(items, outcomes):
+            self.finish(done.ticket, outcome.status, outcome, outcome.error, done.result)
+
+    def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
+        number = ticket.issue.number
+        return WriteItem(number, self.branch_for(number), self.directory_for(number), result.files,
+                         self.message_for(ticket, result))
+
+    def _failed_attempt(self, ticket: Ticket, error: BaseException) -> None:
+        ticket.last_error = describe(error)
+        plan = self.policy.plan(error, ticket.attempts)
+        if plan.action == "retry":
+            self.retries += 1
+            self.queue.requeue(ticket, int(ticket.triage.priority), ticket.enqueued_mono,
+                               time.monotonic() + plan.delay_s)
+        else:
+            status = DEFERRED if plan.action == "defer" else FAILED
+            self.finish(ticket, status, None, ticket.last_error, None)
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(error).__name__}: {first}"[:500] if first else type(error).__name__

@@ -1,0 +1,261 @@
+"""`runner process`: the master process from input file to report.
+
+    input ──scan──> Intake ──put──> PriorityQueue ──get──> dispatch loop (this thread)
+                    (thread)        (bounded heap)          │ submit while the pool has a free slot
+                                                            ▼
+                                   Collector <──results── pool of sages (processes)
+                                   (thread: git writes, retries, records)
+                                        │
+                                        ▼
+                                   ReportSink ──> <run-id>.json / .md
+
+Each stage hands plain data to the next; only retries flow back, into the queue.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from runner import repoindex, sage, source
+from runner.collector import Collector, Done
+from runner.config import Config, ConfigError
+from runner.executor import make_pool
+from runner.gitstore import GitError, RepoWriter
+from runner.intake import Intake
+from runner.ledger import Ledger, Ticket
+from runner.metrics import RunMetrics
+from runner.models import FAILED, CommitOutcome, SageResult
+from runner.queue import PriorityQueue
+from runner.report import ReportSink, now_iso
+from runner.retry import RetryPolicy
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEFERRED, EXIT_LOCKED = 0, 1, 2, 3, 75
+
+
+class Observer(Protocol):
+    """What the terminal UI (or a log) hears; the pipeline never imports the UI."""
+
+    def run_started(self, info: dict[str, Any]) -> None: ...
+    def issue_finished(self, record: dict[str, Any]) -> None: ...
+    def tick(self, snapshot: dict[str, Any]) -> None: ...
+
+
+class NullObserver:
+    def run_started(self, info: dict[str, Any]) -> None:
+        pass
+
+    def issue_finished(self, record: dict[str, Any]) -> None:
+        pass
+
+    def tick(self, snapshot: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    run_id: str
+    json_path: Path
+    md_path: Path
+    totals: dict[str, int]
+    by_status: dict[str, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def open_writers(config: Config) -> dict[str, RepoWriter]:
+    """A writer per repository, checked before anything is read or written."""
+    targets = dict(config.repos)
+    if config.default_repo is not None:
+        targets[""] = config.default_repo
+    if not targets:
+        raise ConfigError("no repository given: use --repo PATH (or --repo OWNER/NAME=PATH, or [repos] in runner.toml)")
+    try:
+        return {
+            key: RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run)
+            for key, path in targets.items()
+        }
+    except GitError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class ProcessRun:
+    def __init__(self, config: Config, input_spec: str, observer: Observer | None = None) -> None:
+        self.config = config
+        self.input_spec = input_spec
+        self.observer = observer or NullObserver()
+        self.run_id = new_run_id()
+        self.stop_event = threading.Event()
+        self.metrics = RunMetrics()
+        self.extra: dict[str, Any] = {}
+
+    def execute(self) -> RunOutcome:
+        """Run the batch; raises ConfigError / InputError (exit 2) before anything is written."""
+        writers = open_writers(self.config)
+        work_dir = self.config.state_dir / "tmp"
+        path = source.spool_stdin(work_dir) if self.input_spec == "-" else Path(self.input_spec)
+        try:
+            if not path.is_file():
+                raise source.InputError(f"{path}: no such file")
+            scan = source.scan(path, work_dir)
+            setup = self._sage_setup(writers)
+            return self._run(scan, writers, setup)
+        finally:
+            if self.input_spec == "-":
+                path.unlink(missing_ok=True)
+            for writer in writers.values():
+                writer.close()
+
+    def _sage_setup(self, writers: dict[str, RepoWriter]) -> sage.SageSetup:
+        started = time.perf_counter()
+        cache = self.config.state_dir / "cache"
+        paths = {
+            key: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]) for key, w in writers.items()
+        }
+        self.extra["index_s"] = round(time.perf_counter() - started, 3)
+        templates = str(self.config.templates_dir) if self.config.templates_dir else None
+        return sage.SageSetup(paths, templates, self.config.branch_prefix, self.config.plan_dir)
+
+    def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], setup: sage.SageSetup) -> RunOutcome:
+        cfg = self.config
+        sink = ReportSink(cfg.report_dir, self.run_id)
+        self.sink, self.ledger = sink, Ledger()
+        self.queue: PriorityQueue[Ticket] = PriorityQueue(cfg.queue_size, cfg.aging_s)
+        pool = make_pool(cfg, setup)
+        self.collector = Collector(
+            writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
+            self._finish, _commit_message, cfg.plan_dir_for, cfg.branch_for,
+        )
+        intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
+                        self._enqueued, self._unroutable, self.stop_event)
+        intake.start()
+        self.extra["init_s"] = pool.start()
+        self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.size,
+                                   "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
+        self.collector.start()
+        try:
+            self._dispatch(pool)
+        finally:
+            self.stop_event.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self.queue.close()
+            self.collector.stop()
+            self.collector.join()
+            intake.join(timeout=5)
+            self._defer_leftovers()
+        for thread in (intake, self.collector):
+            if thread.error is not None:
+                raise thread.error
+        return self._report(sink, pool)
+
+    def _dispatch(self, pool) -> None:
+        last_tick = 0.0
+        while not self.ledger.finished():
+            got = self.queue.get(timeout=0.05)
+            if got is not None:
+                ticket = got[0]
+                while not pool.wait_for_slot(0.1):
+                    pass
+                ticket.mark_started()
+                self.metrics.record_started(ticket.key)
+                future = pool.submit(sage.work, ticket.task())
+                future.add_done_callback(lambda f, t=ticket: self.collector.submit_done(_done(t, f)))
+            now = time.monotonic()
+            if now - last_tick >= 0.25:
+                last_tick = now
+                self.observer.tick(self._snapshot(pool))
+            if self.collector.error is not None:
+                raise self.collector.error
+
+    def _snapshot(self, pool) -> dict[str, Any]:
+        return {"queue": self.queue.depth_by_level(), "open": self.ledger.open_count(),
+                "workers": pool.size, "totals": dict(self.sink.totals)}
+
+    def _enqueued(self, ticket: Ticket) -> None:
+        self.metrics.record_enqueued(ticket.key)
+
+    def _unroutable(self, ticket: Ticket, reason: str) -> None:
+        self.metrics.record_enqueued(ticket.key)
+        self._finish(ticket, FAILED, None, reason, None)
+
+    def _finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None,
+                error: str | None, result: SageResult | None) -> None:
+        """Record an issue's terminal state: report, metrics, observer; exactly once per ticket."""
+        self.ledger.close(ticket)
+        self.metrics.record_finished(ticket.key, status, ticket.triage.priority.label)
+        latency = time.monotonic() - ticket.enqueued_mono
+        record = {
+            "number": ticket.issue.number,
+            "title": ticket.issue.title,
+            "repository": ticket.repo_key or None,
+            "priority": ticket.triage.priority.label,
+            "kind": ticket.triage.kind,
+            "status": status,
+            "branch": self.config.branch_for(ticket.issue.number),
+            "commit": outcome.commit if outcome else None,
+            "pull_request": None,
+            "attempts": ticket.attempts,
+            "queued_at": ticket.queued_at,
+            "started_at": ticket.started_at,
+            "finished_at": now_iso(),
+            "latency_s": round(latency, 4) if latency is not None else None,
+            "error": error,
+            "risk": result.risk if result else None,
+            "related": [f.path for f in result.related[:5]] if result else [],
+            "duplicates": list(ticket.duplicates),
+        }
+        if result is not None:
+            self.metrics.record_busy(result.worker_pid, result.busy_s)
+        self.sink.add_issue(record)
+        self.observer.issue_finished(record)
+
+    def _defer_leftovers(self) -> None:
+        """Whatever is still open after a stop ends as deferred, never lost."""
+        for ticket in self.ledger.open_tickets():
+            self._finish(ticket, "deferred", None, "run interrupted before this issue finished", None)
+
+    def _report(self, sink: ReportSink, pool) -> RunOutcome:
+        totals = sink.totals
+        code = EXIT_FAILED if totals["failed"] else EXIT_DEFERRED if totals["deferred"] else EXIT_OK
+        metrics = self.metrics.as_dict()
+        metrics.update({"init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
+                        "workers": pool.size, "retries": self.collector.retries, "pid": os.getpid()})
+        sections = {"dry_run": self.config.dry_run, "metrics": metrics, "scaling_history": [],
+                    "breaker_events": []}
+        json_path, md_path = sink.finish(code, sections)
+        return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
+
+
+def _done(ticket: Ticket, future) -> Done:
+    try:
+        return Done(ticket, future.result(), None)
+    except BaseException as exc:  # the collector classifies it
+        return Done(ticket, None, exc)
+
+
+def _commit_message(ticket: Ticket, result: SageResult) -> str:
+    issue, triage = ticket.issue, ticket.triage
+    title = sage.clean(issue.title).strip()
+    if len(title) > 60:
+        title = title[:59] + "…"
+    lines = [f"runner: plan for #{issue.number}: {title}", ""]
+    if result.summary:
+        lines += [result.summary, ""]
+    lines += [
+        f"Priority: {triage.priority.label} ({sage.clean(triage.priority_reason)})",
+        f"Kind: {triage.kind}",
+        f"Risk: {result.risk}",
+        f"Runner-Issue: {issue.number}",
+        f"Runner-Content: {issue.content_hash}",
+    ]
+    return "\n".join(lines) + "\n"
+
