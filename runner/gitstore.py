@@ -1,14 +1,14 @@
 """Commit each issue's files on its own branch without touching any checkout.
 
     results ──> RepoWriter.write(batch) ──(file lock held)──> git fast-import
-                      │                                         (objects + ref updates,
-                      └── git cat-file --batch-check             checkpoint per batch)
+                      │                                         (one process per batch:
+                      └── git cat-file --batch-check             objects + ref updates)
                           (is the branch's plan already there?)
 
 Why fast-import: one commit per issue must not cost one git process per object.
-A persistent fast-import stream writes blobs, trees and commits in-process and
-updates refs at each checkpoint; it refuses non-fast-forward updates, so a
-branch is never rewritten. The user's working tree, index, HEAD and stash are
+fast-import writes a whole batch of blobs, trees and commits into one pack and
+then updates the batch's refs; it refuses non-fast-forward updates, so a branch
+is never rewritten. The user's working tree, index, HEAD and stash are
 never read or written: only objects and `refs/heads/<prefix><N>`.
 
 Ref updates are serialized per repository with an inter-process file lock in
@@ -31,6 +31,7 @@ from runner.config import Identity
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
 
 LOCK_NAME = "runner-refs.lock"
+GENERATION_NAME = "runner-refs.generation"
 LOCK_TIMEOUT_S = 600.0
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 
@@ -105,8 +106,11 @@ class RepoWriter:
         self.base_name, self.base_commit = resolve_base(repo, base)
         self.hasher = ObjectHasher(run_git(repo, "rev-parse", "--show-object-format", check=False) or "sha1")
         self.lock = FileLock(str(self.git_dir / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
-        self._importer: _FastImport | None = None
+        self._generation_file = self.git_dir / GENERATION_NAME
+        self._importer = _FastImport(repo)
         self._checker = _ObjectChecker(repo)
+        self._tips_cache: dict[str, str] | None = None
+        self._generation_seen: str | None = None
         self._io = threading.Lock()
 
     def write(self, items: list[WriteItem]) -> list[CommitOutcome]:
@@ -116,28 +120,55 @@ class RepoWriter:
                 with self.lock:
                     return self._write_locked(items)
             except (GitError, Timeout, OSError) as exc:
-                self._restart()
+                self._tips_cache = None
+                self._checker.close()
                 return [CommitOutcome(i.number, FAILED, i.branch, None, f"git: {exc}") for i in items]
 
     def _write_locked(self, items: list[WriteItem]) -> list[CommitOutcome]:
         tips = self._tips()
-        plans: list[tuple[WriteItem, str | None, bool]] = []
-        for item in items:
-            tip = tips.get(item.branch)
-            unchanged = tip is not None and self._same_plan(tip, item)
-            plans.append((item, tip, unchanged))
+        plans = [(item, tips.get(item.branch)) for item in items]
+        same = [tip is not None and self._same_plan(tip, item) for item, tip in plans]
         if self.dry_run:
-            return [CommitOutcome(i.number, UNCHANGED if same else COMMITTED, i.branch, tip) for i, tip, same in plans]
-        to_commit = [(i, tip) for i, tip, same in plans if not same]
-        commits = self._importer_for().commit_all(to_commit, self.base_commit, self.identity) if to_commit else {}
-        return [
-            CommitOutcome(i.number, UNCHANGED, i.branch, tip) if same
-            else CommitOutcome(i.number, COMMITTED, i.branch, commits[i.branch])
-            for i, tip, same in plans
-        ]
+            return [CommitOutcome(i.number, UNCHANGED if s else COMMITTED, i.branch, tip)
+                    for (i, tip), s in zip(plans, same)]
+        to_commit = [plan for plan, s in zip(plans, same) if not s]
+        rejected = ""
+        try:
+            commits = self._importer.commit_all(to_commit, self.base_commit, self.identity) if to_commit else {}
+        except RefsRejected as exc:
+            commits, rejected = exc.commits, str(exc)
+        if to_commit:
+            commits = self._confirm(commits, rejected)
+        return [self._outcome(i, tip, s, commits, rejected) for (i, tip), s in zip(plans, same)]
+
+    def _outcome(self, item: WriteItem, tip: str | None, same: bool, commits: dict[str, str], rejected: str):
+        if same:
+            return CommitOutcome(item.number, UNCHANGED, item.branch, tip)
+        if item.branch in commits:
+            return CommitOutcome(item.number, COMMITTED, item.branch, commits[item.branch])
+        return CommitOutcome(item.number, FAILED, item.branch, None, f"git refused to update the branch: {rejected}")
+
+    def _confirm(self, commits: dict[str, str], rejected: str) -> dict[str, str]:
+        """Keep only commits whose branch now points at them; record our writes for the next batch."""
+        if rejected:
+            self._tips_cache = None
+            tips = self._tips()
+            commits = {b: c for b, c in commits.items() if tips.get(b) == c}
+        elif self._tips_cache is not None:
+            self._tips_cache.update(commits)
+        self._generation_seen = self._bump_generation()
+        return commits
 
     def _tips(self) -> dict[str, str]:
-        namespace = "refs/heads/" + self.branch_prefix.rsplit("/", 1)[0] + "/" if "/" in self.branch_prefix else "refs/heads/"
+        """Branch tips under our prefix; re-read only when another writer moved refs since our last batch."""
+        generation = self._read_generation()
+        if self._tips_cache is None or generation != self._generation_seen:
+            self._tips_cache = self._read_tips()
+            self._generation_seen = generation
+        return self._tips_cache
+
+    def _read_tips(self) -> dict[str, str]:
+        namespace = "refs/heads/" + (self.branch_prefix.rsplit("/", 1)[0] + "/" if "/" in self.branch_prefix else "")
         out = run_git(self.repo, "for-each-ref", "--format=%(objectname) %(refname)", namespace)
         tips = {}
         for line in out.splitlines():
@@ -147,26 +178,25 @@ class RepoWriter:
                 tips[branch] = sha
         return tips
 
+    def _read_generation(self) -> str:
+        try:
+            return self._generation_file.read_text().strip()
+        except FileNotFoundError:
+            return "0"
+
+    def _bump_generation(self) -> str:
+        value = f"{os.getpid()}-{time.time_ns()}"
+        tmp = self._generation_file.with_suffix(".tmp")
+        tmp.write_text(value + "\n")
+        os.replace(tmp, self._generation_file)
+        return value
+
     def _same_plan(self, tip: str, item: WriteItem) -> bool:
         names = {path.rsplit("/", 1)[-1]: data for path, data in item.files.items()}
         return self._checker.tree_id(tip, item.directory) == self.hasher.flat_tree(names)
 
-    def _importer_for(self) -> _FastImport:
-        if self._importer is None or not self._importer.alive():
-            self._importer = _FastImport(self.repo)
-        return self._importer
-
-    def _restart(self) -> None:
-        if self._importer is not None:
-            self._importer.kill()
-            self._importer = None
-        self._checker.restart()
-
     def close(self) -> None:
         with self._io:
-            if self._importer is not None:
-                self._importer.finish()
-                self._importer = None
             self._checker.close()
 
 
@@ -211,71 +241,49 @@ class _ObjectChecker:
 
 
 class _FastImport:
-    """One long-lived `git fast-import` stream; each batch ends in a checkpoint."""
+    """One `git fast-import` process per batch.
+
+    A long-lived stream would rewrite every branch it ever touched at each
+    checkpoint (quadratic in the run's size); a process per batch costs a few
+    milliseconds and touches only that batch's refs.
+    """
 
     def __init__(self, repo: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "-C", str(repo), "fast-import", "--quiet", "--done", "--date-format=raw"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, **GIT_ENV},
-        )
-        self._mark = 0
-        self._sync = 0
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+        self.repo = repo
 
     def commit_all(self, items: list[tuple[WriteItem, str | None]], base: str, who: Identity) -> dict[str, str]:
-        stream, marks = bytearray(), {}
+        stream, marks = bytearray(b"feature done\n"), {}
         stamp = f"{who.name} <{who.email}> {int(time.time())} +0000".encode()
-        for item, tip in items:
-            self._mark += 1
-            marks[item.branch] = self._mark
-            stream += _commit_command(item, tip or base, self._mark, stamp)
-        self._sync += 1
-        stream += b"checkpoint\n"
+        for mark, (item, tip) in enumerate(items, start=1):
+            marks[item.branch] = mark
+            stream += _commit_command(item, tip or base, mark, stamp)
         for mark in marks.values():
             stream += b"get-mark :%d\n" % mark
-        stream += b"progress sync-%d\n" % self._sync
-        answers = self._send(bytes(stream), f"progress sync-{self._sync}")
-        return dict(zip(marks, answers))
+        stream += b"done\n"
+        proc = subprocess.run(
+            ["git", "-C", str(self.repo), "fast-import", "--quiet"],
+            input=bytes(stream), capture_output=True, env={**os.environ, **GIT_ENV},
+        )
+        answers = proc.stdout.decode().split()
+        if len(answers) != len(marks):
+            raise GitError("fast-import failed: " + _last_line(proc.stderr))
+        commits = dict(zip(marks, answers))
+        if proc.returncode != 0:
+            raise RefsRejected(commits, _last_line(proc.stderr))
+        return commits
 
-    def _send(self, data: bytes, until: str) -> list[str]:
-        assert self.proc.stdin and self.proc.stdout
-        try:
-            self.proc.stdin.write(data)
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise GitError(self._stderr()) from None
-        lines = []
-        while True:
-            line = self.proc.stdout.readline().decode().strip()
-            if not line:
-                raise GitError(self._stderr())
-            if line == until:
-                return lines
-            lines.append(line)
 
-    def _stderr(self) -> str:
-        self.kill()
-        err = self.proc.stderr.read().decode(errors="replace").strip() if self.proc.stderr else ""
-        return "fast-import failed: " + (err.splitlines()[-1] if err else f"exit {self.proc.returncode}")
+class RefsRejected(GitError):
+    """fast-import wrote the commits but refused some ref updates (never forced)."""
 
-    def finish(self) -> None:
-        if not self.alive():
-            return
-        assert self.proc.stdin
-        try:
-            self.proc.stdin.write(b"done\n")
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        self.proc.wait()
+    def __init__(self, commits: dict[str, str], message: str) -> None:
+        super().__init__(message)
+        self.commits = commits
 
-    def kill(self) -> None:
-        if self.alive():
-            self.proc.kill()
-        self.proc.wait()
+
+def _last_line(stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no output"
 
 
 def _commit_command(item: WriteItem, parent: str, mark: int, stamp: bytes) -> bytes:

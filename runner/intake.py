@@ -69,7 +69,7 @@ class Intake(threading.Thread):
     def _admit(self, issue: Issue) -> None:
         triage = self.triager.triage(issue)
         repo_key = self._route(issue)
-        ticket = Ticket(issue, triage, repo_key or (issue.repository or ""))
+        ticket = Ticket(issue, triage, repo_key if repo_key is not None else (issue.repository or ""))
         if repo_key is None:
             self.on_unroutable(ticket, f"repository {issue.repository!r} is not mapped to a local clone "
                                        f"(use --repo {issue.repository}=PATH or [repos] in runner.toml)")

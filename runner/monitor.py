@@ -139,8 +139,8 @@ class PsutilSampler:
     """Reads system CPU, memory, load and per-process RSS / CPU% with psutil.
 
     ``psutil.Process`` objects are cached per pid because ``cpu_percent`` reports the
-    CPU used since the previous call on the same object. Pids that are gone are
-    skipped and forgotten. The system ``cpu_percent(interval=None)`` counter is
+    CPU used since the previous call on the same object, so a pid's first reading
+    is 0%. Pids that are gone are skipped and forgotten. The system ``cpu_percent(interval=None)`` counter is
     module-global in psutil, so other callers in this process shift its interval.
     """
 
@@ -156,7 +156,8 @@ class PsutilSampler:
         self._cpu_count = psutil.cpu_count() or os.cpu_count() or 1
         self._processes: dict[int, psutil.Process] = {}
         psutil.cpu_percent(interval=None)
-        self._process(master_pid)
+        for pid in [master_pid, *worker_pids()]:
+            self._process(pid)
 
     def __call__(self) -> ResourceSample:
         pids = list(self._worker_pids())

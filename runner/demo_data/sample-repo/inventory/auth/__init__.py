@@ -1,0 +1,1 @@
+"""Authentication: login, sessions, password hashing and API tokens."""

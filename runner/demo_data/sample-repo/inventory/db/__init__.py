@@ -1,0 +1,1 @@
+"""Database access: connections, row models and the queries the API uses."""

@@ -1,0 +1,1 @@
+"""Exports of the inventory for spreadsheets and the stockcheck tool."""

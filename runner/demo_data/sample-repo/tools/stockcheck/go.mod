@@ -1,0 +1,3 @@
+module github.com/acme/inventory/tools/stockcheck
+
+go 1.20
