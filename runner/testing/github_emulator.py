@@ -1,0 +1,178 @@
+"""A local GitHub REST API for tests and benchmarks, spoken to by the real PyGithub.
+
+    Github(base_url=emulator.url) ──HTTP──> EmulatorHTTPServer ──> App.dispatch (emulator_http)
+                                                                    │ faults, auth, rate limits
+                                                                    ▼
+                                                  endpoints (emulator_api) ──> State (emulator_state)
+                                                                    │                 │
+                                                    JSON shapes (emulator_shapes)   bare git repos
+                                                                                    (emulator_git)
+
+Usage from Python::
+
+    with Emulator({"acme/widgets": bare_dir}, tokens={"t0k"}) as emulator:
+        gh = Github(base_url=emulator.url, auth=Auth.Token("t0k"), retry=None)
+
+From a shell::
+
+    python -m runner.testing.github_emulator --port 0 --repo acme/widgets=/path/to/bare.git --token-file tokens.txt
+
+The API is served at the root (base_url "http://127.0.0.1:PORT") and, like GitHub Enterprise,
+under "/api/v3"; the URLs in answers keep whichever prefix the request used.
+Control endpoints: GET/POST /_emulator/config, GET/DELETE /_emulator/stats, POST /_emulator/reset-limits.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Iterable, Mapping, Sequence
+
+from runner.testing.emulator_config import EmulatorConfig
+from runner.testing.emulator_http import App, EmulatorHTTPServer
+from runner.testing.emulator_state import State
+
+__all__ = ["Emulator", "EmulatorConfig", "main"]
+
+
+class Emulator:
+    """An in-memory GitHub for the given ``OWNER/NAME -> bare git dir`` repositories.
+
+    ``tokens``: None accepts any token (as the configured ``login``); a set accepts only
+    those tokens, all belonging to ``login``; a mapping gives each token its own login.
+    """
+
+    def __init__(
+        self,
+        repos: Mapping[str, Path | str],
+        tokens: Iterable[str] | Mapping[str, str] | None = None,
+        config: EmulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state = State(repos)
+        self.app = App(self.state, config or EmulatorConfig(), _token_logins(tokens))
+        self._address = (host, port)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("emulator is not started")
+        return self._url
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.app.config.get()
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change settings while running (same effect as POST /_emulator/config)."""
+        return self.app.config.update(changes)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return self.app.stats_dict()
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.url
+        self._server = EmulatorHTTPServer(self._address, self.app)
+        host, port = self._server.server_address[:2]
+        self._url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="github-emulator", daemon=True
+        )
+        self._thread.start()
+        return self._url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _token_logins(tokens: Iterable[str] | Mapping[str, str] | None) -> dict[str, str | None] | None:
+    if tokens is None:
+        return None
+    if isinstance(tokens, Mapping):
+        return dict(tokens)
+    return {token: None for token in tokens}
+
+
+# -- command line -------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.testing.github_emulator", description="Serve a local emulation of the GitHub REST API."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--repo", action="append", required=True, metavar="OWNER/NAME=BARE_GIT_DIR")
+    parser.add_argument("--token", action="append", default=[], help="accepted token (repeatable)")
+    parser.add_argument("--token-file", type=Path, help="file with one accepted token per line")
+    types = {"int": int, "float": float, "str": str}
+    for item in dataclasses.fields(EmulatorConfig):
+        flag = "--" + item.name.replace("_", "-")
+        if item.type == "bool":
+            parser.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            parser.add_argument(flag, dest=item.name, type=types[str(item.type)], default=None)
+    return parser
+
+
+def _parse_repos(specs: Sequence[str]) -> dict[str, Path]:
+    repos = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise ValueError(f"--repo expects OWNER/NAME=BARE_GIT_DIR, got {spec!r}")
+        repos[name] = Path(path)
+    return repos
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(EmulatorConfig)}
+    tokens = list(args.token)
+    try:
+        if args.token_file is not None:
+            tokens += [line.strip() for line in args.token_file.read_text().splitlines() if line.strip()]
+        config = EmulatorConfig().with_changes({k: v for k, v in settings.items() if v is not None})
+        emulator = Emulator(_parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port)
+        url = emulator.start()
+    except (OSError, ValueError) as error:
+        print(f"github_emulator: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"listening on {url}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
