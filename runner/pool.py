@@ -1,0 +1,314 @@
+"""SagePool: a resizable executor of pre-initialized worker processes ("sages").
+
+Data flow (compare concurrent/futures/process.py):
+
+|============================ master process ============================|==== sages ====|
+
+ submit() -pickle-> ready sage with a free slot? -yes-> send_bytes -----> pipe 1 -> sage 1
+    |                       | no                                                  (runs its
+    |                       v                                                      tasks in
+    |                pending deque -(manager: on reply/ready)-> send -> pipe n -> sage n order)
+    v
+ Future <-set_result- manager thread <- wait(pipes, sentinels, wake-up pipe, deadline) <-+
+                           |                                                 replies ---+
+                           +- reply:    the sage's oldest in-flight task is done
+                           +- sentinel: the sage died; its oldest task fails (WorkerCrashed
+                           |            or TaskTimeout); the others never started: resent
+                           +- deadline: running task past task_timeout: kill sage + children
+                           +- every rss_check_interval: RSS past max_worker_rss: recycle
+                           +- reconcile: spawn/retire sages towards target_size, dispatch
+
+Why it is built this way:
+- One ordered pipe per sage, so the parent knows what each sage runs (pebble's idea). A
+  sage reads task k+1 only after replying to task k, and the parent reads every reply
+  left in a dead sage's pipe before judging: so only the oldest unanswered task can have
+  started. It fails; the tasks queued behind it are resent, never run twice.
+- submit() sends from the caller's thread: no thread hop on the hot path. Only the manager
+  thread receives, and it completes futures and calls on_event outside the pool lock.
+- A send never blocks for long: at most `inflight_per_worker` small messages wait in a
+  pipe (they fit in the socket buffer) and a large one is only sent to an idle sage.
+
+Modules: pool (this API), pool_core (bookkeeping and policies), pool_sage (one worker
+process seen from the parent), pool_worker (the worker's loop and wire messages),
+pool_errors (exceptions, re-exported here).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing as mp
+import os
+import pickle
+import threading
+import time
+import weakref
+from concurrent.futures import Executor, Future, InvalidStateError
+from multiprocessing.connection import wait
+from multiprocessing.context import BaseContext
+from typing import Any, Callable, Sequence
+
+from runner.pool_core import PoolConfig, PoolCore, PoolEvent, PoolStats
+from runner.pool_errors import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolError,
+                                RemoteTraceback, ResultNotPicklable, TaskTimeout, WorkerCrashed)
+from runner.pool_sage import Task
+from runner.pool_worker import PROTOCOL
+
+__all__ = ["SagePool", "PoolEvent", "PoolStats", "default_context", "PoolError", "WorkerCrashed",
+           "TaskTimeout", "ResultNotPicklable", "ArgumentsNotPicklable", "InitializerError",
+           "PoolBroken", "RemoteTraceback"]
+
+log = logging.getLogger(__name__)
+_live_pools: weakref.WeakSet[SagePool] = weakref.WeakSet()
+
+
+def default_context(preload: Sequence[str] = ("runner.pool",)) -> BaseContext:
+    """forkserver where available: fork is unsafe once the master runs threads, and spawn
+    starts a fresh interpreter for every sage (perf/engine_overhead.py measures all three:
+    forkserver starts sages several times faster than spawn once the server runs).
+
+    `preload` is imported once in the fork server, so sages start with it already loaded;
+    it only takes effect if the process's fork server is not running yet.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
+class SagePool(Executor):
+    """A process pool whose workers are initialized before work arrives and replaced when
+    they crash, hang, run too many tasks or grow too big.
+
+    task_timeout: seconds a task may run (from when its sage starts it); past it the sage
+    and its descendants are killed and the task fails with TaskTimeout.
+    max_tasks_per_worker / max_worker_rss: recycle a sage after that many tasks / once its
+    RSS (sampled every rss_check_interval s) exceeds that many bytes.
+    inflight_per_worker: tasks sent ahead into each sage's pipe (1 = none waiting there).
+    max_init_failures: consecutive initializer failures (respawns back off from
+    init_backoff_s, doubling) after which the pool is broken.
+    on_event: called with a PoolEvent from the pool's own thread; must be cheap.
+    """
+
+    def __init__(self, workers: int, initializer: Callable[..., object] | None = None,
+                 initargs: tuple = (), *, task_timeout: float | None = None,
+                 max_tasks_per_worker: int | None = None, max_worker_rss: int | None = None,
+                 inflight_per_worker: int = 2, max_init_failures: int = 3,
+                 on_event: Callable[[PoolEvent], None] | None = None,
+                 mp_context: BaseContext | None = None, rss_check_interval: float = 0.5,
+                 init_backoff_s: float = 0.1) -> None:
+        if workers < 1 or inflight_per_worker < 1 or max_init_failures < 1:
+            raise ValueError("workers, inflight_per_worker and max_init_failures must be >= 1")
+        try:
+            init_blob = pickle.dumps((initializer, initargs), PROTOCOL)
+        except Exception as exc:
+            message = f"initializer or initargs cannot be pickled: {exc!r}"
+            raise ArgumentsNotPicklable(message) from exc
+        name = getattr(initializer, "__qualname__", repr(initializer))
+        config = PoolConfig(task_timeout, max_tasks_per_worker, max_worker_rss,
+                            inflight_per_worker, max_init_failures, rss_check_interval,
+                            init_backoff_s, name)
+        ctx = mp_context or default_context()
+        self._core = PoolCore(config, ctx, init_blob, workers, self._wake)
+        self._on_event = on_event
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._wake_r = self._wake_w = -1
+
+    def start(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Spawn and initialize every sage; with `wait`, return once all are ready.
+        Raises InitializerError if initialization keeps failing, TimeoutError on timeout."""
+        core = self._core
+        with self._lock:
+            if core.broken is not None:
+                raise core.init_error or core.broken
+            self._ensure_running()
+            if not wait:
+                return
+            ok = self._changed.wait_for(
+                lambda: core.broken is not None or core.all_ready(), timeout)
+            if core.broken is not None:
+                raise core.init_error or core.broken
+            if not ok:
+                raise TimeoutError(f"sages not ready after {timeout} s")
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until target_size sages are initialized (after start, resize or a crash);
+        False on timeout or if the pool is broken."""
+        core = self._core
+        with self._lock:
+            self._changed.wait_for(lambda: core.broken is not None or core.all_ready(), timeout)
+            return core.broken is None and core.all_ready()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Queue fn(*args, **kwargs). A call that cannot be pickled fails its future with
+        ArgumentsNotPicklable. Raises PoolBroken or RuntimeError (after shutdown)."""
+        future: Future = Future()
+        try:
+            blob = pickle.dumps((fn, args, kwargs), PROTOCOL)
+        except Exception as exc:
+            name = getattr(fn, "__qualname__", repr(fn))
+            message = f"call to {name} cannot be pickled: {exc!r}"
+            future.set_exception(ArgumentsNotPicklable(message))
+            return future
+        with self._lock:
+            self._ensure_running()
+            self._core.submit(Task(future, blob, fn, args))
+        return future
+
+    def resize(self, n: int) -> None:
+        """Change the number of sages. Growing starts new sages at once; shrinking retires
+        idle sages first and busy ones after their in-flight tasks. No task is cancelled."""
+        if n < 1:
+            raise ValueError("a pool needs at least one sage")
+        with self._lock:
+            if self._core.shutdown:
+                raise RuntimeError("cannot resize a pool after shutdown")
+            resized = PoolEvent("resize", None, {"from": self._core.target, "to": n})
+            self._core.events.append(resized)
+            self._core.target = n
+            self._wake()
+
+    def free_slots(self) -> int:
+        """How many more submits keep every live sage at <= inflight_per_worker tasks."""
+        with self._lock:
+            return self._core.free_slots()
+
+    def wait_for_slot(self, timeout: float | None = None) -> bool:
+        """Block until free_slots() > 0; False on timeout or shutdown. Raises PoolBroken."""
+        core = self._core
+        with self._lock:
+            if not core.shutdown:
+                self._ensure_running()
+            self._changed.wait_for(
+                lambda: core.broken is not None or core.shutdown or core.free_slots() > 0, timeout)
+            if core.broken is not None:
+                raise core.broken
+            return not core.shutdown and core.free_slots() > 0
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting work. Queued tasks still run unless `cancel_futures`; tasks already
+        in a sage always finish. Then every sage exits."""
+        with self._lock:
+            self._core.shutdown = True
+            cancelled = self._core.cancel_pending() if cancel_futures else []
+            thread = self._thread
+            self._wake()
+            self._changed.notify_all()
+        for task in cancelled:
+            task.future.cancel()
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    @property
+    def target_size(self) -> int:
+        with self._lock:
+            return self._core.target
+
+    @property
+    def live_size(self) -> int:
+        """Sages alive and counted towards target_size: initializing, idle or busy."""
+        with self._lock:
+            return len(self._core.live())
+
+    @property
+    def busy_count(self) -> int:
+        with self._lock:
+            return sum(1 for s in self._core.live() if s.ready and s.inflight)
+
+    @property
+    def idle_count(self) -> int:
+        with self._lock:
+            return sum(1 for s in self._core.live() if s.ready and not s.inflight)
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the live sages (retiring and dying ones excluded)."""
+        with self._lock:
+            return [s.pid for s in self._core.live()]
+
+    def stats(self) -> PoolStats:
+        with self._lock:
+            return self._core.snapshot_stats()
+
+    # ---- the manager thread ---------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._core.broken is not None:
+            raise self._core.broken
+        if self._core.shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        if self._thread is None:
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_w, False)
+            self._thread = threading.Thread(target=self._manage, name="sage-pool", daemon=True)
+            self._thread.start()
+            _live_pools.add(self)
+
+    def _wake(self) -> None:
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:
+                pass
+
+    def _manage(self) -> None:
+        try:
+            self._run_manager()
+        except BaseException as exc:  # noqa: BLE001 - a dead manager must not hang callers
+            log.exception("sage pool manager failed")
+            with self._lock:
+                self._core.abandon(PoolBroken(f"pool manager failed: {exc!r}"))
+                outbox, _ = self._core.take_deliveries()
+                self._changed.notify_all()
+            self._deliver(outbox, [])
+        finally:
+            with self._lock:
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+                self._wake_r = self._wake_w = -1
+
+    def _run_manager(self) -> None:
+        """Handle what woke us, maintain the pool, hand out results, sleep; until done."""
+        core = self._core
+        ready: list[object] = []
+        while True:
+            with self._lock:
+                if self._wake_r in ready:
+                    os.read(self._wake_r, 4096)
+                core.handle(ready)
+                now = time.monotonic()
+                core.maintain(now)
+                self._changed.notify_all()
+                outbox, events = core.take_deliveries()
+                done = core.finished()
+                if not done:
+                    waitables = core.waitables(self._wake_r)
+                    timeout = core.sleep_time(now)
+            self._deliver(outbox, events)
+            if done:
+                return
+            ready = wait(waitables, timeout)
+
+    def _deliver(self, outbox: list[tuple[Future, Any, bool]], events: list[PoolEvent]) -> None:
+        for future, value, failed in outbox:
+            try:
+                if failed:
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
+            except InvalidStateError:
+                pass
+        if self._on_event is not None:
+            for event in events:
+                try:
+                    self._on_event(event)
+                except Exception:  # noqa: BLE001 - a faulty listener must not stop the pool
+                    log.exception("pool on_event callback failed")
+
+
+@atexit.register
+def _shutdown_pools_at_exit() -> None:
+    """Let in-flight tasks finish and stop the sages of pools nobody shut down."""
+    for pool in list(_live_pools):
+        pool.shutdown(wait=True, cancel_futures=True)
