@@ -261,7 +261,7 @@ class _FastImport:
             stream += b"get-mark :%d\n" % mark
         stream += b"done\n"
         proc = subprocess.run(
-            ["git", "-C", str(self.repo), "fast-import", "--quiet"],
+            ["git", "-C", str(self.repo), "fast-import", "--quiet", f"--active-branches={max(5, len(items))}"],
             input=bytes(stream), capture_output=True, env={**os.environ, **GIT_ENV},
         )
         answers = proc.stdout.decode().split()

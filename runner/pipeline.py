@@ -138,8 +138,9 @@ class ProcessRun:
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
                         self._enqueued, self._unroutable, self.stop_event)
         intake.start()
-        self.extra["init_s"] = pool.start()
-        self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.size,
+        pool.start()
+        self.extra["init_s"] = [round(t, 4) for t in pool.stats().init_times_s]
+        self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.live_size,
                                    "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
         self.collector.start()
         try:
@@ -178,7 +179,7 @@ class ProcessRun:
 
     def _snapshot(self, pool) -> dict[str, Any]:
         return {"queue": self.queue.depth_by_level(), "open": self.ledger.open_count(),
-                "workers": pool.size, "totals": dict(self.sink.totals)}
+                "workers": pool.live_size, "busy": pool.busy_count, "totals": dict(self.sink.totals)}
 
     def _enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
@@ -228,11 +229,17 @@ class ProcessRun:
         code = EXIT_FAILED if totals["failed"] else EXIT_DEFERRED if totals["deferred"] else EXIT_OK
         metrics = self.metrics.as_dict()
         metrics.update({"init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
-                        "workers": pool.size, "retries": self.collector.retries, "pid": os.getpid()})
+                        "workers": pool.live_size, "pool": _pool_stats(pool), "retries": self.collector.retries, "pid": os.getpid()})
         sections = {"dry_run": self.config.dry_run, "metrics": metrics, "scaling_history": [],
                     "breaker_events": []}
         json_path, md_path = sink.finish(code, sections)
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
+
+
+def _pool_stats(pool) -> dict[str, Any]:
+    stats = pool.stats()
+    return {"started": stats.started, "died": stats.died, "recycled": stats.recycled,
+            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done}
 
 
 def _done(ticket: Ticket, future) -> Done:
