@@ -49,7 +49,7 @@ class Scan:
     path: Path
     fmt: str
     items: int
-    repeats: dict[int, int] = field(default_factory=dict)
+    repeats: dict[tuple[str | None, int], int] = field(default_factory=dict)
 
 
 def spool_stdin(directory: Path) -> Path:
@@ -78,7 +78,8 @@ def scan(path: Path, work_dir: Path) -> Scan:
         for count, (_line, value) in enumerate(_values(path, fmt), start=1):
             number = value.get("number") if isinstance(value, dict) else None
             if _is_number(number) and "pull_request" not in value:
-                counter.add(number, count)
+                url = value.get("repository_url")
+                counter.add(repository_from_url(url) if isinstance(url, str) else None, number)
         return Scan(path, fmt, count, counter.repeats())
     finally:
         counter.close()
@@ -88,9 +89,10 @@ def items(scan_result: Scan) -> Iterator[Issue | InvalidItem | Skip]:
     remaining = dict(scan_result.repeats)
     for position, (line, value) in enumerate(_values(scan_result.path, scan_result.fmt), start=1):
         event = to_issue(value, position, line)
-        if isinstance(event, Issue) and event.number in remaining:
-            remaining[event.number] -= 1
-            if remaining[event.number] > 0:
+        key = (event.repository, event.number) if isinstance(event, Issue) else None
+        if key in remaining:
+            remaining[key] -= 1
+            if remaining[key] > 0:
                 event = Skip(position, event.number, "superseded by a later item with the same number")
         yield event
 
@@ -269,7 +271,7 @@ def _line_and_column(path: Path, offset: int) -> tuple[int, int]:
 
 
 class _NumberCounter:
-    """Counts issue numbers on disk so finding repeats costs no memory per issue."""
+    """Counts (repository, number) pairs on disk so finding repeats costs no memory per issue."""
 
     def __init__(self, work_dir: Path) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -278,23 +280,23 @@ class _NumberCounter:
         self._path = Path(name)
         self._db = sqlite3.connect(name)
         self._db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; CREATE TABLE n(number INTEGER);"
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; CREATE TABLE n(repo TEXT, number INTEGER);"
         )
-        self._batch: list[tuple[int]] = []
+        self._batch: list[tuple[str, int]] = []
 
-    def add(self, number: int, _position: int) -> None:
-        self._batch.append((number,))
+    def add(self, repository: str | None, number: int) -> None:
+        self._batch.append((repository or "", number))
         if len(self._batch) >= 10_000:
             self._flush()
 
     def _flush(self) -> None:
-        self._db.executemany("INSERT INTO n VALUES (?)", self._batch)
+        self._db.executemany("INSERT INTO n VALUES (?, ?)", self._batch)
         self._batch.clear()
 
     def repeats(self) -> dict[int, int]:
         self._flush()
-        rows = self._db.execute("SELECT number, COUNT(*) FROM n GROUP BY number HAVING COUNT(*) > 1")
-        return dict(rows.fetchall())
+        rows = self._db.execute("SELECT repo, number, COUNT(*) FROM n GROUP BY repo, number HAVING COUNT(*) > 1")
+        return {(repo or None, number): count for repo, number, count in rows.fetchall()}
 
     def close(self) -> None:
         self._db.close()

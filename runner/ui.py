@@ -16,7 +16,7 @@ PRIORITIES = ("Critical", "High", "Medium", "Low")
 
 class TerminalObserver:
     def __init__(self, quiet: bool = False, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, soft_wrap=True)
         self.quiet = quiet
         self.live = self.console.is_terminal and not quiet
         self.done = 0
@@ -76,4 +76,7 @@ class TerminalObserver:
 
     def error(self, message: str) -> None:
         self.close()
-        self.console.print(f"[bold red]runner: error:[/] {message}", highlight=False, markup=True)
+        if self.console.is_terminal:
+            self.console.print(f"[bold red]runner: error:[/] {message}", highlight=False, soft_wrap=True)
+        else:
+            print(f"runner: error: {message}", file=sys.stderr, flush=True)

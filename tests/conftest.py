@@ -1,0 +1,117 @@
+"""Shared fixtures: real git repositories, issue files and the runner CLI in a subprocess."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pytest
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+}
+SAMPLE_FILES = {
+    "app/auth/login.py": "def authenticate_user(name, password):\n    session = create_session(name)\n    return session\n",
+    "app/auth/session.py": "def create_session(user):\n    token = new_token()\n    return {'user': user, 'token': token}\n",
+    "app/export/csv_export.py": "def export_csv(rows):\n    return '\\n'.join(','.join(r) for r in rows)\n",
+    "app/search.py": "def search_items(query):\n    sql = 'SELECT * FROM items WHERE name = ' + query\n    return sql\n",
+    "docs/index.md": "# Inventory\n\nHow to export CSV files.\n",
+    "README.md": "# sample\n",
+}
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    env = {**os.environ, **IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
+    proc = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True, env=env, check=True)
+    return proc.stdout.decode().strip()
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """A real repository with a little history on `main`."""
+
+    def make(name: str = "repo", files: dict[str, str] | None = None) -> Path:
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        for path, text in (files or SAMPLE_FILES).items():
+            target = repo / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "initial")
+        (repo / "CHANGES.md").write_text("first change\n")
+        git(repo, "add", "CHANGES.md")
+        git(repo, "commit", "-q", "-m", "second")
+        return repo
+
+    return make
+
+
+def issue(number: int, title: str, body: str | None = "", labels: Iterable[Any] = (), **extra: Any) -> dict[str, Any]:
+    return {"number": number, "title": title, "body": body, "labels": list(labels), "state": "open", **extra}
+
+
+@pytest.fixture
+def write_issues(tmp_path: Path) -> Callable[..., Path]:
+    def write(items: list[Any], name: str = "issues.json", lines: bool = False) -> Path:
+        path = tmp_path / name
+        if lines:
+            path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+        else:
+            path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def runner_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `python -m runner` in a subprocess with its own state and report dirs."""
+
+    def run(*args: str, input: bytes | None = None, state: str = "state", reports: str = "reports",
+            cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "runner", *args]
+        if args and args[0] == "process":
+            argv += ["--state-dir", str(tmp_path / state), "--report-dir", str(tmp_path / reports)]
+        clean_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        return subprocess.run(argv, input=input, capture_output=True, cwd=cwd or tmp_path,
+                              env={**clean_env, **(env or {})}, timeout=timeout)
+
+    return run
+
+
+def latest_report(reports: Path) -> dict[str, Any]:
+    files = sorted(reports.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    assert files, f"no report in {reports}"
+    return json.loads(files[-1].read_text())
+
+
+def user_state(repo: Path) -> dict[str, Any]:
+    """Everything a run must leave byte-for-byte alone: working tree, index, HEAD, stash."""
+    tree = {}
+    for path in sorted(repo.rglob("*")):
+        if ".git" in path.relative_to(repo).parts or not path.is_file():
+            continue
+        tree[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    git_dir = repo / ".git"
+    return {
+        "tree": tree,
+        "index": hashlib.sha256((git_dir / "index").read_bytes()).hexdigest(),
+        "HEAD": (git_dir / "HEAD").read_text(),
+        "head_commit": git(repo, "rev-parse", "HEAD"),
+        "stash": git(repo, "stash", "list"),
+        "status": git(repo, "status", "--porcelain=v1", "--untracked-files=all"),
+    }
+
+
+def branches(repo: Path, prefix: str = "runner/") -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", f"refs/heads/{prefix}")
+    return dict(line.split() for line in out.splitlines())

@@ -1,0 +1,244 @@
+"""`runner process` end to end: real repositories, the real CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import branches, git, issue, latest_report, user_state
+
+pytestmark = pytest.mark.timeout(180)
+
+HOSTILE_TITLES = [
+    "{{ 7*7 }} and {% include '/etc/passwd' %}",
+    "../../../etc/passwd",
+    "--upload-pack=touch /tmp/pwned",
+    "$(rm -rf ~); `id` | cat /etc/shadow",
+    "bell\x07 and escape\x1b[31m red \x00 nul",
+    "ログインできない 🚀 セッション",
+    "לא ניתן להתחבר עם עוגייה שפג תוקפה",
+]
+
+
+def dirty(repo: Path) -> None:
+    """A working tree a user is in the middle of: a stash, staged and unstaged edits, untracked files."""
+    (repo / "README.md").write_text("# stashed edit\n")
+    git(repo, "stash", "push", "-q", "-m", "user stash")
+    (repo / "app/search.py").write_text("# staged edit\n")
+    git(repo, "add", "app/search.py")
+    (repo / "docs/index.md").write_text("unstaged edit\n")
+    (repo / "scratch.txt").write_text("untracked\n")
+
+
+def sample_issues() -> list[dict]:
+    items = [
+        issue(1, "Login crashes with expired session", "Traceback in app/auth/session.py create_session", ["bug", "P0"]),
+        issue(2, "Export CSV is slow for big tables", "export_csv takes minutes", [{"name": "performance"}]),
+        issue(3, "SQL injection in search", None, [{"name": "security"}, {"name": "priority: critical"}]),
+        issue(4, "Fix typo in docs", "docs/index.md says CVS", ["docs", "p3"]),
+        {"number": 5, "title": "A pull request", "pull_request": {"url": "x"}},
+    ]
+    items += [issue(10 + i, title, "body " + title) for i, title in enumerate(HOSTILE_TITLES)]
+    return items
+
+
+def test_process_commits_one_branch_per_issue_and_leaves_user_state_alone(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    dirty(repo)
+    before = user_state(repo)
+    items = sample_issues()
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert user_state(repo) == before
+    valid = [i for i in items if "pull_request" not in i]
+    made = branches(repo)
+    assert set(made) == {f"runner/issue-{i['number']}" for i in valid}
+    for item in valid:
+        n = item["number"]
+        plan = git(repo, "show", f"runner/issue-{n}:.runner/issues/{n}/PLAN.md")
+        assert f"Closes #{n}" in plan
+        parent = git(repo, "rev-parse", f"runner/issue-{n}^")
+        assert parent == before["head_commit"]
+        assert git(repo, "log", "-1", "--format=%an <%ae>", f"runner/issue-{n}") == "runner <runner@localhost>"
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"] == {"read": len(items), "skipped": 1, "invalid": 0, "succeeded": len(valid),
+                                "failed": 0, "deferred": 0}
+    statuses = {r["number"]: r for r in report["issues"]}
+    assert statuses[1]["priority"] == "Critical" and statuses[1]["kind"] == "bug"
+    assert statuses[3]["kind"] == "security" and statuses[3]["priority"] == "Critical"
+    assert statuses[4]["priority"] == "Low"
+    assert all(r["status"] == "committed" and r["commit"] == made[r["branch"]] for r in report["issues"])
+    assert (tmp_path / "reports" / f"{report['run_id']}.md").is_file()
+
+
+def test_hostile_issue_text_stays_data(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    items = [issue(10 + i, title, title) for i, title in enumerate(HOSTILE_TITLES)]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert not Path("/tmp/pwned").exists()
+    plan = git(repo, "show", "runner/issue-10:.runner/issues/10/PLAN.md")
+    assert "{{ 7*7 }}" in plan and "{% include '/etc/passwd' %}" in plan and "49" not in plan
+    assert "root:" not in plan
+    control = git(repo, "show", "runner/issue-14:.runner/issues/14/PLAN.md")
+    assert "\x1b" not in control and "\x07" not in control and "\x00" not in control
+    rtl = git(repo, "show", "runner/issue-16:.runner/issues/16/PLAN.md")
+    assert HOSTILE_TITLES[6] in rtl
+    tracked = git(repo, "ls-tree", "-r", "--name-only", "runner/issue-11").splitlines()
+    assert all(not p.startswith("..") and "etc/passwd" not in p for p in tracked)
+
+
+def test_rerun_is_a_no_op_and_a_changed_issue_adds_one_commit(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    items = [issue(1, "Login crashes", "in app/auth/login.py"), issue(2, "Export is slow", "export_csv")]
+    path = write_issues(items)
+    assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
+    first = branches(repo)
+    again = runner_cli("process", str(path), "--repo", str(repo))
+    assert again.returncode == 0
+    assert branches(repo) == first
+    assert {r["status"] for r in latest_report(tmp_path / "reports")["issues"]} == {"unchanged"}
+    items[1]["body"] = "export_csv takes ten minutes for 1M rows"
+    assert runner_cli("process", str(write_issues(items)), "--repo", str(repo)).returncode == 0
+    now = branches(repo)
+    assert now["runner/issue-1"] == first["runner/issue-1"]
+    assert git(repo, "rev-parse", "runner/issue-2^") == first["runner/issue-2"]
+    assert "ten minutes" in git(repo, "show", "runner/issue-2:.runner/issues/2/PLAN.md")
+
+
+def test_malformed_file_is_rejected_before_anything_is_written(make_repo, tmp_path, runner_cli):
+    repo = make_repo()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(issue(1, "fine")) + "\n" + json.dumps(issue(2, "fine")) + "\n{\"number\": 3, \"title\": }\n")
+    result = runner_cli("process", str(bad), "--repo", str(repo))
+    assert result.returncode == 2
+    assert "line 3, column" in result.stderr.decode()
+    assert branches(repo) == {}
+    array = tmp_path / "bad.json"
+    array.write_text('[\n  {"number": 1, "title": "a"},\n  {"number": 2 "title": "b"}\n]')
+    result = runner_cli("process", str(array), "--repo", str(repo))
+    assert result.returncode == 2 and "line 3, column" in result.stderr.decode()
+    assert branches(repo) == {}
+
+
+def test_invalid_items_duplicates_and_pull_requests_are_reported(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    items = [
+        issue(1, "first version"),
+        {"number": "7", "title": "string number"},
+        {"number": 8, "title": None},
+        ["not", "an", "object"],
+        {"number": 9, "title": "pr", "pull_request": {}},
+        issue(2, "no body", None),
+        issue(1, "second version wins"),
+        issue(3, "big body", "x " * 500_000),
+    ]
+    result = runner_cli("process", str(write_issues(items, lines=True)), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["read"] == 8
+    assert report["totals"]["invalid"] == 3
+    assert [i["position"] for i in report["invalid"]] == [2, 3, 4]
+    assert "number" in report["invalid"][0]["reason"] and report["invalid"][0]["line"] == 2
+    reasons = {s["position"]: s["reason"] for s in report["skipped"]}
+    assert reasons[5] == "pull request" and "superseded" in reasons[1]
+    assert sorted(r["number"] for r in report["issues"]) == [1, 2, 3]
+    assert "second version wins" in git(repo, "show", "runner/issue-1:.runner/issues/1/PLAN.md")
+
+
+def test_stdin_json_lines_and_dry_run(make_repo, runner_cli, tmp_path):
+    repo = make_repo()
+    data = "".join(json.dumps(issue(n, f"Issue {n} login")) + "\n" for n in range(1, 6)).encode()
+    dry = runner_cli("process", "-", "--repo", str(repo), "--dry-run", input=data)
+    assert dry.returncode == 0, dry.stderr.decode()
+    assert branches(repo) == {}
+    report = latest_report(tmp_path / "reports")
+    assert report["dry_run"] is True and report["totals"]["succeeded"] == 5
+    real = runner_cli("process", "-", "--repo", str(repo), "--workers", "1", input=data)
+    assert real.returncode == 0
+    assert len(branches(repo)) == 5
+
+
+def test_several_repositories_and_an_unmapped_one(make_repo, write_issues, runner_cli, tmp_path):
+    one, two = make_repo("one"), make_repo("two")
+    url = "https://api.github.com/repos/{}"
+    items = [
+        issue(1, "in one", repository_url=url.format("acme/one")),
+        issue(1, "also number one, other repo", repository_url=url.format("acme/two")),
+        issue(2, "nobody maps this", repository_url=url.format("acme/three")),
+    ]
+    path = write_issues(items)
+    result = runner_cli("process", str(path), "--repo", f"acme/one={one}", "--repo", f"Acme/Two={two}")
+    assert result.returncode == 1
+    assert set(branches(one)) == {"runner/issue-1"} and set(branches(two)) == {"runner/issue-1"}
+    assert "other repo" in git(two, "show", "runner/issue-1:.runner/issues/1/PLAN.md")
+    failed = [r for r in latest_report(tmp_path / "reports")["issues"] if r["status"] == "failed"]
+    assert [f["number"] for f in failed] == [2] and "acme/three" in failed[0]["error"]
+
+
+def test_usage_errors_exit_2(make_repo, write_issues, runner_cli, tmp_path):
+    path = write_issues([issue(1, "a")])
+    assert runner_cli("process", str(path), "--repo", str(tmp_path / "missing")).returncode == 2
+    not_git = tmp_path / "plain"
+    not_git.mkdir()
+    assert runner_cli("process", str(path), "--repo", str(not_git)).returncode == 2
+    repo = make_repo()
+    assert runner_cli("process", str(tmp_path / "nope.json"), "--repo", str(repo)).returncode == 2
+    assert runner_cli("process", str(path), "--repo", str(repo), "--branch-prefix", "--x").returncode == 2
+    assert runner_cli("process", str(path), "--repo", str(repo), "--workers", "0").returncode == 2
+
+
+def test_a_second_run_on_the_same_state_dir_exits_75(make_repo, write_issues, runner_cli, tmp_path):
+    from filelock import FileLock
+
+    repo = make_repo()
+    path = write_issues([issue(1, "a")])
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "run.pid").write_text("4242\n")
+    with FileLock(str(state / "run.lock")):
+        result = runner_cli("process", str(path), "--repo", str(repo))
+    assert result.returncode == 75
+    assert "4242" in result.stderr.decode()
+    assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
+
+
+def test_custom_templates_identity_prefix_and_config_file(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    templates = tmp_path / "tpl" / "default"
+    templates.mkdir(parents=True)
+    (templates / "PLAN.md.j2").write_text("Custom plan {{ issue.number }}: {{ issue.title }}\n")
+    (templates / "NOTES.md.j2").write_text("notes for {{ kind }}\n")
+    (tmp_path / "runner.toml").write_text(
+        '[runner]\nbranch_prefix = "work/gh-"\nauthor_name = "Bot"\nauthor_email = "bot@example.com"\n'
+        f'templates = "{tmp_path / "tpl"}"\n[triage]\ndefault_priority = "low"\n'
+    )
+    result = runner_cli("process", str(write_issues([issue(7, "Plain words")])), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert set(branches(repo, "work/")) == {"work/gh-7"}
+    assert git(repo, "show", "work/gh-7:.runner/issues/7/PLAN.md") == "Custom plan 7: Plain words"
+    assert git(repo, "show", "work/gh-7:.runner/issues/7/NOTES.md") == "notes for chore"
+    assert git(repo, "log", "-1", "--format=%an <%ae>", "work/gh-7") == "Bot <bot@example.com>"
+    assert latest_report(tmp_path / "reports")["issues"][0]["priority"] == "Low"
+
+
+def test_report_fields_and_timestamps(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    runner_cli("process", str(write_issues([issue(1, "Login crash", "app/auth/login.py")])), "--repo", str(repo))
+    report = latest_report(tmp_path / "reports")
+    for key in ("run_id", "started_at", "finished_at", "exit_code", "totals", "issues", "invalid", "metrics",
+                "scaling_history", "breaker_events"):
+        assert key in report
+    record = report["issues"][0]
+    for key in ("number", "title", "priority", "kind", "status", "branch", "commit", "pull_request", "attempts",
+                "started_at", "finished_at", "latency_s", "error"):
+        assert key in record
+    import re
+
+    iso_ms = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    assert iso_ms.match(report["started_at"]) and iso_ms.match(record["finished_at"])
+    assert record["related"][0] == "app/auth/login.py"
+    assert report["metrics"]["latency_s"]["count"] == 1
+    assert os.path.basename(record["branch"]) == "issue-1"
