@@ -124,7 +124,7 @@ class RepoWriter:
                 self._checker.close()
                 return [CommitOutcome(i.number, FAILED, i.branch, None, f"git: {exc}") for i in items]
 
-    def _write_locked(self, items: list[WriteItem]) -> list[CommitOutcome]:
+    def _write_locked(self, items: list[WriteItem], second_try: bool = False) -> list[CommitOutcome]:
         tips = self._tips()
         plans = [(item, tips.get(item.branch)) for item in items]
         same = [tip is not None and self._same_plan(tip, item) for item, tip in plans]
@@ -139,7 +139,12 @@ class RepoWriter:
             commits, rejected = exc.commits, str(exc)
         if to_commit:
             commits = self._confirm(commits, rejected)
-        return [self._outcome(i, tip, s, commits, rejected) for (i, tip), s in zip(plans, same)]
+        outcomes = [self._outcome(i, tip, s, commits, rejected) for (i, tip), s in zip(plans, same)]
+        retry = [i for i, o in zip(items, outcomes) if o.status == FAILED]
+        if retry and not second_try:
+            again = iter(self._write_locked(retry, second_try=True))
+            outcomes = [next(again) if o.status == FAILED else o for o in outcomes]
+        return outcomes
 
     def _outcome(self, item: WriteItem, tip: str | None, same: bool, commits: dict[str, str], rejected: str):
         if same:

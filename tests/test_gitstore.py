@@ -1,0 +1,115 @@
+"""The git writer: commits without a checkout, serialized across processes, never forced."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import branches, git, issue, latest_report, user_state
+from runner.config import Identity
+from runner.gitstore import ObjectHasher, RepoWriter, WriteItem
+
+pytestmark = pytest.mark.timeout(120)
+
+WRITER_SCRIPT = """
+import sys
+from pathlib import Path
+from runner.config import Identity
+from runner.gitstore import RepoWriter, WriteItem
+repo, start, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+for n in range(start, start + count):
+    d = f".runner/issues/{n}"
+    out = writer.write([WriteItem(n, f"runner/issue-{n}", d, {f"{d}/PLAN.md": b"plan %d" % n}, f"plan {n}")])
+    assert out[0].status == "committed", out
+"""
+
+
+def item(n: int, text: bytes = b"plan") -> WriteItem:
+    directory = f".runner/issues/{n}"
+    return WriteItem(n, f"runner/issue-{n}", directory, {f"{directory}/PLAN.md": text}, f"plan for {n}\n")
+
+
+def test_commits_unchanged_and_new_commit_on_top(make_repo):
+    repo = make_repo()
+    before = user_state(repo)
+    writer = RepoWriter(repo, Identity("Bot", "bot@example.com"), "runner/issue-", None)
+    first = writer.write([item(1), item(2)])
+    assert [o.status for o in first] == ["committed", "committed"]
+    assert branches(repo) == {"runner/issue-1": first[0].commit, "runner/issue-2": first[1].commit}
+    again = writer.write([item(1), item(2, b"changed")])
+    assert again[0].status == "unchanged" and again[0].commit == first[0].commit
+    assert again[1].status == "committed"
+    assert git(repo, "rev-parse", f"{again[1].commit}^") == first[1].commit
+    assert user_state(repo) == before
+    writer.close()
+
+
+def test_local_tree_hash_matches_git(make_repo):
+    repo = make_repo()
+    files = {"PLAN.md": b"a\n", "NOTES.md": b"b\n"}
+    blob_ids = [git(repo, "hash-object", "-w", "--stdin", input=data) for data in files.values()]
+    listing = "".join(f"100644 blob {oid}\t{name}\n" for oid, name in zip(blob_ids, files))
+    assert ObjectHasher("sha1").flat_tree(files) == git(repo, "mktree", input=listing.encode())
+
+
+def test_a_branch_moved_by_someone_else_is_never_forced(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    writer.write([item(1)])
+    git(repo, "branch", "-f", "runner/issue-1", "main")
+    git(repo, "commit-tree", "-m", "elsewhere", "main^{tree}")
+    side = git(repo, "commit-tree", "-p", "main", "-m", "side work", "main^{tree}")
+    git(repo, "update-ref", "refs/heads/runner/issue-1", side)
+    outcome = writer.write([item(1, b"new text")])[0]
+    assert outcome.status == "committed"
+    assert git(repo, "rev-parse", f"{outcome.commit}^") == side
+
+
+def test_parallel_writer_processes_keep_every_ref(make_repo):
+    repo = make_repo()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(repo), str(start), "40"])
+        for start in (1, 1001, 2001)
+    ]
+    assert [p.wait(timeout=100) for p in procs] == [0, 0, 0]
+    made = branches(repo)
+    assert len(made) == 120
+    for n in (1, 40, 1001, 1040, 2001, 2040):
+        assert git(repo, "show", f"runner/issue-{n}:.runner/issues/{n}/PLAN.md") == f"plan {n}"
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_concurrent_runs_with_separate_state_dirs_share_one_repository(make_repo, write_issues, tmp_path):
+    repo = make_repo()
+    env_argv = [sys.executable, "-m", "runner", "process"]
+    runs = []
+    for k in range(2):
+        items = [issue(k * 100 + n, f"issue {n} of run {k}", "login session") for n in range(1, 31)]
+        path = write_issues(items, name=f"issues{k}.json")
+        runs.append(subprocess.Popen(
+            env_argv + [str(path), "--repo", str(repo), "--state-dir", str(tmp_path / f"state{k}"),
+                        "--report-dir", str(tmp_path / f"reports{k}"), "--workers", "1", "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    assert [p.wait(timeout=100) for p in runs] == [0, 0]
+    assert len(branches(repo)) == 60
+    for k in range(2):
+        assert latest_report(tmp_path / f"reports{k}")["totals"]["succeeded"] == 30
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_runs_without_any_git_identity(make_repo, tmp_path):
+    repo = make_repo()
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "from pathlib import Path; from runner.config import Identity; from runner.gitstore import RepoWriter, WriteItem;"
+        f"w = RepoWriter(Path({str(repo)!r}), Identity(), 'runner/issue-', None);"
+        "print(w.write([WriteItem(5, 'runner/issue-5', '.runner/issues/5', {'.runner/issues/5/PLAN.md': b'x'}, 'm')])[0].status)"
+    )
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "committed", out.stderr
+    assert Path(repo).is_dir()
