@@ -28,6 +28,10 @@ from runner.config import Config, ConfigError
 from runner.executor import make_pool
 from runner.gitstore import GitError, RepoWriter
 from runner.intake import Intake
+from runner.autoscale import Autoscaler
+from runner.monitor import PsutilSampler, ResourceMonitor
+from runner.pool import InitializerError, PoolBroken, SagePool
+from runner.scaling import ScalingPolicy
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.models import FAILED, CommitOutcome, SageResult
@@ -138,15 +142,24 @@ class ProcessRun:
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
                         self._enqueued, self._unroutable, self.stop_event)
         intake.start()
-        pool.start()
+        try:
+            pool.start()
+        except (InitializerError, PoolBroken) as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.stop_event.set()
+            raise ConfigError(f"sage workers could not start: {exc}") from None
         self.extra["init_s"] = [round(t, 4) for t in pool.stats().init_times_s]
+        self.autoscaler = self._autoscaler(pool)
         self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.live_size,
                                    "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
         self.collector.start()
         try:
             self._dispatch(pool)
         finally:
+            self.extra["workers_at_end"] = pool.live_size
             self.stop_event.set()
+            self.autoscaler.stop()
+            self.monitor.stop()
             pool.shutdown(wait=True, cancel_futures=True)
             self.queue.close()
             self.collector.stop()
@@ -157,6 +170,16 @@ class ProcessRun:
             if thread.error is not None:
                 raise thread.error
         return self._report(sink, pool)
+
+    def _autoscaler(self, pool: SagePool) -> Autoscaler:
+        """Monitor + policy + resize loop; with a fixed size the bounds pin it."""
+        cfg = self.config
+        low, high = (cfg.workers, cfg.workers) if cfg.workers else (cfg.min_workers, cfg.max_workers)
+        self.monitor = ResourceMonitor(PsutilSampler(os.getpid(), pool.worker_pids), interval_s=0.1)
+        self.monitor.start()
+        scaler = Autoscaler(pool, ScalingPolicy(low, high), self.monitor, self.metrics, lambda: len(self.queue))
+        scaler.start()
+        return scaler
 
     def _dispatch(self, pool) -> None:
         last_tick = 0.0
@@ -177,9 +200,18 @@ class ProcessRun:
             if self.collector.error is not None:
                 raise self.collector.error
 
-    def _snapshot(self, pool) -> dict[str, Any]:
-        return {"queue": self.queue.depth_by_level(), "open": self.ledger.open_count(),
-                "workers": pool.live_size, "busy": pool.busy_count, "totals": dict(self.sink.totals)}
+    def _snapshot(self, pool: SagePool) -> dict[str, Any]:
+        last = self.autoscaler.last
+        return {
+            "queue": self.queue.depth_by_level(), "open": self.ledger.open_count(),
+            "workers": pool.live_size, "busy": pool.busy_count, "target": pool.target_size,
+            "throughput": round(self.metrics.throughput_recent(5.0), 1), "p95": self.metrics.latency_p95(),
+            "scaling": f"{last.action} {last.from_size}->{last.to_size}" if last else "-",
+            "breaker": self.breaker_state(), "totals": dict(self.sink.totals),
+        }
+
+    def breaker_state(self) -> str:
+        return "closed"
 
     def _enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
@@ -228,10 +260,14 @@ class ProcessRun:
         totals = sink.totals
         code = EXIT_FAILED if totals["failed"] else EXIT_DEFERRED if totals["deferred"] else EXIT_OK
         metrics = self.metrics.as_dict()
-        metrics.update({"init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
-                        "workers": pool.live_size, "pool": _pool_stats(pool), "retries": self.collector.retries, "pid": os.getpid()})
-        sections = {"dry_run": self.config.dry_run, "metrics": metrics, "scaling_history": [],
-                    "breaker_events": []}
+        metrics.update({
+            "init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
+            "workers": self.extra.get("workers_at_end"), "pool": _pool_stats(pool), "retries": self.collector.retries,
+            "peak_rss_bytes": {"master": self.monitor.peak_master_rss(), "worker": self.monitor.peak_worker_rss()},
+            "worker_count_series": self.autoscaler.sizes,
+        })
+        sections = {"dry_run": self.config.dry_run, "metrics": metrics,
+                    "scaling_history": self.autoscaler.history(), "breaker_events": []}
         json_path, md_path = sink.finish(code, sections)
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
 

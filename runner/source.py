@@ -76,10 +76,9 @@ def scan(path: Path, work_dir: Path) -> Scan:
     try:
         count = 0
         for count, (_line, value) in enumerate(_values(path, fmt), start=1):
-            number = value.get("number") if isinstance(value, dict) else None
-            if _is_number(number) and "pull_request" not in value:
-                url = value.get("repository_url")
-                counter.add(repository_from_url(url) if isinstance(url, str) else None, number)
+            key = _repeat_key(value)
+            if key is not None:
+                counter.add(*key)
         return Scan(path, fmt, count, counter.repeats())
     finally:
         counter.close()
@@ -88,13 +87,21 @@ def scan(path: Path, work_dir: Path) -> Scan:
 def items(scan_result: Scan) -> Iterator[Issue | InvalidItem | Skip]:
     remaining = dict(scan_result.repeats)
     for position, (line, value) in enumerate(_values(scan_result.path, scan_result.fmt), start=1):
-        event = to_issue(value, position, line)
-        key = (event.repository, event.number) if isinstance(event, Issue) else None
+        key = _repeat_key(value)
         if key in remaining:
             remaining[key] -= 1
             if remaining[key] > 0:
-                event = Skip(position, event.number, "superseded by a later item with the same number")
-        yield event
+                yield Skip(position, key[1], "superseded by a later item with the same number")
+                continue
+        yield to_issue(value, position, line)
+
+
+def _repeat_key(value: object) -> tuple[str | None, int] | None:
+    """(repository, number) of any non-pull-request item with a usable number: the last one decides."""
+    if not isinstance(value, dict) or "pull_request" in value or not _is_number(value.get("number")):
+        return None
+    url = value.get("repository_url")
+    return repository_from_url(url) if isinstance(url, str) else None, value["number"]
 
 
 def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidItem | Skip:
@@ -208,33 +215,58 @@ def _decode(raw: bytes, path: Path, line_no: int) -> str:
         raise InputError(f"{path}: line {line_no}, byte {exc.start + 1}: not valid UTF-8") from None
 
 
+def _open_after_bom(path: Path):
+    handle = path.open("rb")
+    if handle.read(3) != b"\xef\xbb\xbf":
+        handle.seek(0)
+    return handle
+
+
 def _json_array(path: Path) -> Iterator[tuple[int | None, object]]:
-    with path.open("rb") as handle:
+    with _open_after_bom(path) as handle:
         try:
             for value in ijson.items(handle, "item", use_float=True):
                 yield None, value
-        except ijson.JSONError:
-            pass
+        except ijson.JSONError as exc:
+            fast_error = _first_line(exc)
         else:
             return
-    raise InputError(_locate_array_error(path))
+    raise InputError(_locate_array_error(path, fast_error))
 
 
-def _locate_array_error(path: Path) -> str:
+def _locate_array_error(path: Path, fast_error: str) -> str:
     """Re-parse with ijson's pure-Python backend, which reports the offset of the error."""
     from ijson.backends import python as slow
 
-    with path.open("rb") as handle:
+    with _open_after_bom(path) as handle:
         try:
             for _ in slow.parse(handle):
                 pass
         except (ijson.JSONError, UnicodeDecodeError) as exc:
+            if _is_decode_error(exc):
+                _check_utf8_lines(path)
+                return f"{path}: not valid UTF-8"
             offset = _offset_of(exc)
+            if offset is None and isinstance(exc, ijson.IncompleteJSONError):
+                line, column = _line_and_column(path, float("inf"))
+                return f"{path}: line {line}, column {column}: invalid JSON ({_first_line(exc)}: the input ends early)"
             if offset is None:
                 return f"{path}: invalid JSON ({_first_line(exc)})"
             line, column = _line_and_column(path, offset)
             return f"{path}: line {line}, column {column}: invalid JSON ({_first_line(exc)})"
-    return f"{path}: invalid JSON (the array is incomplete)"
+    return f"{path}: invalid JSON ({fast_error})"
+
+
+def _is_decode_error(exc: Exception) -> bool:
+    """ijson's Python backend wraps a UnicodeDecodeError in an IncompleteJSONError."""
+    return isinstance(exc, UnicodeDecodeError) or any(isinstance(a, UnicodeDecodeError) for a in exc.args)
+
+
+def _check_utf8_lines(path: Path) -> None:
+    """Raise the line-and-byte error for the first undecodable line (a newline never splits a character)."""
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            _decode(raw, path, line_no)
 
 
 def _offset_of(exc: Exception) -> int | None:
@@ -252,12 +284,12 @@ def _first_line(exc: Exception) -> str:
     return re.sub(r" at \d+$", "", lines[0]) if lines else type(exc).__name__
 
 
-def _line_and_column(path: Path, offset: int) -> tuple[int, int]:
+def _line_and_column(path: Path, offset: float) -> tuple[int, int]:
     """Line and column (1-based) of a character offset, reading in chunks."""
     line, column, seen = 1, 1, 0
     with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
         while seen < offset:
-            chunk = handle.read(min(CHUNK, offset - seen))
+            chunk = handle.read(int(min(CHUNK, offset - seen)))
             if not chunk:
                 break
             newlines = chunk.count("\n")

@@ -93,6 +93,9 @@ class TriageRules:
 
     def with_overrides(self, table: Mapping[str, object]) -> TriageRules:
         """Return rules where each list named in a `[triage]` table replaces the default."""
+        unknown = sorted(set(table) - set(_OVERRIDE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown [triage] key {unknown[0]!r} (expected one of {', '.join(_OVERRIDE_KEYS)})")
         return TriageRules(
             priority_labels=_merge(self.priority_labels, table.get("priority_labels"), _PRIORITY_NAMES),
             priority_words=_merge(self.priority_words, table.get("priority_words"), _PRIORITY_NAMES),
@@ -104,6 +107,9 @@ class TriageRules:
 
 
 _PRIORITY_NAMES = tuple(p.name.lower() for p in Priority)
+_OVERRIDE_KEYS = (
+    "priority_labels", "priority_words", "kind_labels", "kind_words", "default_priority", "default_kind",
+)
 
 
 def _checked_kind(kind: str) -> str:

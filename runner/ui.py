@@ -43,7 +43,9 @@ class TerminalObserver:
 
     def tick(self, snapshot: dict[str, Any]) -> None:
         depth = " ".join(f"{p[0]}:{n}" for p, n in zip(PRIORITIES, snapshot["queue"]))
-        status = f"queue {depth} | workers {snapshot['workers']} | open {snapshot['open']}"
+        p95 = f"{snapshot['p95']:.2f}s" if snapshot.get("p95") is not None else "-"
+        status = (f"queue {depth} | workers {snapshot['busy']}/{snapshot['workers']} busy, target {snapshot['target']}"
+                  f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}")
         if self._progress is not None:
             handled = sum(snapshot["totals"][k] for k in ("succeeded", "failed", "deferred", "skipped", "invalid"))
             self._progress.update(self._task, completed=handled, status=status)
