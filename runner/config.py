@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,8 @@ def _repos(args: list[str], table: Mapping[str, Any], source: Path | None) -> tu
     for key, value in table.items():
         if not isinstance(value, str):
             raise ConfigError(f"{source}: [repos] {key!r} must be a path string")
+        if not _REPO_KEY.match(key):
+            raise ConfigError(f"{source}: [repos] key {key!r} must look like OWNER/NAME")
         repos[_repo_key(key)] = _resolve(base / Path(value).expanduser())
     default = None
     for arg in args:
@@ -199,7 +202,8 @@ def _check_branch_prefix(prefix: str) -> None:
         or ".." in prefix
         or "//" in prefix
         or "/." in prefix
-        or prefix.endswith((".", ".lock/"))
+        or ".lock/" in prefix
+        or prefix.endswith(".")
     )
     if bad:
         raise ValueError(f"branch_prefix {prefix!r} would not make a valid branch name")
@@ -208,6 +212,8 @@ def _check_branch_prefix(prefix: str) -> None:
 def _check_plan_dir(plan_dir: str) -> None:
     if "{number}" not in plan_dir:
         raise ValueError("plan_dir must contain {number}")
+    if any(name not in (None, "number") for _, name, _, _ in string.Formatter().parse(plan_dir)):
+        raise ValueError(f"plan_dir {plan_dir!r} may use no placeholder but {{number}}")
     sample = Path(plan_dir.format(number=1))
     if sample.is_absolute() or ".." in sample.parts or sample.parts[:1] == (".git",):
         raise ValueError(f"plan_dir {plan_dir!r} must be a relative path inside the repository")

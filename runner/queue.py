@@ -70,8 +70,12 @@ class PriorityQueue(Generic[T]):
             self._cond.notify_all()
 
     def get(self, timeout: float | None = None) -> tuple[T, int, float] | None:
-        """The most urgent due item as (item, level, enqueued_at), or None on timeout/close."""
-        deadline = None if timeout is None else self._clock() + timeout
+        """The most urgent due item as (item, level, enqueued_at), or None on timeout/close.
+
+        `timeout` is real time (like `put`); the injected clock only orders items and decides when
+        a requeued item is due, so a test's frozen clock cannot turn a timeout into a hang.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 self._promote_due()
@@ -125,10 +129,9 @@ class PriorityQueue(Generic[T]):
             self._push(heapq.heappop(self._delayed)[2])
 
     def _wait_time(self, deadline: float | None) -> float | None:
-        now = self._clock()
         candidates = []
         if deadline is not None:
-            candidates.append(deadline - now)
+            candidates.append(deadline - time.monotonic())
         if self._delayed:
-            candidates.append(max(self._delayed[0][0] - now, 0.001))
+            candidates.append(max(self._delayed[0][0] - self._clock(), 0.001))
         return min(candidates) if candidates else None

@@ -53,6 +53,9 @@ class Renderer:
         return tuple(sorted(names))
 
     def precompile(self, kinds: tuple[str, ...]) -> int:
+        """Compile every template now, so a broken one stops the run before any issue."""
+        for name in self.env.list_templates(extensions=[SUFFIX[1:]]):
+            self.env.get_template(name)
         for kind in kinds:
             for name in self.outputs:
                 self._template(kind, name)
