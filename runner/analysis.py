@@ -21,6 +21,7 @@ MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
 _PATH_MENTION = re.compile(r"[\w./-]+\.[A-Za-z0-9]{1,8}")
+_LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
 SENSITIVE_PATH_WORDS = (
     "auth", "login", "password", "passwd", "secret", "token", "session", "crypto", "permission",
     "acl", "oauth", "payment", "billing", "migration", "migrations", ".github/workflows", "dockerfile",
@@ -78,7 +79,7 @@ def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -
 def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> None:
     known = None
     for mention in set(_PATH_MENTION.findall(text)):
-        mention = mention.strip("./")
+        mention = _LEADING_DIRS.sub("", mention)
         if known is None:
             known = {p: i for i, p in enumerate(index.paths)}
         if mention in known:

@@ -9,7 +9,7 @@ import typer
 
 from runner import __version__
 from runner.config import ConfigError, build_config
-from runner.pipeline import EXIT_LOCKED, EXIT_USAGE, ProcessRun
+from runner.pipeline import EXIT_LOCKED, EXIT_USAGE, ProcessRun, RunAbort
 from runner.runlock import AlreadyRunning, RunLock
 from runner.source import InputError
 
@@ -29,7 +29,8 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 @app.command()
 def process(
-    input: str = typer.Argument(..., help="issues as a JSON array or JSON Lines; '-' reads stdin"),
+    input: Optional[str] = typer.Argument(None, help="issues as a JSON array or JSON Lines; '-' reads stdin; "
+                                          "omitted with --github: fetch the open issues"),
     repo: List[str] = typer.Option([], "--repo", help="PATH, or OWNER/NAME=PATH (repeatable)"),
     report_dir: Optional[Path] = typer.Option(None, help="where <run-id>.json and .md go [reports]"),
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
@@ -48,8 +49,16 @@ def process(
     max_attempts: Optional[int] = typer.Option(None, help="attempts per issue for transient failures [3]"),
     dry_run: bool = typer.Option(False, "--dry-run", help="analyse and show what would be done; write nothing to git"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
+    github: Optional[str] = typer.Option(None, help="publish to OWNER/NAME: push, draft PR, labels, comment"),
+    token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    write_interval: Optional[float] = typer.Option(None, help="seconds between GitHub writes [1]"),
+    notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
+    max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
+    recreate: bool = typer.Option(False, "--recreate", help="open a new PR where a closed one exists"),
+    remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
+    label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
 ) -> None:
-    """Process a batch of issues into one branch per issue."""
+    """Process a batch of issues into one branch per issue (and, with --github, a draft PR)."""
     from runner.ui import TerminalObserver
 
     options = {
@@ -57,11 +66,15 @@ def process(
         "min_workers": min_workers, "max_workers": max_workers, "base": base, "branch_prefix": branch_prefix,
         "templates": templates, "plan_dir": plan_dir, "author_name": author_name, "author_email": author_email,
         "queue_size": queue_size, "task_timeout": timeout, "max_attempts": max_attempts,
-        "dry_run": dry_run or None, "quiet": quiet or None,
+        "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
+        "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
+        "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
     }
     ui = TerminalObserver(quiet=quiet)
     try:
         cfg = build_config(options, config)
+        if input is None and cfg.github is None:
+            raise ConfigError("give an issues file (or '-' for stdin), or --github OWNER/NAME to fetch them")
         with RunLock(cfg.state_dir):
             outcome = ProcessRun(cfg, input, ui).execute()
     except (ConfigError, InputError) as exc:
@@ -70,11 +83,34 @@ def process(
     except AlreadyRunning as exc:
         ui.error(str(exc))
         raise typer.Exit(EXIT_LOCKED) from None
+    except RunAbort as exc:
+        ui.error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         ui.error("interrupted")
         raise typer.Exit(130) from None
     ui.summary(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def fetch(
+    repository: str = typer.Argument(..., metavar="OWNER/REPO", help="the repository whose issues to fetch"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write JSON Lines here, atomically [stdout]"),
+    state: str = typer.Option("open", help="open, closed or all"),
+    label: List[str] = typer.Option([], "--label", help="only issues with this label (repeatable: all must match)"),
+    since: Optional[str] = typer.Option(None, help="only issues updated at or after this ISO 8601 time"),
+    token_file: Optional[Path] = typer.Option(None, help="file holding the token [$GITHUB_TOKEN]"),
+    state_dir: Optional[Path] = typer.Option(None, help="runner's own files, incl. the page cache [$XDG_STATE_HOME/runner]"),
+    max_wait: float = typer.Option(120.0, help="longest rate-limit wait in seconds before giving up (exit 3)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary line"),
+) -> None:
+    """Download a repository's issues as JSON Lines (pull requests left out)."""
+    from runner.fetch import FetchRequest, run_fetch
+
+    request = FetchRequest(repo=repository, output=output, state=state, labels=tuple(label), since=since,
+                           token_file=token_file, state_dir=state_dir, max_wait_s=max_wait, quiet=quiet)
+    raise typer.Exit(run_fetch(request, sys.stdout, sys.stderr))
 
 
 def main() -> None:

@@ -42,7 +42,8 @@ class Collector(threading.Thread):
         ledger: Ledger,
         queue: PriorityQueue[Ticket],
         policy: RetryPolicy,
-        finish: Callable[[Ticket, str, CommitOutcome | None, str | None, SageResult | None], None],
+        finish: Callable[..., None],
+        after_commit: Callable[[Ticket, CommitOutcome, SageResult], None],
         message_for: Callable[[Ticket, SageResult], str],
         directory_for: Callable[[int], str],
         branch_for: Callable[[int], str],
@@ -54,6 +55,7 @@ class Collector(threading.Thread):
         self.queue = queue
         self.policy = policy
         self.finish = finish
+        self.after_commit = after_commit
         self.message_for = message_for
         self.directory_for = directory_for
         self.branch_for = branch_for
@@ -106,7 +108,7 @@ class Collector(threading.Thread):
         write_items = [self._write_item(d.ticket, d.result) for d in items if d.result is not None]
         outcomes = writer.write(write_items)
         for done, outcome in zip(items, outcomes):
-            self.finish(done.ticket, outcome.status, outcome, outcome.error, done.result)
+            self.after_commit(done.ticket, outcome, done.result)
 
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number

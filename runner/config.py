@@ -10,10 +10,11 @@ import os
 import re
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
 from runner.triage import TriageRules
 
 DEFAULT_CONFIG_NAME = "runner.toml"
@@ -52,6 +53,8 @@ class Config:
     dry_run: bool = False
     quiet: bool = False
     rules: TriageRules = field(default_factory=TriageRules)
+    github: str | None = None
+    github_settings: GitHubSettings | None = None
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"
@@ -96,9 +99,40 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     repos, default_repo = _repos(options.get("repo_args") or [], _table(data, "repos", where), source)
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
-        return _validated(merged, repos, default_repo, rules)
-    except (ValueError, TypeError) as exc:
+        config = _validated(merged, repos, default_repo, rules)
+        github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
+        return _with_github(config, merged.get("github"), github)
+    except (ValueError, TypeError, TokenError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
+    """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
+    if not repo:
+        return config
+    if not _REPO_KEY.match(repo):
+        raise ValueError(f"--github {repo!r} must look like OWNER/NAME")
+    get = lambda key, default: table.get(f"gh_{key}", table.get(key, default))  # noqa: E731
+    token_file = get("token_file", None)
+    labels = get("labels", ["runner"])
+    if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
+        raise ValueError("github labels must be a list of strings")
+    settings = GitHubSettings(
+        api_url=str(get("api_url", None) or api_url()),
+        token=read_token(Path(token_file).expanduser() if token_file else None),
+        write_interval_s=float(get("write_interval", 1.0)),
+        notify_interval_s=float(get("notify_interval", 3.0)),
+        content_per_minute=_positive_int(get("content_per_minute", 80), "content_per_minute"),
+        content_per_hour=_positive_int(get("content_per_hour", 500), "content_per_hour"),
+        max_wait_s=float(get("max_wait", 120.0)),
+        secondary_wait_s=float(get("secondary_wait", 60.0)),
+        labels=tuple(labels),
+        recreate_closed=bool(get("recreate", False)),
+        remote=str(get("remote", "origin")),
+    )
+    if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
+        raise ValueError("write_interval, notify_interval and max_wait must not be negative")
+    return replace(config, github=repo.lower(), github_settings=settings)
 
 
 def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -212,7 +246,11 @@ def _check_branch_prefix(prefix: str) -> None:
 def _check_plan_dir(plan_dir: str) -> None:
     if "{number}" not in plan_dir:
         raise ValueError("plan_dir must contain {number}")
-    if any(name not in (None, "number") for _, name, _, _ in string.Formatter().parse(plan_dir)):
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(plan_dir)}
+    except ValueError as exc:
+        raise ValueError(f"plan_dir {plan_dir!r}: {exc}") from None
+    if names - {None, "number"}:
         raise ValueError(f"plan_dir {plan_dir!r} may use no placeholder but {{number}}")
     sample = Path(plan_dir.format(number=1))
     if sample.is_absolute() or ".." in sample.parts or sample.parts[:1] == (".git",):

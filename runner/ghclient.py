@@ -5,12 +5,12 @@ line (argv is visible to every user of the machine). It is handed to PyGithub
 and, for https pushes, to git through environment-only config; `redact`
 scrubs it from any text runner prints or stores.
 
-PyGithub does the request-level work it already does well: pagination,
-`seconds_between_requests` / `seconds_between_writes`, and `GithubRetry`
-(5xx and rate-limit waits for reads, with `max_rate_limit_wait` so a primary
-limit that resets in an hour raises instead of blocking). Writes are not
-retried by PyGithub: a POST whose reply was lost may have happened, so the
-publisher looks before it writes again.
+PyGithub does the request-level work it already does well: pagination, rate
+limit headers, and `GithubRetry` (5xx and rate-limit waits for reads, with
+`max_rate_limit_wait` so a primary limit that resets in an hour raises instead
+of blocking). Writes are not retried by PyGithub: a POST whose reply was lost
+may have happened, so the publisher looks before it writes again; their pace
+is `runner.pacing.Pacer`'s, because it must adapt to secondary limits.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def make_github(settings: GitHubSettings) -> github.Github:
         per_page=100,
         retry=retry,
         seconds_between_requests=None,
-        seconds_between_writes=settings.write_interval_s or None,
+        seconds_between_writes=None,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,12 +35,25 @@ from runner.pool import InitializerError, PoolBroken, SagePool
 from runner.scaling import ScalingPolicy
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
-from runner.models import FAILED, CommitOutcome, SageResult
+from runner.breaker import CircuitBreaker
+from runner.ghclient import make_github
+from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
+from runner.pacing import Pacer
+from runner.publish_stage import Pending, PublishStage
+from runner.publisher import Publisher
 from runner.queue import PriorityQueue
 from runner.report import ReportSink, now_iso
 from runner.retry import RetryPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEFERRED, EXIT_LOCKED = 0, 1, 2, 3, 75
+
+
+class RunAbort(Exception):
+    """The run cannot start (nothing was written); carries its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Observer(Protocol):
@@ -93,7 +107,7 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
 
 
 class ProcessRun:
-    def __init__(self, config: Config, input_spec: str, observer: Observer | None = None) -> None:
+    def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None) -> None:
         self.config = config
         self.input_spec = input_spec
         self.observer = observer or NullObserver()
@@ -106,7 +120,8 @@ class ProcessRun:
         """Run the batch; raises ConfigError / InputError (exit 2) before anything is written."""
         writers = open_writers(self.config)
         work_dir = self.config.state_dir / "tmp"
-        path = source.spool_stdin(work_dir) if self.input_spec == "-" else Path(self.input_spec)
+        spooled = self.input_spec in ("-", None)
+        path = self._spool_input(work_dir) if spooled else Path(self.input_spec)
         try:
             if not path.is_file():
                 raise source.InputError(f"{path}: no such file")
@@ -114,10 +129,30 @@ class ProcessRun:
             setup = self._sage_setup(writers)
             return self._run(scan, writers, setup)
         finally:
-            if self.input_spec == "-":
+            if spooled:
                 path.unlink(missing_ok=True)
             for writer in writers.values():
                 writer.close()
+
+    def _spool_input(self, work_dir: Path) -> Path:
+        """stdin, or the open issues fetched from GitHub, as a file the source can read twice."""
+        if self.input_spec == "-":
+            return source.spool_stdin(work_dir)
+        from runner.fetch import FetchError, fetch_issues
+
+        settings = self.config.github_settings
+        assert settings is not None and self.config.github is not None
+        work_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="fetched-", suffix=".jsonl", dir=work_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                stats = fetch_issues(make_github(settings), self.config.github, out,
+                                     cache_dir=self.config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
+        except FetchError as exc:
+            Path(name).unlink(missing_ok=True)
+            raise RunAbort(f"fetching issues from {self.config.github}: {exc}", exc.exit_code) from None
+        self.extra["fetched"] = getattr(stats, "issues", None)
+        return Path(name)
 
     def _sage_setup(self, writers: dict[str, RepoWriter]) -> sage.SageSetup:
         started = time.perf_counter()
@@ -137,8 +172,9 @@ class ProcessRun:
         pool = make_pool(cfg, setup)
         self.collector = Collector(
             writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
-            self._finish, _commit_message, cfg.plan_dir_for, cfg.branch_for,
+            self._finish, self._after_commit, _commit_message, cfg.plan_dir_for, cfg.branch_for,
         )
+        self.publish_stage = self._publish_stage(writers)
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
                         self._enqueued, self._unroutable, self.stop_event)
         intake.start()
@@ -153,6 +189,8 @@ class ProcessRun:
         self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.live_size,
                                    "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
         self.collector.start()
+        if self.publish_stage is not None:
+            self.publish_stage.start()
         try:
             self._dispatch(pool)
         finally:
@@ -164,9 +202,14 @@ class ProcessRun:
             self.queue.close()
             self.collector.stop()
             self.collector.join()
+            if self.publish_stage is not None:
+                self.publish_stage.stop()
+                self.publish_stage.join()
             intake.join(timeout=5)
             self._defer_leftovers()
-        for thread in (intake, self.collector):
+        for thread in (intake, self.collector, self.publish_stage):
+            if thread is None:
+                continue
             if thread.error is not None:
                 raise thread.error
         return self._report(sink, pool)
@@ -197,8 +240,9 @@ class ProcessRun:
             if now - last_tick >= 0.25:
                 last_tick = now
                 self.observer.tick(self._snapshot(pool))
-            if self.collector.error is not None:
-                raise self.collector.error
+            for stage in (self.collector, self.publish_stage):
+                if stage is not None and stage.error is not None:
+                    raise stage.error
 
     def _snapshot(self, pool: SagePool) -> dict[str, Any]:
         last = self.autoscaler.last
@@ -211,7 +255,31 @@ class ProcessRun:
         }
 
     def breaker_state(self) -> str:
-        return "closed"
+        return self.breaker.state.value if self.breaker is not None else "-"
+
+    def _publish_stage(self, writers: dict[str, RepoWriter]) -> PublishStage | None:
+        """Publishers per repository when `--github` is set (and this is not a dry run)."""
+        cfg, settings = self.config, self.config.github_settings
+        self.breaker = None
+        if settings is None or cfg.dry_run:
+            return None
+        self.breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
+                                      wait_in_open_s=30.0, permitted_calls_in_half_open=3)
+        gh = make_github(settings)
+        pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
+                      settings.content_per_hour, settings.max_wait_s)
+        self.publishers = {
+            key: Publisher(settings, gh, key or cfg.github, w.repo, w.base_name, self.breaker, pacer)
+            for key, w in writers.items()
+        }
+        return PublishStage(self.publishers, self.ledger, self._finish, settings.labels)
+
+    def _after_commit(self, ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> None:
+        stage = self.publish_stage
+        if stage is not None and outcome.status in (COMMITTED, UNCHANGED):
+            stage.submit(Pending(ticket, outcome, result))
+        else:
+            self._finish(ticket, outcome.status, outcome, outcome.error, result)
 
     def _enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
@@ -221,7 +289,7 @@ class ProcessRun:
         self._finish(ticket, FAILED, None, reason, None)
 
     def _finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None,
-                error: str | None, result: SageResult | None) -> None:
+                error: str | None, result: SageResult | None, pull_request: str | None = None) -> None:
         """Record an issue's terminal state: report, metrics, observer; exactly once per ticket."""
         self.ledger.close(ticket)
         self.metrics.record_finished(ticket.key, status, ticket.triage.priority.label)
@@ -235,7 +303,7 @@ class ProcessRun:
             "status": status,
             "branch": self.config.branch_for(ticket.issue.number),
             "commit": outcome.commit if outcome else None,
-            "pull_request": None,
+            "pull_request": pull_request,
             "attempts": ticket.attempts,
             "queued_at": ticket.queued_at,
             "started_at": ticket.started_at,
@@ -266,10 +334,21 @@ class ProcessRun:
             "peak_rss_bytes": {"master": self.monitor.peak_master_rss(), "worker": self.monitor.peak_worker_rss()},
             "worker_count_series": self.autoscaler.sizes,
         })
+        if self.publish_stage is not None:
+            metrics["github"] = _github_counts(self.publishers)
+        events = [e.as_dict() for e in self.breaker.events] if self.breaker is not None else []
         sections = {"dry_run": self.config.dry_run, "metrics": metrics,
-                    "scaling_history": self.autoscaler.history(), "breaker_events": []}
+                    "scaling_history": self.autoscaler.history(), "breaker_events": events}
         json_path, md_path = sink.finish(code, sections)
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
+
+
+def _github_counts(publishers: dict[str, Publisher]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for publisher in publishers.values():
+        for key, value in publisher.counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 def _pool_stats(pool) -> dict[str, Any]:

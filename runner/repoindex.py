@@ -91,7 +91,7 @@ def load_or_build(repo: Path, commit: str, cache_dir: Path) -> tuple[RepoIndex, 
     if path.exists():
         try:
             return load(path), path
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except Exception:  # a damaged cache can fail in many ways (bad opcode, text, import); rebuild it
             path.unlink(missing_ok=True)
     index = build(repo, commit)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")

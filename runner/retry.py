@@ -40,12 +40,12 @@ def _optional_transient_types() -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = []
     try:
         import requests.exceptions as rex
-        found += [rex.ConnectionError, rex.Timeout, rex.ChunkedEncodingError]
+        found += [rex.ConnectionError, rex.Timeout, rex.ChunkedEncodingError, rex.RetryError]
     except ImportError:
         pass
     try:
         import urllib3.exceptions as uex
-        found += [uex.TimeoutError, uex.ProtocolError]
+        found += [uex.TimeoutError, uex.ProtocolError, uex.MaxRetryError]
     except ImportError:
         pass
     return tuple(found)

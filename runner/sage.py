@@ -20,7 +20,7 @@ from runner.models import KINDS, SageResult, Task
 from runner.render import Renderer
 
 SUMMARY_CHARS = 600
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)

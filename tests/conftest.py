@@ -115,3 +115,66 @@ def user_state(repo: Path) -> dict[str, Any]:
 def branches(repo: Path, prefix: str = "runner/") -> dict[str, str]:
     out = git(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", f"refs/heads/{prefix}")
     return dict(line.split() for line in out.splitlines())
+
+
+TOKEN = "ghp_test_token_0123456789abcdefSECRET"
+GH_REPO = "acme/inventory"
+
+
+class GitHubWorld:
+    """A bare remote, a clone whose `origin` is that remote, and the GitHub emulator serving both."""
+
+    def __init__(self, root: Path, clone: Path, **config: Any) -> None:
+        from runner.testing.github_emulator import Emulator, EmulatorConfig
+
+        self.root = root
+        self.bare = root / "remote.git"
+        git(root, "clone", "-q", "--bare", str(clone), str(self.bare))
+        self.clone = clone
+        git(clone, "remote", "add", "origin", str(self.bare))
+        self.emulator = Emulator({GH_REPO: self.bare}, tokens={TOKEN},
+                                 config=EmulatorConfig(**{"content_per_minute": 1000, **config}))
+        self.url = self.emulator.start()
+        (root / "runner.toml").write_text("[github]\ncontent_per_minute = 1000\nsecondary_wait = 1\n")
+
+    def client(self):
+        from github import Auth, Github
+
+        return Github(base_url=self.url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
+                      seconds_between_requests=None, seconds_between_writes=None)
+
+    def seed(self, count: int, body: Callable[[int], str | None] = lambda n: f"Login fails in app/auth/login.py ({n})"):
+        repo = self.client().get_repo(GH_REPO)
+        self.emulator.configure(secondary_limits=False)
+        numbers = [repo.create_issue(f"Issue {n}: login session bug", body=body(n) or "").number for n in range(1, count + 1)]
+        self.emulator.configure(secondary_limits=True)
+        self.reset_limits()
+        return numbers
+
+    def reset_limits(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(self.url + "/_emulator/reset-limits", method="POST", data=b""))
+
+    def env(self) -> dict[str, str]:
+        return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": self.url}
+
+    def fast_flags(self) -> list[str]:
+        return ["--github", GH_REPO, "--write-interval", "0", "--notify-interval", "0"]
+
+    def stop(self) -> None:
+        self.emulator.stop()
+
+
+@pytest.fixture
+def github_world(tmp_path: Path, make_repo):
+    worlds: list[GitHubWorld] = []
+
+    def start(**config: Any) -> GitHubWorld:
+        world = GitHubWorld(tmp_path, make_repo("clone"), **config)
+        worlds.append(world)
+        return world
+
+    yield start
+    for world in worlds:
+        world.stop()

@@ -1,0 +1,271 @@
+"""Publisher: push issue branches, open draft pull requests, label them, comment once.
+
+    committed branches ──> one `git push` per repository batch (never forced)
+                               │
+                               ▼  per issue, serialized, paced:
+                     look for a PR with this head ──> create draft PR if none (422 "already exists" = found)
+                     labels missing on the PR?   ──> add them
+                     marker comment on the issue? ──> comment once, with the PR link
+
+Exactly once: every write is preceded by a look, and a write is never retried
+blindly (a POST whose reply was lost may have happened): each retry starts
+again from the look. Never merge, never close, never delete, never force.
+
+Every external call goes through the circuit breaker; an open breaker, a rate
+limit that would take longer than `max_wait_s`, or a transient error that
+outlasts the retries defers the issue (exit 3) instead of failing it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from github import GithubException
+from github.PullRequest import PullRequest
+
+from runner.breaker import CallNotPermitted, CircuitBreaker
+from runner.ghclient import GitHubSettings, git_auth_env, redact
+from runner.pacing import Pacer
+from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
+
+T = TypeVar("T")
+PUSH_CHUNK = 200
+SECONDARY_MIN_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class PublishItem:
+    number: int
+    title: str
+    branch: str
+    body: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    number: int
+    status: str
+    pull_request: str | None = None
+    error: str | None = None
+
+
+def marker(number: int) -> str:
+    return f"<!-- runner:pull-request-for-issue {number} -->"
+
+
+class Publisher:
+    def __init__(self, settings: GitHubSettings, gh, full_name: str, repo_path: Path, base: str,
+                 breaker: CircuitBreaker, pacer: Pacer, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.gh = gh
+        self.full_name = full_name
+        self.owner = full_name.split("/", 1)[0]
+        self.repo_path = repo_path
+        self.base = base
+        self.breaker = breaker
+        self.pacer = pacer
+        self.policy = policy or RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=30.0)
+        self.sleep = sleep
+        self._repo = None
+        self.deferred_reason: str | None = None
+        self.counts = {"pull_requests_created": 0, "comments_created": 0, "labels_added": 0, "rate_limited": 0}
+
+    def publish(self, items: list[PublishItem]) -> list[PublishResult]:
+        pushed = self.push([item.branch for item in items])
+        results = []
+        for item in items:
+            problem = pushed.get(item.branch)
+            if problem:
+                results.append(PublishResult(item.number, problem[0], None, problem[1]))
+            else:
+                results.append(self.publish_one(item))
+        return results
+
+    def publish_one(self, item: PublishItem) -> PublishResult:
+        if self.deferred_reason:
+            return PublishResult(item.number, "deferred", None, self.deferred_reason)
+        try:
+            pr = self._retrying(lambda: self._ensure_pull_request(item))
+            if pr is None:
+                return PublishResult(item.number, "skipped", None, "a closed pull request exists; not recreated")
+            self._retrying(lambda: self._ensure_labels(pr, item))
+            self._retrying(lambda: self._ensure_comment(item, pr))
+            return PublishResult(item.number, "published", pr.html_url)
+        except Deferral as exc:
+            if exc.retry_after_s is None or exc.retry_after_s > self.settings.max_wait_s:
+                self.deferred_reason = exc.reason
+            return PublishResult(item.number, "deferred", None, exc.reason)
+        except Exception as exc:  # one issue's failure must not stop the others
+            status = "deferred" if classify(exc) == "transient" else "failed"
+            return PublishResult(item.number, status, None, self._describe(exc))
+
+    # -- git push --------------------------------------------------------------------------
+
+    def push(self, branches: list[str]) -> dict[str, tuple[str, str]]:
+        """Push branches (fast-forward only); problems by branch as (status, error)."""
+        problems: dict[str, tuple[str, str]] = {}
+        url = self._remote_url()
+        if url is None:
+            return {b: ("failed", f"the repository has no remote {self.settings.remote!r}") for b in branches}
+        for start in range(0, len(branches), PUSH_CHUNK):
+            chunk = branches[start:start + PUSH_CHUNK]
+            if not self.breaker.try_acquire():
+                problems.update({b: ("deferred", "circuit breaker open") for b in chunk})
+                continue
+            problems.update(self._push_chunk(chunk, url))
+        return problems
+
+    def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
+        refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token)}
+        proc = subprocess.run(
+            ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs],
+            capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600,
+        )
+        statuses = _porcelain(proc.stdout.decode(errors="replace"))
+        if proc.returncode != 0 and not statuses:
+            self.breaker.record_failure()
+            error = redact(proc.stderr.decode(errors="replace").strip()[-300:], self.settings.token)
+            return {b: ("deferred", f"git push failed: {error}") for b in chunk}
+        self.breaker.record_success()
+        problems = {}
+        for branch in chunk:
+            flag, summary = statuses.get(f"refs/heads/{branch}", ("?", "no status from git push"))
+            if flag == "!":
+                problems[branch] = ("failed", f"push rejected ({summary}); runner never forces")
+            elif flag == "?":
+                problems[branch] = ("failed", summary)
+        return problems
+
+    def _remote_url(self) -> str | None:
+        proc = subprocess.run(["git", "-C", str(self.repo_path), "remote", "get-url", self.settings.remote],
+                              capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    # -- GitHub, look before write ------------------------------------------------------------
+
+    def _ensure_pull_request(self, item: PublishItem) -> PullRequest | None:
+        found = self._find_pull_request(item.branch)
+        if found is not None:
+            if found.state == "closed" and not self.settings.recreate_closed:
+                return None
+            if found.state == "open":
+                return found
+        try:
+            pr = self._call(lambda: self._repository().create_pull(
+                base=self.base, head=item.branch, title=item.title, body=item.body, draft=True), notify=True)
+        except GithubException as exc:
+            if exc.status == 422 and "already exists" in str(exc.data):
+                again = self._find_pull_request(item.branch)
+                if again is not None:
+                    return again
+            raise
+        self.counts["pull_requests_created"] += 1
+        return pr
+
+    def _find_pull_request(self, branch: str) -> PullRequest | None:
+        pulls = self._call(lambda: list(self._repository().get_pulls(state="all", head=f"{self.owner}:{branch}")))
+        mine = [p for p in pulls if p.head.ref == branch]
+        open_ones = [p for p in mine if p.state == "open"]
+        return (open_ones or mine or [None])[0]
+
+    def _ensure_labels(self, pr: PullRequest, item: PublishItem) -> None:
+        present = {label.name.lower() for label in pr.labels}
+        missing = [label for label in item.labels if label.lower() not in present]
+        if missing:
+            self._call(lambda: pr.add_to_labels(*missing), write=True)
+            self.counts["labels_added"] += len(missing)
+
+    def _ensure_comment(self, item: PublishItem, pr: PullRequest) -> None:
+        issue = self._call(lambda: self._repository().get_issue(item.number))
+        tag = marker(item.number)
+        if any(tag in (c.body or "") for c in self._call(lambda: list(issue.get_comments()))):
+            return
+        body = f"{tag}\nrunner opened a draft pull request for this issue: {pr.html_url}\n"
+        self._call(lambda: issue.create_comment(body), notify=True)
+        self.counts["comments_created"] += 1
+
+    def _repository(self):
+        if self._repo is None:
+            self._repo = self._call(lambda: self.gh.get_repo(self.full_name))
+        return self._repo
+
+    # -- calls, breaker, retries ----------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T], write: bool = False, notify: bool = False) -> T:
+        if not self.breaker.try_acquire():
+            raise Deferral("circuit breaker open")
+        if write or notify:
+            try:
+                self.pacer.before_write(notify)
+            except Deferral:
+                self.breaker.release_permit()
+                raise
+        try:
+            value = fn()
+        except CallNotPermitted:
+            raise Deferral("circuit breaker open") from None
+        except BaseException as exc:
+            if is_rate_limited(exc) or classify(exc) == "permanent":
+                self.breaker.release_permit() if is_rate_limited(exc) else self.breaker.record_success()
+            else:
+                self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return value
+
+    def _retrying(self, step: Callable[[], T]) -> T:
+        """Run a look-then-write step; on a transient error or rate limit, wait and run it again."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return step()
+            except Deferral:
+                raise
+            except Exception as exc:
+                wait = self._wait_for(exc, attempt)
+                if wait is None:
+                    raise
+                self.sleep(wait)
+
+    def _wait_for(self, exc: Exception, attempt: int) -> float | None:
+        if is_rate_limited(exc):
+            self.counts["rate_limited"] += 1
+            wait = retry_after_s(exc)
+            if wait is None:
+                wait = SECONDARY_MIN_WAIT_S * (2 ** (attempt - 1))
+            if not _primary_limit(exc):
+                self.pacer.slow_down(wait)
+            if wait > self.settings.max_wait_s or attempt >= self.policy.max_attempts:
+                raise Deferral(f"rate limited: GitHub asks to wait {wait:.0f} s", retry_after_s=wait)
+            return wait
+        if classify(exc) == "transient":
+            if attempt >= self.policy.max_attempts:
+                raise Deferral(f"GitHub kept failing: {self._describe(exc)}")
+            return self.policy.next_delay(attempt)
+        return None
+
+    def _describe(self, exc: Exception) -> str:
+        text = f"{type(exc).__name__}: {exc}"
+        return redact(text, self.settings.token)[:500]
+
+
+def _primary_limit(exc: Exception) -> bool:
+    headers = {str(k).lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
+    return str(headers.get("x-ratelimit-remaining", "")) == "0"
+
+
+def _porcelain(output: str) -> dict[str, tuple[str, str]]:
+    statuses = {}
+    for line in output.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and ":" in parts[1]:
+            statuses[parts[1].split(":", 1)[1]] = (parts[0][:1] or " ", parts[2])
+    return statuses

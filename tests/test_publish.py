@@ -1,0 +1,147 @@
+"""Publishing end to end: runner process --github against the local GitHub emulator over HTTP."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import GH_REPO, TOKEN, branches, git, latest_report
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def issues_file(world, path: Path) -> Path:
+    repo = world.client().get_repo(GH_REPO)
+    with path.open("w") as out:
+        for item in repo.get_issues(state="open"):
+            out.write(json.dumps(item.raw_data) + "\n")
+    return path
+
+
+def pulls(world, state: str = "all"):
+    return list(world.client().get_repo(GH_REPO).get_pulls(state=state))
+
+
+def marker_comments(world, number: int) -> int:
+    issue = world.client().get_repo(GH_REPO).get_issue(number)
+    return sum("runner:pull-request-for-issue" in (c.body or "") for c in issue.get_comments())
+
+
+def assert_token_nowhere(result, tmp_path: Path) -> None:
+    assert TOKEN not in result.stdout.decode() + result.stderr.decode()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".md", ".jsonl", ".log", ".txt", ""):
+            try:
+                assert TOKEN not in path.read_text(errors="ignore"), path
+            except IsADirectoryError:
+                pass
+
+
+def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, runner_cli, tmp_path):
+    world = github_world()
+    numbers = world.seed(50)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    made = pulls(world)
+    assert len(made) == 50
+    assert {p.head.ref for p in made} == {f"runner/issue-{n}" for n in numbers}
+    assert all(p.draft and p.state == "open" and p.base.ref == "main" for p in made)
+    pr = made[0]
+    assert {"runner", "kind/bug"} <= {label.name for label in pr.labels}
+    assert f"Closes #{pr.head.ref.rsplit('-', 1)[1]}" in pr.body
+    assert all(marker_comments(world, n) == 1 for n in numbers[:5])
+    remote = git(world.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/runner/").split()
+    assert len(remote) == 50
+    report = latest_report(tmp_path / "reports")
+    assert {r["status"] for r in report["issues"]} == {"published"}
+    assert all(r["pull_request"] and "/pull/" in r["pull_request"] for r in report["issues"])
+    assert report["metrics"]["github"]["pull_requests_created"] == 50
+    assert_token_nowhere(result, tmp_path)
+
+    stats_before = world.emulator.stats
+    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert again.returncode == 0, again.stderr.decode()
+    assert len(pulls(world)) == 50
+    assert all(marker_comments(world, n) == 1 for n in numbers)
+    for key in ("pulls_created", "comments_created", "issues_created"):
+        assert world.emulator.stats[key] == stats_before[key], key
+    assert world.emulator.stats["merge_attempts"] == 0 and world.emulator.stats["issues_closed"] == 0
+
+
+def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_path):
+    world = github_world()
+    world.seed(3)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
+                      env=world.env()).returncode == 0
+    closed = pulls(world)[0]
+    closed.edit(state="closed")
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0
+    assert len(pulls(world)) == 3 and len(pulls(world, "open")) == 2
+    report = latest_report(tmp_path / "reports")
+    skipped = [r for r in report["issues"] if r["status"] == "skipped"]
+    assert [r["branch"] for r in skipped] == [closed.head.ref]
+
+
+def test_server_errors_open_the_breaker_defer_and_a_rerun_completes(github_world, runner_cli, tmp_path):
+    world = github_world()
+    world.seed(12)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    world.emulator.configure(failure_rate=1.0)
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 3, result.stderr.decode()
+    report = latest_report(tmp_path / "reports")
+    assert {r["status"] for r in report["issues"]} == {"deferred"}
+    assert any(e["to_state"] == "open" for e in report["breaker_events"])
+    world.emulator.configure(failure_rate=0.0)
+    assert pulls(world) == []
+    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert again.returncode == 0, again.stderr.decode()
+    assert len(pulls(world)) == 12
+
+
+def test_primary_limit_defers_and_a_later_run_completes(github_world, runner_cli, tmp_path):
+    world = github_world()
+    world.seed(10)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    world.emulator.configure(primary_limit=world.emulator.stats.get("requests", 0) + 25)
+    flags = [*world.fast_flags(), "--max-wait", "2"]
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *flags, env=world.env())
+    assert result.returncode == 3, result.stderr.decode()
+    statuses = [r["status"] for r in latest_report(tmp_path / "reports")["issues"]]
+    assert "deferred" in statuses and "failed" not in statuses
+    world.emulator.configure(primary_limit=5000)
+    world.reset_limits()
+    again = runner_cli("process", str(path), "--repo", str(world.clone), *flags, env=world.env())
+    assert again.returncode == 0, again.stderr.decode()
+    assert len(pulls(world)) == 10
+
+
+def test_secondary_limit_is_hit_once_then_respected(github_world, runner_cli, tmp_path):
+    world = github_world()
+    world.seed(6)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    world.emulator.configure(min_write_interval_s=0.4)
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    stats = world.emulator.stats
+    assert stats["secondary_limit_violations"] == 1, stats
+    assert len(pulls(world)) == 6
+
+
+def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, runner_cli, tmp_path):
+    world = github_world()
+    numbers = world.seed(120, body=lambda n: None if n % 7 == 0 else f"body {n}")
+    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(state="closed")
+    result = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["read"] == 119 and report["totals"]["succeeded"] == 119
+    assert len(branches(world.clone)) == 119
+    assert world.emulator.stats["pulls_created"] == 119
+    bad = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(),
+                     env={**world.env(), "GITHUB_TOKEN": "wrong-token"})
+    assert bad.returncode == 2 and "wrong-token" not in bad.stderr.decode()
