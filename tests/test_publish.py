@@ -145,3 +145,22 @@ def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, 
     bad = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(),
                      env={**world.env(), "GITHUB_TOKEN": "wrong-token"})
     assert bad.returncode == 2 and "wrong-token" not in bad.stderr.decode()
+
+
+def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, runner_cli, tmp_path):
+    world = github_world()
+    numbers = world.seed(10)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    world.emulator.configure(lost_reply_rate=0.25, seed=7)
+    codes = []
+    for _ in range(6):
+        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+        codes.append(result.returncode)
+        if result.returncode == 0:
+            break
+    assert codes[-1] == 0, codes
+    assert world.emulator.stats["replies_lost"] > 0
+    world.emulator.configure(lost_reply_rate=0.0)
+    heads = [p.head.ref for p in pulls(world)]
+    assert sorted(heads) == sorted(f"runner/issue-{n}" for n in numbers)
+    assert all(marker_comments(world, n) == 1 for n in numbers)
