@@ -1,18 +1,24 @@
 """Command line: `runner process` (and, as they land, fetch / nightly / status)."""
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from runner import __version__
-from runner.config import ConfigError, build_config
-from runner.pipeline import EXIT_LOCKED, EXIT_USAGE, ProcessRun, RunAbort
+from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
+from runner.journal import Journal, JournalError
+from runner.pipeline import ProcessRun
+from runner.runtypes import EXIT_LOCKED, EXIT_USAGE, RunAbort
 from runner.runlock import AlreadyRunning, RunLock
 from runner.source import InputError
 
+JOURNAL_NAME = "journal.sqlite"
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Turn GitHub issues into ready-to-review branches.")
 
 
@@ -71,13 +77,30 @@ def process(
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
     }
     ui = TerminalObserver(quiet=quiet)
-    try:
-        cfg = build_config(options, config)
+
+    def start(cfg: Config, journal: Journal) -> ProcessRun:
         if input is None and cfg.github is None:
             raise ConfigError("give an issues file (or '-' for stdin), or --github OWNER/NAME to fetch them")
+        return ProcessRun(cfg, input, ui, journal=journal)
+
+    _run_batch(options, config, ui, start)
+
+
+def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None) -> None:
+    """Config, state-dir lock, journal, signals, report, exit code: what every batch command shares."""
+    try:
+        cfg = build_config(options, config_path)
         with RunLock(cfg.state_dir):
-            outcome = ProcessRun(cfg, input, ui).execute()
-    except (ConfigError, InputError) as exc:
+            journal = Journal(cfg.state_dir / JOURNAL_NAME)
+            try:
+                run = start(cfg, journal)
+                with _stop_on_signals(run, ui):
+                    outcome = run.execute()
+                if after is not None:
+                    after(cfg, journal, run, outcome)
+            finally:
+                journal.close()
+    except (ConfigError, InputError, JournalError) as exc:
         ui.error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except AlreadyRunning as exc:
@@ -87,10 +110,106 @@ def process(
         ui.error(str(exc))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        ui.error("interrupted")
+        ui.error("interrupted before the run started; nothing was written")
         raise typer.Exit(130) from None
     ui.summary(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+@contextmanager
+def _stop_on_signals(run: ProcessRun, ui):
+    """First SIGINT/SIGTERM: finish in-flight issues and report; second: stop at once."""
+    received = []
+
+    def handler(signum, _frame):
+        received.append(signum)
+        if len(received) == 1:
+            ui.note(f"{signal.Signals(signum).name}: finishing in-flight issues (again to stop at once)")
+            run.request_stop(signal.Signals(signum).name)
+        else:
+            os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@app.command()
+def nightly(
+    config: Optional[Path] = typer.Option(None, help="config file with [repos] and [github] [./runner.toml]"),
+    state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
+    report_dir: Optional[Path] = typer.Option(None, help="where reports go [reports]"),
+    token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
+) -> None:
+    """The cron batch: new and updated issues of every configured repository, processed and published."""
+    from runner.nightly import advance_marks, nightly_input
+    from runner.ui import TerminalObserver
+
+    ui = TerminalObserver(quiet=quiet)
+    data, _ = read_toml(config)
+    first = sorted((data.get("repos") or {}).keys())[:1]
+    options = {"state_dir": state_dir, "report_dir": report_dir, "quiet": quiet or None,
+               "github": first[0] if first else None, "gh_token_file": token_file}
+    marks: dict[str, str] = {}
+
+    def start(cfg: Config, journal: Journal) -> ProcessRun:
+        path, found = nightly_input(cfg, journal)
+        marks.update(found)
+        return ProcessRun(cfg, str(path), ui, journal=journal, skip_unchanged=True, command="nightly")
+
+    def after(cfg: Config, journal: Journal, run: ProcessRun, outcome) -> None:
+        Path(run.input_spec).unlink(missing_ok=True)
+        advance_marks(journal, marks, outcome.exit_code, run.stop_reason is not None)
+
+    _run_batch(options, config, ui, start, after)
+
+
+@app.command()
+def status(
+    state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
+    runs: int = typer.Option(5, help="how many recent runs to show"),
+) -> None:
+    """The last runs, issues by state, and the failed and deferred ones with their errors."""
+    journal = _open_journal(state_dir)
+    try:
+        for run in journal.runs(runs):
+            totals = run["totals"] or {}
+            typer.echo(f"{run['run_id']}  {run['command']:8} exit {run['exit_code']!s:4} "
+                       f"{run['finished_at'] or '(did not finish)'}  "
+                       + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
+        for row in journal.rows(states=("failed", "deferred", "retry")):
+            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {row.last_error or ''}")
+    finally:
+        journal.close()
+
+
+@app.command()
+def retry(
+    failed: bool = typer.Option(False, "--failed", help="requeue failed issues"),
+    deferred: bool = typer.Option(False, "--deferred", help="requeue deferred issues"),
+    state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
+) -> None:
+    """Mark failed and/or deferred issues so the next nightly run takes them again."""
+    states = tuple(s for s, wanted in (("failed", failed), ("deferred", deferred)) if wanted) or ("failed", "deferred")
+    journal = _open_journal(state_dir)
+    try:
+        typer.echo(f"requeued {journal.requeue(states)} issues ({', '.join(states)})")
+    finally:
+        journal.close()
+
+
+def _open_journal(state_dir: Optional[Path]) -> Journal:
+    directory = (state_dir or default_state_dir()).expanduser().resolve()
+    try:
+        return Journal(directory / JOURNAL_NAME)
+    except JournalError as exc:
+        typer.echo(f"runner: error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @app.command()

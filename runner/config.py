@@ -50,6 +50,7 @@ class Config:
     aging_s: float = 300.0
     task_timeout: float | None = 600.0
     max_attempts: int = 3
+    grace_s: float = 30.0
     dry_run: bool = False
     quiet: bool = False
     rules: TriageRules = field(default_factory=TriageRules)
@@ -200,6 +201,7 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         aging_s=float(m.get("aging_s", 300.0)),
         task_timeout=float(timeout) if timeout else None,
         max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
+        grace_s=float(m.get("grace", 30.0)),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,

@@ -31,6 +31,7 @@ class Intake(threading.Thread):
         on_enqueued: Callable[[Ticket], None],
         on_unroutable: Callable[[Ticket, str], None],
         stop: threading.Event,
+        skip_reason: Callable[[str, Issue], str | None] = lambda _key, _issue: None,
     ) -> None:
         super().__init__(name="runner-intake", daemon=True)
         self.scan = scan
@@ -42,6 +43,7 @@ class Intake(threading.Thread):
         self.on_enqueued = on_enqueued
         self.on_unroutable = on_unroutable
         self.stop = stop
+        self.skip_reason = skip_reason
         self.triager = Triager(config.rules)
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
@@ -73,6 +75,10 @@ class Intake(threading.Thread):
         if repo_key is None:
             self.on_unroutable(ticket, f"repository {issue.repository!r} is not mapped to a local clone "
                                        f"(use --repo {issue.repository}=PATH or [repos] in runner.toml)")
+            return
+        skip = self.skip_reason(repo_key, issue)
+        if skip:
+            self.sink.add_skipped(issue.position, issue.number, skip)
             return
         finder = self.finders.setdefault(repo_key, DuplicateFinder())
         ticket.duplicates = finder.check(issue.number, issue.title)

@@ -14,14 +14,11 @@ Each stage hands plain data to the next; only retries flow back, into the queue.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from runner import repoindex, sage, source
 from runner.collector import Collector, Done
@@ -33,6 +30,7 @@ from runner.autoscale import Autoscaler
 from runner.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import InitializerError, PoolBroken, SagePool
 from runner.scaling import ScalingPolicy
+from runner.journal import Journal, journal_state
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
@@ -44,51 +42,7 @@ from runner.publisher import Publisher
 from runner.queue import PriorityQueue
 from runner.report import ReportSink, now_iso
 from runner.retry import RetryPolicy
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEFERRED, EXIT_LOCKED = 0, 1, 2, 3, 75
-
-
-class RunAbort(Exception):
-    """The run cannot start (nothing was written); carries its exit code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class Observer(Protocol):
-    """What the terminal UI (or a log) hears; the pipeline never imports the UI."""
-
-    def run_started(self, info: dict[str, Any]) -> None: ...
-    def issue_finished(self, record: dict[str, Any]) -> None: ...
-    def tick(self, snapshot: dict[str, Any]) -> None: ...
-
-
-class NullObserver:
-    def run_started(self, info: dict[str, Any]) -> None:
-        pass
-
-    def issue_finished(self, record: dict[str, Any]) -> None:
-        pass
-
-    def tick(self, snapshot: dict[str, Any]) -> None:
-        pass
-
-
-@dataclass
-class RunOutcome:
-    exit_code: int
-    run_id: str
-    json_path: Path
-    md_path: Path
-    totals: dict[str, int]
-    by_status: dict[str, int]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-
+from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
 
 def open_writers(config: Config) -> dict[str, RepoWriter]:
     """A writer per repository, checked before anything is read or written."""
@@ -107,7 +61,11 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
 
 
 class ProcessRun:
-    def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None) -> None:
+    def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None,
+                 journal: Journal | None = None, skip_unchanged: bool = False, command: str = "process") -> None:
+        self.journal = None if config.dry_run else journal
+        self.skip_unchanged = skip_unchanged
+        self.command = command
         self.config = config
         self.input_spec = input_spec
         self.observer = observer or NullObserver()
@@ -115,6 +73,12 @@ class ProcessRun:
         self.stop_event = threading.Event()
         self.metrics = RunMetrics()
         self.extra: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Stop taking new work; in-flight issues finish (up to the grace period), the rest are deferred."""
+        self.stop_reason = reason
+        self.stop_event.set()
 
     def execute(self) -> RunOutcome:
         """Run the batch; raises ConfigError / InputError (exit 2) before anything is written."""
@@ -176,7 +140,9 @@ class ProcessRun:
         )
         self.publish_stage = self._publish_stage(writers)
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
-                        self._enqueued, self._unroutable, self.stop_event)
+                        self._enqueued, self._unroutable, self.stop_event, self._skip_reason)
+        if self.journal is not None:
+            self.journal.run_started(self.run_id, self.command)
         intake.start()
         try:
             pool.start()
@@ -225,8 +191,13 @@ class ProcessRun:
         return scaler
 
     def _dispatch(self, pool) -> None:
-        last_tick = 0.0
+        last_tick, stopping_since = 0.0, None
         while not self.ledger.finished():
+            if self.stop_event.is_set():
+                stopping_since = stopping_since or time.monotonic()
+                if self._drained(time.monotonic() - stopping_since):
+                    return
+                continue
             got = self.queue.get(timeout=0.05)
             if got is not None:
                 ticket = got[0]
@@ -243,6 +214,22 @@ class ProcessRun:
             for stage in (self.collector, self.publish_stage):
                 if stage is not None and stage.error is not None:
                     raise stage.error
+
+    def _drained(self, stopping_for: float) -> bool:
+        """While stopping: defer what has not started; True once nothing runs or the grace is over."""
+        for ticket in self.queue.drain():
+            self._finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started", None)
+        busy = [t for t in self.ledger.open_tickets() if t.started_at is not None]
+        if not busy or stopping_for >= self.config.grace_s:
+            return True
+        self.ledger.wait_changed(0.1)
+        return False
+
+    def _skip_reason(self, repo_key: str, issue) -> str | None:
+        if self.skip_unchanged and self.journal is not None and \
+                self.journal.is_done(repo_key, issue.number, issue.content_hash):
+            return "unchanged since the last run"
+        return None
 
     def _snapshot(self, pool: SagePool) -> dict[str, Any]:
         last = self.autoscaler.last
@@ -269,12 +256,22 @@ class ProcessRun:
         pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
                       settings.content_per_hour, settings.max_wait_s)
         self.publishers = {
-            key: Publisher(settings, gh, key or cfg.github, w.repo, w.base_name, self.breaker, pacer)
+            key: Publisher(settings, gh, key or cfg.github, w.repo, w.base_name, self.breaker, pacer,
+                           on_step=self._step_recorder(key))
             for key, w in writers.items()
         }
         return PublishStage(self.publishers, self.ledger, self._finish, settings.labels)
 
+    def _step_recorder(self, repo_key: str):
+        def record(number: int, step: str, pull_request: str | None = None) -> None:
+            if self.journal is not None:
+                self.journal.record(repo_key, number, step, pull_request=pull_request, run_id=self.run_id)
+        return record
+
     def _after_commit(self, ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> None:
+        if self.journal is not None and outcome.status in (COMMITTED, UNCHANGED):
+            self.journal.record(ticket.repo_key, ticket.issue.number, "committed", commit=outcome.commit,
+                                branch=outcome.branch, content_hash=ticket.issue.content_hash, run_id=self.run_id)
         stage = self.publish_stage
         if stage is not None and outcome.status in (COMMITTED, UNCHANGED):
             stage.submit(Pending(ticket, outcome, result))
@@ -317,6 +314,10 @@ class ProcessRun:
         if result is not None:
             self.metrics.record_busy(result.worker_pid, result.busy_s)
         self.sink.add_issue(record)
+        if self.journal is not None:
+            self.journal.record(ticket.repo_key, ticket.issue.number, journal_state(status), run_id=self.run_id,
+                                attempts=ticket.attempts, error=error, content_hash=ticket.issue.content_hash,
+                                branch=record["branch"], commit=record["commit"], pull_request=pull_request)
         self.observer.issue_finished(record)
 
     def _defer_leftovers(self) -> None:
@@ -339,7 +340,11 @@ class ProcessRun:
         events = [e.as_dict() for e in self.breaker.events] if self.breaker is not None else []
         sections = {"dry_run": self.config.dry_run, "metrics": metrics,
                     "scaling_history": self.autoscaler.history(), "breaker_events": events}
+        if self.stop_reason:
+            sections["stopped"] = self.stop_reason
         json_path, md_path = sink.finish(code, sections)
+        if self.journal is not None:
+            self.journal.run_finished(self.run_id, code, dict(sink.totals), str(json_path))
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
 
 

@@ -61,7 +61,8 @@ def marker(number: int) -> str:
 class Publisher:
     def __init__(self, settings: GitHubSettings, gh, full_name: str, repo_path: Path, base: str,
                  breaker: CircuitBreaker, pacer: Pacer, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_step: Callable[..., None] = lambda number, step, pull_request=None: None) -> None:
         self.settings = settings
         self.gh = gh
         self.full_name = full_name
@@ -72,6 +73,7 @@ class Publisher:
         self.pacer = pacer
         self.policy = policy or RetryPolicy(max_attempts=4, base_delay_s=1.0, max_delay_s=30.0)
         self.sleep = sleep
+        self.on_step = on_step
         self._repo = None
         self.deferred_reason: str | None = None
         self.counts = {"pull_requests_created": 0, "comments_created": 0, "labels_added": 0, "rate_limited": 0}
@@ -84,6 +86,7 @@ class Publisher:
             if problem:
                 results.append(PublishResult(item.number, problem[0], None, problem[1]))
             else:
+                self.on_step(item.number, "pushed")
                 results.append(self.publish_one(item))
         return results
 
@@ -94,8 +97,10 @@ class Publisher:
             pr = self._retrying(lambda: self._ensure_pull_request(item))
             if pr is None:
                 return PublishResult(item.number, "skipped", None, "a closed pull request exists; not recreated")
+            self.on_step(item.number, "pr-opened", pr.html_url)
             self._retrying(lambda: self._ensure_labels(pr, item))
             self._retrying(lambda: self._ensure_comment(item, pr))
+            self.on_step(item.number, "commented", pr.html_url)
             return PublishResult(item.number, "published", pr.html_url)
         except Deferral as exc:
             if exc.retry_after_s is None or exc.retry_after_s > self.settings.max_wait_s:

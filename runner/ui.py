@@ -76,6 +76,9 @@ class TerminalObserver:
         self.console.print(f"report: {outcome.json_path}\n        {outcome.md_path}")
         self.console.print(f"exit code {outcome.exit_code}")
 
+    def note(self, message: str) -> None:
+        print(f"runner: {message}", file=sys.stderr, flush=True)
+
     def error(self, message: str) -> None:
         self.close()
         if self.console.is_terminal:
