@@ -260,7 +260,7 @@ class ProcessRun:
                            on_step=self._step_recorder(key))
             for key, w in writers.items()
         }
-        return PublishStage(self.publishers, self.ledger, self._finish, settings.labels)
+        return PublishStage(self.publishers, self.ledger, self._finish, settings.labels, self.stop_event)
 
     def _step_recorder(self, repo_key: str):
         def record(number: int, step: str, pull_request: str | None = None) -> None:

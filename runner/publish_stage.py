@@ -28,12 +28,13 @@ class Pending:
 
 class PublishStage(threading.Thread):
     def __init__(self, publishers: dict[str, Publisher], ledger: Ledger,
-                 finish: Callable[..., None], labels: tuple[str, ...]) -> None:
+                 finish: Callable[..., None], labels: tuple[str, ...], stopping: threading.Event) -> None:
         super().__init__(name="runner-publisher", daemon=True)
         self.publishers = publishers
         self.ledger = ledger
         self.finish = finish
         self.labels = labels
+        self.stopping = stopping
         self.inbox: stdqueue.SimpleQueue[Pending] = stdqueue.SimpleQueue()
         self.error: BaseException | None = None
         self._halt = threading.Event()
@@ -75,7 +76,7 @@ class PublishStage(threading.Thread):
         for pending in batch:
             by_repo.setdefault(pending.ticket.repo_key, []).append(pending)
         for repo_key, items in by_repo.items():
-            results = self.publishers[repo_key].publish([self._item(p) for p in items])
+            results = self.publishers[repo_key].publish([self._item(p) for p in items], self.stopping.is_set)
             for pending, published in zip(items, results):
                 self.finish(pending.ticket, published.status, pending.outcome, published.error,
                             pending.result, published.pull_request)

@@ -78,12 +78,15 @@ class Publisher:
         self.deferred_reason: str | None = None
         self.counts = {"pull_requests_created": 0, "comments_created": 0, "labels_added": 0, "rate_limited": 0}
 
-    def publish(self, items: list[PublishItem]) -> list[PublishResult]:
+    def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
+        """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred."""
         pushed = self.push([item.branch for item in items])
         results = []
         for item in items:
             problem = pushed.get(item.branch)
-            if problem:
+            if stopping():
+                results.append(PublishResult(item.number, "deferred", None, "run stopped before publishing"))
+            elif problem:
                 results.append(PublishResult(item.number, problem[0], None, problem[1]))
             else:
                 self.on_step(item.number, "pushed")

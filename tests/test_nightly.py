@@ -1,0 +1,162 @@
+"""Cron use: the journal, crash-safe resume, signals, the state-dir lock, runner nightly."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GH_REPO, branches, git, latest_report
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def issues_file(world, path: Path) -> Path:
+    repo = world.client().get_repo(GH_REPO)
+    with path.open("w") as out:
+        for item in repo.get_issues(state="open"):
+            out.write(json.dumps(item.raw_data) + "\n")
+    return path
+
+
+def start_runner(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "runner", *args, "--state-dir", str(tmp_path / "state"),
+         "--report-dir", str(tmp_path / "reports")],
+        cwd=tmp_path, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def exactly_once(world, numbers) -> None:
+    repo = world.client().get_repo(GH_REPO)
+    heads = sorted(p.head.ref for p in repo.get_pulls(state="all"))
+    assert heads == sorted(f"runner/issue-{n}" for n in numbers)
+    for n in numbers:
+        comments = [c for c in repo.get_issue(n).get_comments() if "runner:pull-request-for-issue" in (c.body or "")]
+        assert len(comments) == 1, (n, len(comments))
+    assert set(branches(world.clone)) == {f"runner/issue-{n}" for n in numbers}
+
+
+def test_sigkill_of_the_master_at_random_moments_never_duplicates(github_world, tmp_path):
+    world = github_world()
+    numbers = world.seed(12)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    args = ["process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.05",
+            "--workers", "1", "-q"]
+    rng = random.Random(20261123)
+    for _trial in range(20):
+        proc = start_runner(args, tmp_path, world.env())
+        time.sleep(rng.uniform(0.2, 2.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    final = start_runner(args, tmp_path, world.env())
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err.decode()
+    report = latest_report(tmp_path / "reports")
+    assert {r["status"] for r in report["issues"]} == {"published"}
+    assert sorted(r["number"] for r in report["issues"]) == sorted(numbers)
+    exactly_once(world, numbers)
+    assert world.emulator.stats["merge_attempts"] == 0 and world.emulator.stats["issues_closed"] == 0
+
+
+def test_sigterm_lets_in_flight_issues_finish_and_defers_the_rest(github_world, tmp_path):
+    world = github_world()
+    numbers = world.seed(20)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    args = ["process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.3", "-q"]
+    proc = start_runner(args, tmp_path, world.env())
+    deadline = time.monotonic() + 60
+    while world.emulator.stats["pulls_created"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 3, err.decode()
+    report = latest_report(tmp_path / "reports")
+    assert report["stopped"] == "SIGTERM"
+    statuses = {r["number"]: r["status"] for r in report["issues"]}
+    assert sorted(statuses) == sorted(numbers)
+    assert set(statuses.values()) <= {"published", "deferred"} and "deferred" in statuses.values()
+    published = sorted(n for n, s in statuses.items() if s == "published")
+    assert len(published) >= 2
+    db = sqlite3.connect(tmp_path / "state" / "journal.sqlite")
+    done = sorted(n for (n,) in db.execute("SELECT number FROM issues WHERE state = 'done'"))
+    assert done == published
+    again = start_runner(args, tmp_path, world.env())
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err.decode()
+    exactly_once(world, numbers)
+
+
+def test_second_run_exits_75_and_a_killed_runs_lock_is_taken_over(make_repo, write_issues, tmp_path):
+    from conftest import issue
+
+    repo = make_repo()
+    path = write_issues([issue(n, f"issue {n}", "login") for n in range(1, 400)])
+    first = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
+    pid_file = tmp_path / "state" / "run.pid"
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 75 and str(first.pid) in err.decode()
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    third = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
+    _, err = third.communicate(timeout=120)
+    assert third.returncode == 0, err.decode()
+    assert len(branches(repo)) == 399
+
+
+def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp_path, runner_cli):
+    world = github_world()
+    numbers = world.seed(6)
+    config = tmp_path / "runner.toml"
+    config.write_text(config.read_text() + f'\nwrite_interval = 0\nnotify_interval = 0\n[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+    first = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
+                       env=world.env())
+    assert first.returncode == 0, first.stderr.decode()
+    exactly_once(world, numbers)
+    tips = branches(world.clone)
+    time.sleep(1.1)
+    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also crashes in export_csv")
+    writes_before = world.emulator.stats["writes"]
+    second = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
+                        env=world.env())
+    assert second.returncode == 0, second.stderr.decode()
+    report = latest_report(tmp_path / "reports")
+    assert [r["number"] for r in report["issues"]] == [numbers[0]]
+    now = branches(world.clone)
+    edited = f"runner/issue-{numbers[0]}"
+    assert git(world.clone, "rev-parse", f"{now[edited]}^") == tips[edited]
+    assert {b: c for b, c in now.items() if b != edited} == {b: c for b, c in tips.items() if b != edited}
+    exactly_once(world, numbers)
+    assert world.emulator.stats["pulls_created"] == 6 and world.emulator.stats["writes"] == writes_before
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state"))
+    assert "done 6" in status.stdout.decode()
+
+
+def test_a_damaged_journal_is_a_clear_error_and_a_missing_state_dir_is_rebuilt(make_repo, write_issues, tmp_path,
+                                                                                runner_cli):
+    from conftest import issue
+
+    repo = make_repo()
+    path = write_issues([issue(1, "a")])
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "journal.sqlite").write_bytes(b"this is not a database" * 100)
+    broken = runner_cli("process", str(path), "--repo", str(repo))
+    assert broken.returncode == 2 and "journal" in broken.stderr.decode() and "Traceback" not in broken.stderr.decode()
+    (state / "journal.sqlite").unlink()
+    assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
+    import shutil
+
+    shutil.rmtree(state)
+    assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
