@@ -13,6 +13,7 @@ import typer
 from runner import __version__
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
 from runner.journal import Journal, JournalError
+from runner.logs import setup_logging
 from runner.pipeline import ProcessRun
 from runner.runtypes import EXIT_LOCKED, EXIT_USAGE, RunAbort
 from runner.runlock import AlreadyRunning, RunLock
@@ -90,6 +91,7 @@ def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None
     """Config, state-dir lock, journal, signals, report, exit code: what every batch command shares."""
     try:
         cfg = build_config(options, config_path)
+        setup_logging(cfg.state_dir, [cfg.github_settings.token] if cfg.github_settings else [])
         with RunLock(cfg.state_dir):
             journal = Journal(cfg.state_dir / JOURNAL_NAME)
             try:

@@ -13,6 +13,7 @@ Each stage hands plain data to the next; only retries flow back, into the queue.
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from runner.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import InitializerError, PoolBroken, SagePool
 from runner.scaling import ScalingPolicy
 from runner.journal import Journal, journal_state
+from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
@@ -60,6 +62,9 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
         raise ConfigError(str(exc)) from None
 
 
+log = logging.getLogger(LOGGER)
+
+
 class ProcessRun:
     def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None,
                  journal: Journal | None = None, skip_unchanged: bool = False, command: str = "process") -> None:
@@ -77,6 +82,7 @@ class ProcessRun:
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop taking new work; in-flight issues finish (up to the grace period), the rest are deferred."""
+        log.warning("run %s: %s, stopping", self.run_id, reason)
         self.stop_reason = reason
         self.stop_event.set()
 
@@ -152,6 +158,8 @@ class ProcessRun:
             raise ConfigError(f"sage workers could not start: {exc}") from None
         self.extra["init_s"] = [round(t, 4) for t in pool.stats().init_times_s]
         self.autoscaler = self._autoscaler(pool)
+        log.info("run %s (%s) started: %d items, %d workers, repositories %s", self.run_id, self.command,
+                 scan.items, pool.live_size, ", ".join(str(w.repo) for w in writers.values()))
         self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.live_size,
                                    "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
         self.collector.start()
@@ -314,6 +322,8 @@ class ProcessRun:
         if result is not None:
             self.metrics.record_busy(result.worker_pid, result.busy_s)
         self.sink.add_issue(record)
+        if status in ("failed", "deferred"):
+            log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, status, error)
         if self.journal is not None:
             self.journal.record(ticket.repo_key, ticket.issue.number, journal_state(status), run_id=self.run_id,
                                 attempts=ticket.attempts, error=error, content_hash=ticket.issue.content_hash,
@@ -345,6 +355,14 @@ class ProcessRun:
         json_path, md_path = sink.finish(code, sections)
         if self.journal is not None:
             self.journal.run_finished(self.run_id, code, dict(sink.totals), str(json_path))
+        for event in events:
+            log.info("breaker %s: %s -> %s", event["name"], event["from_state"], event["to_state"])
+        for decision in sections["scaling_history"]:
+            if decision.get("applied"):
+                log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])
+        log.info("run %s finished: exit %d, %s%s; report %s", self.run_id, code,
+                 ", ".join(f"{k} {v}" for k, v in sink.totals.items()),
+                 f" (stopped: {self.stop_reason})" if self.stop_reason else "", json_path)
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
 
 

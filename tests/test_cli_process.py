@@ -242,3 +242,15 @@ def test_report_fields_and_timestamps(make_repo, write_issues, runner_cli, tmp_p
     assert record["related"][0] == "app/auth/login.py"
     assert report["metrics"]["latency_s"]["count"] == 1
     assert os.path.basename(record["branch"]) == "issue-1"
+
+
+def test_one_worker_completes_in_priority_order(make_repo, write_issues, runner_cli, tmp_path):
+    repo = make_repo()
+    labels = ["p3", "p1", "p2", "critical", "p3", "p2", "p1", "critical", "p2", "p3", "critical", "p1"]
+    items = [issue(n + 1, f"Issue {n + 1}", "plain words", [label]) for n, label in enumerate(labels)]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--workers", "1")
+    assert result.returncode == 0, result.stderr.decode()
+    order = [r["number"] for r in latest_report(tmp_path / "reports")["issues"]]
+    rank = {"critical": 0, "p1": 1, "p2": 2, "p3": 3}
+    expected = sorted(range(1, 13), key=lambda n: (rank[labels[n - 1]], n))
+    assert order == expected

@@ -1,0 +1,48 @@
+"""Log files in the state directory, rotated, with the token scrubbed.
+
+Cron runs are read after the fact, so every run leaves its story in
+`<state-dir>/logs/runner.log` (5 files of 5 MB at most): start and end,
+failures and deferrals, breaker transitions, applied scaling decisions.
+"""
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from runner.ghclient import redact
+
+LOGGER = "runner"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 4
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = redact(message, secret)
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(state_dir: Path, secrets: list[str]) -> logging.Logger:
+    """Attach a rotating file handler (once per process) to the `runner` logger."""
+    logger = logging.getLogger(LOGGER)
+    logger.setLevel(logging.INFO)
+    target = (state_dir / "logs" / "runner.log").resolve()
+    for handler in logger.handlers:
+        if isinstance(handler, RotatingFileHandler) and Path(handler.baseFilename) == target:
+            return logger
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(process)d %(message)s"))
+    handler.addFilter(_Redact(secrets))
+    logger.addHandler(handler)
+    logger.propagate = False
+    return logger
