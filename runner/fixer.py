@@ -102,7 +102,7 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
     root = _worktrees_root(repo, Path(spec.worktrees_dir), dirs)
     commit = _resolve_commit(repo, start_commit)
     token = secrets.token_hex(4)
-    log_path = _log_path(Path(spec.logs_dir), issue_number, token)
+    log_path = _log_path(Path(spec.logs_dir).resolve(), issue_number, token)
     worktree = add_worktree(repo, root, issue_number, token, commit, lock_path)
     try:
         worktree.issue_file.write_bytes(issue_json)

@@ -3,7 +3,7 @@
     add_worktree ──(repository lock)──> git worktree add --detach <root>/<repo-key>/issue-<N>-<token> <commit>
     remove_worktree ──(repository lock)──> git worktree remove --force   (else: delete it and forget it)
     prune_stale_worktrees ──> stop processes still marked with a worktree under <root>/<repo-key>
-                          ──(repository lock)──> remove every leftover there, forget its admin files
+                          ──(repository lock)──> remove the leftovers there, forget their admin files
 
 Why detached: the issue branch is only ever moved by the git writer, under the
 lock; a worktree with the branch checked out would let a command move it behind
@@ -109,28 +109,31 @@ def remove_worktree(repo: Path, worktree: Worktree, lock_path: Path) -> None:
         side.unlink(missing_ok=True)
 
 
-def prune_stale_worktrees(repo: Path, worktrees_dir: Path, lock_path: Path) -> list[str]:
-    """Remove what a killed run left for this repository: its processes, worktrees and side files.
+def prune_stale_worktrees(repo: Path, worktrees_dir: Path, lock_path: Path,
+                          issue_number: int | None = None) -> list[str]:
+    """Remove what a killed run (or a killed worker) left for this repository: processes, worktrees, side files.
 
-    Call it at the start of a run, once the run lock is held: it removes every
-    worktree under this state directory's root for the repository.
+    Without `issue_number`, call it at the start of a run once the run lock is
+    held: it clears everything under this state directory for the repository.
+    With it, only that issue's leftovers go: for a retry after its worker died,
+    while other issues' commands keep running.
     """
     common = repo_dirs(repo).common
     root = repo_root(worktrees_dir, common)
-    leftovers = sorted(root.iterdir()) if root.is_dir() else []
-    stop_processes(processes_using(root))
+    prefix = "" if issue_number is None else f"issue-{issue_number}-"
+    leftovers = sorted(e for e in root.iterdir() if e.name.startswith(prefix)) if root.is_dir() else []
+    scopes = [root] if issue_number is None else [e for e in leftovers if e.is_dir() and not e.is_symlink()]
+    for scope in scopes:
+        stop_processes(processes_using(scope))
     with FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S):
         for entry in leftovers:
-            if entry.is_dir() and not entry.is_symlink():
-                force_rmtree(entry)
-            else:
-                entry.unlink(missing_ok=True)
-        _forget_missing(common, root)
+            force_rmtree(entry)
+        _forget_missing(common, scopes)
     return [str(entry) for entry in leftovers]
 
 
-def _forget_missing(common: Path, root: Path) -> None:
-    """Delete the admin files of worktrees under `root` whose directory is gone (gitrepository-layout: worktrees/<id>/gitdir)."""
+def _forget_missing(common: Path, scopes: list[Path]) -> None:
+    """Delete the admin files of gone worktrees under `scopes` (gitrepository-layout: worktrees/<id>/gitdir)."""
     admin_root = common / "worktrees"
     if not admin_root.is_dir():
         return
@@ -139,7 +142,7 @@ def _forget_missing(common: Path, root: Path) -> None:
             gitfile = Path((admin / "gitdir").read_text().strip())
         except OSError:
             continue
-        if _is_within(str(gitfile), str(root)) and not gitfile.exists():
+        if any(_is_within(str(gitfile), str(scope)) for scope in scopes) and not gitfile.exists():
             force_rmtree(admin)
 
 
