@@ -64,6 +64,8 @@ def process(
     recreate: bool = typer.Option(False, "--recreate", help="open a new PR where a closed one exists"),
     remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
+    command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
+    keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
 ) -> None:
     """Process a batch of issues into one branch per issue (and, with --github, a draft PR)."""
     from runner.ui import TerminalObserver
@@ -76,6 +78,7 @@ def process(
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
+        "command": command, "keep_worktrees": keep_worktrees or None,
     }
     ui = TerminalObserver(quiet=quiet)
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 from runner.gitstore import RepoWriter, WriteItem
 from runner.ledger import Ledger, Ticket
-from runner.models import DEFERRED, FAILED, CommitOutcome, SageResult
+from runner.models import DEFERRED, FAILED, NO_CHANGE, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.retry import RetryPolicy
 
@@ -102,7 +102,14 @@ class Collector(threading.Thread):
             else:
                 by_repo.setdefault(done.ticket.repo_key, []).append(done)
         for repo_key, items in by_repo.items():
-            self._write(self.writers[repo_key], items)
+            rest = []
+            for done in items:
+                if done.result.fixer is not None and not done.result.changes:
+                    self.finish(done.ticket, NO_CHANGE, None, None, done.result)
+                else:
+                    rest.append(done)
+            if rest:
+                self._write(self.writers[repo_key], rest)
 
     def _write(self, writer: RepoWriter, items: list[Done]) -> None:
         write_items = [self._write_item(d.ticket, d.result) for d in items if d.result is not None]
@@ -113,7 +120,7 @@ class Collector(threading.Thread):
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number
         return WriteItem(number, self.branch_for(number), self.directory_for(number), result.files,
-                         self.message_for(ticket, result))
+                         self.message_for(ticket, result), result.changes, result.modes)
 
     def _failed_attempt(self, ticket: Ticket, error: BaseException) -> None:
         ticket.last_error = describe(error)

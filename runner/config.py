@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import string
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,8 @@ class Config:
     task_timeout: float | None = 600.0
     max_attempts: int = 3
     grace_s: float = 30.0
+    command: tuple[str, ...] | None = None
+    keep_worktrees: bool = False
     dry_run: bool = False
     quiet: bool = False
     rules: TriageRules = field(default_factory=TriageRules)
@@ -202,10 +205,31 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         task_timeout=float(timeout) if timeout else None,
         max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
         grace_s=float(m.get("grace", 30.0)),
+        command=_command(m.get("command")),
+        keep_worktrees=bool(m.get("keep_worktrees", False)),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,
     )
+
+
+def _command(value: Any) -> tuple[str, ...] | None:
+    """The fixer command as an argument list: a TOML list as is, a command-line string split like a shell would
+    (the user's own words; issue text never reaches it)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            parts = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"command {value!r}: {exc}") from None
+    elif isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+        parts = list(value)
+    else:
+        raise ValueError("command must be a string or a list of strings")
+    if not parts:
+        raise ValueError("command is empty")
+    return tuple(parts)
 
 
 def _workers(value: Any) -> int | None:

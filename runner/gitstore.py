@@ -22,7 +22,7 @@ import os
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -47,6 +47,8 @@ class WriteItem:
     directory: str
     files: dict[str, bytes]
     message: str
+    changes: dict[str, bytes | None] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
 
 
 def run_git(repo: Path, *args: str, check: bool = True) -> str:
@@ -197,6 +199,8 @@ class RepoWriter:
         return value
 
     def _same_plan(self, tip: str, item: WriteItem) -> bool:
+        if item.changes:
+            return False
         names = {path.rsplit("/", 1)[-1]: data for path, data in item.files.items()}
         return self._checker.tree_id(tip, item.directory) == self.hasher.flat_tree(names)
 
@@ -300,9 +304,30 @@ def _commit_command(item: WriteItem, parent: str, mark: int, stamp: bytes) -> by
         b"committer " + stamp + b"\n",
         b"data %d\n" % len(message), message, b"\n",
         b"from %s\n" % parent.encode(),
-        b"D %s\n" % item.directory.encode(),
+        b"D %s\n" % quote_path(item.directory),
     ]
+    for path, data in sorted(item.changes.items()):
+        if data is None:
+            parts.append(b"D %s\n" % quote_path(path))
+        else:
+            mode = item.modes.get(path, "100644").encode()
+            parts += [b"M %s inline %s\n" % (mode, quote_path(path)), b"data %d\n" % len(data), data, b"\n"]
     for path, data in sorted(item.files.items()):
-        parts += [b"M 100644 inline %s\n" % path.encode(), b"data %d\n" % len(data), data, b"\n"]
+        parts += [b"M 100644 inline %s\n" % quote_path(path), b"data %d\n" % len(data), data, b"\n"]
     parts.append(b"\n")
     return b"".join(parts)
+
+
+def quote_path(path: str) -> bytes:
+    """A path in git's C-style quotes, so no byte of it can end a fast-import command."""
+    raw = path.encode("utf-8", "surrogateescape")
+    out = bytearray(b'"')
+    for byte in raw:
+        if byte in (0x22, 0x5C):
+            out += b"\\" + bytes([byte])
+        elif byte < 0x20 or byte == 0x7F:
+            out += b"\\%03o" % byte
+        else:
+            out.append(byte)
+    out += b'"'
+    return bytes(out)

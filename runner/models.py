@@ -107,6 +107,9 @@ class SageResult:
     summary: str = ""
     worker_pid: int = 0
     busy_s: float = 0.0
+    changes: dict[str, bytes | None] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+    fixer: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)

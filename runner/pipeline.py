@@ -18,6 +18,7 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from runner.autoscale import Autoscaler
 from runner.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import InitializerError, PoolBroken, SagePool
 from runner.scaling import ScalingPolicy
+from runner.fixer import FixerSpec, prune_stale_worktrees
 from runner.journal import Journal, journal_state
 from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
@@ -63,6 +65,7 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
 
 
 log = logging.getLogger(LOGGER)
+FIXER_MARGIN_S = 60.0
 
 
 class ProcessRun:
@@ -132,14 +135,30 @@ class ProcessRun:
         }
         self.extra["index_s"] = round(time.perf_counter() - started, 3)
         templates = str(self.config.templates_dir) if self.config.templates_dir else None
-        return sage.SageSetup(paths, templates, self.config.branch_prefix, self.config.plan_dir)
+        repos = {key: (str(w.repo), w.base_commit, str(w.lock.lock_file)) for key, w in writers.items()}
+        return sage.SageSetup(paths, templates, self.config.branch_prefix, self.config.plan_dir, repos,
+                              self._fixer_spec(writers))
+
+    def _fixer_spec(self, writers: dict[str, RepoWriter]) -> FixerSpec | None:
+        """The fixer command's settings; leftovers of a killed run are pruned first (we hold the run lock)."""
+        cfg = self.config
+        if not cfg.command:
+            return None
+        worktrees = cfg.state_dir / "worktrees"
+        for writer in writers.values():
+            pruned = prune_stale_worktrees(writer.repo, worktrees, Path(writer.lock.lock_file))
+            if pruned:
+                log.warning("pruned %d worktrees left by an earlier run in %s", len(pruned), writer.repo)
+        return FixerSpec(cfg.command, cfg.task_timeout or 600.0, str(worktrees),
+                         str(cfg.report_dir / f"{self.run_id}-logs"), cfg.keep_worktrees)
 
     def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], setup: sage.SageSetup) -> RunOutcome:
         cfg = self.config
         sink = ReportSink(cfg.report_dir, self.run_id)
         self.sink, self.ledger = sink, Ledger()
         self.queue: PriorityQueue[Ticket] = PriorityQueue(cfg.queue_size, cfg.aging_s)
-        pool = make_pool(cfg, setup)
+        pool = make_pool(replace(cfg, task_timeout=(cfg.task_timeout or 600.0) + FIXER_MARGIN_S)
+                         if setup.fixer else cfg, setup)
         self.collector = Collector(
             writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
             self._finish, self._after_commit, _commit_message, cfg.plan_dir_for, cfg.branch_for,
@@ -319,6 +338,8 @@ class ProcessRun:
             "related": [f.path for f in result.related[:5]] if result else [],
             "duplicates": list(ticket.duplicates),
         }
+        if result is not None and result.fixer is not None:
+            record["fixer"] = result.fixer
         if result is not None:
             self.metrics.record_busy(result.worker_pid, result.busy_s)
         self.sink.add_issue(record)
@@ -395,6 +416,9 @@ def _commit_message(ticket: Ticket, result: SageResult) -> str:
     lines = [f"runner: plan for #{issue.number}: {title}", ""]
     if result.summary:
         lines += [result.summary, ""]
+    if result.changes:
+        changed = sorted(result.changes)
+        lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
     lines += [
         f"Priority: {triage.priority.label} ({sage.clean(triage.priority_reason)})",
         f"Kind: {triage.kind}",

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+import json
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from runner import repoindex
 from runner.analysis import analyse
 from runner.models import KINDS, SageResult, Task
+from runner.fixer import FixerSpec, run_fixer
 from runner.render import Renderer
 
 SUMMARY_CHARS = 600
@@ -31,6 +34,8 @@ class SageSetup:
     templates_dir: str | None
     branch_prefix: str
     plan_dir: str
+    repos: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    fixer: FixerSpec | None = None
 
 
 @dataclass
@@ -88,6 +93,7 @@ def work(task: Task) -> SageResult:
     rendered = _state.renderer.render(triage.kind, context)
     directory = _state.setup.plan_dir.format(number=issue.number)
     files = {f"{directory}/{name}": clean_text(text).encode() for name, text in rendered.items()}
+    fixed = _run_fixer(task, files, context["branch"]) if _state.setup.fixer else None
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
@@ -98,7 +104,43 @@ def work(task: Task) -> SageResult:
         summary=summary,
         worker_pid=os.getpid(),
         busy_s=time.perf_counter() - started,
+        changes=fixed.changed if fixed else {},
+        modes=fixed.modes if fixed else {},
+        fixer=_fixer_facts(fixed) if fixed else None,
     )
+
+
+class FixerFailed(Exception):
+    """The user's fixer command failed or timed out; not retried (it would fail the same way)."""
+
+    transient = False
+
+
+def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
+    """Run the fixer command for this issue in its own worktree, from the branch tip (or the base)."""
+    assert _state is not None and _state.setup.fixer is not None
+    repo, base_commit, lock_path = _state.setup.repos[task.repo_key]
+    tip = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                         capture_output=True, text=True).stdout.strip()
+    issue = task.issue
+    issue_json = json.dumps({"number": issue.number, "title": issue.title, "body": issue.body,
+                             "labels": list(issue.labels), "html_url": issue.html_url,
+                             "priority": task.triage.priority.label, "kind": task.triage.kind}).encode()
+    plan = b"".join(files.values())
+    outcome = run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
+                        _state.setup.fixer, Path(lock_path))
+    if outcome.timed_out:
+        raise FixerFailed(f"command timed out after {_state.setup.fixer.timeout_s:g} s and was killed; "
+                          f"log {outcome.log_path}")
+    if outcome.exit_code != 0:
+        tail = " ".join(outcome.output_tail.split())[-300:]
+        raise FixerFailed(f"command exited with {outcome.exit_code}; log {outcome.log_path}; output: {tail}")
+    return outcome
+
+
+def _fixer_facts(outcome) -> dict:
+    return {"exit_code": outcome.exit_code, "log": outcome.log_path, "changed": sorted(outcome.changed),
+            "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
 
 
 def summarize(body: str) -> str:

@@ -1,0 +1,152 @@
+"""`runner process --command`: the user's fixer tool per issue, in isolated worktrees, end to end."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import branches, git, issue, latest_report, user_state
+
+pytestmark = pytest.mark.timeout(240)
+
+FIXER = r'''
+import json, os, subprocess, sys, time
+issue = json.load(open(os.environ["RUNNER_ISSUE_JSON"]))
+n = issue["number"]
+assert os.path.exists(os.environ["RUNNER_PLAN"])
+mode = issue["body"].split("mode:", 1)[1].split()[0] if "mode:" in issue["body"] else "edit"
+if mode == "hang":
+    subprocess.Popen(["sleep", "1000"])
+    time.sleep(1000)
+if mode == "fail":
+    print("something went wrong", file=sys.stderr)
+    sys.exit(3)
+if mode == "nothing":
+    sys.exit(0)
+if mode == "loud":
+    for _ in range(20000):
+        sys.stdout.write("y" * 1000 + "\n")
+target = issue["body"].split("file:", 1)[1].split()[0]
+os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+with open(target, "a") as handle:
+    handle.write(f"fixed #{n}: {os.environ['RUNNER_ISSUE_TITLE']}\n")
+'''
+
+
+@pytest.fixture
+def fixer(tmp_path: Path) -> str:
+    path = tmp_path / "fix-issue.py"
+    path.write_text(FIXER)
+    return f"{sys.executable} {path}"
+
+
+def changed_files(repo: Path, branch: str) -> set[str]:
+    out = git(repo, "diff", "--name-only", "main", branch)
+    return {p for p in out.splitlines() if not p.startswith(".runner/")}
+
+
+def test_twenty_issues_each_get_exactly_their_own_change(make_repo, write_issues, runner_cli, tmp_path, fixer):
+    repo = make_repo()
+    (repo / "README.md").write_text("dirty\n")
+    before = user_state(repo)
+    items = [issue(n, f"Fix module {n}", f"Please fix file: app/fixes/mod{n}.py") for n in range(1, 21)]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
+                        "--workers", "3")
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(branches(repo)) == 20
+    for n in range(1, 21):
+        assert changed_files(repo, f"runner/issue-{n}") == {f"app/fixes/mod{n}.py"}
+        text = git(repo, "show", f"runner/issue-{n}:app/fixes/mod{n}.py")
+        assert text == f"fixed #{n}: Fix module {n}"
+        assert git(repo, "show", f"runner/issue-{n}:.runner/issues/{n}/PLAN.md").startswith(f"# Plan for #{n}")
+    assert user_state(repo) == before
+    assert git(repo, "worktree", "list").count("\n") == 0
+    report = latest_report(tmp_path / "reports")
+    assert all(r["status"] == "committed" and r["fixer"]["exit_code"] == 0 for r in report["issues"])
+    assert all(Path(r["fixer"]["log"]).is_file() for r in report["issues"])
+
+
+def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_cli, tmp_path, fixer):
+    repo = make_repo()
+    items = [
+        issue(1, "hangs", "mode: hang"),
+        issue(2, "fails", "mode: fail"),
+        issue(3, "does nothing", "mode: nothing"),
+        issue(4, "talks a lot", "mode: loud file: app/loud.py"),
+        issue(5, "normal", "file: app/normal.py"),
+    ]
+    started = time.monotonic()
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
+                        "--timeout", "3", "--workers", "2")
+    assert time.monotonic() - started < 120
+    assert result.returncode == 1, result.stderr.decode()
+    by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert by_number[1]["status"] == "failed" and "timed out" in by_number[1]["error"]
+    assert by_number[1]["attempts"] == 1
+    assert by_number[2]["status"] == "failed" and "exited with 3" in by_number[2]["error"]
+    assert "something went wrong" in by_number[2]["error"]
+    assert by_number[3]["status"] == "no-change"
+    assert by_number[4]["status"] == by_number[5]["status"] == "committed"
+    assert Path(by_number[4]["fixer"]["log"]).stat().st_size >= 20_000_000
+    assert set(branches(repo)) == {"runner/issue-4", "runner/issue-5"}
+    assert not [p for p in _sleepers() if p]
+
+
+def _kill_runner_tree(pid: int) -> None:
+    """SIGKILL runner and its sage processes at once (as an OOM kill or a reboot would), not the commands."""
+    import psutil
+
+    victims = [psutil.Process(pid)]
+    for child in victims[0].children(recursive=True):
+        if "python" in child.name() and "fix-issue.py" not in " ".join(child.cmdline()):
+            victims.append(child)
+    for victim in victims:
+        victim.send_signal(signal.SIGKILL)
+
+
+def _sleepers() -> list[int]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.info["cmdline"] == ["sleep", "1000"]:
+            found.append(proc.pid)
+    return found
+
+
+def test_shell_metacharacters_in_issue_text_are_inert(make_repo, write_issues, runner_cli, tmp_path, fixer):
+    repo = make_repo()
+    marker = tmp_path / "pwned"
+    title = f"$(touch {marker}) `touch {marker}`; touch {marker} | rm -rf ~ && echo $HOME"
+    items = [issue(1, title, f"file: app/x.py $(touch {marker})")]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer)
+    assert result.returncode == 0, result.stderr.decode()
+    assert not marker.exists()
+    assert git(repo, "show", "runner/issue-1:app/x.py") == f"fixed #1: {title}"
+
+
+def test_a_killed_run_leaves_worktrees_that_the_next_run_prunes(make_repo, write_issues, tmp_path, fixer):
+    repo = make_repo()
+    items = [issue(n, f"slow {n}", "mode: hang") for n in range(1, 3)] + [issue(3, "ok", "file: app/ok.py")]
+    path = write_issues(items)
+    argv = [sys.executable, "-m", "runner", "process", str(path), "--repo", str(repo), "--command", fixer,
+            "--timeout", "2", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while "issue-" not in git(repo, "worktree", "list") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill_runner_tree(proc.pid)
+    proc.communicate(timeout=30)
+    assert "issue-" in git(repo, "worktree", "list")
+    items[0]["body"] = items[1]["body"] = "file: app/later.py"
+    again = subprocess.run(argv[:4] + [str(write_issues(items))] + argv[5:], env=env, capture_output=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert len(branches(repo)) == 3
