@@ -44,7 +44,8 @@ from runner.pacing import Pacer
 from runner.publish_stage import Pending, PublishStage
 from runner.publisher import Publisher
 from runner.queue import PriorityQueue
-from runner.report import ReportSink, now_iso
+from runner.records import commit_message, github_counts, issue_record, pool_stats
+from runner.report import ReportSink
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
 
@@ -161,7 +162,7 @@ class ProcessRun:
                          if setup.fixer else cfg, setup)
         self.collector = Collector(
             writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
-            self._finish, self._after_commit, _commit_message, cfg.plan_dir_for, cfg.branch_for,
+            self._finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,
         )
         self.publish_stage = self._publish_stage(writers)
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
@@ -318,28 +319,8 @@ class ProcessRun:
         self.ledger.close(ticket)
         self.metrics.record_finished(ticket.key, status, ticket.triage.priority.label)
         latency = time.monotonic() - ticket.enqueued_mono
-        record = {
-            "number": ticket.issue.number,
-            "title": ticket.issue.title,
-            "repository": ticket.repo_key or None,
-            "priority": ticket.triage.priority.label,
-            "kind": ticket.triage.kind,
-            "status": status,
-            "branch": self.config.branch_for(ticket.issue.number),
-            "commit": outcome.commit if outcome else None,
-            "pull_request": pull_request,
-            "attempts": ticket.attempts,
-            "queued_at": ticket.queued_at,
-            "started_at": ticket.started_at,
-            "finished_at": now_iso(),
-            "latency_s": round(latency, 4) if latency is not None else None,
-            "error": error,
-            "risk": result.risk if result else None,
-            "related": [f.path for f in result.related[:5]] if result else [],
-            "duplicates": list(ticket.duplicates),
-        }
-        if result is not None and result.fixer is not None:
-            record["fixer"] = result.fixer
+        record = issue_record(ticket, status, self.config.branch_for(ticket.issue.number), outcome, error,
+                              result, pull_request, latency)
         if result is not None:
             self.metrics.record_busy(result.worker_pid, result.busy_s)
         self.sink.add_issue(record)
@@ -362,12 +343,12 @@ class ProcessRun:
         metrics = self.metrics.as_dict()
         metrics.update({
             "init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
-            "workers": self.extra.get("workers_at_end"), "pool": _pool_stats(pool), "retries": self.collector.retries,
+            "workers": self.extra.get("workers_at_end"), "pool": pool_stats(pool), "retries": self.collector.retries,
             "peak_rss_bytes": {"master": self.monitor.peak_master_rss(), "worker": self.monitor.peak_worker_rss()},
             "worker_count_series": self.autoscaler.sizes,
         })
         if self.publish_stage is not None:
-            metrics["github"] = _github_counts(self.publishers)
+            metrics["github"] = github_counts(self.publishers)
         events = [e.as_dict() for e in self.breaker.events] if self.breaker is not None else []
         sections = {"dry_run": self.config.dry_run, "metrics": metrics,
                     "scaling_history": self.autoscaler.history(), "breaker_events": events}
@@ -387,44 +368,8 @@ class ProcessRun:
         return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
 
 
-def _github_counts(publishers: dict[str, Publisher]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for publisher in publishers.values():
-        for key, value in publisher.counts.items():
-            totals[key] = totals.get(key, 0) + value
-    return totals
-
-
-def _pool_stats(pool) -> dict[str, Any]:
-    stats = pool.stats()
-    return {"started": stats.started, "died": stats.died, "recycled": stats.recycled,
-            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done}
-
-
 def _done(ticket: Ticket, future) -> Done:
     try:
         return Done(ticket, future.result(), None)
     except BaseException as exc:  # the collector classifies it
         return Done(ticket, None, exc)
-
-
-def _commit_message(ticket: Ticket, result: SageResult) -> str:
-    issue, triage = ticket.issue, ticket.triage
-    title = sage.clean(issue.title).strip()
-    if len(title) > 60:
-        title = title[:59] + "…"
-    lines = [f"runner: plan for #{issue.number}: {title}", ""]
-    if result.summary:
-        lines += [result.summary, ""]
-    if result.changes:
-        changed = sorted(result.changes)
-        lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
-    lines += [
-        f"Priority: {triage.priority.label} ({sage.clean(triage.priority_reason)})",
-        f"Kind: {triage.kind}",
-        f"Risk: {result.risk}",
-        f"Runner-Issue: {issue.number}",
-        f"Runner-Content: {issue.content_hash}",
-    ]
-    return "\n".join(lines) + "\n"
-

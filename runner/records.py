@@ -1,0 +1,72 @@
+"""What the run writes about an issue: its report record and its commit message."""
+from __future__ import annotations
+
+from typing import Any
+
+from runner import sage
+from runner.ledger import Ticket
+from runner.models import CommitOutcome, SageResult
+from runner.report import now_iso
+
+
+def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
+                 result: SageResult | None, pull_request: str | None, latency_s: float) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "number": ticket.issue.number,
+        "title": ticket.issue.title,
+        "repository": ticket.repo_key or None,
+        "priority": ticket.triage.priority.label,
+        "kind": ticket.triage.kind,
+        "status": status,
+        "branch": branch,
+        "commit": outcome.commit if outcome else None,
+        "pull_request": pull_request,
+        "attempts": ticket.attempts,
+        "queued_at": ticket.queued_at,
+        "started_at": ticket.started_at,
+        "finished_at": now_iso(),
+        "latency_s": round(latency_s, 4),
+        "error": error,
+        "risk": result.risk if result else None,
+        "related": [f.path for f in result.related[:5]] if result else [],
+        "duplicates": list(ticket.duplicates),
+    }
+    if result is not None and result.fixer is not None:
+        record["fixer"] = result.fixer
+    return record
+
+
+def github_counts(publishers: dict[str, Any]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for publisher in publishers.values():
+        for key, value in publisher.counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+def pool_stats(pool) -> dict[str, Any]:
+    stats = pool.stats()
+    return {"started": stats.started, "died": stats.died, "recycled": stats.recycled,
+            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done}
+
+
+def commit_message(ticket: Ticket, result: SageResult) -> str:
+    issue, triage = ticket.issue, ticket.triage
+    title = sage.clean(issue.title).strip()
+    if len(title) > 60:
+        title = title[:59] + "…"
+    lines = [f"runner: plan for #{issue.number}: {title}", ""]
+    if result.summary:
+        lines += [result.summary, ""]
+    if result.changes:
+        changed = sorted(result.changes)
+        lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
+    lines += [
+        f"Priority: {triage.priority.label} ({sage.clean(triage.priority_reason)})",
+        f"Kind: {triage.kind}",
+        f"Risk: {result.risk}",
+        f"Runner-Issue: {issue.number}",
+        f"Runner-Content: {issue.content_hash}",
+    ]
+    return "\n".join(lines) + "\n"
+
