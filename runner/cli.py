@@ -66,6 +66,9 @@ def process(
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
     keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
+    backend: Optional[str] = typer.Option(None, help="where sages run: local, dask (--scheduler) or dask-local [local]"),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address for --backend dask (tcp://HOST:8786)"),
+    dask_workers: Optional[int] = typer.Option(None, help="worker processes of --backend dask-local [--workers]"),
 ) -> None:
     """Process a batch of issues into one branch per issue (and, with --github, a draft PR)."""
     from runner.ui import TerminalObserver
@@ -79,6 +82,7 @@ def process(
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
         "command": command, "keep_worktrees": keep_worktrees or None,
+        "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers,
     }
     ui = TerminalObserver(quiet=quiet)
 

@@ -6,6 +6,7 @@ a mistake is reported as a usage error (exit 2) naming the file and the key.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -59,6 +60,9 @@ class Config:
     rules: TriageRules = field(default_factory=TriageRules)
     github: str | None = None
     github_settings: GitHubSettings | None = None
+    backend: str = "local"
+    scheduler: str | None = None
+    dask_workers: int | None = None
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"
@@ -182,11 +186,19 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
     _check_branch_prefix(prefix)
     plan_dir = str(m.get("plan_dir", ".runner/issues/{number}"))
     _check_plan_dir(plan_dir)
+    backend, scheduler, dask_workers = _backend(m)
     workers = _workers(m.get("workers"))
+    if dask_workers is not None:
+        if workers is not None and workers != dask_workers:
+            raise ValueError(f"--workers {workers} and --dask-workers {dask_workers} disagree: give one")
+        workers = dask_workers
     min_w, max_w = int(m.get("min_workers", 1)), int(m.get("max_workers", max(8, workers or 0)))
     if not 1 <= min_w <= max_w:
         raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
     timeout = m.get("task_timeout", 600.0)
+    command = _command(m.get("command"))
+    if command and backend == "dask":
+        raise ValueError("command needs the repositories on the workers' host: use backend local or dask-local")
     return Config(
         repos=repos,
         default_repo=default_repo,
@@ -205,12 +217,36 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         task_timeout=float(timeout) if timeout else None,
         max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
         grace_s=float(m.get("grace", 30.0)),
-        command=_command(m.get("command")),
+        command=command,
         keep_worktrees=bool(m.get("keep_worktrees", False)),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,
+        backend=backend,
+        scheduler=scheduler,
+        dask_workers=dask_workers,
     )
+
+
+BACKENDS = ("local", "dask", "dask-local")
+
+
+def _backend(m: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
+    """backend, scheduler address, local Dask workers; a Dask backend needs Dask installed."""
+    backend = str(m.get("backend", "local"))
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    scheduler = m.get("scheduler") or None
+    dask_workers = _positive_int(m["dask_workers"], "dask_workers") if m.get("dask_workers") is not None else None
+    if backend == "dask" and not scheduler:
+        raise ValueError("backend dask needs a scheduler address (--scheduler tcp://HOST:8786)")
+    if scheduler and backend != "dask":
+        raise ValueError("a scheduler address is only used with backend dask")
+    if dask_workers is not None and backend != "dask-local":
+        raise ValueError("dask_workers is only used with backend dask-local (an external cluster has its own)")
+    if backend != "local" and importlib.util.find_spec("distributed") is None:
+        raise ValueError(f"backend {backend} needs Dask: pip install 'runner[dask]'")
+    return backend, str(scheduler) if scheduler else None, dask_workers
 
 
 def _command(value: Any) -> tuple[str, ...] | None:

@@ -2,15 +2,18 @@
 
 Every backend offers the small surface the dispatcher needs: `start()`
 (pre-initialize all workers), `submit`, `wait_for_slot`, `resize`, `stats()`
-and `shutdown`. The local backend is `SagePool`.
+and `shutdown`. The local backend is `SagePool`; `--backend dask` (an existing
+cluster) and `--backend dask-local` (a LocalCluster owned by the run) use
+`runner.dask_backend.DaskPool`, imported only then, so runner without Dask
+installed still runs locally.
 """
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from runner import sage
-from runner.config import Config
+from runner.config import Config, ConfigError
 from runner.pool import PoolEvent, SagePool, default_context
 
 INFLIGHT_PER_WORKER = 2
@@ -25,7 +28,10 @@ def initial_workers(config: Config) -> int:
     return max(config.min_workers, min(config.max_workers, os.cpu_count() or 1))
 
 
-def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEvent], None] | None = None) -> SagePool:
+def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEvent], None] | None = None) -> Any:
+    """The pool for `config.backend`: a SagePool, or a DaskPool with the same interface."""
+    if config.backend != "local":
+        return make_dask_pool(config, setup)
     return SagePool(
         initial_workers(config),
         initializer=sage.initialize,
@@ -37,3 +43,13 @@ def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEve
         on_event=on_event,
         mp_context=default_context(preload=("runner.pool", "runner.sage")),
     )
+
+
+def make_dask_pool(config: Config, setup: sage.SageSetup) -> Any:
+    try:
+        from runner.dask_backend import DaskPool
+    except ImportError as exc:
+        raise ConfigError(f"--backend {config.backend} needs Dask: pip install 'runner[dask]' ({exc})") from None
+    workers = config.dask_workers or initial_workers(config)
+    scheduler = config.scheduler if config.backend == "dask" else None
+    return DaskPool(workers, setup, scheduler=scheduler, task_timeout=config.task_timeout)

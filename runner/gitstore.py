@@ -32,6 +32,8 @@ from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
 
 LOCK_NAME = "runner-refs.lock"
 GENERATION_NAME = "runner-refs.generation"
+REF_TRIES = 3
+REF_RETRY_S = 0.5
 LOCK_TIMEOUT_S = 600.0
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 
@@ -126,7 +128,7 @@ class RepoWriter:
                 self._checker.close()
                 return [CommitOutcome(i.number, FAILED, i.branch, None, f"git: {exc}") for i in items]
 
-    def _write_locked(self, items: list[WriteItem], second_try: bool = False) -> list[CommitOutcome]:
+    def _write_locked(self, items: list[WriteItem], tries_left: int = REF_TRIES - 1) -> list[CommitOutcome]:
         tips = self._tips()
         plans = [(item, tips.get(item.branch)) for item in items]
         same = [tip is not None and self._same_plan(tip, item) for item, tip in plans]
@@ -143,8 +145,9 @@ class RepoWriter:
             commits = self._confirm(commits, rejected)
         outcomes = [self._outcome(i, tip, s, commits, rejected) for (i, tip), s in zip(plans, same)]
         retry = [i for i, o in zip(items, outcomes) if o.status == FAILED]
-        if retry and not second_try:
-            again = iter(self._write_locked(retry, second_try=True))
+        if retry and tries_left > 0:
+            time.sleep(REF_RETRY_S)
+            again = iter(self._write_locked(retry, tries_left - 1))
             outcomes = [next(again) if o.status == FAILED else o for o in outcomes]
         return outcomes
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,6 +22,8 @@ from typing import Any, Iterator
 from runner.report import now_iso
 
 SCHEMA_VERSION = 1
+FLUSH_ROWS = 500
+FLUSH_S = 0.25
 DONE = "done"
 TERMINAL_OK = frozenset({"committed", "published", "unchanged", "no-change"})
 SCHEMA = """
@@ -59,6 +62,8 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._pending: list[tuple] = []
+        self._flushed_at = time.monotonic()
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -80,10 +85,32 @@ class Journal:
 
     def record(self, repo: str, number: int, state: str, *, run_id: str | None = None, attempts: int | None = None,
                error: str | None = None, content_hash: str | None = None, branch: str | None = None,
-               commit: str | None = None, pull_request: str | None = None) -> None:
-        """Move an issue to `state`, keeping earlier facts that this step does not know."""
+               commit: str | None = None, pull_request: str | None = None, durable: bool = False) -> None:
+        """Move an issue to `state`, keeping earlier facts that this step does not know.
+
+        Local steps are written in small batches (one transaction per `FLUSH_ROWS` or
+        `FLUSH_S`); a crash can lose the last batch, which the next run finds again by
+        looking at git. Steps with side effects elsewhere (`durable`) are written at once.
+        """
+        row = (repo, number, state, attempts, error, content_hash, branch, commit, pull_request, run_id,
+               now_iso(), attempts)
         with self._lock:
-            self._db.execute(
+            self._pending.append(row)
+            if durable or len(self._pending) >= FLUSH_ROWS or time.monotonic() - self._flushed_at >= FLUSH_S:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._flushed_at = time.monotonic()
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(
                 """INSERT INTO issues (repo, number, state, attempts, last_error, content_hash, branch, commit_id,
                                        pull_request, run_id, updated_at)
                    VALUES (?, ?, ?, COALESCE(?, 0), ?, ?, ?, ?, ?, ?, ?)
@@ -97,12 +124,16 @@ class Journal:
                      pull_request = COALESCE(excluded.pull_request, pull_request),
                      run_id = COALESCE(excluded.run_id, run_id),
                      updated_at = excluded.updated_at""",
-                (repo, number, state, attempts, error, content_hash, branch, commit, pull_request, run_id,
-                 now_iso(), attempts),
+                rows,
             )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def get(self, repo: str, number: int) -> IssueRow | None:
         with self._lock:
+            self._flush_locked()
             row = self._db.execute(
                 "SELECT repo, number, state, attempts, last_error, content_hash, branch, commit_id, pull_request, "
                 "updated_at FROM issues WHERE repo = ? AND number = ?", (repo, number)).fetchone()
@@ -125,16 +156,19 @@ class Journal:
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
         with self._lock:
+            self._flush_locked()
             found = self._db.execute(query + " ORDER BY repo, number", args).fetchall()
         return (IssueRow(*row) for row in found)
 
     def counts(self) -> dict[str, int]:
         with self._lock:
+            self._flush_locked()
             return dict(self._db.execute("SELECT state, COUNT(*) FROM issues GROUP BY state").fetchall())
 
     def requeue(self, states: tuple[str, ...]) -> int:
         """Mark failed/deferred issues for the next run (`runner retry`)."""
         with self._lock:
+            self._flush_locked()
             cursor = self._db.execute(
                 f"UPDATE issues SET state = 'retry', updated_at = ? WHERE state IN ({','.join('?' * len(states))})",
                 (now_iso(), *states))
@@ -147,6 +181,7 @@ class Journal:
 
     def run_finished(self, run_id: str, exit_code: int, totals: dict[str, Any], report: str) -> None:
         with self._lock:
+            self._flush_locked()
             self._db.execute("UPDATE runs SET finished_at = ?, exit_code = ?, totals = ?, report = ? WHERE run_id = ?",
                              (now_iso(), exit_code, json.dumps(totals), report, run_id))
 
@@ -169,6 +204,7 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self._flush_locked()
             self._db.close()
 
 

@@ -293,7 +293,8 @@ class ProcessRun:
     def _step_recorder(self, repo_key: str):
         def record(number: int, step: str, pull_request: str | None = None) -> None:
             if self.journal is not None:
-                self.journal.record(repo_key, number, step, pull_request=pull_request, run_id=self.run_id)
+                self.journal.record(repo_key, number, step, pull_request=pull_request, run_id=self.run_id,
+                                    durable=True)
         return record
 
     def _after_commit(self, ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> None:
@@ -329,7 +330,8 @@ class ProcessRun:
         if self.journal is not None:
             self.journal.record(ticket.repo_key, ticket.issue.number, journal_state(status), run_id=self.run_id,
                                 attempts=ticket.attempts, error=error, content_hash=ticket.issue.content_hash,
-                                branch=record["branch"], commit=record["commit"], pull_request=pull_request)
+                                branch=record["branch"], commit=record["commit"], pull_request=pull_request,
+                                durable=pull_request is not None)
         self.observer.issue_finished(record)
 
     def _defer_leftovers(self) -> None:

@@ -34,6 +34,8 @@ from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry
 
 T = TypeVar("T")
 PUSH_CHUNK = 200
+PUSH_TRIES = 3
+PUSH_RETRY_S = 1.0
 SECONDARY_MIN_WAIT_S = 60.0
 
 
@@ -123,10 +125,18 @@ class Publisher:
             return {b: ("failed", f"the repository has no remote {self.settings.remote!r}") for b in branches}
         for start in range(0, len(branches), PUSH_CHUNK):
             chunk = branches[start:start + PUSH_CHUNK]
-            if not self.breaker.try_acquire():
-                problems.update({b: ("deferred", "circuit breaker open") for b in chunk})
-                continue
-            problems.update(self._push_chunk(chunk, url))
+            for attempt in range(PUSH_TRIES):
+                if not self.breaker.try_acquire():
+                    problems.update({b: ("deferred", "circuit breaker open") for b in chunk})
+                    break
+                failed = self._push_chunk(chunk, url)
+                retry = [b for b, (status, _) in failed.items() if status == "retry"]
+                if not retry or attempt == PUSH_TRIES - 1:
+                    problems.update({b: ("deferred" if st == "retry" else st, msg) for b, (st, msg) in failed.items()})
+                    break
+                problems.update({b: v for b, v in failed.items() if v[0] != "retry"})
+                chunk = retry
+                self.sleep(PUSH_RETRY_S * (attempt + 1))
         return problems
 
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
@@ -145,7 +155,9 @@ class Publisher:
         problems = {}
         for branch in chunk:
             flag, summary = statuses.get(f"refs/heads/{branch}", ("?", "no status from git push"))
-            if flag == "!":
+            if flag == "!" and not _permanent_rejection(summary):
+                problems[branch] = ("retry", f"push rejected for now ({summary})")
+            elif flag == "!":
                 problems[branch] = ("failed", f"push rejected ({summary}); runner never forces")
             elif flag == "?":
                 problems[branch] = ("failed", summary)
@@ -268,6 +280,11 @@ class Publisher:
 def _primary_limit(exc: Exception) -> bool:
     headers = {str(k).lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
     return str(headers.get("x-ratelimit-remaining", "")) == "0"
+
+
+def _permanent_rejection(summary: str) -> bool:
+    """A non-fast-forward is final (runner never forces); a lock held by another push is not."""
+    return any(word in summary for word in ("non-fast-forward", "fetch first", "stale info", "already exists"))
 
 
 def _porcelain(output: str) -> dict[str, tuple[str, str]]:
