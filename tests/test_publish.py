@@ -164,3 +164,17 @@ def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, ru
     heads = [p.head.ref for p in pulls(world)]
     assert sorted(heads) == sorted(f"runner/issue-{n}" for n in numbers)
     assert all(marker_comments(world, n) == 1 for n in numbers)
+
+
+def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, runner_cli, tmp_path):
+    world = github_world()
+    numbers = world.seed(2)
+    path = issues_file(world, tmp_path / "issues.jsonl")
+    foreign = git(world.bare, "commit-tree", "-m", "someone else", "main^{tree}")
+    git(world.bare, "update-ref", f"refs/heads/runner/issue-{numbers[0]}", foreign)
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 1, result.stderr.decode()
+    by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert by_number[numbers[0]]["status"] == "failed" and "never forces" in by_number[numbers[0]]["error"]
+    assert by_number[numbers[1]]["status"] == "published"
+    assert git(world.bare, "rev-parse", f"refs/heads/runner/issue-{numbers[0]}") == foreign
