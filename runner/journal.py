@@ -6,8 +6,11 @@ is not the source of truth for side effects: before redoing a step, the
 publisher looks at the truth (the branch tip, a PR with this head, the marker
 comment), so a step that happened but was not journaled is found, not redone.
 
-    queued -> committed -> pushed -> pr-opened -> commented -> done
-                               (or failed / deferred / skipped)
+    queued -> committed -> pushing -> pushed -> opening-pr -> pr-opened -> commenting -> commented -> done
+                                       (or failed / deferred / skipped)
+
+Each step with a side effect outside the repository is written before ("pushing",
+"opening-pr", "commenting") and after it happens, at once (not batched).
 """
 from __future__ import annotations
 

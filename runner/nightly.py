@@ -22,7 +22,8 @@ from runner.journal import Journal
 from runner.report import now_iso
 from runner.runtypes import EXIT_USAGE, RunAbort
 
-OWED_STATES = ("deferred", "retry")
+OWED_STATES = ("deferred", "retry", "queued", "committed", "pushing", "pushed", "opening-pr", "pr-opened", "commenting",
+               "commented")
 
 
 def nightly_input(config: Config, journal: Journal) -> tuple[Path, dict[str, str]]:

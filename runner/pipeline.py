@@ -309,6 +309,9 @@ class ProcessRun:
 
     def _enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
+        if self.journal is not None:
+            self.journal.record(ticket.repo_key, ticket.issue.number, "queued", run_id=self.run_id,
+                                branch=self.config.branch_for(ticket.issue.number))
 
     def _unroutable(self, ticket: Ticket, reason: str) -> None:
         self.metrics.record_enqueued(ticket.key)

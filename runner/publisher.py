@@ -82,6 +82,8 @@ class Publisher:
 
     def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred."""
+        for item in items:
+            self.on_step(item.number, "pushing")
         pushed = self.push([item.branch for item in items])
         results = []
         for item in items:
@@ -177,6 +179,7 @@ class Publisher:
                 return None
             if found.state == "open":
                 return found
+        self.on_step(item.number, "opening-pr")
         try:
             pr = self._call(lambda: self._repository().create_pull(
                 base=self.base, head=item.branch, title=item.title, body=item.body, draft=True), notify=True)
@@ -208,6 +211,7 @@ class Publisher:
         if any(tag in (c.body or "") for c in self._call(lambda: list(issue.get_comments()))):
             return
         body = f"{tag}\nrunner opened a draft pull request for this issue: {pr.html_url}\n"
+        self.on_step(item.number, "commenting", pr.html_url)
         self._call(lambda: issue.create_comment(body), notify=True)
         self.counts["comments_created"] += 1
 
