@@ -156,6 +156,13 @@ class GitHubWorld:
 
         urllib.request.urlopen(urllib.request.Request(self.url + "/_emulator/reset-limits", method="POST", data=b""))
 
+    def issues_file(self, path: Path) -> Path:
+        """The open issues, as GitHub returns them, in a JSON Lines file."""
+        with path.open("w") as out:
+            for item in self.client().get_repo(GH_REPO).get_issues(state="open"):
+                out.write(json.dumps(item.raw_data) + "\n")
+        return path
+
     def env(self) -> dict[str, str]:
         return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": self.url}
 

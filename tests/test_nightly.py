@@ -1,7 +1,6 @@
 """Cron use: the journal, crash-safe resume, signals, the state-dir lock, runner nightly."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -16,14 +15,6 @@ import pytest
 from conftest import GH_REPO, branches, git, latest_report
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def issues_file(world, path: Path) -> Path:
-    repo = world.client().get_repo(GH_REPO)
-    with path.open("w") as out:
-        for item in repo.get_issues(state="open"):
-            out.write(json.dumps(item.raw_data) + "\n")
-    return path
 
 
 def start_runner(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -47,7 +38,7 @@ def exactly_once(world, numbers) -> None:
 def test_sigkill_of_the_master_at_random_moments_never_duplicates(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(12)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     args = ["process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.05",
             "--workers", "1", "-q"]
     rng = random.Random(20261123)
@@ -69,7 +60,7 @@ def test_sigkill_of_the_master_at_random_moments_never_duplicates(github_world, 
 def test_sigterm_lets_in_flight_issues_finish_and_defers_the_rest(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(20)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     args = ["process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.3", "-q"]
     proc = start_runner(args, tmp_path, world.env())
     deadline = time.monotonic() + 60

@@ -1,7 +1,6 @@
 """Publishing end to end: runner process --github against the local GitHub emulator over HTTP."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -9,14 +8,6 @@ import pytest
 from conftest import GH_REPO, TOKEN, branches, git, latest_report
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def issues_file(world, path: Path) -> Path:
-    repo = world.client().get_repo(GH_REPO)
-    with path.open("w") as out:
-        for item in repo.get_issues(state="open"):
-            out.write(json.dumps(item.raw_data) + "\n")
-    return path
 
 
 def pulls(world, state: str = "all"):
@@ -41,7 +32,7 @@ def assert_token_nowhere(result, tmp_path: Path) -> None:
 def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, runner_cli, tmp_path):
     world = github_world()
     numbers = world.seed(50)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
     assert result.returncode == 0, result.stderr.decode()
     made = pulls(world)
@@ -73,7 +64,7 @@ def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, run
 def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(3)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
                       env=world.env()).returncode == 0
     closed = pulls(world)[0]
@@ -89,7 +80,7 @@ def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_pat
 def test_server_errors_open_the_breaker_defer_and_a_rerun_completes(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(12)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(failure_rate=1.0)
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
     assert result.returncode == 3, result.stderr.decode()
@@ -106,7 +97,7 @@ def test_server_errors_open_the_breaker_defer_and_a_rerun_completes(github_world
 def test_primary_limit_defers_and_a_later_run_completes(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(10)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(primary_limit=world.emulator.stats.get("requests", 0) + 25)
     flags = [*world.fast_flags(), "--max-wait", "2"]
     result = runner_cli("process", str(path), "--repo", str(world.clone), *flags, env=world.env())
@@ -123,7 +114,7 @@ def test_primary_limit_defers_and_a_later_run_completes(github_world, runner_cli
 def test_secondary_limit_is_hit_once_then_respected(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(6)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(min_write_interval_s=0.4)
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
     assert result.returncode == 0, result.stderr.decode()
@@ -150,7 +141,7 @@ def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, 
 def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, runner_cli, tmp_path):
     world = github_world()
     numbers = world.seed(10)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(lost_reply_rate=0.25, seed=7)
     codes = []
     for _ in range(6):
@@ -169,7 +160,7 @@ def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, ru
 def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, runner_cli, tmp_path):
     world = github_world()
     numbers = world.seed(2)
-    path = issues_file(world, tmp_path / "issues.jsonl")
+    path = world.issues_file(tmp_path / "issues.jsonl")
     foreign = git(world.bare, "commit-tree", "-m", "someone else", "main^{tree}")
     git(world.bare, "update-ref", f"refs/heads/runner/issue-{numbers[0]}", foreign)
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
