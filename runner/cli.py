@@ -100,6 +100,7 @@ def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None
         cfg = build_config(options, config_path)
         setup_logging(cfg.state_dir, [cfg.github_settings.token] if cfg.github_settings else [])
         with RunLock(cfg.state_dir):
+            _sync_clones(cfg)
             journal = Journal(cfg.state_dir / JOURNAL_NAME)
             try:
                 run = start(cfg, journal)
@@ -123,6 +124,19 @@ def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None
         raise typer.Exit(130) from None
     ui.summary(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+def _sync_clones(cfg: Config) -> None:
+    """Clone or fetch the repositories given as URLs (`<state-dir>/clones/`), under the run lock."""
+    if not cfg.remotes:
+        return
+    from runner.clones import CloneError, sync_all
+
+    token = cfg.github_settings.token if cfg.github_settings else os.environ.get("GITHUB_TOKEN", "")
+    try:
+        sync_all(cfg.remotes, cfg.state_dir, token)
+    except CloneError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @contextmanager

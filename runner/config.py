@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from runner.clones import clone_dir, split_remotes
 from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
 from runner.triage import TriageRules
 
@@ -63,6 +64,7 @@ class Config:
     backend: str = "local"
     scheduler: str | None = None
     dask_workers: int | None = None
+    remotes: Mapping[str, str] = field(default_factory=dict)
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"
@@ -104,14 +106,27 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     where = str(source) if source else "command line"
     section = _table(data, "runner", where)
     merged = {**section, **{k: v for k, v in options.items() if v is not None and k != "repo_args"}}
-    repos, default_repo = _repos(options.get("repo_args") or [], _table(data, "repos", where), source)
+    args, table, remotes = split_remotes(options.get("repo_args") or [], _table(data, "repos", where),
+                                         source.parent if source else None)
+    repos, default_repo = _repos(args, table, source)
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
-        config = _validated(merged, repos, default_repo, rules)
+        config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
         github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
         return _with_github(config, merged.get("github"), github)
     except (ValueError, TypeError, TokenError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _with_remotes(config: Config, remotes: Mapping[str, str]) -> Config:
+    """Repositories given as URLs are worked on in their clone under the state directory."""
+    if not remotes:
+        return config
+    if "" in remotes and config.default_repo is not None:
+        raise ValueError("--repo PATH may be given once; map more repositories with --repo OWNER/NAME=PATH")
+    clones = {key: clone_dir(config.state_dir, url) for key, url in remotes.items()}
+    repos = {**config.repos, **{key: path for key, path in clones.items() if key}}
+    return replace(config, repos=repos, default_repo=clones.get("", config.default_repo), remotes=dict(remotes))
 
 
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:

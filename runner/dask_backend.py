@@ -25,24 +25,22 @@ Why it is built this way:
 - One run per cluster at a time: a worker process holds one sage state.
 
 Dask is imported only when this module is, and runner imports it only for a Dask backend.
+The worker side (plugin, payload, task wrapper) is runner/dask_sage.py.
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 import threading
 import time
 import uuid
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
-from distributed.diagnostics.plugin import WorkerPlugin
-
 from runner import sage
+from runner.dask_sage import (INIT_TOPIC, PLUGIN_NAME, ClusterLost, DaskWorkerLost, SagePayload, SagePlugin,
+                              init_report, run_task, running_for)
 from runner.models import Priority, Task
 from runner.pool_core import PoolStats
 from runner.pool_errors import InitializerError, PoolBroken, PoolError, TaskTimeout
@@ -50,144 +48,10 @@ from runner.pool_errors import InitializerError, PoolBroken, PoolError, TaskTime
 log = logging.getLogger("runner.dask")
 
 INFLIGHT_PER_THREAD = 8
-PLUGIN_NAME = "runner-sage"
-INIT_TOPIC = "runner-sage-init"
 WATCH_EVERY_S = 0.25
 START_TIMEOUT_S = 120.0
 NO_WORKERS_GRACE_S = 120.0
-MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-_active_token: str | None = None
-
-
-class DaskWorkerLost(PoolError):
-    """Dask gave up on the task: the workers running it kept dying (KilledWorker)."""
-
-    transient = True
-
-    def __init__(self, task_repr: str, detail: str) -> None:
-        super().__init__(task_repr, detail)
-        self.task_repr, self.detail = task_repr, detail
-
-    def __str__(self) -> str:
-        return f"Dask workers died while running {self.task_repr}: {self.detail}"
-
-
-class ClusterLost(PoolError):
-    """The cluster dropped the task (scheduler restarted or unreachable)."""
-
-    transient = True
-
-
-class SageNotReady(PoolError):
-    """The worker's sage was not initialized for this run (another run took it over)."""
-
-    transient = True
-
-
-# ---- worker side ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SagePayload:
-    """What a worker needs to build the sage state, as bytes: no shared files."""
-
-    token: str
-    indexes: Mapping[str, bytes]
-    templates: Mapping[str, bytes] | None
-    branch_prefix: str
-    plan_dir: str
-    repos: Mapping[str, tuple[str, str, str]]
-    fixer: Any = None
-
-    @classmethod
-    def from_setup(cls, setup: sage.SageSetup, token: str) -> SagePayload:
-        """`repos` and `fixer` name paths on the master's host: only a LocalCluster's
-        workers can use them (config refuses a fixer command with an external cluster)."""
-        indexes = {key: Path(path).read_bytes() for key, path in setup.index_paths.items()}
-        templates = read_tree(Path(setup.templates_dir)) if setup.templates_dir else None
-        return cls(token, indexes, templates, setup.branch_prefix, setup.plan_dir, dict(setup.repos), setup.fixer)
-
-    def materialize(self, directory: Path) -> sage.SageSetup:
-        """Write the indexes and templates under `directory`; the setup that points there."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = {}
-        for n, (key, data) in enumerate(sorted(self.indexes.items())):
-            paths[key] = str(directory / f"index-{n}.pickle")
-            Path(paths[key]).write_bytes(data)
-        templates_dir = None
-        if self.templates is not None:
-            templates_dir = directory / "templates"
-            write_tree(templates_dir, self.templates)
-        return sage.SageSetup(paths, str(templates_dir) if templates_dir else None,
-                              self.branch_prefix, self.plan_dir, self.repos, self.fixer)
-
-
-def read_tree(root: Path) -> dict[str, bytes]:
-    """Every regular file under `root`, by relative POSIX path."""
-    files, total = {}, 0
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            total += len(data)
-            if total > MAX_TEMPLATE_BYTES:
-                raise ValueError(f"templates directory {root} is larger than {MAX_TEMPLATE_BYTES} bytes")
-            files[path.relative_to(root).as_posix()] = data
-    return files
-
-
-def write_tree(root: Path, files: Mapping[str, bytes]) -> None:
-    for name, data in files.items():
-        relative = PurePosixPath(name)
-        if relative.is_absolute() or ".." in relative.parts:
-            raise ValueError(f"unsafe template path {name!r}")
-        target = root.joinpath(*relative.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
-class SagePlugin(WorkerPlugin):
-    """Initializes the sage on every worker, current and future, once."""
-
-    name = PLUGIN_NAME
-
-    def __init__(self, payload: SagePayload) -> None:
-        self.payload = payload
-        self.directory: Path | None = None
-
-    def setup(self, worker: Any) -> None:
-        global _active_token
-        _active_token = None
-        self.directory = Path(worker.local_directory) / f"runner-sage-{self.payload.token}"
-        init_s = sage.initialize(self.payload.materialize(self.directory))
-        _active_token = self.payload.token
-        worker.log_event(INIT_TOPIC, init_report(self.payload.token))
-        log.debug("sage initialized in %.3f s", init_s)
-
-    def teardown(self, worker: Any) -> None:
-        global _active_token
-        if _active_token == self.payload.token:
-            _active_token = None
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def init_report(token: str) -> dict[str, Any] | None:
-    """This worker's pid and sage init time, if its sage belongs to run `token`."""
-    if _active_token != token:
-        return None
-    return {"token": token, "pid": os.getpid(), "init_s": sage.init_time()}
-
-
-def run_task(token: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    if _active_token != token:
-        raise SageNotReady(f"this Dask worker's sage is not initialized for run {token} "
-                           "(one runner run per cluster at a time)")
-    return fn(*args, **kwargs)
-
-
-# ---- master side ------------------------------------------------------------------------
 
 
 @dataclass
@@ -252,23 +116,29 @@ class DaskPool:
         from distributed import as_completed
 
         try:
-            payload = SagePayload.from_setup(self.setup, self.token)
+            payload = SagePayload.from_setup(self.setup, self.token, ignore_sigint=self.scheduler is None)
         except (OSError, ValueError) as exc:
             raise InitializerError(f"cannot prepare the sage for Dask workers: {exc}") from None
         self._client = self._connect(timeout or self.start_timeout_s)
-        self._client.subscribe_topic(INIT_TOPIC, self._on_init_event)
         try:
-            self._client.register_plugin(SagePlugin(payload), name=PLUGIN_NAME)
+            self._prepare_workers(payload)
         except Exception as exc:  # noqa: BLE001 - the worker's exception, whatever it is
             self._close_client()
             raise InitializerError(f"{type(exc).__name__}: {exc}") from None
-        self._record_inits(self._client.run(init_report, self.token))
         self._completed = as_completed([])
-        self._refresh_workers()
         for target, name in ((self._collect, "dask-results"), (self._watch, "dask-watch")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads_started.append(thread)
+
+    def _prepare_workers(self, payload: SagePayload) -> None:
+        """Register the plugin (its setup runs on every current worker before this returns)."""
+        client = self._client
+        client.subscribe_topic(INIT_TOPIC, self._on_init_event)
+        register = getattr(client, "register_plugin", None) or client.register_worker_plugin
+        register(SagePlugin(payload), name=PLUGIN_NAME)
+        self._record_inits(client.run(init_report, self.token))
+        self._refresh_workers()
 
     def _connect(self, timeout: float) -> Any:
         from distributed import Client, LocalCluster
@@ -341,7 +211,8 @@ class DaskPool:
         with self._lock:
             self._check_usable()
             client = self._client
-        dask_future = client.submit(run_task, self.token, fn, args, kwargs, key=key, priority=priority, pure=False)
+        dask_future = client.submit(run_task, self.token, key, fn, args, kwargs, key=key, priority=priority,
+                                    pure=False)
         with self._lock:
             late = self._shutdown
             if not late:
@@ -449,15 +320,14 @@ class DaskPool:
     def _complete_batch(self, batch: list[Any]) -> None:
         finished = [f for f in batch if f.status == "finished"]
         try:
-            values = self._client.gather(finished) if finished else []
+            values = dict(zip(map(id, finished), self._client.gather(finished))) if finished else {}
         except Exception:  # noqa: BLE001 - one of them changed under us: take them one by one
-            finished, values = [], []
-        for dask_future, value in zip(finished, values):
-            self._complete(dask_future, value, None)
-        done = {id(f) for f in finished}
+            values = {}
         for dask_future in batch:
-            if id(dask_future) not in done:
-                self._complete(dask_future, None, _failure(dask_future))
+            if id(dask_future) in values:
+                self._complete(dask_future, values[id(dask_future)], None)
+            else:
+                self._complete(dask_future, *_outcome(dask_future))
 
     def _complete(self, dask_future: Any, value: Any, error: BaseException | None) -> None:
         with self._lock:
@@ -516,16 +386,21 @@ class DaskPool:
             self._changed.notify_all()
 
     def _expire_overdue(self) -> None:
-        """Fail tasks past task_timeout (counted from submission) and restart their workers."""
+        """Fail tasks that have run past task_timeout on their worker, and restart that worker.
+        Only tasks submitted longer ago than the timeout are asked about, so this is rare."""
         if self.task_timeout is None:
             return
-        now = self.clock()
+        now, limit = self.clock(), self.task_timeout
         with self._lock:
-            overdue = [f for f in self._flights.values() if now - f.submitted > self.task_timeout]
+            candidates = {k: f for k, f in self._flights.items() if now - f.submitted > limit}
+        if not candidates:
+            return
+        answers = self._client.run(running_for, list(candidates), on_error="return")
+        hung = sorted(w for w, ran in answers.items() if isinstance(ran, dict) and any(s > limit for s in ran.values()))
+        late = {k for w in hung for k, s in answers[w].items() if s > limit}
+        overdue = [candidates[k] for k in late]
         if not overdue:
             return
-        keys = {f.dask_future.key for f in overdue}
-        hung = [w for w, running in self._client.processing().items() if keys & set(running)]
         with self._lock:
             for flight in overdue:
                 self._flights.pop(flight.dask_future.key, None)
@@ -568,13 +443,14 @@ class _Dropped(Exception):
     """Marks a future the cluster cancelled or lost before it finished."""
 
 
-def _failure(dask_future: Any) -> BaseException:
-    """The exception of a future that did not finish (its result, if it did after all)."""
+def _outcome(dask_future: Any) -> tuple[Any, BaseException | None]:
+    """(result, None) or (None, the task's exception); _Dropped if the cluster cancelled it."""
     try:
-        error = dask_future.exception(timeout=30)
-    except BaseException:  # noqa: BLE001 - cancelled, or the cluster is gone
-        return _Dropped()
-    return error if error is not None else _Dropped()
+        return dask_future.result(timeout=30), None
+    except Exception as exc:  # noqa: BLE001 - the task's own exception, whatever it is
+        return None, exc
+    except BaseException:  # noqa: BLE001 - CancelledError: the cluster dropped it
+        return None, _Dropped()
 
 
 def _task_error(task_repr: str, error: BaseException) -> BaseException:
