@@ -56,7 +56,7 @@ class WriteItem:
 def run_git(repo: Path, *args: str, check: bool = True) -> str:
     """Run git with an argument list (never a shell); stdout as text."""
     proc = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, env={**os.environ, **GIT_ENV}
+        ["git", "-C", str(repo), *args], capture_output=True, env={**os.environ, **GIT_ENV}, start_new_session=True,
     )
     if check and proc.returncode != 0:
         raise GitError(f"git {' '.join(args[:3])} in {repo}: {proc.stderr.decode(errors='replace').strip()}")
@@ -235,7 +235,7 @@ class _ObjectChecker:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 ["git", "-C", str(self.repo), "cat-file", "--batch-check"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, **GIT_ENV},
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, **GIT_ENV}, start_new_session=True,
             )
         return self._proc
 
@@ -274,7 +274,7 @@ class _FastImport:
         stream += b"done\n"
         proc = subprocess.run(
             ["git", "-C", str(self.repo), "fast-import", "--quiet", f"--active-branches={max(5, len(items))}"],
-            input=bytes(stream), capture_output=True, env={**os.environ, **GIT_ENV},
+            input=bytes(stream), capture_output=True, env={**os.environ, **GIT_ENV}, start_new_session=True,
         )
         answers = proc.stdout.decode().split()
         if len(answers) != len(marks):

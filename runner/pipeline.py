@@ -229,12 +229,16 @@ class ProcessRun:
             got = self.queue.get(timeout=0.05)
             if got is not None:
                 ticket = got[0]
-                while not pool.wait_for_slot(0.1):
+                while not pool.wait_for_slot(0.1) and not self.stop_event.is_set():
                     pass
+                if self.stop_event.is_set():
+                    self._finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started",
+                                 None)
+                    continue
                 ticket.mark_started()
                 self.metrics.record_started(ticket.key)
                 future = pool.submit(sage.work, ticket.task())
-                future.add_done_callback(lambda f, t=ticket: self.collector.submit_done(_done(t, f)))
+                future.add_done_callback(lambda f, t=ticket: None if f.cancelled() else self.collector.submit_done(_done(t, f)))
             now = time.monotonic()
             if now - last_tick >= 0.25:
                 last_tick = now

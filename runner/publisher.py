@@ -146,7 +146,7 @@ class Publisher:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token)}
         proc = subprocess.run(
             ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs],
-            capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600,
+            capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600, start_new_session=True,
         )
         statuses = _porcelain(proc.stdout.decode(errors="replace"))
         if proc.returncode != 0 and not statuses:

@@ -46,8 +46,9 @@ def github_counts(publishers: dict[str, Any]) -> dict[str, int]:
 
 def pool_stats(pool) -> dict[str, Any]:
     stats = pool.stats()
+    described = pool.describe() if hasattr(pool, "describe") else {"backend": "local"}
     return {"started": stats.started, "died": stats.died, "recycled": stats.recycled,
-            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done}
+            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done, **described}
 
 
 def commit_message(ticket: Ticket, result: SageResult) -> str:

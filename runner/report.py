@@ -63,7 +63,7 @@ class ReportSink:
         self.totals["read"] += n
 
     def _append(self, name: str, entry: Mapping[str, Any]) -> None:
-        self._files[name].write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._files[name].write(json.dumps(entry) + "\n")
 
     def finish(self, exit_code: int, sections: Mapping[str, Any]) -> tuple[Path, Path]:
         for handle in self._files.values():
