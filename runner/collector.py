@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue as stdqueue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,6 +24,7 @@ from runner.queue import PriorityQueue
 from runner.retry import RetryPolicy
 
 BATCH_MAX = 256
+PARALLEL_REPOS = 4
 BATCH_WAIT_S = 0.05
 
 
@@ -60,6 +62,7 @@ class Collector(threading.Thread):
         self.directory_for = directory_for
         self.branch_for = branch_for
         self.retries = 0
+        self._parallel: ThreadPoolExecutor | None = None
         self.error: BaseException | None = None
         self._halt = threading.Event()
 
@@ -79,6 +82,9 @@ class Collector(threading.Thread):
                     break
         except BaseException as exc:
             self.error = exc
+        finally:
+            if self._parallel is not None:
+                self._parallel.shutdown(wait=True)
 
     def _next_batch(self) -> list[Done]:
         try:
@@ -101,21 +107,31 @@ class Collector(threading.Thread):
                 self._failed_attempt(done.ticket, done.error)
             else:
                 by_repo.setdefault(done.ticket.repo_key, []).append(done)
+        to_write: dict[str, list[Done]] = {}
         for repo_key, items in by_repo.items():
-            rest = []
             for done in items:
                 if done.result.fixer is not None and not done.result.changes:
                     self.finish(done.ticket, NO_CHANGE, None, None, done.result)
                 else:
-                    rest.append(done)
-            if rest:
-                self._write(self.writers[repo_key], rest)
+                    to_write.setdefault(repo_key, []).append(done)
+        for items, outcomes in self._write_all(to_write):
+            for done, outcome in zip(items, outcomes):
+                self.after_commit(done.ticket, outcome, done.result)
 
-    def _write(self, writer: RepoWriter, items: list[Done]) -> None:
-        write_items = [self._write_item(d.ticket, d.result) for d in items if d.result is not None]
-        outcomes = writer.write(write_items)
-        for done, outcome in zip(items, outcomes):
-            self.after_commit(done.ticket, outcome, done.result)
+    def _write_all(self, groups: dict[str, list[Done]]) -> list[tuple[list[Done], list[CommitOutcome]]]:
+        """Write each repository's group; different repositories in parallel (their locks are separate).
+
+        Only the git work runs in the helper threads; outcomes are handled back on this thread.
+        """
+        def write(repo_key: str) -> tuple[list[Done], list[CommitOutcome]]:
+            items = groups[repo_key]
+            return items, self.writers[repo_key].write([self._write_item(d.ticket, d.result) for d in items])
+
+        if len(groups) <= 1:
+            return [write(key) for key in groups]
+        if self._parallel is None:
+            self._parallel = ThreadPoolExecutor(PARALLEL_REPOS, thread_name_prefix="runner-git")
+        return list(self._parallel.map(write, groups))
 
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number
