@@ -23,9 +23,9 @@ from runner.models import DEFERRED, FAILED, NO_CHANGE, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.retry import RetryPolicy
 
-BATCH_MAX = 256
+BATCH_MAX = 1000
 PARALLEL_REPOS = 4
-BATCH_WAIT_S = 0.05
+BATCH_WAIT_S = 0.25
 
 
 @dataclass

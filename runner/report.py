@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -34,8 +35,13 @@ class ReportSink:
         self.by_status: dict[str, int] = {}
         self._parts = {name: report_dir / f".{run_id}.{name}.jsonl" for name in ("issues", "invalid", "skipped")}
         self._files = {name: path.open("w", encoding="utf-8") for name, path in self._parts.items()}
+        self._lock = threading.Lock()
 
     def add_issue(self, record: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._add_issue(record)
+
+    def _add_issue(self, record: Mapping[str, Any]) -> None:
         status = record["status"]
         self.by_status[status] = self.by_status.get(status, 0) + 1
         if status in SUCCESS:
@@ -47,6 +53,10 @@ class ReportSink:
         self._append("issues", record)
 
     def add_invalid(self, position: int, line: int | None, reason: str, number: int | None = None) -> None:
+        with self._lock:
+            self._add_invalid(position, line, reason, number)
+
+    def _add_invalid(self, position: int, line: int | None, reason: str, number: int | None) -> None:
         self.totals["invalid"] += 1
         entry: dict[str, Any] = {"position": position, "reason": reason}
         if line is not None:
@@ -56,18 +66,21 @@ class ReportSink:
         self._append("invalid", entry)
 
     def add_skipped(self, position: int, number: int | None, reason: str) -> None:
-        self.totals["skipped"] += 1
-        self._append("skipped", {"position": position, "number": number, "reason": reason})
+        with self._lock:
+            self.totals["skipped"] += 1
+            self._append("skipped", {"position": position, "number": number, "reason": reason})
 
     def count_read(self, n: int = 1) -> None:
-        self.totals["read"] += n
+        with self._lock:
+            self.totals["read"] += n
 
     def _append(self, name: str, entry: Mapping[str, Any]) -> None:
         self._files[name].write(json.dumps(entry) + "\n")
 
     def finish(self, exit_code: int, sections: Mapping[str, Any]) -> tuple[Path, Path]:
-        for handle in self._files.values():
-            handle.close()
+        with self._lock:
+            for handle in self._files.values():
+                handle.close()
         head = {
             "run_id": self.run_id,
             "started_at": self.started_at,

@@ -1,0 +1,1 @@
+"""runner's benchmarks: `python -m perf.bench [--quick]` (see perf/bench.py)."""
