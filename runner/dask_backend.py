@@ -30,18 +30,17 @@ The worker side (plugin, payload, task wrapper) is runner/dask_sage.py.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
-from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import Any, Callable, Mapping
 
 from runner import sage
-from runner.dask_sage import (INIT_TOPIC, PLUGIN_NAME, ClusterLost, DaskWorkerLost, SagePayload, SagePlugin,
+from runner.dask_sage import (INIT_TOPIC, PLUGIN_NAME, ClusterLost, SagePayload, SagePlugin,
                               init_report, run_task, running_for)
-from runner.models import Priority, Task
+from runner.dask_futures import Counters, Dropped, Flight, outcome, resolve, task_error, task_identity
+from runner.models import Task
 from runner.pool_core import PoolStats
 from runner.pool_errors import InitializerError, PoolBroken, PoolError, TaskTimeout
 
@@ -51,25 +50,6 @@ INFLIGHT_PER_THREAD = 8
 WATCH_EVERY_S = 0.25
 START_TIMEOUT_S = 120.0
 NO_WORKERS_GRACE_S = 120.0
-_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-@dataclass
-class _Flight:
-    future: Future
-    dask_future: Any
-    task_repr: str
-    submitted: float
-
-
-@dataclass
-class _Counters:
-    died: int = 0
-    timeouts: int = 0
-    tasks_done: int = 0
-    expected_departures: int = 0
-    busy_s: dict[int, float] = field(default_factory=dict)
-    inits: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 class DaskPool:
@@ -93,8 +73,8 @@ class DaskPool:
         self._target = workers
         self._threads: dict[str, int] = {}
         self._pids: dict[str, int] = {}
-        self._flights: dict[str, _Flight] = {}
-        self._counts = _Counters()
+        self._flights: dict[str, Flight] = {}
+        self._counts = Counters()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._cluster: Any = None
@@ -216,7 +196,7 @@ class DaskPool:
         with self._lock:
             late = self._shutdown
             if not late:
-                self._flights[dask_future.key] = _Flight(future, dask_future, task_repr, self.clock())
+                self._flights[dask_future.key] = Flight(future, dask_future, task_repr, self.clock())
         if late:
             self._quietly(client.cancel, [dask_future])
             raise RuntimeError("cannot schedule new futures after shutdown")
@@ -327,7 +307,7 @@ class DaskPool:
             if id(dask_future) in values:
                 self._complete(dask_future, values[id(dask_future)], None)
             else:
-                self._complete(dask_future, *_outcome(dask_future))
+                self._complete(dask_future, *outcome(dask_future))
 
     def _complete(self, dask_future: Any, value: Any, error: BaseException | None) -> None:
         with self._lock:
@@ -338,11 +318,11 @@ class DaskPool:
                 self._counts.tasks_done += 1
                 self._add_busy(value)
             self._changed.notify_all()
-        if isinstance(error, _Dropped):
+        if isinstance(error, Dropped):
             error = ClusterLost(f"the Dask cluster dropped {flight.task_repr}")
         elif error is not None:
-            error = _task_error(flight.task_repr, error)
-        _resolve(flight.future, value, error)
+            error = task_error(flight.task_repr, error)
+        resolve(flight.future, value, error)
 
     def _add_busy(self, result: Any) -> None:
         pid, busy = getattr(result, "worker_pid", 0), getattr(result, "busy_s", 0.0)
@@ -409,7 +389,7 @@ class DaskPool:
             self._changed.notify_all()
         self._client.cancel([f.dask_future for f in overdue])
         for flight in overdue:
-            _resolve(flight.future, None, TaskTimeout(flight.task_repr, self.task_timeout))
+            resolve(flight.future, None, TaskTimeout(flight.task_repr, self.task_timeout))
         if hung:
             log.warning("dask: restarting %s: a task ran past %s s", ", ".join(hung), self.task_timeout)
             self._quietly(self._client.restart_workers, hung)
@@ -425,47 +405,3 @@ class DaskPool:
                 if report:
                     self._counts.inits[(address, report["pid"])] = report["init_s"]
                     self._pids[address] = report["pid"]
-
-
-def task_identity(task: Task | None, fn: Callable[..., Any]) -> tuple[str, int, str]:
-    """Dask key, Dask priority (higher runs first) and a name for errors."""
-    suffix = uuid.uuid4().hex
-    if task is None:
-        name = getattr(fn, "__name__", "call")
-        return f"runner-{_KEY_UNSAFE.sub('_', name)}-{suffix}", 0, name
-    repo = _KEY_UNSAFE.sub("_", task.repo_key) or "default"
-    key = f"runner-{repo}-{task.issue.number}-{task.attempt}-{suffix}"
-    priority = len(Priority) - 1 - int(task.triage.priority)
-    return key, priority, f"issue {task.repo_key + '#' if task.repo_key else '#'}{task.issue.number}"
-
-
-class _Dropped(Exception):
-    """Marks a future the cluster cancelled or lost before it finished."""
-
-
-def _outcome(dask_future: Any) -> tuple[Any, BaseException | None]:
-    """(result, None) or (None, the task's exception); _Dropped if the cluster cancelled it."""
-    try:
-        return dask_future.result(timeout=30), None
-    except Exception as exc:  # noqa: BLE001 - the task's own exception, whatever it is
-        return None, exc
-    except BaseException:  # noqa: BLE001 - CancelledError: the cluster dropped it
-        return None, _Dropped()
-
-
-def _task_error(task_repr: str, error: BaseException) -> BaseException:
-    from distributed import KilledWorker
-
-    if isinstance(error, KilledWorker):
-        return DaskWorkerLost(task_repr, str(error))
-    return error
-
-
-def _resolve(future: Future, value: Any, error: BaseException | None) -> None:
-    try:
-        if error is None:
-            future.set_result(value)
-        else:
-            future.set_exception(error)
-    except InvalidStateError:
-        pass
