@@ -149,26 +149,27 @@ class Triager:
         ]
 
     def triage(self, issue: Issue) -> Triage:
-        priority, p_reason = self._priority(issue)
-        kind, k_reason = self._kind(issue)
+        texts = _texts(issue)
+        priority, p_reason = self._priority(issue, texts)
+        kind, k_reason = self._kind(issue, texts)
         return Triage(priority, kind, p_reason, k_reason)
 
-    def _priority(self, issue: Issue) -> tuple[Priority, str]:
+    def _priority(self, issue: Issue, texts: tuple[tuple[str, str], ...]) -> tuple[Priority, str]:
         found = _best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
         if found:
             return Priority[found[0].upper()], f"label {found[1]!r}"
-        for where, text in _texts(issue):
+        for where, text in texts:
             for level, phrases in self._priority_words:
                 hit = _first_phrase(text, phrases)
                 if hit:
                     return level, f"{where} mentions {hit!r}"
         return self.rules.default_priority, "default"
 
-    def _kind(self, issue: Issue) -> tuple[str, str]:
+    def _kind(self, issue: Issue, texts: tuple[tuple[str, str], ...]) -> tuple[str, str]:
         found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
-        for where, text in _texts(issue):
+        for where, text in texts:
             if where == "title" and issue.title.rstrip().endswith("?"):
                 return "question", "title is a question"
             for kind, phrases in self._kind_words:
