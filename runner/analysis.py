@@ -7,7 +7,7 @@ text mentions and for path components that match its words.
 """
 from __future__ import annotations
 
-import math
+import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -46,7 +46,7 @@ def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
     scores = _content_scores(weights, index)
     _boost_paths(scores, weights, index)
     _boost_mentions(scores, issue.title + "\n" + body, index)
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], index.paths[kv[0]]))[:MAX_RELATED]
+    ranked = _best(scores, index)
     if ranked:
         floor = ranked[0][1] * MIN_RELATIVE_SCORE
         ranked = [(pid, score) for pid, score in ranked if score >= floor]
@@ -58,22 +58,34 @@ def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
     return Analysis(related, risk, reasons, query)
 
 
+def _best(scores: dict[int, float], index: RepoIndex) -> list[tuple[int, float]]:
+    """The `MAX_RELATED` best-scored files, ties by path; only the top scores are sorted in Python."""
+    if len(scores) > MAX_RELATED:
+        cutoff = heapq.nlargest(MAX_RELATED, scores.values())[-1]
+        scores = {pid: score for pid, score in scores.items() if score >= cutoff}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], index.paths[kv[0]]))[:MAX_RELATED]
+
+
 def _content_scores(weights: Counter, index: RepoIndex) -> dict[int, float]:
     scores: dict[int, float] = {}
+    get = scores.get
     for token, weight in weights.items():
-        postings = index.postings.get(token)
-        if not postings or len(postings) > max(50, len(index.paths) // 2):
-            continue
-        idf = index.idf(token)
-        for path_id, count in postings:
-            scores[path_id] = scores.get(path_id, 0.0) + weight * idf * (1 + math.log(count))
+        postings = index.content_postings(token)
+        if postings:
+            scale = weight * index.idf(token)
+            for path_id, factor in postings:
+                scores[path_id] = get(path_id, 0.0) + scale * factor
     return scores
 
 
 def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -> None:
+    get = scores.get
     for token, weight in weights.items():
-        for path_id in index.path_tokens.get(token, ()):
-            scores[path_id] = scores.get(path_id, 0.0) + 3.0 * weight * index.idf(token)
+        path_ids = index.path_tokens.get(token)
+        if path_ids:
+            boost = 3.0 * weight * index.idf(token)
+            for path_id in path_ids:
+                scores[path_id] = get(path_id, 0.0) + boost
 
 
 def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> None:
@@ -90,17 +102,18 @@ def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> No
 
 
 def _matching_lines(index: RepoIndex, path_id: int, query: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """The first `MAX_LINES` lines of a file that contain a query word.
+
+    The first matching lines overall are among each word's first `MAX_LINES`, which the
+    index remembers per (file, word): issues keep naming the same identifiers.
+    """
     lines = index.lines.get(path_id)
     if not lines or not query:
         return ()
-    found = []
-    for number, line in enumerate(lines, start=1):
-        lower = line.lower()
-        if any(word in lower for word in query):
-            found.append((number, line.strip()[:LINE_WIDTH]))
-            if len(found) == MAX_LINES:
-                break
-    return tuple(found)
+    numbers: set[int] = set()
+    for word in query:
+        numbers.update(index.first_lines_with(path_id, word, MAX_LINES))
+    return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers)[:MAX_LINES])
 
 
 def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: Counter) -> tuple[str, tuple[str, ...]]:

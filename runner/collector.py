@@ -110,7 +110,9 @@ class Collector(threading.Thread):
         to_write: dict[str, list[Done]] = {}
         for repo_key, items in by_repo.items():
             for done in items:
-                if done.result.fixer is not None and not done.result.changes:
+                if done.result.written is not None:
+                    self.after_commit(done.ticket, done.result.written, done.result)
+                elif done.result.fixer is not None and not done.result.changes:
                     self.finish(done.ticket, NO_CHANGE, None, None, done.result)
                 else:
                     to_write.setdefault(repo_key, []).append(done)

@@ -7,6 +7,9 @@ to issue numbers, pruned as titles fall out of the window).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from itertools import combinations
+from math import ceil
 from collections import deque
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -26,6 +29,7 @@ def title_words(title: str) -> frozenset[str]:
     return frozenset(words)
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -50,18 +54,26 @@ class DuplicateFinder:
         return matches
 
     def _matches(self, number: int, words: frozenset[str]) -> tuple[int, ...]:
-        candidates: set[int] = set()
-        for word in words:
-            holders = self._by_word.get(word, ())
-            if len(holders) <= COMMON_WORD_HOLDERS:
-                candidates.update(holders)
+        """Titles sharing enough words, found through this title's rarest words only.
+
+        A match shares at least `need` words; at most the common ones can be common, so it
+        holds at least `k` of the rare words, and only their holders need a look.
+        """
+        need = ceil(self.threshold * len(words))
+        holders = [(len(h), word, h) for word in words if (h := self._by_word.get(word)) is not None]
+        rare = sorted(entry for entry in holders if entry[0] <= COMMON_WORD_HOLDERS)
+        k = max(1, need - (len(holders) - len(rare)))
+        if k > len(rare):
+            return ()
+        candidates = _holding_some(k, [h for _, _, h in rare])
         candidates.discard(number)
         scored = []
+        size, known = len(words), self._words
         for other in candidates:
-            theirs = self._words[other]
-            similarity = len(words & theirs) / len(words | theirs)
-            if similarity >= self.threshold:
-                scored.append((-similarity, other))
+            theirs = known[other]
+            common = len(words & theirs)
+            if common >= need and common / (size + len(theirs) - common) >= self.threshold:
+                scored.append((-common / (size + len(theirs) - common), other))
         return tuple(other for _, other in sorted(scored)[: self.limit])
 
     def _remember(self, number: int, words: frozenset[str]) -> None:
@@ -84,3 +96,15 @@ class DuplicateFinder:
                 holders.discard(number)
                 if not holders:
                     del self._by_word[word]
+
+
+def _holding_some(k: int, holder_sets: list[set[int]]) -> set[int]:
+    """Issue numbers in at least one set (k=1), else in at least two of the `len - k + 2`
+    smallest sets (pigeonhole: those must hold a title sharing `k` words with this one).
+
+    Set unions and intersections run in C; a Python loop over every holder would not.
+    """
+    if k == 1:
+        return set().union(*holder_sets)
+    probe = holder_sets[: len(holder_sets) - k + 2]
+    return set().union(*(a & b for a, b in combinations(probe, 2)))

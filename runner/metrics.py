@@ -11,13 +11,17 @@ handful; throughput counts every attempted issue, failed ones included.
                                            ├─> counts per status / priority
                                            └─> recent finish times ─> throughput, error rate
 
-Only in-flight issues have a dict entry; a finished issue leaves two packed doubles
-behind (16 bytes), so a million issues cost 16 MB, not a million objects.
+Memory stays flat however long the run: only in-flight issues have a dict entry,
+finish times are kept as counts per `BUCKET_S` slice of the last two windows, and
+latencies are kept exactly up to `LATENCY_SAMPLE` issues, then as a uniform random
+sample of that size (reservoir sampling, seeded), which the report says.
 "skipped" issues are counted but not attempted: they add no latency, throughput or
 error-rate weight.
 """
 from __future__ import annotations
 
+import math
+import random
 import statistics
 import threading
 import time
@@ -27,6 +31,8 @@ from typing import Any, Callable, Hashable, Sequence
 
 SKIPPED = "skipped"
 RECENT_LATENCIES = 2000
+LATENCY_SAMPLE = 100_000
+BUCKET_S = 0.1
 FAILED = "failed"
 
 
@@ -50,6 +56,40 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
     return summary
 
 
+class Reservoir:
+    """Every value up to `size`, then a uniform random sample of `size` of them (Algorithm R),
+    so a run of any length keeps at most `size` floats."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.count = 0
+        self.total = 0.0
+        self.maximum: float | None = None
+        self.values = array("d")
+        self._random = random.Random(seed)
+
+    def append(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if self.maximum is None or value > self.maximum:
+            self.maximum = value
+        if len(self.values) < self.size:
+            self.values.append(value)
+            return
+        slot = self._random.randrange(self.count)
+        if slot < self.size:
+            self.values[slot] = value
+
+    def summary(self) -> dict[str, Any]:
+        """Count, mean and max of every value; percentiles of the kept ones (`sampled` says how
+        many when that is fewer than all)."""
+        result = summarize(self.values)
+        result.update(count=self.count, max=self.maximum, mean=self.total / self.count if self.count else None)
+        if self.count > len(self.values):
+            result["sampled"] = len(self.values)
+        return result
+
+
 class RunMetrics:
     """Thread-safe accumulator; ``clock`` is injected so tests never sleep."""
 
@@ -65,13 +105,13 @@ class RunMetrics:
         self._max_series_points = max_series_points
         self._enqueued_at: dict[Hashable, float] = {}
         self._started_at: dict[Hashable, float] = {}
-        self._latencies = array("d")
-        self._service_times = array("d")
+        self._latencies = Reservoir(LATENCY_SAMPLE, seed=1)
+        self._service_times = Reservoir(LATENCY_SAMPLE, seed=2)
         self._recent_latencies: deque[float] = deque(maxlen=RECENT_LATENCIES)
         self._by_status: Counter[str] = Counter()
         self._by_priority: Counter[str] = Counter()
         self._busy_s: dict[int, float] = {}
-        self._recent: deque[tuple[float, bool]] = deque()  # (finished at, failed)
+        self._recent: deque[list[int]] = deque()  # [bucket, finished, failed], oldest first
         self._series: list[tuple[float, int]] = []
         self._series_stride = 1
         self._first_at: float | None = None
@@ -111,7 +151,7 @@ class RunMetrics:
             if started is not None:
                 self._service_times.append(now - started)
             self._last_finish_at = now
-            self._recent.append((now, failed))
+            self._count_finish(now, failed)
             self._prune(now)
             self._extend_series(now)
 
@@ -150,8 +190,9 @@ class RunMetrics:
     def error_rate_recent(self, window_s: float = 10.0) -> float:
         with self._lock:
             now = self._clock()
-            recent = [failed for at, failed in self._recent if now - window_s < at <= now]
-            return sum(recent) / len(recent) if recent else 0.0
+            buckets = self._buckets_between(now - window_s, now)
+            finished = sum(b[1] for b in buckets)
+            return sum(b[2] for b in buckets) / finished if finished else 0.0
 
     def latency_p95(self) -> float | None:
         """p95 over the last `RECENT_LATENCIES` issues: cheap enough for a live view."""
@@ -181,8 +222,8 @@ class RunMetrics:
                 "error_rate": self._failed / self._attempted if self._attempted else 0.0,
                 "elapsed_s": elapsed,
                 "throughput_per_s": self._overall(),
-                "latency_s": summarize(self._latencies),
-                "service_s": summarize(self._service_times),
+                "latency_s": self._latencies.summary(),
+                "service_s": self._service_times.summary(),
                 "worker_busy_s": {str(pid): busy for pid, busy in sorted(self._busy_s.items())},
                 "throughput_series": [list(point) for point in self._series_with_last_point()],
             }
@@ -202,11 +243,25 @@ class RunMetrics:
         elapsed = self._elapsed()
         return self._attempted / elapsed if elapsed > 0 else 0.0
 
+    def _count_finish(self, now: float, failed: bool) -> None:
+        """Bucket k holds finishes in ((k-1)*BUCKET_S, k*BUCKET_S], so windows ending on a
+        bucket edge count exactly."""
+        bucket = math.ceil(now / BUCKET_S - 1e-9)
+        if not self._recent or self._recent[-1][0] != bucket:
+            self._recent.append([bucket, 0, 0])
+        last = self._recent[-1]
+        last[1] += 1
+        last[2] += failed
+
+    def _buckets_between(self, start: float, end: float) -> list[list[int]]:
+        low, high = math.ceil(start / BUCKET_S - 1e-9), math.ceil(end / BUCKET_S - 1e-9)
+        return [b for b in self._recent if low < b[0] <= high]
+
     def _count_between(self, start: float, end: float) -> int:
-        return sum(1 for at, _ in self._recent if start < at <= end)
+        return sum(b[1] for b in self._buckets_between(start, end))
 
     def _prune(self, now: float) -> None:
-        horizon = now - 2 * self._max_window_s
+        horizon = math.ceil((now - 2 * self._max_window_s) / BUCKET_S - 1e-9)
         while self._recent and self._recent[0][0] < horizon:
             self._recent.popleft()
 

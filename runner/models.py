@@ -2,12 +2,15 @@
 
 Every stage hands these to the next; they are small, picklable and carry no
 behaviour, so a worker process can receive a `Task` and send back a `SageResult`
-without importing anything of the master (queue, UI, publisher).
+without importing anything of the master (queue, UI, publisher). No `slots`: a
+frozen dataclass with slots unpickles through a Python `__setstate__`, several
+times slower than the plain `__dict__` update, and these cross a pipe per issue.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Priority(IntEnum):
@@ -22,6 +25,9 @@ class Priority(IntEnum):
     def label(self) -> str:
         return self.name.capitalize()
 
+    def __reduce_ex__(self, protocol: object) -> tuple:
+        return priority_of, (self._value_,)
+
     @classmethod
     def parse(cls, text: str) -> Priority:
         try:
@@ -30,6 +36,13 @@ class Priority(IntEnum):
             names = ", ".join(p.label for p in cls)
             raise ValueError(f"unknown priority {text!r} (expected one of {names})") from None
 
+
+def priority_of(level: int) -> Priority:
+    """The priority at `level`; what a pickled Priority calls (Enum's own way is several times slower)."""
+    return _PRIORITIES[level]
+
+
+_PRIORITIES = tuple(Priority)
 
 KINDS = ("bug", "feature", "docs", "security", "performance", "question", "chore")
 
@@ -43,7 +56,7 @@ FAILED = "failed"
 DEFERRED = "deferred"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Issue:
     """A validated GitHub issue, reduced to what runner uses."""
 
@@ -58,7 +71,7 @@ class Issue:
     content_hash: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InvalidItem:
     """An input item that was valid JSON but not a usable issue."""
 
@@ -68,7 +81,7 @@ class InvalidItem:
     number: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Triage:
     priority: Priority
     kind: str
@@ -76,7 +89,7 @@ class Triage:
     kind_reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Task:
     """One unit of sage work: an issue with its triage, bound for one repository."""
 
@@ -86,17 +99,34 @@ class Task:
     duplicates: tuple[int, ...] = ()
     attempt: int = 1
 
+    def __reduce__(self) -> tuple:
+        """One flat tuple on the wire: a task crosses a pipe per issue, and pickling the
+        nested dataclasses field by field cost five times as much."""
+        i, t = self.issue, self.triage
+        return _task_from, ((i.number, i.title, i.body, i.labels, i.repository, i.html_url, i.updated_at,
+                             i.position, i.content_hash),
+                            (t.priority._value_, t.kind, t.priority_reason, t.kind_reason),
+                            self.repo_key, self.duplicates, self.attempt)
 
-@dataclass(frozen=True, slots=True)
-class RelatedFile:
+
+def _task_from(issue: tuple, triage: tuple, repo_key: str, duplicates: tuple[int, ...], attempt: int) -> Task:
+    level, *reasons = triage
+    return Task(Issue(*issue), Triage(_PRIORITIES[level], *reasons), repo_key, duplicates, attempt)
+
+
+class RelatedFile(NamedTuple):
     path: str
     score: float
     lines: tuple[tuple[int, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SageResult:
-    """What a sage produced for one issue: analysis plus the files to commit."""
+    """What a sage produced for one issue: analysis plus the files to commit.
+
+    `written` is set when the worker committed (and pushed) the files itself, on its own
+    clone (Dask workers on other hosts); the master then writes nothing for it.
+    """
 
     number: int
     repo_key: str
@@ -110,14 +140,16 @@ class SageResult:
     changes: dict[str, bytes | None] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)
     fixer: dict | None = None
+    written: CommitOutcome | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CommitOutcome:
-    """What the git writer did with a result."""
+    """What the git writer did with a result; `pushed` when the branch is already on the remote."""
 
     number: int
     status: str
     branch: str
     commit: str | None
     error: str | None = None
+    pushed: bool = False

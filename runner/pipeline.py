@@ -302,10 +302,12 @@ class ProcessRun:
         return record
 
     def _after_commit(self, ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> None:
-        if self.journal is not None and outcome.status in (COMMITTED, UNCHANGED):
+        """Without a publisher the terminal row follows at once in the same journal batch,
+        so a separate "committed" row would add nothing a crash could use."""
+        stage = self.publish_stage
+        if self.journal is not None and stage is not None and outcome.status in (COMMITTED, UNCHANGED):
             self.journal.record(ticket.repo_key, ticket.issue.number, "committed", commit=outcome.commit,
                                 branch=outcome.branch, content_hash=ticket.issue.content_hash, run_id=self.run_id)
-        stage = self.publish_stage
         if stage is not None and outcome.status in (COMMITTED, UNCHANGED):
             stage.submit(Pending(ticket, outcome, result))
         else:

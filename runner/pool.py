@@ -43,14 +43,13 @@ import threading
 import time
 import weakref
 from concurrent.futures import Executor, Future, InvalidStateError
-from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
 from runner.pool_core import PoolConfig, PoolCore, PoolEvent, PoolStats
 from runner.pool_errors import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolError,
                                 RemoteTraceback, ResultNotPicklable, TaskTimeout, WorkerCrashed)
-from runner.pool_sage import Task
+from runner.pool_sage import Poller, Task
 from runner.pool_worker import PROTOCOL
 
 __all__ = ["SagePool", "PoolEvent", "PoolStats", "default_context", "PoolError", "WorkerCrashed",
@@ -272,6 +271,7 @@ class SagePool(Executor):
         """Handle what woke us, maintain the pool, hand out results, sleep; until done."""
         core = self._core
         ready: list[object] = []
+        poller = Poller()
         while True:
             with self._lock:
                 if self._wake_r in ready:
@@ -288,7 +288,7 @@ class SagePool(Executor):
             self._deliver(outbox, events)
             if done:
                 return
-            ready = wait(waitables, timeout)
+            ready = poller.wait(waitables, timeout)
 
     def _deliver(self, outbox: list[tuple[Future, Any, bool]], events: list[PoolEvent]) -> None:
         for future, value, failed in outbox:

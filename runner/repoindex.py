@@ -16,12 +16,15 @@ import re
 import subprocess
 import tempfile
 import threading
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
+MAX_LINE_MEMO = 500_000
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 STOPWORDS = frozenset(
@@ -43,20 +46,86 @@ class RepoIndex:
     path_tokens: dict[str, list[int]] = field(default_factory=dict)
     by_name: dict[str, list[int]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._forget_memos()
+
     def idf(self, token: str) -> float:
-        return math.log(1 + len(self.paths) / (1 + len(self.postings.get(token, ()))))
+        memo = self._idf_memo
+        value = memo.get(token)
+        if value is None:
+            value = memo[token] = math.log(1 + len(self.paths) / (1 + len(self.postings.get(token, ()))))
+        return value
+
+    def content_postings(self, token: str) -> list[tuple[int, float]]:
+        """(path id, 1 + log(count)) for a token rare enough to rank by; [] for a common one."""
+        memo = self._content_memo
+        found = memo.get(token)
+        if found is None:
+            postings = self.postings.get(token) or ()
+            too_common = len(postings) > max(50, len(self.paths) // 2)
+            found = memo[token] = [] if too_common else [(pid, 1 + math.log(n)) for pid, n in postings]
+        return found
+
+    def first_lines_with(self, path_id: int, word: str, limit: int) -> tuple[int, ...]:
+        """0-based numbers of the first `limit` lines of a file that contain `word` (lower case)."""
+        key = (path_id, word)
+        found = self._lines_memo.get(key)
+        if found is None:
+            if len(self._lines_memo) >= MAX_LINE_MEMO:
+                self._lines_memo.clear()
+            text, starts = self._lowered(path_id)
+            numbers: list[int] = []
+            at = text.find(word)
+            while at >= 0 and len(numbers) < limit:
+                numbers.append(bisect_right(starts, at) - 1)
+                end = text.find("\n", at)
+                at = -1 if end < 0 else text.find(word, end)
+            found = self._lines_memo[key] = tuple(numbers)
+        return found
+
+    def _lowered(self, path_id: int) -> tuple[str, list[int]]:
+        """A file's lines lower-cased and joined, with each line's start offset."""
+        found = self._lowered_memo.get(path_id)
+        if found is None:
+            lowered = [line.lower() for line in self.lines.get(path_id, ())]
+            starts, offset = [], 0
+            for line in lowered:
+                starts.append(offset)
+                offset += len(line) + 1
+            found = self._lowered_memo[path_id] = ("\n".join(lowered), starts)
+        return found
+
+    def _forget_memos(self) -> None:
+        """Per-process caches, filled as a sage meets tokens and files; never pickled."""
+        self._idf_memo: dict[str, float] = {}
+        self._content_memo: dict[str, list[tuple[int, float]]] = {}
+        self._lowered_memo: dict[int, tuple[str, list[int]]] = {}
+        self._lines_memo: dict[tuple[int, str], tuple[int, ...]] = {}
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if not k.endswith("_memo")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._forget_memos()
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case words and identifier parts: `authenticateUser_v2` -> authenticateuser_v2, authenticate, user."""
     out: list[str] = []
     for word in _WORD.findall(text):
-        lower = word.lower()
-        if lower not in STOPWORDS:
-            out.append(lower)
-        if "_" in word or not word.islower():
-            out.extend(p for p in _parts(word) if p not in STOPWORDS and p != lower)
+        out += _word_tokens(word)
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """One word's tokens; cached because issues and files repeat the same identifiers."""
+    lower = word.lower()
+    out = [lower] if lower not in STOPWORDS else []
+    if "_" in word or not word.islower():
+        out.extend(p for p in _parts(word) if p not in STOPWORDS and p != lower)
+    return tuple(out)
 
 
 def _parts(word: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -20,9 +21,22 @@ MD_ISSUE_ROWS = 500
 MD_LIST_ROWS = 100
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def now_iso() -> str:
-    """UTC, ISO 8601 with milliseconds, as every timestamp in a report."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC, ISO 8601 with milliseconds, as every timestamp in a report.
+
+    Called several times per issue, so the formatted second is reused until it changes.
+    """
+    global _second
+    now = time.time()
+    whole = int(now)
+    second, text = _second
+    if second != whole:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second = (whole, text)
+    return f"{text}.{int((now - whole) * 1000):03d}Z"
 
 
 class ReportSink:

@@ -18,7 +18,7 @@ from typing import Mapping
 
 from runner import repoindex
 from runner.analysis import analyse
-from runner.models import KINDS, SageResult, Task
+from runner.models import KINDS, RelatedFile, SageResult, Task
 from runner.fixer import FixerSpec, run_fixer
 from runner.render import Renderer
 
@@ -66,6 +66,8 @@ def init_time() -> float:
 
 
 def work(task: Task) -> SageResult:
+    """Analyse and render one issue. The result carries no quoted lines: the master only
+    needs the related paths, and every byte here crosses a pipe."""
     if _state is None:
         raise RuntimeError("sage used before initialize()")
     started = time.perf_counter()
@@ -97,7 +99,7 @@ def work(task: Task) -> SageResult:
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
-        related=found.related,
+        related=tuple(RelatedFile(f.path, f.score, ()) for f in found.related),
         risk=found.risk,
         risk_reasons=found.risk_reasons,
         files=files,

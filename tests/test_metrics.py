@@ -162,3 +162,31 @@ def test_full_metrics_as_dict_is_json_serializable():
     assert payload["latency_s"]["count"] == 2
     assert payload["throughput_per_s"] == pytest.approx(1.0)
     assert payload["by_priority"] == {"3": 2}
+
+
+def test_latencies_are_kept_exactly_up_to_the_sample_size_then_sampled_uniformly():
+    from runner.metrics import Reservoir
+
+    small = Reservoir(100, seed=1)
+    for value in range(50):
+        small.append(float(value))
+    assert "sampled" not in small.summary() and small.summary()["p50"] == 24.5
+    big = Reservoir(1000, seed=1)
+    for value in range(100_000):
+        big.append(value / 100_000)
+    summary = big.summary()
+    assert len(big.values) == 1000 and summary["sampled"] == 1000
+    assert summary["count"] == 100_000 and summary["max"] == 0.99999
+    assert summary["mean"] == pytest.approx(0.5, abs=1e-4)
+    assert summary["p50"] == pytest.approx(0.5, abs=0.05) and summary["p95"] == pytest.approx(0.95, abs=0.03)
+
+
+def test_finish_counts_stay_bounded_however_many_issues_finish():
+    clock = FakeClock()
+    metrics = RunMetrics(clock=clock, max_window_s=10)
+    for key in range(20_000):
+        metrics.record_enqueued(key)
+        clock.advance(0.01)
+        metrics.record_finished(key, "committed", 1)
+    assert len(metrics._recent) <= 2 * 10 / 0.1 + 2
+    assert metrics.completed_recent(10) == pytest.approx(1000, abs=10)
