@@ -27,7 +27,11 @@ def shipped_templates() -> Path:
 
 
 class Renderer:
-    """Compiles every template once (sage start-up), then renders per issue."""
+    """Compiles every template once (sage start-up), then renders per issue.
+
+    `auto_reload=False`: templates do not change during a run, and a kind template that
+    extends `default/` would otherwise stat its parent's file on every render.
+    """
 
     def __init__(self, user_dir: Path | None = None) -> None:
         roots = [str(p) for p in (user_dir, shipped_templates()) if p is not None]
@@ -38,6 +42,7 @@ class Renderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,
         )
         self.outputs = self._output_names()
         if not self.outputs:
