@@ -219,6 +219,8 @@ class ProcessRun:
         return scaler
 
     def _dispatch(self, pool) -> None:
+        """Hand queued issues to the pool, choosing each one only once a slot is free, so an
+        urgent issue that arrives meanwhile still goes first."""
         last_tick, stopping_since = 0.0, None
         while not self.ledger.finished():
             if self.stop_event.is_set():
@@ -226,19 +228,11 @@ class ProcessRun:
                 if self._drained(time.monotonic() - stopping_since):
                     return
                 continue
-            got = self.queue.get(timeout=0.05)
-            if got is not None:
-                ticket = got[0]
-                while not pool.wait_for_slot(0.1) and not self.stop_event.is_set():
-                    pass
-                if self.stop_event.is_set():
-                    self._finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started",
-                                 None)
-                    continue
-                ticket.mark_started()
-                self.metrics.record_started(ticket.key)
-                future = pool.submit(sage.work, ticket.task())
-                future.add_done_callback(lambda f, t=ticket: None if f.cancelled() else self.collector.submit_done(_done(t, f)))
+            if pool.wait_for_slot(0.1):
+                got = self.queue.get(timeout=0.05)
+                while got is not None:
+                    self._start(pool, got[0])
+                    got = self.queue.get(timeout=0) if pool.free_slots() > 0 else None
             now = time.monotonic()
             if now - last_tick >= 0.25:
                 last_tick = now
@@ -246,6 +240,12 @@ class ProcessRun:
             for stage in (self.collector, self.publish_stage):
                 if stage is not None and stage.error is not None:
                     raise stage.error
+
+    def _start(self, pool, ticket: Ticket) -> None:
+        ticket.mark_started()
+        self.metrics.record_started(ticket.key)
+        future = pool.submit(sage.work, ticket.task())
+        future.add_done_callback(lambda f, t=ticket: None if f.cancelled() else self.collector.submit_done(_done(t, f)))
 
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
