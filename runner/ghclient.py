@@ -19,9 +19,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import github
-from github import Auth, GithubRetry
-from urllib3.util.retry import Retry
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import github
 
 DEFAULT_API_URL = "https://api.github.com"
 REDACTED = "***"
@@ -73,7 +74,14 @@ def api_url(environ: dict[str, str] | None = None) -> str:
 
 
 def make_github(settings: GitHubSettings) -> github.Github:
-    """A PyGithub client: retries and rate-limit waits for reads only."""
+    """A PyGithub client: retries and rate-limit waits for reads only.
+
+    PyGithub is imported here, not at module load: a run without `--github` should not pay
+    for it at start-up (a third of a second of imports)."""
+    import github
+    from github import Auth, GithubRetry
+    from urllib3.util.retry import Retry
+
     retry = GithubRetry(
         total=settings.read_retries,
         backoff_factor=0.5,

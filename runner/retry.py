@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import random
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from http.client import IncompleteRead
@@ -53,10 +54,11 @@ def _optional_transient_types() -> tuple[type[BaseException], ...]:
 
 _TRANSIENT_TYPES += _optional_transient_types()
 
-try:
-    from github import GithubException, RateLimitExceededException
-except ImportError:  # PyGithub is a dependency, but classification must not need it
-    GithubException = RateLimitExceededException = None  # type: ignore[assignment,misc]
+def _github_class(name: str) -> type | None:
+    """A PyGithub exception class, if PyGithub is loaded: an exception of it cannot exist
+    otherwise, and a run without `--github` should not import PyGithub just to classify."""
+    module = sys.modules.get("github")
+    return getattr(module, name, None) if module is not None else None
 
 
 class Deferral(Exception):
@@ -87,7 +89,8 @@ def classify(exc: BaseException) -> Classification:
 
 def is_rate_limited(exc: BaseException) -> bool:
     """True for GitHub primary/secondary rate limits and HTTP 429."""
-    if RateLimitExceededException is not None and isinstance(exc, RateLimitExceededException):
+    limited = _github_class("RateLimitExceededException")
+    if limited is not None and isinstance(exc, limited):
         return True
     status = http_status(exc)
     if status == 429:
@@ -97,7 +100,8 @@ def is_rate_limited(exc: BaseException) -> bool:
 
 def http_status(exc: BaseException) -> int | None:
     """The HTTP status carried by a PyGithub or requests exception, if any."""
-    if GithubException is not None and isinstance(exc, GithubException):
+    github_error = _github_class("GithubException")
+    if github_error is not None and isinstance(exc, github_error):
         return exc.status if isinstance(exc.status, int) else None
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
