@@ -69,6 +69,8 @@ def process(
     backend: Optional[str] = typer.Option(None, help="where sages run: local, dask (--scheduler) or dask-local [local]"),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address for --backend dask (tcp://HOST:8786)"),
     dask_workers: Optional[int] = typer.Option(None, help="worker processes of --backend dask-local [--workers]"),
+    worker_cache: Optional[str] = typer.Option(None, help="clone cache on each Dask worker host, for --repo URL "
+                                               "[$XDG_CACHE_HOME/runner/clones]"),
 ) -> None:
     """Process a batch of issues into one branch per issue (and, with --github, a draft PR)."""
     from runner.ui import TerminalObserver
@@ -82,7 +84,7 @@ def process(
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
         "command": command, "keep_worktrees": keep_worktrees or None,
-        "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers,
+        "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
     ui = TerminalObserver(quiet=quiet)
 

@@ -12,6 +12,10 @@ tree. Why fast-forward only: a local branch that is not an ancestor of origin's 
 not yet pushed; it is kept (and reported in the log), never overwritten. A branch another
 machine pushed is picked up, so a rerun anywhere finds its own work. The token reaches git
 through environment-only config (never argv), as for pushes.
+
+With `--backend dask` or `dask-local` the master's clone is only read (the index, the base
+commit, publishing): each worker host keeps its own clone, named by `url_key` too, and commits
+and pushes there (runner/worker_git.py).
 """
 from __future__ import annotations
 
@@ -76,8 +80,13 @@ def split_remotes(args: list[str], table: Mapping[str, Any], base: Path | None
     return local_args, local_table, remotes
 
 
+def url_key(url: str) -> str:
+    """The directory name of a URL's clone, the same on every host."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
 def clone_dir(state_dir: Path, url: str) -> Path:
-    return state_dir / "clones" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    return state_dir / "clones" / url_key(url)
 
 
 def sync_all(remotes: Mapping[str, str], state_dir: Path, token: str = "") -> dict[str, Path]:
@@ -117,6 +126,16 @@ def _fast_forward(directory: Path) -> None:
             continue
         expected = [old] if old else []
         _git(["-C", str(directory), "update-ref", f"refs/heads/{name}", new, *expected], what="updating refs")
+
+
+def porcelain_statuses(output: str) -> dict[str, tuple[str, str]]:
+    """`git push --porcelain` output as {remote ref: (flag, summary)}; flag "!" is a rejection."""
+    statuses = {}
+    for line in output.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and ":" in parts[1]:
+            statuses[parts[1].split(":", 1)[1]] = (parts[0][:1] or " ", parts[2])
+    return statuses
 
 
 def _refs(directory: Path, prefix: str) -> dict[str, str]:

@@ -65,6 +65,7 @@ class Config:
     scheduler: str | None = None
     dask_workers: int | None = None
     remotes: Mapping[str, str] = field(default_factory=dict)
+    worker_cache: str | None = None
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"
@@ -105,6 +106,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     data, source = read_toml(config_path)
     where = str(source) if source else "command line"
     section = _table(data, "runner", where)
+    _check_known_keys(section, where)
     merged = {**section, **{k: v for k, v in options.items() if v is not None and k != "repo_args"}}
     args, table, remotes = split_remotes(options.get("repo_args") or [], _table(data, "repos", where),
                                          source.parent if source else None)
@@ -112,6 +114,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
         config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
+        _check_fixer_backend(config)
         github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
         return _with_github(config, merged.get("github"), github)
     except (ValueError, TypeError, TokenError) as exc:
@@ -127,6 +130,17 @@ def _with_remotes(config: Config, remotes: Mapping[str, str]) -> Config:
     clones = {key: clone_dir(config.state_dir, url) for key, url in remotes.items()}
     repos = {**config.repos, **{key: path for key, path in clones.items() if key}}
     return replace(config, repos=repos, default_repo=clones.get("", config.default_repo), remotes=dict(remotes))
+
+
+def _check_fixer_backend(config: Config) -> None:
+    """An external cluster's workers cannot see the master's paths; they clone repositories given as URLs."""
+    if not config.command or config.backend != "dask":
+        return
+    keys = [*config.repos, *([""] if config.default_repo is not None else [])]
+    local = [key or "--repo" for key in keys if key not in config.remotes]
+    if local:
+        raise ValueError("command with backend dask needs every repository given as a URL (each worker host "
+                         f"clones it); local paths for: {', '.join(local)}; or use backend local or dask-local")
 
 
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
@@ -156,6 +170,22 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
     return replace(config, github=repo.lower(), github_settings=settings)
+
+
+RUNNER_KEYS = frozenset({
+    "aging_s", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "dask_workers",
+    "dry_run", "github", "grace", "keep_worktrees", "max_attempts", "max_workers", "min_workers", "plan_dir",
+    "queue_size", "quiet", "report_dir", "scheduler", "state_dir", "task_timeout", "templates", "worker_cache",
+    "workers",
+})
+
+
+def _check_known_keys(section: Mapping[str, Any], where: str) -> None:
+    """A misspelt key would otherwise be ignored without a word."""
+    unknown = sorted(set(section) - RUNNER_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} in [runner]: "
+                          f"{', '.join(unknown)} (known keys: {', '.join(sorted(RUNNER_KEYS))})")
 
 
 def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -212,8 +242,6 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
     timeout = m.get("task_timeout", 600.0)
     command = _command(m.get("command"))
-    if command and backend == "dask":
-        raise ValueError("command needs the repositories on the workers' host: use backend local or dask-local")
     return Config(
         repos=repos,
         default_repo=default_repo,
@@ -240,6 +268,7 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         backend=backend,
         scheduler=scheduler,
         dask_workers=dask_workers,
+        worker_cache=str(m["worker_cache"]) if m.get("worker_cache") else None,
     )
 
 
@@ -290,6 +319,8 @@ def _workers(value: Any) -> int | None:
 
 
 def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):

@@ -17,7 +17,8 @@ Why it is built this way:
 - The master (queue, collector, git writer, publisher, journal, report) does not change: it
   sees the same methods as SagePool and concurrent futures.
 - Workers need nothing but the installed package: the plugin carries the repository
-  indexes and the user's templates, so no file of the master has to be shared.
+  indexes and the user's templates, so no file of the master has to be shared. For a
+  repository given as a URL each worker host clones it, commits and pushes (worker_git).
 - A lost worker is Dask's to handle (it reschedules the task); when Dask gives up the
   future fails with a transient error, and the master's retry policy takes over.
 - With `--backend dask` the cluster is someone else's: resize() only records what it
@@ -43,6 +44,7 @@ from runner.dask_futures import Counters, Dropped, Flight, outcome, resolve, tas
 from runner.models import Task
 from runner.pool_core import PoolStats
 from runner.pool_errors import InitializerError, PoolBroken, PoolError, TaskTimeout
+from runner.worker_git import WorkerGitSettings
 
 log = logging.getLogger("runner.dask")
 
@@ -58,11 +60,12 @@ class DaskPool:
 
     def __init__(self, workers: int, setup: sage.SageSetup, *, scheduler: str | None = None,
                  task_timeout: float | None = None, inflight_per_thread: int = INFLIGHT_PER_THREAD,
-                 start_timeout_s: float = START_TIMEOUT_S,
+                 start_timeout_s: float = START_TIMEOUT_S, worker_git: WorkerGitSettings | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if workers < 1 or inflight_per_thread < 1:
             raise ValueError("workers and inflight_per_thread must be >= 1")
         self.setup = setup
+        self.worker_git = worker_git
         self.scheduler = scheduler
         self.task_timeout = task_timeout
         self.inflight_per_thread = inflight_per_thread
@@ -96,7 +99,8 @@ class DaskPool:
         from distributed import as_completed
 
         try:
-            payload = SagePayload.from_setup(self.setup, self.token, ignore_sigint=self.scheduler is None)
+            payload = SagePayload.from_setup(self.setup, self.token, ignore_sigint=self.scheduler is None,
+                                             git=self.worker_git)
         except (OSError, ValueError) as exc:
             raise InitializerError(f"cannot prepare the sage for Dask workers: {exc}") from None
         self._client = self._connect(timeout or self.start_timeout_s)
@@ -271,6 +275,7 @@ class DaskPool:
         with self._lock:
             return {"backend": "dask" if self.scheduler else "dask-local", "scheduler": self.scheduler,
                     "workers": len(self._threads), "threads": sum(self._threads.values()),
+                    "git_on_workers": sorted(k or "(default)" for k in getattr(self.worker_git, "remotes", ())),
                     "requested_sizes": list(self.requested_sizes)}
 
     # ---- internals (the lock is held where a name says so) ----------------------------------

@@ -1,10 +1,12 @@
 """The sage on a Dask worker: what the master's DaskPool sends, and what runs there.
 
     SagePlugin (pickled once, kept by the scheduler)
-        setup(worker) on every worker, current and future:
+        setup(worker) on every worker, current and future (off the worker's event loop):
             SagePayload.materialize(<worker local dir>/runner-sage-<token>)   index files, templates
+            worker_git.install(...)     repositories given as URLs: this host's clones (runner/worker_git.py)
             sage.initialize(setup) -> init time, logged as event INIT_TOPIC
-    run_task(token, key, fn, args, kwargs)    each task: checks the run, times it for deadlines
+    run_task(token, key, fn, args, kwargs)    each task: checks the run, times it for deadlines;
+                                              for a cloned repository the worker commits and pushes
 
 Why bytes and not paths: workers on other hosts cannot read the master's state directory,
 so the payload carries the pickled repository indexes and the user's templates, and a
@@ -13,6 +15,7 @@ process holds one sage state, and a task of another run fails with SageNotReady.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -25,8 +28,10 @@ from typing import Any, Callable, Mapping
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from runner import sage
+from runner import sage, worker_git
+from runner.models import Task
 from runner.pool_errors import PoolError
+from runner.worker_git import WorkerGitSettings
 
 log = logging.getLogger("runner.dask")
 
@@ -75,17 +80,20 @@ class SagePayload:
     repos: Mapping[str, tuple[str, str, str]]
     fixer: Any = None
     ignore_sigint: bool = False
+    git: WorkerGitSettings | None = None
 
     @classmethod
-    def from_setup(cls, setup: sage.SageSetup, token: str, ignore_sigint: bool = False) -> SagePayload:
-        """`repos` and `fixer` name paths on the master's host: only a LocalCluster's
-        workers can use them (config refuses a fixer command with an external cluster).
+    def from_setup(cls, setup: sage.SageSetup, token: str, ignore_sigint: bool = False,
+                   git: WorkerGitSettings | None = None) -> SagePayload:
+        """`repos` and `fixer` name paths on the master's host: only a LocalCluster's workers
+        can use them, except for the repositories in `git` (given as URLs), which each worker
+        host clones (config refuses a fixer command with an external cluster otherwise).
         `ignore_sigint` is for a LocalCluster: Ctrl-C reaches the whole process group, and
         the master, not its workers, decides how the run stops (as SagePool's sages do)."""
         indexes = {key: Path(path).read_bytes() for key, path in setup.index_paths.items()}
         templates = read_tree(Path(setup.templates_dir)) if setup.templates_dir else None
         return cls(token, indexes, templates, setup.branch_prefix, setup.plan_dir, dict(setup.repos), setup.fixer,
-                   ignore_sigint)
+                   ignore_sigint, git)
 
     def materialize(self, directory: Path) -> sage.SageSetup:
         """Write the indexes and templates under `directory`; the setup that points there."""
@@ -135,25 +143,34 @@ class SagePlugin(WorkerPlugin):
         self.token = payload.token
         self.directory: Path | None = None
 
-    def setup(self, worker: Any) -> None:
+    async def setup(self, worker: Any) -> None:
         """Runs once per worker (the scheduler sends a fresh copy to each); the bytes are
-        dropped once written, so a worker does not keep the indexes twice."""
+        dropped once written, so a worker does not keep the indexes twice. The work runs in a
+        thread: a first clone may take minutes, and the worker must keep answering meanwhile."""
         global _active_token
-        assert self.payload is not None
+        payload = self.payload
+        assert payload is not None
         _active_token = None
-        if self.payload.ignore_sigint and threading.current_thread() is threading.main_thread():
+        if payload.ignore_sigint and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.directory = Path(worker.local_directory) / f"runner-sage-{self.token}"
-        init_s = sage.initialize(self.payload.materialize(self.directory))
+        init_s = await asyncio.get_running_loop().run_in_executor(None, self._initialize, payload, self.directory)
         self.payload = None
         _active_token = self.token
         worker.log_event(INIT_TOPIC, init_report(self.token))
         log.debug("sage initialized in %.3f s", init_s)
 
+    def _initialize(self, payload: SagePayload, directory: Path) -> float:
+        setup = payload.materialize(directory)
+        if payload.git is not None:
+            setup = worker_git.install(payload.git, setup, self.token)
+        return sage.initialize(setup)
+
     def teardown(self, worker: Any) -> None:
         global _active_token
         if _active_token == self.token:
             _active_token = None
+        worker_git.close()
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -172,6 +189,9 @@ def run_task(token: str, key: str, fn: Callable[..., Any], args: tuple, kwargs: 
                            "(one runner run per cluster at a time)")
     _running[key] = time.monotonic()
     try:
+        task = args[0] if args and isinstance(args[0], Task) else None
+        if task is not None and worker_git.handles(task.repo_key):
+            return worker_git.work_and_push(task, lambda: fn(*args, **kwargs))
         return fn(*args, **kwargs)
     finally:
         _running.pop(key, None)

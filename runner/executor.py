@@ -16,7 +16,7 @@ from runner import sage
 from runner.config import Config, ConfigError
 from runner.pool import PoolEvent, SagePool, default_context
 
-INFLIGHT_PER_WORKER = 2
+INFLIGHT_PER_WORKER = 8
 MAX_WORKER_RSS = 1024 * 1024 * 1024
 MAX_TASKS_PER_WORKER = 50_000
 
@@ -50,6 +50,9 @@ def make_dask_pool(config: Config, setup: sage.SageSetup) -> Any:
         from runner.dask_backend import DaskPool
     except ImportError as exc:
         raise ConfigError(f"--backend {config.backend} needs Dask: pip install 'runner[dask]' ({exc})") from None
+    from runner.worker_git import settings_for
+
     workers = config.dask_workers or initial_workers(config)
     scheduler = config.scheduler if config.backend == "dask" else None
-    return DaskPool(workers, setup, scheduler=scheduler, task_timeout=config.task_timeout)
+    return DaskPool(workers, setup, scheduler=scheduler, task_timeout=config.task_timeout,
+                    worker_git=settings_for(config, setup))

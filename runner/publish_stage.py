@@ -1,7 +1,7 @@
 """The publishing stage: a thread between the git writer and the report.
 
-Committed (or unchanged) issues wait here for their push, pull request and
-comment. One thread per run keeps GitHub writes serialized per token; branches
+Committed (or unchanged) issues wait here for their push (unless the Dask
+worker that committed them pushed already), pull request and comment. One thread per run keeps GitHub writes serialized per token; branches
 of the same repository that arrive together are pushed together.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ class PublishStage(threading.Thread):
         title = clean(issue.title).strip()
         labels = (*self.labels, f"priority/{triage.priority.name.lower()}", f"kind/{triage.kind}")
         return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
-                           pull_request_body(pending), labels)
+                           pull_request_body(pending), labels, pending.outcome.pushed)
 
 
 def pull_request_body(pending: Pending) -> str:

@@ -1,7 +1,7 @@
 """Publisher: push issue branches, open draft pull requests, label them, comment once.
 
-    committed branches ──> one `git push` per repository batch (never forced)
-                               │
+    committed branches ──> one `git push` per repository batch (never forced; skipped for
+                               │                  branches a Dask worker already pushed)
                                ▼  per issue, serialized, paced:
                      look for a PR with this head ──> create draft PR if none (422 "already exists" = found)
                      labels missing on the PR?   ──> add them
@@ -28,6 +28,7 @@ from github import GithubException
 from github.PullRequest import PullRequest
 
 from runner.breaker import CallNotPermitted, CircuitBreaker
+from runner.clones import porcelain_statuses
 from runner.ghclient import GitHubSettings, git_auth_env, redact
 from runner.pacing import Pacer
 from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
@@ -46,6 +47,7 @@ class PublishItem:
     branch: str
     body: str
     labels: tuple[str, ...]
+    pushed: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,17 @@ class Publisher:
         self.counts = {"pull_requests_created": 0, "comments_created": 0, "labels_added": 0, "rate_limited": 0}
 
     def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
-        """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred."""
-        for item in items:
+        """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
+
+        Items already `pushed` (by the Dask worker that committed them) are not pushed again, and
+        their commits need not be in this clone: the journal goes straight to "pushed" for them."""
+        to_push = [item for item in items if not item.pushed]
+        for item in to_push:
             self.on_step(item.number, "pushing")
-        pushed = self.push([item.branch for item in items])
+        problems = self.push([item.branch for item in to_push]) if to_push else {}
         results = []
         for item in items:
-            problem = pushed.get(item.branch)
+            problem = None if item.pushed else problems.get(item.branch)
             if stopping():
                 results.append(PublishResult(item.number, "deferred", None, "run stopped before publishing"))
             elif problem:
@@ -148,7 +154,7 @@ class Publisher:
             ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs],
             capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600, start_new_session=True,
         )
-        statuses = _porcelain(proc.stdout.decode(errors="replace"))
+        statuses = porcelain_statuses(proc.stdout.decode(errors="replace"))
         if proc.returncode != 0 and not statuses:
             self.breaker.record_failure()
             error = redact(proc.stderr.decode(errors="replace").strip()[-300:], self.settings.token)
@@ -289,12 +295,3 @@ def _primary_limit(exc: Exception) -> bool:
 def _permanent_rejection(summary: str) -> bool:
     """A non-fast-forward is final (runner never forces); a lock held by another push is not."""
     return any(word in summary for word in ("non-fast-forward", "fetch first", "stale info", "already exists"))
-
-
-def _porcelain(output: str) -> dict[str, tuple[str, str]]:
-    statuses = {}
-    for line in output.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and ":" in parts[1]:
-            statuses[parts[1].split(":", 1)[1]] = (parts[0][:1] or " ", parts[2])
-    return statuses

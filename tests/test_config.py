@@ -267,6 +267,8 @@ def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         ('[runner]\nbranch_prefix = "a..b"\n', "branch_prefix"),
         ('[runner]\nplan_dir = "/abs/{number}"\n', "plan_dir"),
         ('[runner]\nworkers = 0\n', "workers"),
+        ('[runner]\nworkers = true\n', "workers"),
+        ('[runner]\nbranch_prefx = "x/"\n', "unknown key in [runner]: branch_prefx"),
         ('[runner]\nauthor_email = "nobody"\n', "identity"),
         ('runner = "not a table"\n', "[runner]"),
         ('repos = 3\n', "[repos]"),

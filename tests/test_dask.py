@@ -213,14 +213,16 @@ def test_a_task_past_its_time_limit_fails_and_its_worker_restarts_and_the_pool_s
 
 
 @pytest.mark.timeout(90)
-def test_a_bare_remote_is_cloned_into_the_state_dir_and_fetched_again(make_repo, write_issues, tmp_path):
+def test_with_the_local_backend_a_bare_remote_is_cloned_into_the_state_dir_and_fetched_again(make_repo, write_issues,
+                                                                                             tmp_path):
+    """The master's clone cache (the local backend writes there); Dask workers' own clones: test_dask_remote.py."""
     from runner.clones import clone_dir
 
     source = make_repo("source")
     remote = tmp_path / "remote.git"
     git(tmp_path, "clone", "-q", "--bare", str(source), str(remote))
     first = [issue(n, f"Login fails {n}", "app/auth/login.py") for n in (1, 2)]
-    args = ["--repo", str(remote), "--backend", "dask-local", "--dask-workers", "1"]
+    args = ["--repo", str(remote), "--workers", "1"]
     result = run_process(tmp_path, str(write_issues(first)), *args)
     assert result.returncode == 0, result.stderr.decode()
     clone = clone_dir((tmp_path / "state").resolve(), str(remote.resolve()))
