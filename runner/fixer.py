@@ -152,7 +152,11 @@ def env_safe(text: str) -> str:
 
 
 def _worktrees_root(repo: Path, worktrees_dir: Path, dirs: RepoDirs) -> Path:
-    top = git("-C", str(repo), "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
+    """Where this repository's worktrees go; never inside its checkout (or, for a bare
+    repository such as the clone of a `--repo URL`, inside its git directory)."""
+    bare = git("-C", str(repo), "rev-parse", "--is-bare-repository").strip() == b"true"
+    top = str(dirs.common) if bare else \
+        git("-C", str(repo), "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
     toplevel, wanted = Path(top).resolve(), worktrees_dir.resolve()
     if wanted == toplevel or toplevel in wanted.parents:
         raise ValueError(f"worktrees directory {wanted} is inside the checkout {toplevel}")

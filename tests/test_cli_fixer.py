@@ -157,3 +157,18 @@ def test_a_killed_run_leaves_worktrees_that_the_next_run_prunes(make_repo, write
     assert again.returncode == 0, again.stderr.decode()
     assert git(repo, "worktree", "list").count("\n") == 0
     assert len(branches(repo)) == 3
+
+
+def test_a_fixer_runs_on_the_clone_of_a_repository_given_as_a_url(make_repo, write_issues, runner_cli, tmp_path,
+                                                                  fixer):
+    from runner.clones import canonical, clone_dir
+
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(make_repo()), str(remote)], check=True)
+    items = [issue(n, f"Fix module {n}", f"Please fix file: app/fixes/mod{n}.py") for n in (1, 2)]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(remote), "--command", fixer)
+    assert result.returncode == 0, result.stderr.decode()
+    assert {r["status"] for r in latest_report(tmp_path / "reports")["issues"]} == {"committed"}
+    clone = clone_dir(tmp_path / "state", canonical(str(remote)))
+    assert git(clone, "show", "runner/issue-2:app/fixes/mod2.py") == "fixed #2: Fix module 2"
+    assert branches(remote) == {}
