@@ -38,11 +38,7 @@ from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
-from runner.ghclient import make_github
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
-from runner.pacing import Pacer
-from runner.publish_stage import Pending, PublishStage
-from runner.publisher import Publisher
 from runner.queue import PriorityQueue
 from runner.records import commit_message, github_counts, issue_record, pool_stats
 from runner.report import ReportSink
@@ -113,6 +109,7 @@ class ProcessRun:
         if self.input_spec == "-":
             return source.spool_stdin(work_dir)
         from runner.fetch import FetchError, fetch_issues
+        from runner.ghclient import make_github
 
         settings = self.config.github_settings
         assert settings is not None and self.config.github is not None
@@ -282,6 +279,11 @@ class ProcessRun:
         self.breaker = None
         if settings is None or cfg.dry_run:
             return None
+        from runner.ghclient import make_github  # PyGithub only for runs that publish
+        from runner.pacing import Pacer
+        from runner.publish_stage import PublishStage
+        from runner.publisher import Publisher
+
         self.breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
                                       wait_in_open_s=30.0, permitted_calls_in_half_open=3)
         gh = make_github(settings)
@@ -309,6 +311,8 @@ class ProcessRun:
             self.journal.record(ticket.repo_key, ticket.issue.number, "committed", commit=outcome.commit,
                                 branch=outcome.branch, content_hash=ticket.issue.content_hash, run_id=self.run_id)
         if stage is not None and outcome.status in (COMMITTED, UNCHANGED):
+            from runner.publish_stage import Pending
+
             stage.submit(Pending(ticket, outcome, result))
         else:
             self._finish(ticket, outcome.status, outcome, outcome.error, result)

@@ -37,22 +37,21 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
-def _optional_transient_types() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = []
-    try:
-        import requests.exceptions as rex
-        found += [rex.ConnectionError, rex.Timeout, rex.ChunkedEncodingError, rex.RetryError]
-    except ImportError:
-        pass
-    try:
-        import urllib3.exceptions as uex
-        found += [uex.TimeoutError, uex.ProtocolError, uex.MaxRetryError]
-    except ImportError:
-        pass
+_OPTIONAL_TRANSIENT = {
+    "requests.exceptions": ("ConnectionError", "Timeout", "ChunkedEncodingError", "RetryError"),
+    "urllib3.exceptions": ("TimeoutError", "ProtocolError", "MaxRetryError"),
+}
+
+
+def _transient_types() -> tuple[type[BaseException], ...]:
+    """The built-in transient errors plus those of HTTP libraries already loaded (an
+    exception of a library nobody imported cannot occur, and importing them costs start-up)."""
+    found = list(_TRANSIENT_TYPES)
+    for module_name, names in _OPTIONAL_TRANSIENT.items():
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found += [getattr(module, name) for name in names if hasattr(module, name)]
     return tuple(found)
-
-
-_TRANSIENT_TYPES += _optional_transient_types()
 
 def _github_class(name: str) -> type | None:
     """A PyGithub exception class, if PyGithub is loaded: an exception of it cannot exist
@@ -80,7 +79,7 @@ def classify(exc: BaseException) -> Classification:
     status = http_status(exc)
     if status is not None:
         return "transient" if _transient_status(status, exc) else "permanent"
-    if isinstance(exc, _TRANSIENT_TYPES):
+    if isinstance(exc, _transient_types()):
         return "transient"
     if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
         return "transient"
