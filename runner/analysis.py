@@ -79,10 +79,13 @@ def _content_scores(weights: Counter, index: RepoIndex) -> dict[int, float]:
 
 
 def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -> None:
+    """Boost files whose path holds an issue word; a word in most paths (`src`, `app`) says
+    nothing about which file, so it boosts none."""
     get = scores.get
+    too_common = max(50, len(index.paths) // 2)
     for token, weight in weights.items():
         path_ids = index.path_tokens.get(token)
-        if path_ids:
+        if path_ids and len(path_ids) <= too_common:
             boost = 3.0 * weight * index.idf(token)
             for path_id in path_ids:
                 scores[path_id] = get(path_id, 0.0) + boost
