@@ -33,7 +33,6 @@ def throughput_vs_workers(result: dict[str, Any], ax_pair) -> None:
     fixed = adaptive["fixed"]
     right.plot([f["workers"] for f in fixed], [f["tasks_per_s"] for f in fixed], "o-", label="fixed size")
     right.axhline(adaptive["auto_default_policy"]["tasks_per_s"], color="tab:red", label="auto (runner default)")
-    right.axhline(adaptive["auto_tuned_policy"]["tasks_per_s"], color="tab:green", ls="--", label="auto (tuned policy)")
     right.set(title=f"SIMULATED I/O ({adaptive['label'].split(': ')[-1]})", xlabel="workers",
               ylabel="tasks/s", xscale="log", xticks=[f["workers"] for f in fixed])
     right.set_xticklabels([str(f["workers"]) for f in fixed])
@@ -56,25 +55,26 @@ def latency_distribution(result: dict[str, Any], ax) -> None:
     ax.legend()
 
 
-def scaling_timeline(result: dict[str, Any], axes) -> None:
+def scaling_timeline(result: dict[str, Any], ax) -> None:
     adaptive = result["scenarios"]["adaptive"]
-    for ax, key, title in ((axes[0], "auto_default_policy", "runner's default policy"),
-                           (axes[1], "auto_tuned_policy", "tuned policy (not the default)")):
-        run = adaptive[key]
-        sizes = run["worker_count_series"]
-        if sizes:
-            ax.step([t for t, _ in sizes], [n for _, n in sizes], where="post", color="tab:blue", label="workers")
-        ax.set(ylabel="workers", title=f"auto, {title}")
-        twin = ax.twinx()
-        series = run["throughput_series"]
-        twin.plot([t for t, _ in series], [n for _, n in series], color="tab:orange", label="tasks/s")
-        twin.set_ylabel("tasks/s")
-        for decision in run["decisions"]:
-            if decision["applied"]:
-                ax.axvline(decision["t_s"], color="tab:green", alpha=0.5, lw=1)
-        ax.legend(loc="upper left", fontsize=7)
-        twin.legend(loc="lower right", fontsize=7)
-    axes[1].set_xlabel("seconds (green lines: applied scaling decisions)")
+    run = adaptive["auto_default_policy"]
+    sizes = run["worker_count_series"]
+    if sizes:
+        ax.step([t for t, _ in sizes], [n for _, n in sizes], where="post", color="tab:blue", label="workers")
+    ax.set(ylabel="workers", title=f"auto, runner's default policy ({run['tasks']} tasks from a cold pool)",
+           xlabel="seconds (green lines: applied scaling decisions)")
+    twin = ax.twinx()
+    series = run["throughput_series"]
+    twin.plot([t for t, _ in series], [n for _, n in series], color="tab:orange", label="tasks/s")
+    best = adaptive["best_fixed"]
+    twin.axhline(best["tasks_per_s"], color="tab:orange", ls=":", label=f"best fixed ({best['workers']}), average")
+    twin.set(ylabel="tasks/s (per 0.5 s)", ylim=(0, None))
+    ax.set_ylim(0, None)
+    for decision in run["decisions"]:
+        if decision["applied"]:
+            ax.axvline(decision["t_s"], color="tab:green", alpha=0.5, lw=1)
+    ax.legend(loc="upper left", fontsize=7)
+    twin.legend(loc="lower right", fontsize=7)
 
 
 def runner_vs_baselines(result: dict[str, Any], ax) -> None:
@@ -102,7 +102,7 @@ def scale_memory(result: dict[str, Any], ax) -> None:
 CHARTS: dict[str, tuple[Callable[..., None], tuple[int, int], tuple[float, float]]] = {
     "throughput-vs-workers": (throughput_vs_workers, (1, 2), (11, 4)),
     "latency-distribution": (latency_distribution, (1, 1), (8, 4)),
-    "scaling-timeline": (scaling_timeline, (2, 1), (9, 6)),
+    "scaling-timeline": (scaling_timeline, (1, 1), (9, 4)),
     "runner-vs-baselines": (runner_vs_baselines, (1, 1), (9, 4)),
     "scale-memory": (scale_memory, (1, 1), (8, 4)),
 }

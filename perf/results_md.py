@@ -173,26 +173,27 @@ def _scale(d: dict[str, Any], _r) -> list[str]:
 
 
 def _adaptive(d: dict[str, Any], _r) -> list[str]:
-    rows = [[f["workers"], fmt(f["tasks_per_s"]), fmt(f["tasks_done"])] for f in d["fixed"]]
-    tuned = ", ".join(f"{k}={v}" for k, v in d["auto_tuned_policy"]["policy"].items()
-                      if k not in ("min_workers", "max_workers"))
-    for key, label in (("auto_default_policy", "auto (runner's default policy)"),
-                       ("auto_tuned_policy", f"auto (tuned: {tuned})")):
-        a = d[key]
-        sizes = [n for _, n in a["worker_count_series"]]
-        rows.append([label, fmt(a["tasks_per_s"]), f"{fmt(a['tasks_done'])} (workers {a['start_workers']}→"
-                                                   f"{max(sizes) if sizes else '?'}, capped {fmt(a['capped'])})"])
+    rows = [[f["workers"], fmt(f["tasks"]), fmt(f["tasks_per_s"]), fmt(f["elapsed_s"]),
+             "" if not f["capped"] else f"capped at {fmt(f['tasks_done'])} tasks"] for f in d["fixed"]]
+    a = d["auto_default_policy"]
+    sizes = [n for _, n in a["worker_count_series"]]
+    rows.append(["auto (runner's default policy)", fmt(a["tasks"]), fmt(a["tasks_per_s"]), fmt(a["elapsed_s"]),
+                 f"workers {a['start_workers']}→{max(sizes) if sizes else '?'}"
+                 + (f", capped at {fmt(a['tasks_done'])} tasks" if a["capped"] else "")])
+    best = d["best_fixed"]
+    rerun = " (re-run on the full workload)" if best.get("rerun_on_full_workload") else ""
     decisions = [f"- {x['t_s']:.1f} s: {x['action']} {x['from']}→{x['to']}"
                  + ("" if x["applied"] else f" suppressed by {x['suppressed_by']} ×{x['repeats']}")
-                 for x in d["auto_default_policy"]["decisions"][:15]]
+                 for x in a["decisions"][:15]]
     return ["## 6. Adaptive scaling", "",
-            f"{d['label']} (stands for a fixer waiting on I/O). Fixed sizes run {d['fixed_cap_s']} s each "
-            f"(steady state); auto runs the whole workload of {d['tasks']} tasks or until {d['auto_cap_s']} s "
-            f"(the tuned policy: two thirds of that). runner's policy reads system-wide CPU and load: "
+            f"{d['label']} (stands for a fixer waiting on I/O). Every run is timed from a pool with no sage "
+            f"started to the last result, start-up included. auto and the largest fixed size run the same "
+            f"{d['tasks']} tasks ({d['run_s']} s of work at 16 workers); a smaller fixed size k runs k/16 of them, "
+            f"so every fixed run lasts about as long. runner's policy reads system-wide CPU and load: "
             f"1-minute load average {d['load_avg_1m']['before']} before, {d['load_avg_1m']['after']} after.",
-            ""] + table(["workers", "tasks/s", "tasks done"], rows) + [
-        f"auto / best fixed ({d['best_fixed']['workers']} workers): **{fmt(d['auto_vs_best_fixed'], 3)}** with "
-        f"runner's default policy, {fmt(d['tuned_vs_best_fixed'], 3)} with the tuned one.", "",
+            ""] + table(["workers", "tasks", "tasks/s", "seconds", "note"], rows) + [
+        f"auto / best fixed ({best['workers']} workers{rerun}): **{fmt(d['auto_vs_best_fixed'], 3)}** with "
+        f"runner's default policy.", "",
         "Scaling decisions (runner's default policy):", ""] + (decisions or ["- none"]) + [""]
 
 

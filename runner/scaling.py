@@ -41,22 +41,45 @@ of a high mark while shrinking starts only above it; that gap keeps one extra
 worker's footprint from flipping the advice. p95 latency is recorded but not scored:
 it includes queue wait, so it rises with any backlog and says little about contention.
 
+Grow steps are multiplicative, like TCP slow start (2 -> 6 -> 16 in two decisions);
+shrink steps are one worker::
+
+    step  = clamp(ceil(current * growth * confidence), 1, min(queue_depth, max_step))
+    room  = max(1, floor(spare / per_worker))   # only when step > 1 and per_worker > 0
+            spare      = (0.8*cpu_high - cpu) / 100 * cpu_count  # cores before headroom falls
+            per_worker = sum(worker_cpu) / 100 / busy_workers    # cores a busy worker uses
+    grow to   min(max_workers, current + min(step, room))        # growth 2: at most x3
+    shrink to max(min_workers, current - 1)
+
+``room`` keeps a big step from overshooting into CPU saturation: CPU-heavy workers,
+or a machine near the mark, grow one worker at a time; I/O-bound ones are not capped.
+
 ``decide`` turns advice into a resize. In order: sizes outside
 ``[min_workers, max_workers]`` are corrected at once; ``hold`` does nothing; the
-same action must have been advised ``hysteresis`` calls in a row (else
-``suppressed_by="hysteresis"``); the mean confidence of those calls must reach
+same action must have been advised ``grow_hysteresis`` (1) / ``shrink_hysteresis``
+(6) calls in a row ("hysteresis"); their mean confidence must reach
 ``confidence_threshold`` ("confidence"); the target must differ from the current
-size ("bounds"); and ``cooldown_s`` must have passed since the last size change
-("cooldown"). An applied change restarts the streak. Grow steps are
-``clamp(round(confidence * max_step), 1, min(max_step, queue_depth))``; shrink
-steps are 1. Hysteresis counts ``decide`` calls, so call it at a steady cadence of
-about once a second rather than on every monitor sample. Seconds-long tasks cannot
-make the pool oscillate: grow needs a non-empty queue with every worker busy,
-shrink-for-idle needs an empty queue with idle workers, both must persist for
-``hysteresis`` calls, and each change is followed by ``cooldown_s`` of quiet.
+size ("bounds"); a grow needs ``grow_cooldown_s`` (0.4 s) since the last size
+change, a shrink ``shrink_cooldown_s`` (15 s) since the last size change or grow
+advice ("cooldown"). An applied change restarts the streak. Hysteresis counts
+calls: the Autoscaler calls every 0.5 s with the CPU averaged since its previous
+call, so a shrink needs 3 s of the same advice.
+
+Growth may act on one call because that call sees half a second of CPU and needs
+a queue, every worker busy and headroom. A sage still starting is live but not
+busy, so after a step of a quarter of the pool or more the next call holds until
+the new sages have taken work: each step sees the effect of the previous one.
+Shrinking is slow because an idle worker costs memory, a missing one throughput.
+Seconds-long tasks cannot make the pool oscillate: grow needs a queue with every
+worker busy, shrink-for-idle an empty queue with idle workers, and a shrink needs
+its advice 6 calls in a row and 15 s without a resize or grow advice, then removes
+one worker. So gaps of under 15 s between bursts never shrink the pool, it turns
+from growing to shrinking at most once in 15 s, and alternating advice only grows it.
 """
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
@@ -153,35 +176,45 @@ class ScalingPolicy:
         self,
         min_workers: int,
         max_workers: int,
-        cooldown_s: float = 15.0,
+        *,
+        grow_cooldown_s: float = 0.4,
+        shrink_cooldown_s: float = 15.0,
         confidence_threshold: float = 0.6,
-        hysteresis: int = 3,
+        grow_hysteresis: int = 1,
+        shrink_hysteresis: int = 6,
+        growth: float = 2.0,
+        max_step: int | None = None,
         cpu_high: float = 85.0,
         mem_high: float = 85.0,
         load_high: float = 1.5,
+        cpu_count: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        max_step: int = 1,
         history: int = 500,
     ) -> None:
         if not 1 <= min_workers <= max_workers:
             raise ValueError("need 1 <= min_workers <= max_workers")
-        if hysteresis < 1 or max_step < 1:
-            raise ValueError("hysteresis and max_step must be >= 1")
+        if grow_hysteresis < 1 or shrink_hysteresis < 1:
+            raise ValueError("grow_hysteresis and shrink_hysteresis must be >= 1")
+        if growth <= 0 or (max_step is not None and max_step < 1):
+            raise ValueError("growth must be > 0 and max_step >= 1")
         self.min_workers = min_workers
         self.max_workers = max_workers
-        self.cooldown_s = cooldown_s
+        self.cooldown_s = {"grow": grow_cooldown_s, "shrink": shrink_cooldown_s}
+        self.hysteresis = {"grow": grow_hysteresis, "shrink": shrink_hysteresis}
         self.confidence_threshold = confidence_threshold
-        self.hysteresis = hysteresis
+        self.growth = growth
+        self.max_step = max_step
         self.cpu_high = cpu_high
         self.mem_high = mem_high
         self.load_high = load_high
-        self.max_step = max_step
+        self.cpu_count = cpu_count or os.cpu_count() or 1
         self._clock = clock
         self._wall_clock = wall_clock
         self._streak_action: Action | None = None
-        self._streak: deque[float] = deque(maxlen=hysteresis)
+        self._streak: deque[float] = deque(maxlen=max(grow_hysteresis, shrink_hysteresis))
         self._last_change: float | None = None
+        self._last_demand: float | None = None
         self._history: deque[Decision] = deque(maxlen=history)
 
     @property
@@ -203,6 +236,9 @@ class ScalingPolicy:
             action = "hold"
         confidence = abs(score) if action != "hold" else 1.0 - abs(score) / DEADBAND
         target = self._target(action, confidence, current, perf.queue_depth)
+        if action == "grow":
+            target, capped = self._cpu_capped(target, current, resource, perf)
+            reasons += capped
         return Advice(action, target, round(confidence, 4), reasons, scores)
 
     def decide(self, resource: ResourceSample, perf: PerfSample, current_size: int) -> Decision:
@@ -211,6 +247,8 @@ class ScalingPolicy:
         advice = self.advise(resource, perf, current_size)
         if not self.min_workers <= current_size <= self.max_workers:
             return self._bounds_correction(advice, resource, perf, current_size, now)
+        if advice.action == "grow":
+            self._last_demand = now
         confidence = self._update_streak(advice)
         suppressed = self._suppression(advice, confidence, current_size, now)
         applied = advice.action != "hold" and suppressed is None
@@ -259,29 +297,45 @@ class ScalingPolicy:
 
     def _target(self, action: Action, confidence: float, current: int, queue_depth: int) -> int:
         if action == "grow":
-            step = max(1, min(round(confidence * self.max_step), self.max_step, queue_depth))
+            step = math.ceil(round(current * self.growth * confidence, 6))
+            step = max(1, min(step, queue_depth, self.max_step or step))
             return min(self.max_workers, current + step)
         if action == "shrink":
             return max(self.min_workers, current - 1)
         return current
+
+    def _cpu_capped(self, target: int, current: int, r: ResourceSample, p: PerfSample) -> tuple[int, list[str]]:
+        """Limit a multi-worker step to what the spare CPU can run at today's CPU per busy worker."""
+        per_worker = sum(r.worker_cpu) / 100 / max(p.busy_workers, 1)
+        if target - current <= 1 or per_worker <= 0:
+            return target, []
+        spare = max(0.0, 0.8 * self.cpu_high - r.cpu_percent) / 100 * self.cpu_count
+        room = max(1, int(spare / per_worker))
+        if current + room >= target:
+            return target, []
+        return current + room, [f"step capped at {room}: a busy worker uses {per_worker:.2f} cpu, "
+                                f"{spare:.2f} cpu spare"]
 
     def _update_streak(self, advice: Advice) -> float:
         if advice.action != self._streak_action:
             self._streak_action = advice.action
             self._streak.clear()
         self._streak.append(advice.confidence)
-        return round(sum(self._streak) / len(self._streak), 4)
+        window = list(self._streak)[-self.hysteresis.get(advice.action, 1):]
+        return round(sum(window) / len(window), 4)
 
     def _suppression(self, advice: Advice, confidence: float, current: int, now: float) -> Suppression | None:
-        if advice.action == "hold":
+        action = advice.action
+        if action == "hold":
             return None
-        if len(self._streak) < self.hysteresis:
+        if len(self._streak) < self.hysteresis[action]:
             return "hysteresis"
         if confidence < self.confidence_threshold:
             return "confidence"
         if advice.target == current:
             return "bounds"
-        if self._last_change is not None and now - self._last_change < self.cooldown_s:
+        quiet_since = self._last_change if action == "grow" else self._last_demand
+        if quiet_since is not None and now - quiet_since < self.cooldown_s[action]:
             return "cooldown"
         return None
 
@@ -308,6 +362,7 @@ class ScalingPolicy:
 
     def _mark_change(self, now: float) -> None:
         self._last_change = now
+        self._last_demand = now
         self._streak_action = None
         self._streak.clear()
 
