@@ -31,7 +31,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 SKIPPED = "skipped"
 RECENT_LATENCIES = 2000
-LATENCY_SAMPLE = 100_000
+LATENCY_SAMPLE = 20_000
 BUCKET_S = 0.1
 FAILED = "failed"
 
