@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner import repoindex, sage, source
 from runner.collector import Collector, Done
@@ -44,6 +44,10 @@ from runner.records import commit_message, github_counts, issue_record, pool_sta
 from runner.report import ReportSink
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
+
+if TYPE_CHECKING:
+    from runner.publish_stage import PublishStage
+
 
 def open_writers(config: Config) -> dict[str, RepoWriter]:
     """A writer per repository, checked before anything is read or written."""

@@ -185,3 +185,31 @@ def github_world(tmp_path: Path, make_repo):
     yield start
     for world in worlds:
         world.stop()
+
+
+class FakeClock:
+    """A clock the test moves by hand, so timeouts, windows and cooldowns need no sleeping."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def dask_workers_of(pid: int) -> list:
+    """Dask worker processes under a runner: spawned children (or titled 'dask worker')."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "resource_tracker" not in cmdline and any(w in cmdline for w in ("spawn_main", "dask", "distributed")):
+            found.append(child)
+    return found

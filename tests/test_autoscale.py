@@ -15,16 +15,7 @@ from runner.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import SagePool
 from runner.scaling import ResourceSample, ScalingPolicy
 
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from conftest import FakeClock
 
 
 def reading(at: float, cpu: float, pids: list[int] | None = None, worker_cpu: float = 2.0) -> ResourceSample:

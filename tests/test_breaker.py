@@ -7,16 +7,7 @@ import pytest
 
 from runner.breaker import BreakerEvent, BreakerState, CallNotPermitted, CircuitBreaker
 
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from conftest import FakeClock
 
 
 def make_breaker(clock: FakeClock, **overrides) -> CircuitBreaker:

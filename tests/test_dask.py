@@ -8,10 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
-from conftest import branches, git, issue, latest_report
+from conftest import dask_workers_of, branches, git, issue, latest_report
 
 pytest.importorskip("distributed")
 
@@ -23,19 +22,6 @@ def run_process(tmp_path: Path, *args: str, timeout: float = 90) -> subprocess.C
             "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     return subprocess.run(argv, capture_output=True, env=env, cwd=tmp_path, timeout=timeout)
-
-
-def dask_workers_of(pid: int) -> list[psutil.Process]:
-    """Dask worker processes under a runner: spawned children (or titled 'dask worker')."""
-    found = []
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
-        if "resource_tracker" not in cmdline and any(w in cmdline for w in ("spawn_main", "dask", "distributed")):
-            found.append(child)
-    return found
 
 
 @pytest.mark.timeout(90)

@@ -10,10 +10,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import psutil
 import pytest
 
-from conftest import GH_REPO, TOKEN, branches, git, issue, latest_report
+from conftest import dask_workers_of, GH_REPO, TOKEN, branches, git, issue, latest_report
 
 pytest.importorskip("distributed")
 
@@ -89,18 +88,6 @@ def test_workers_push_each_branch_once_and_a_rerun_changes_nothing(make_repo, wr
     assert statuses[13] == "committed" and {statuses[n] for n in range(1, 13)} == {"unchanged"}
     assert branches(remote) == on_remote and commit_count(remote) == 2 + 12
     assert "runner/issue-13" not in branches(worker_clone(tmp_path, remote))
-
-
-def dask_workers_of(pid: int) -> list[psutil.Process]:
-    found = []
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
-        if "resource_tracker" not in cmdline and any(w in cmdline for w in ("spawn_main", "dask", "distributed")):
-            found.append(child)
-    return found
 
 
 @pytest.mark.timeout(90)

@@ -7,16 +7,7 @@ import pytest
 
 from runner.metrics import RunMetrics, percentiles, summarize
 
-
-class FakeClock:
-    def __init__(self, now: float = 500.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from conftest import FakeClock
 
 
 def test_percentiles_of_nothing_are_none():
@@ -48,7 +39,7 @@ def test_summarize():
 
 
 def test_latency_runs_from_first_enqueue_to_terminal_state_including_retries_and_failures():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock)
     metrics.record_enqueued(7)
     clock.advance(2.0)
@@ -67,7 +58,7 @@ def test_latency_runs_from_first_enqueue_to_terminal_state_including_retries_and
 
 
 def test_counts_error_rate_and_skipped_handling():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock)
     outcomes = [(1, "published", "high"), (2, "failed", "low"), (3, "committed", "low"),
                 (4, "skipped", "low"), (5, "deferred", "medium")]
@@ -85,11 +76,11 @@ def test_counts_error_rate_and_skipped_handling():
 
 
 def test_error_rate_is_zero_before_anything_finished():
-    assert RunMetrics(clock=FakeClock()).error_rate() == 0.0
+    assert RunMetrics(clock=FakeClock(500.0)).error_rate() == 0.0
 
 
 def test_recent_and_previous_throughput_use_moving_windows():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock)
     for key in range(30):
         metrics.record_enqueued(key)
@@ -109,7 +100,7 @@ def test_recent_and_previous_throughput_use_moving_windows():
 
 
 def test_old_finish_times_are_pruned():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_window_s=5)
     for key in range(100):
         metrics.record_enqueued(key)
@@ -119,7 +110,7 @@ def test_old_finish_times_are_pruned():
 
 
 def test_busy_time_accumulates_per_worker():
-    metrics = RunMetrics(clock=FakeClock())
+    metrics = RunMetrics(clock=FakeClock(500.0))
     metrics.record_busy(101, 1.5)
     metrics.record_busy(101, 2.0)
     metrics.record_busy(102, 0.25)
@@ -127,7 +118,7 @@ def test_busy_time_accumulates_per_worker():
 
 
 def test_throughput_series_is_bounded_monotone_and_ends_at_the_total():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_series_points=50)
     for key in range(1001):
         metrics.record_enqueued(key)
@@ -144,14 +135,14 @@ def test_throughput_series_is_bounded_monotone_and_ends_at_the_total():
 
 
 def test_empty_metrics_as_dict_is_json_serializable():
-    payload = json.loads(json.dumps(RunMetrics(clock=FakeClock()).as_dict()))
+    payload = json.loads(json.dumps(RunMetrics(clock=FakeClock(500.0)).as_dict()))
     assert payload["attempted"] == 0
     assert payload["latency_s"]["p95"] is None
     assert payload["throughput_series"] == []
 
 
 def test_full_metrics_as_dict_is_json_serializable():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock)
     for key in [("octo/repo", 1), ("octo/repo", 2)]:
         metrics.record_enqueued(key)
@@ -182,7 +173,7 @@ def test_latencies_are_kept_exactly_up_to_the_sample_size_then_sampled_uniformly
 
 
 def test_finish_counts_stay_bounded_however_many_issues_finish():
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_window_s=10)
     for key in range(20_000):
         metrics.record_enqueued(key)

@@ -8,20 +8,9 @@ import pytest
 
 from runner.queue import PriorityQueue
 
+from conftest import FakeClock
+
 CRITICAL, HIGH, MEDIUM, LOW = 0, 1, 2, 3
-
-
-class FakeClock:
-    """A clock the test moves by hand, so aging and retry delays need no sleeping."""
-
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def drain_items(queue: PriorityQueue) -> list:

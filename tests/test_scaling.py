@@ -9,16 +9,7 @@ import pytest
 
 from runner.scaling import Decision, PerfSample, ResourceSample, ScalingPolicy, ramp
 
-
-class FakeClock:
-    def __init__(self, now: float = 100.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from conftest import FakeClock
 
 
 def machine(cpu: float = 20.0, mem: float = 40.0, load: float = 0.3, workers: int = 4,
@@ -36,7 +27,7 @@ def run(queue: int = 20, busy: int = 4, live: int = 4, recent: float = 2.0, prev
 
 
 def policy(clock: FakeClock | None = None, **overrides) -> ScalingPolicy:
-    options = dict(min_workers=1, max_workers=8, clock=clock or FakeClock(),
+    options = dict(min_workers=1, max_workers=8, clock=clock or FakeClock(100.0),
                    wall_clock=lambda: 1_700_000_000.0, cpu_count=2)
     options.update(overrides)
     return ScalingPolicy(**options)
@@ -149,7 +140,7 @@ def test_near_the_cpu_mark_growth_falls_back_to_one_worker():
 
 
 def test_grow_acts_on_one_decision_shrink_needs_the_same_advice_six_times_in_a_row():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock)
     first = scaler.decide(machine(), run(live=2, busy=2), current_size=2)
     assert (first.applied, first.action, first.from_size, first.to_size) == (True, "grow", 2, 6)
@@ -161,7 +152,7 @@ def test_grow_acts_on_one_decision_shrink_needs_the_same_advice_six_times_in_a_r
 
 
 def test_a_different_advice_restarts_the_streak():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock)
     idle = run(queue=0, busy=1)
     for _ in range(5):
@@ -171,7 +162,7 @@ def test_a_different_advice_restarts_the_streak():
 
 
 def test_cooldown_blocks_changes_until_it_has_passed():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     assert scaler.decide(machine(), run(live=2, busy=2), 2).applied
     clock.advance(0.3)
@@ -182,7 +173,7 @@ def test_cooldown_blocks_changes_until_it_has_passed():
 
 
 def test_shrink_waits_for_its_longer_cooldown_after_any_resize():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     assert scaler.decide(machine(), run(live=4, busy=4), 4).to_size == 12
     idle = run(queue=0, busy=2, live=12)
@@ -223,7 +214,7 @@ def test_size_outside_bounds_is_corrected_immediately():
 
 
 def test_history_holds_applied_and_cooldown_or_confidence_suppressed_decisions_as_json():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     scaler.decide(machine(), run(), 4)
     scaler.decide(machine(), run(live=12, busy=12), 12)
@@ -284,7 +275,7 @@ def direction_changes(decisions: list[Decision]) -> int:
 @pytest.mark.parametrize("seed", range(5))
 def test_long_variable_tasks_grow_then_shrink_without_oscillating(seed):
     rng = random.Random(seed)
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=8)
     applied = _simulate_long_tasks(scaler, clock, issues=80, task_s=lambda: rng.uniform(2.0, 20.0),
                                    size=2, cpu_per_worker=4.0)
@@ -294,7 +285,7 @@ def test_long_variable_tasks_grow_then_shrink_without_oscillating(seed):
 
 
 def test_cpu_bound_tasks_stop_growing_at_saturation():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=8)
     applied = _simulate_long_tasks(scaler, clock, issues=60, task_s=lambda: 5.0, size=1, cpu_per_worker=45.0)
     assert max(d.to_size for d in applied) == 2
@@ -302,7 +293,7 @@ def test_cpu_bound_tasks_stop_growing_at_saturation():
 
 
 def test_alternating_advice_never_shrinks():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     size, applied = 2, []
     for step in range(60):
@@ -331,14 +322,14 @@ def _bursts(scaler: ScalingPolicy, clock: FakeClock, work_s: float, gap_s: float
 
 
 def test_bursts_with_short_gaps_do_not_flap():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     applied = _bursts(policy(clock, max_workers=16), clock, work_s=10, gap_s=10)
     assert [d.to_size for _, d in applied] == [6, 16]
 
 
 @pytest.mark.parametrize("gap_s", [20, 40])
 def test_bursts_with_long_gaps_turn_around_at_most_once_per_shrink_cooldown(gap_s):
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     applied = _bursts(policy(clock, max_workers=16), clock, work_s=10, gap_s=gap_s)
     assert [d.to_size for _, d in applied[:2]] == [6, 16]
     assert any(d.action == "shrink" for _, d in applied)
@@ -349,7 +340,7 @@ def test_bursts_with_long_gaps_turn_around_at_most_once_per_shrink_cooldown(gap_
 
 
 def test_a_deep_queue_at_low_cpu_ramps_2_to_16_in_two_decisions():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     size, sizes = 2, [2]
     for _ in range(4):
@@ -361,7 +352,7 @@ def test_a_deep_queue_at_low_cpu_ramps_2_to_16_in_two_decisions():
 
 
 def test_high_cpu_never_grows_however_deep_the_queue():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=16)
     for cpu in (86.0, 92.0, 99.0, 100.0):
         for _ in range(10):
@@ -387,7 +378,7 @@ def test_samples_are_plain_data():
 
 
 def test_repeated_identical_suppressions_are_folded_in_history():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     scaler = policy(clock, grow_cooldown_s=15)
     scaler.decide(machine(), run(), 4)
     for _ in range(10):
