@@ -42,7 +42,10 @@ class Analysis:
 
 def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
     body = issue.body[:BODY_CHARS]
-    weights = Counter(tokens(issue.title) * 2) + Counter(tokens(body))
+    title = tokens(issue.title)
+    weights = Counter(title)
+    weights.update(title)
+    weights.update(tokens(body))
     scores = _content_scores(weights, index)
     _boost_paths(scores, weights, index)
     _boost_mentions(scores, issue.title + "\n" + body, index)
@@ -92,13 +95,11 @@ def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -
 
 
 def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> None:
-    known = None
     for mention in set(_PATH_MENTION.findall(text)):
         mention = _LEADING_DIRS.sub("", mention)
-        if known is None:
-            known = {p: i for i, p in enumerate(index.paths)}
-        if mention in known:
-            scores[known[mention]] = scores.get(known[mention], 0.0) + 100.0
+        path_id = index.path_id(mention)
+        if path_id is not None:
+            scores[path_id] = scores.get(path_id, 0.0) + 100.0
             continue
         for path_id in index.by_name.get(mention.rsplit("/", 1)[-1].lower(), ()):
             scores[path_id] = scores.get(path_id, 0.0) + 40.0

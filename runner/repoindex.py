@@ -66,6 +66,12 @@ class RepoIndex:
             found = memo[token] = [] if too_common else [(pid, 1 + math.log(n)) for pid, n in postings]
         return found
 
+    def path_id(self, path: str) -> int | None:
+        ids = self._path_id_memo
+        if not ids:
+            ids.update((p, i) for i, p in enumerate(self.paths))
+        return ids.get(path)
+
     def first_lines_with(self, path_id: int, word: str, limit: int) -> tuple[int, ...]:
         """0-based numbers of the first `limit` lines of a file that contain `word` (lower case)."""
         key = (path_id, word)
@@ -101,6 +107,7 @@ class RepoIndex:
         self._content_memo: dict[str, list[tuple[int, float]]] = {}
         self._lowered_memo: dict[int, tuple[str, list[int]]] = {}
         self._lines_memo: dict[tuple[int, str], tuple[int, ...]] = {}
+        self._path_id_memo: dict[str, int] = {}
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if not k.endswith("_memo")}
