@@ -213,3 +213,14 @@ def dask_workers_of(pid: int) -> list:
         if "resource_tracker" not in cmdline and any(w in cmdline for w in ("spawn_main", "dask", "distributed")):
             found.append(child)
     return found
+
+
+@pytest.fixture
+def external_cluster():
+    """A Dask scheduler and two workers that the run does not own, as `dask scheduler` and
+    `dask worker` on other hosts would be."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    yield cluster
+    cluster.close()

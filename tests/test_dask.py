@@ -103,16 +103,6 @@ def test_a_broken_template_stops_the_run_with_exit_2(make_repo, write_issues, tm
     assert branches(repo) == {}
 
 
-@pytest.fixture
-def external_cluster():
-    """A scheduler and two workers that the run does not own, as `dask scheduler` / `dask worker` would be."""
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    yield cluster
-    cluster.close()
-
-
 @pytest.mark.timeout(60)
 def test_an_external_scheduler_runs_the_batch_and_is_left_running(make_repo, write_issues, tmp_path, external_cluster):
     from distributed import Client

@@ -117,15 +117,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_pushes_nothing_twice(make_r
     assert branches(master_clone(tmp_path, remote)) == {}
 
 
-@pytest.fixture
-def external_cluster():
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
-    yield cluster
-    cluster.close()
-
-
 @pytest.mark.timeout(90)
 def test_a_fixer_runs_on_an_external_cluster_and_its_change_lands_on_the_remote(make_repo, write_issues, tmp_path,
                                                                                external_cluster):
