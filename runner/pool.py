@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import multiprocessing as mp
 import os
 import pickle
+import select
 import threading
 import time
 import weakref
@@ -49,7 +51,7 @@ from typing import Any, Callable, Sequence
 from runner.pool_core import PoolConfig, PoolCore, PoolEvent, PoolStats
 from runner.pool_errors import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolError,
                                 RemoteTraceback, ResultNotPicklable, TaskTimeout, WorkerCrashed)
-from runner.pool_sage import Poller, Task
+from runner.pool_sage import Task
 from runner.pool_worker import PROTOCOL
 
 __all__ = ["SagePool", "PoolEvent", "PoolStats", "default_context", "PoolError", "WorkerCrashed",
@@ -73,6 +75,31 @@ def default_context(preload: Sequence[str] = ("runner.pool",)) -> BaseContext:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(list(preload))
     return ctx
+
+
+class Poller:
+    """The manager's wait on pipes, sentinels and its wake-up pipe, with the poll set kept
+    between waits: `multiprocessing.connection.wait` builds a new selector on every call,
+    which the manager makes once per batch of replies."""
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        self._by_fd: dict[int, object] = {}
+        self._source: list[object] | None = None
+
+    def wait(self, waitables: list[object], timeout: float | None) -> list[object]:
+        if waitables is not self._source:
+            self._register(waitables)
+        millis = None if timeout is None else max(0, math.ceil(timeout * 1000))
+        return [self._by_fd[fd] for fd, _ in self._poll.poll(millis) if fd in self._by_fd]
+
+    def _register(self, waitables: list[object]) -> None:
+        for fd in self._by_fd:
+            self._poll.unregister(fd)
+        self._by_fd = {(w if isinstance(w, int) else w.fileno()): w for w in waitables}  # type: ignore[attr-defined]
+        for fd in self._by_fd:
+            self._poll.register(fd, select.POLLIN)
+        self._source = waitables
 
 
 class SagePool(Executor):

@@ -5,10 +5,8 @@ lock; this module only knows how to start, talk to, measure and kill one process
 """
 from __future__ import annotations
 
-import math
 import os
 import reprlib
-import select
 import signal
 import time
 from collections import deque
@@ -136,31 +134,6 @@ class Sage:
         except ValueError:
             pass
         return code
-
-
-class Poller:
-    """The manager's wait on pipes, sentinels and its wake-up pipe, with the poll set kept
-    between waits: `multiprocessing.connection.wait` builds a new selector on every call,
-    which the manager makes once per batch of replies."""
-
-    def __init__(self) -> None:
-        self._poll = select.poll()
-        self._by_fd: dict[int, object] = {}
-        self._source: list[object] | None = None
-
-    def wait(self, waitables: list[object], timeout: float | None) -> list[object]:
-        if waitables is not self._source:
-            self._register(waitables)
-        millis = None if timeout is None else max(0, math.ceil(timeout * 1000))
-        return [self._by_fd[fd] for fd, _ in self._poll.poll(millis) if fd in self._by_fd]
-
-    def _register(self, waitables: list[object]) -> None:
-        for fd in self._by_fd:
-            self._poll.unregister(fd)
-        self._by_fd = {(w if isinstance(w, int) else w.fileno()): w for w in waitables}  # type: ignore[attr-defined]
-        for fd in self._by_fd:
-            self._poll.register(fd, select.POLLIN)
-        self._source = waitables
 
 
 def kill_group(pgid: int) -> None:
