@@ -17,20 +17,23 @@ import heapq
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
 T = TypeVar("T")
 LEVELS = 4
 
 
-@dataclass(order=True)
+@dataclass
 class _Entry(Generic[T]):
+    """Heaps hold (key, seq, entry) tuples: tuple comparison runs in C, a dataclass's
+    generated `__lt__` in Python, and the heap compares on every push and pop."""
+
     key: float
     seq: int
-    level: int = field(compare=False)
-    enqueued_at: float = field(compare=False)
-    item: T = field(compare=False)
+    level: int
+    enqueued_at: float
+    item: T
 
 
 class PriorityQueue(Generic[T]):
@@ -40,7 +43,7 @@ class PriorityQueue(Generic[T]):
         self.maxsize = maxsize
         self.aging_s = aging_s
         self._clock = clock
-        self._ready: list[_Entry[T]] = []
+        self._ready: list[tuple[float, int, _Entry[T]]] = []
         self._delayed: list[tuple[float, int, _Entry[T]]] = []
         self._seq = itertools.count()
         self._admitted = 0
@@ -80,7 +83,7 @@ class PriorityQueue(Generic[T]):
             while True:
                 self._promote_due()
                 if self._ready:
-                    entry = heapq.heappop(self._ready)
+                    entry = heapq.heappop(self._ready)[2]
                     self._admitted -= 1
                     self._cond.notify_all()
                     return entry.item, entry.level, entry.enqueued_at
@@ -104,7 +107,7 @@ class PriorityQueue(Generic[T]):
     def depth_by_level(self) -> list[int]:
         with self._cond:
             depth = [0] * LEVELS
-            for entry in self._ready:
+            for _, _, entry in self._ready:
                 depth[entry.level] += 1
             for _, _, entry in self._delayed:
                 depth[entry.level] += 1
@@ -113,7 +116,7 @@ class PriorityQueue(Generic[T]):
     def drain(self) -> list[T]:
         """Remove and return everything left (for shutdown reporting)."""
         with self._cond:
-            items = [e.item for e in self._ready] + [e.item for _, _, e in self._delayed]
+            items = [e.item for _, _, e in self._ready] + [e.item for _, _, e in self._delayed]
             self._ready.clear()
             self._delayed.clear()
             self._admitted = 0
@@ -121,7 +124,7 @@ class PriorityQueue(Generic[T]):
             return items
 
     def _push(self, entry: _Entry[T]) -> None:
-        heapq.heappush(self._ready, entry)
+        heapq.heappush(self._ready, (entry.key, entry.seq, entry))
 
     def _promote_due(self) -> None:
         now = self._clock()
