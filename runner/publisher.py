@@ -17,7 +17,9 @@ outlasts the retries defers the issue (exit 3) instead of failing it.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -62,6 +64,29 @@ def marker(number: int) -> str:
     return f"<!-- runner:pull-request-for-issue {number} -->"
 
 
+_SIGNATURE = re.compile(r"\n?<!-- runner:body ([0-9a-f]{16}) -->\s*$")
+
+
+def signed_body(text: str) -> str:
+    """A pull request description with a hidden digest of its text, so a later run can tell
+    whether a person has edited it."""
+    return f"{text.rstrip()}\n\n<!-- runner:body {_digest(text)} -->\n"
+
+
+def is_unedited(body: str) -> bool:
+    found = _SIGNATURE.search(_normalized(body))
+    return found is not None and found.group(1) == _digest(_normalized(body)[:found.start()])
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(_normalized(text).strip().encode()).hexdigest()[:16]
+
+
+def _normalized(text: str) -> str:
+    """GitHub may return a description edited in the browser with CRLF line ends."""
+    return text.replace("\r\n", "\n")
+
+
 class Publisher:
     def __init__(self, settings: GitHubSettings, gh, full_name: str, repo_path: Path, base: str,
                  breaker: CircuitBreaker, pacer: Pacer, policy: RetryPolicy | None = None,
@@ -80,7 +105,8 @@ class Publisher:
         self.on_step = on_step
         self._repo = None
         self.deferred_reason: str | None = None
-        self.counts = {"pull_requests_created": 0, "comments_created": 0, "labels_added": 0, "rate_limited": 0}
+        self.counts = {"pull_requests_created": 0, "pull_requests_updated": 0, "comments_created": 0,
+                       "labels_added": 0, "rate_limited": 0}
 
     def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
@@ -179,16 +205,18 @@ class Publisher:
     # -- GitHub, look before write ------------------------------------------------------------
 
     def _ensure_pull_request(self, item: PublishItem) -> PullRequest | None:
+        body = signed_body(item.body)
         found = self._find_pull_request(item.branch)
         if found is not None:
             if found.state == "closed" and not self.settings.recreate_closed:
                 return None
             if found.state == "open":
+                self._refresh_body(found, body)
                 return found
         self.on_step(item.number, "opening-pr")
         try:
             pr = self._call(lambda: self._repository().create_pull(
-                base=self.base, head=item.branch, title=item.title, body=item.body, draft=True), notify=True)
+                base=self.base, head=item.branch, title=item.title, body=body, draft=True), notify=True)
         except GithubException as exc:
             if exc.status == 422 and "already exists" in str(exc.data):
                 again = self._find_pull_request(item.branch)
@@ -197,6 +225,15 @@ class Publisher:
             raise
         self.counts["pull_requests_created"] += 1
         return pr
+
+    def _refresh_body(self, pr: PullRequest, body: str) -> None:
+        """After the issue was edited: rewrite the description runner wrote, never one a person
+        has changed since (its signature no longer matches its text)."""
+        current = pr.body or ""
+        if _normalized(current) == _normalized(body) or not is_unedited(current):
+            return
+        self._call(lambda: pr.edit(body=body), write=True)
+        self.counts["pull_requests_updated"] += 1
 
     def _find_pull_request(self, branch: str) -> PullRequest | None:
         pulls = self._call(lambda: list(self._repository().get_pulls(state="all", head=f"{self.owner}:{branch}")))

@@ -129,7 +129,10 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     assert git(world.clone, "rev-parse", f"{now[edited]}^") == tips[edited]
     assert {b: c for b, c in now.items() if b != edited} == {b: c for b, c in tips.items() if b != edited}
     exactly_once(world, numbers)
-    assert world.emulator.stats["pulls_created"] == 6 and world.emulator.stats["writes"] == writes_before
+    assert world.emulator.stats["pulls_created"] == 6
+    assert world.emulator.stats["writes"] == writes_before + 1  # the edited issue's PR description, only
+    pull = next(p for p in world.client().get_repo(GH_REPO).get_pulls(state="all") if p.head.ref == edited)
+    assert "also crashes in export_csv" in pull.body
     status = runner_cli("status", "--state-dir", str(tmp_path / "state"))
     assert "done 6" in status.stdout.decode()
 

@@ -169,3 +169,30 @@ def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, run
     assert by_number[numbers[0]]["status"] == "failed" and "never forces" in by_number[numbers[0]]["error"]
     assert by_number[numbers[1]]["status"] == "published"
     assert git(world.bare, "rev-parse", f"refs/heads/runner/issue-{numbers[0]}") == foreign
+
+
+def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_persons(github_world, runner_cli,
+                                                                                     tmp_path):
+    world = github_world()
+    world.seed(3)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
+                      env=world.env()).returncode == 0
+    repo = world.client().get_repo(GH_REPO)
+    by_issue = {int(p.head.ref.rsplit("-", 1)[1]): p for p in pulls(world)}
+    by_issue[2].edit(body="Reviewer's own description.\r\nKeep this.")
+    for number in (1, 2):
+        repo.get_issue(number).edit(body=f"Now it also crashes in app/auth/session.py (edit {number})")
+    world.reset_limits()
+    edited = world.issues_file(tmp_path / "edited.jsonl")
+    result = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    after = {int(p.head.ref.rsplit("-", 1)[1]): p for p in pulls(world)}
+    assert len(after) == 3
+    assert "also crashes in app/auth/session.py (edit 1)" in after[1].body
+    assert after[2].body == "Reviewer's own description.\r\nKeep this."
+    assert after[3].body == by_issue[3].body
+    assert latest_report(tmp_path / "reports")["metrics"]["github"]["pull_requests_updated"] == 1
+    again = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert again.returncode == 0
+    assert latest_report(tmp_path / "reports")["metrics"]["github"]["pull_requests_updated"] == 0
