@@ -4,8 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -198,6 +200,20 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def kill_a_dask_worker_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 60,
+                            poll_s: float = 0.05) -> int | None:
+    """SIGKILL one of a running runner's Dask workers once two are up and `ready()` holds;
+    the pid killed, or None if the run ended (or `timeout_s` passed) first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = dask_workers_of(proc.pid)
+        if len(workers) >= 2 and ready():
+            os.kill(workers[0].pid, signal.SIGKILL)
+            return workers[0].pid
+        time.sleep(poll_s)
+    return None
 
 
 def dask_workers_of(pid: int) -> list:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dask_workers_of, branches, git, issue, latest_report
+from conftest import kill_a_dask_worker_when, branches, git, issue, latest_report
 
 pytest.importorskip("distributed")
 
@@ -69,14 +68,7 @@ def test_a_killed_dask_worker_loses_nothing_and_duplicates_nothing(make_repo, wr
             "--backend", "dask-local", "--dask-workers", "2", "-q",
             "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    killed = None
-    deadline = time.monotonic() + 60
-    while killed is None and time.monotonic() < deadline and proc.poll() is None:
-        workers = dask_workers_of(proc.pid)
-        if len(workers) >= 2 and len(branches(repo)) >= 50:
-            killed = workers[0].pid
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.05)
+    killed = kill_a_dask_worker_when(proc, lambda: len(branches(repo)) >= 50)
     _, err = proc.communicate(timeout=100)
     assert killed is not None, "the run ended before a Dask worker could be killed"
     assert proc.returncode == 0, err.decode()

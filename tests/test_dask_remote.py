@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dask_workers_of, GH_REPO, TOKEN, branches, git, issue, latest_report
+from conftest import kill_a_dask_worker_when, GH_REPO, TOKEN, branches, git, issue, latest_report
 
 pytest.importorskip("distributed")
 
@@ -98,13 +97,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_pushes_nothing_twice(make_r
     argv = runner_argv(tmp_path, str(write_issues(items, lines=True)), "--repo", str(remote),
                        "--backend", "dask-local", "--dask-workers", "2")
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), cwd=tmp_path)
-    killed, deadline = None, time.monotonic() + 60
-    while killed is None and time.monotonic() < deadline and proc.poll() is None:
-        workers = dask_workers_of(proc.pid)
-        if len(workers) >= 2 and len(branches(remote)) >= 20:
-            killed = workers[0].pid
-            os.kill(killed, signal.SIGKILL)
-        time.sleep(0.02)
+    killed = kill_a_dask_worker_when(proc, lambda: len(branches(remote)) >= 20, poll_s=0.02)
     _, err = proc.communicate(timeout=80)
     assert killed is not None, "the run ended before a Dask worker could be killed"
     assert proc.returncode == 0, err.decode()
