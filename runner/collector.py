@@ -1,31 +1,36 @@
 """Collector: the thread that turns sage results into commits and report records.
 
-    pool futures ──> results (SimpleQueue) ──> Collector ──batch per repository──> RepoWriter
-                                                   │
+    pool futures ──> results (SimpleQueue) ──> Collector ──add──> WriteBatch per repository
+                                                   │              (git fast-import, fed as
+                                                   │               results arrive)
                                                    ├── failures: RetryPolicy -> requeue / failed / deferred
-                                                   └── terminal: record -> ReportSink, metrics, observer
+                                                   └── batch closed: outcomes -> record -> ReportSink, metrics
 
-Batching lets one fast-import checkpoint and one lock acquisition cover many
-commits; a batch closes after `BATCH_MAX` results or `BATCH_WAIT_S`.
+Each result is streamed into its repository's open batch at once, so git builds
+objects while the sages are still working. A batch is sealed after `BATCH_MAX`
+commits, after `BATCH_AGE_S`, or when no result has come for `IDLE_S` (which is
+how the last one ends a run with little left for git to do); git then updates
+its refs while the next batch of that repository already streams, and its issues
+are recorded once git is done. One batch per repository may be sealed at a time.
 """
 from __future__ import annotations
 
 import queue as stdqueue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-from runner.gitstore import RepoWriter, WriteItem
+from runner.gitstore import RepoWriter, WriteBatch, WriteItem
 from runner.ledger import Ledger, Ticket
 from runner.models import DEFERRED, FAILED, NO_CHANGE, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.retry import RetryPolicy
 
 BATCH_MAX = 1000
-PARALLEL_REPOS = 4
-BATCH_WAIT_S = 0.25
+BATCH_AGE_S = 1.0
+IDLE_S = 0.05
+DRAIN_MAX = 256
 
 
 @dataclass
@@ -62,9 +67,10 @@ class Collector(threading.Thread):
         self.directory_for = directory_for
         self.branch_for = branch_for
         self.retries = 0
-        self._parallel: ThreadPoolExecutor | None = None
         self.error: BaseException | None = None
         self._halt = threading.Event()
+        self._open: dict[str, tuple[WriteBatch, list[Done]]] = {}
+        self._sealed: dict[str, tuple[WriteBatch, list[Done]]] = {}
 
     def submit_done(self, done: Done) -> None:
         self.results.put(done)
@@ -74,66 +80,87 @@ class Collector(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not (self._halt.is_set() and self.results.empty()):
-                batch = self._next_batch()
-                if batch:
-                    self._handle(batch)
-                elif self.ledger.finished():
+            while True:
+                dones = self._next_results()
+                if dones:
+                    self._handle(dones)
+                self._seal_due(idle=not dones)
+                self._record_sealed(wait=False)
+                if not dones and not self._open and not self._sealed and self.results.empty() \
+                        and (self._halt.is_set() or self.ledger.finished()):
                     break
         except BaseException as exc:
             self.error = exc
         finally:
-            if self._parallel is not None:
-                self._parallel.shutdown(wait=True)
+            self._close_all_quietly()
 
-    def _next_batch(self) -> list[Done]:
+    def _next_results(self) -> list[Done]:
         try:
-            first = self.results.get(timeout=0.1)
+            first = self.results.get(timeout=IDLE_S if self._open or self._sealed else 0.1)
         except stdqueue.Empty:
             return []
-        batch, deadline = [first], time.monotonic() + BATCH_WAIT_S
-        while len(batch) < BATCH_MAX:
-            remaining = deadline - time.monotonic()
+        dones = [first]
+        while len(dones) < DRAIN_MAX:
             try:
-                batch.append(self.results.get(timeout=remaining) if remaining > 0 else self.results.get_nowait())
+                dones.append(self.results.get_nowait())
             except stdqueue.Empty:
                 break
-        return batch
+        return dones
 
-    def _handle(self, batch: list[Done]) -> None:
-        by_repo: dict[str, list[Done]] = {}
-        for done in batch:
+    def _handle(self, dones: list[Done]) -> None:
+        for done in dones:
+            result = done.result
             if done.error is not None:
                 self._failed_attempt(done.ticket, done.error)
+            elif result.written is not None:
+                self.after_commit(done.ticket, result.written, result)
+            elif result.fixer is not None and not result.changes:
+                self.finish(done.ticket, NO_CHANGE, None, None, result)
             else:
-                by_repo.setdefault(done.ticket.repo_key, []).append(done)
-        to_write: dict[str, list[Done]] = {}
-        for repo_key, items in by_repo.items():
-            for done in items:
-                if done.result.written is not None:
-                    self.after_commit(done.ticket, done.result.written, done.result)
-                elif done.result.fixer is not None and not done.result.changes:
-                    self.finish(done.ticket, NO_CHANGE, None, None, done.result)
-                else:
-                    to_write.setdefault(repo_key, []).append(done)
-        for items, outcomes in self._write_all(to_write):
-            for done, outcome in zip(items, outcomes):
-                self.after_commit(done.ticket, outcome, done.result)
+                self._stream(done)
 
-    def _write_all(self, groups: dict[str, list[Done]]) -> list[tuple[list[Done], list[CommitOutcome]]]:
-        """Write each repository's group; different repositories in parallel (their locks are separate).
+    def _stream(self, done: Done) -> None:
+        repo_key = done.ticket.repo_key
+        if repo_key not in self._open:
+            self._open[repo_key] = (self.writers[repo_key].open_batch(), [])
+        batch, members = self._open[repo_key]
+        batch.add(self._write_item(done.ticket, done.result))
+        members.append(done)
+        if len(batch) >= BATCH_MAX:
+            self._seal(repo_key)
 
-        Only the git work runs in the helper threads; outcomes are handled back on this thread.
-        """
-        def write(repo_key: str) -> tuple[list[Done], list[CommitOutcome]]:
-            items = groups[repo_key]
-            return items, self.writers[repo_key].write([self._write_item(d.ticket, d.result) for d in items])
+    def _seal_due(self, idle: bool) -> None:
+        now = time.monotonic()
+        for repo_key, (batch, _) in list(self._open.items()):
+            if idle or now - batch.opened_at >= BATCH_AGE_S:
+                self._seal(repo_key)
 
-        if len(groups) <= 1:
-            return [write(key) for key in groups]
-        if self._parallel is None:
-            self._parallel = ThreadPoolExecutor(PARALLEL_REPOS, thread_name_prefix="runner-git")
-        return list(self._parallel.map(write, groups))
+    def _seal(self, repo_key: str) -> None:
+        if repo_key in self._sealed:
+            self._record(*self._sealed.pop(repo_key))
+        batch, members = self._sealed[repo_key] = self._open.pop(repo_key)
+        batch.seal()
+
+    def _record_sealed(self, wait: bool) -> None:
+        for repo_key, (batch, members) in list(self._sealed.items()):
+            if wait or batch.ready():
+                del self._sealed[repo_key]
+                self._record(batch, members)
+
+    def _record(self, batch: WriteBatch, members: list[Done]) -> None:
+        for done, outcome in zip(members, batch.close()):
+            self.after_commit(done.ticket, outcome, done.result)
+
+    def _close_all_quietly(self) -> None:
+        """On the way out (normally nothing is left): never leave a repository locked."""
+        left = [*self._sealed.values(), *self._open.values()]
+        self._sealed.clear()
+        self._open.clear()
+        for batch, members in left:
+            try:
+                self._record(batch, members)
+            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+                self.error = self.error or exc
 
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number

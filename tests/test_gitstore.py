@@ -113,3 +113,46 @@ def test_runs_without_any_git_identity(make_repo, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "committed", out.stderr
     assert Path(repo).is_dir()
+
+
+def test_next_batch_streams_while_git_finishes_the_sealed_one(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    first = writer.open_batch()
+    for n in (1, 2, 3):
+        first.add(item(n))
+    first.seal()
+    second = writer.open_batch()
+    for n in (4, 5):
+        second.add(item(n))
+    outcomes = second.close() + first.close()
+    assert [o.status for o in outcomes] == ["committed"] * 5
+    assert set(branches(repo)) == {f"runner/issue-{n}" for n in range(1, 6)}
+    again = writer.write([item(n) for n in range(1, 6)])
+    assert [o.status for o in again] == ["unchanged"] * 5
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_git_failing_mid_batch_fails_every_item_and_moves_no_branch(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    batch = writer.open_batch()
+    batch.add(item(1))
+    bad = WriteItem(2, "runner/issue-2..bad", ".runner/issues/2", {".runner/issues/2/PLAN.md": b"x"}, "m")
+    batch.add(bad)
+    batch.add(item(3))
+    outcomes = batch.close()
+    assert [o.status for o in outcomes] == ["failed"] * 3
+    assert all(o.error.startswith("git: ") for o in outcomes)
+    assert branches(repo) == {}
+    assert [o.status for o in writer.write([item(1), item(3)])] == ["committed", "committed"]
+
+
+@pytest.mark.timeout(180)
+def test_a_batch_larger_than_a_pipe_of_answers_completes(make_repo):
+    """Each commit id comes back on git's output; 2,000 of them overflow a 64 KiB pipe."""
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    outcomes = writer.write([item(n) for n in range(1, 2001)])
+    assert {o.status for o in outcomes} == {"committed"}
+    assert len(branches(repo)) == 2000

@@ -1,0 +1,30 @@
+"""Running git: argument lists only, never a shell, and an environment that cannot prompt."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+class GitError(Exception):
+    """A git command failed; the message has git's own words."""
+
+
+def git_environ() -> dict[str, str]:
+    return {**os.environ, **GIT_ENV}
+
+
+def run_git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run git with an argument list (never a shell); stdout as text."""
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, env=git_environ(),
+                          start_new_session=True)
+    if check and proc.returncode != 0:
+        raise GitError(f"git {' '.join(args[:3])} in {repo}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def last_line(stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no output"
