@@ -11,6 +11,7 @@ import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from runner.models import Issue, RelatedFile, Triage
 from runner.repoindex import RepoIndex, tokens
@@ -20,7 +21,9 @@ MAX_RELATED = 8
 MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
-_PATH_MENTION = re.compile(r"[\w./-]+\.[A-Za-z0-9]{1,8}")
+# Only from the start of a run of path characters: a run with no match from its start has
+# none from inside it either, and retrying at every character made this the slowest regex.
+_PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
 SENSITIVE_PATH_WORDS = (
     "auth", "login", "password", "passwd", "secret", "token", "session", "crypto", "permission",
@@ -106,25 +109,24 @@ def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> No
 
 
 def _matching_lines(index: RepoIndex, path_id: int, query: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
-    """The first `MAX_LINES` lines of a file that contain a query word.
-
-    The first matching lines overall are among each word's first `MAX_LINES`, which the
-    index remembers per (file, word): issues keep naming the same identifiers.
-    """
+    """The first `MAX_LINES` lines of a file that contain a query word."""
     lines = index.lines.get(path_id)
     if not lines or not query:
         return ()
-    numbers: set[int] = set()
-    for word in query:
-        numbers.update(index.first_lines_with(path_id, word, MAX_LINES))
-    return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers)[:MAX_LINES])
+    return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in index.first_lines_with_any(path_id, query, MAX_LINES))
+
+
+@lru_cache(maxsize=4096)
+def _sensitive_path(path: str) -> bool:
+    lowered = path.lower()
+    return any(word in lowered for word in SENSITIVE_PATH_WORDS)
 
 
 def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: Counter) -> tuple[str, tuple[str, ...]]:
     reasons = []
     if triage.kind == "security":
         reasons.append("security issue")
-    sensitive = [f.path for f in related[:5] if any(w in f.path.lower() for w in SENSITIVE_PATH_WORDS)]
+    sensitive = [f.path for f in related[:5] if _sensitive_path(f.path)]
     if sensitive:
         reasons.append("touches sensitive paths: " + ", ".join(sensitive[:3]))
     words = sorted(SENSITIVE_WORDS.intersection(weights))

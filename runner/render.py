@@ -18,6 +18,25 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 SUFFIX = ".j2"
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with a short way to `issue.number` when `issue` is a plain dict.
+
+    Jinja tries an attribute first and then the key, and the sandbox vets each attribute
+    it finds; the context runner builds is plain dicts of data, so their keys are looked
+    up first (a value is never unsafe) and anything else takes the sandbox's own path.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            value = obj.get(attribute, _MISSING)
+            if value is not _MISSING:
+                return value
+        return super().getattr(obj, attribute)
+
+
+_MISSING = object()
+
+
 def shipped_templates() -> Path:
     """Templates installed as package data (`runner/templates`), or the checkout's `templates/`."""
     installed = Path(str(resources.files("runner"))) / "templates"
@@ -35,7 +54,7 @@ class Renderer:
 
     def __init__(self, user_dir: Path | None = None) -> None:
         roots = [str(p) for p in (user_dir, shipped_templates()) if p is not None]
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(roots),
             undefined=jinja2.StrictUndefined,
             autoescape=False,

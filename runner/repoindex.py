@@ -89,6 +89,20 @@ class RepoIndex:
             found = self._lines_memo[key] = tuple(numbers)
         return found
 
+    def first_lines_with_any(self, path_id: int, words: tuple[str, ...], limit: int) -> list[int]:
+        """0-based numbers of the first `limit` lines holding any of `words`.
+
+        Those are among each word's first `limit`, which are remembered per (file, word):
+        issues keep naming the same identifiers.
+        """
+        memo, numbers = self._lines_memo, set()
+        for word in words:
+            found = memo.get((path_id, word))
+            if found is None:
+                found = self.first_lines_with(path_id, word, limit)
+            numbers.update(found)
+        return sorted(numbers)[:limit]
+
     def _lowered(self, path_id: int) -> tuple[str, list[int]]:
         """A file's lines lower-cased and joined, with each line's start offset."""
         found = self._lowered_memo.get(path_id)

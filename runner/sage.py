@@ -26,6 +26,7 @@ SUMMARY_CHARS = 600
 # C0/C1 controls, and the Unicode direction overrides and isolates that can make a plan
 # read differently from what it contains ("trojan source").
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ASCII_CONTROL = bytes(range(0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def work(task: Task) -> SageResult:
         "priority_reason": clean(triage.priority_reason),
         "kind": triage.kind,
         "kind_reason": clean(triage.kind_reason),
-        "related": [{"path": f.path, "score": f.score, "lines": [list(x) for x in f.lines]} for f in found.related],
+        "related": [{"path": f.path, "score": f.score, "lines": f.lines} for f in found.related],
         "risk": found.risk,
         "risk_reasons": list(found.risk_reasons),
         "duplicates": list(task.duplicates),
@@ -96,7 +97,7 @@ def work(task: Task) -> SageResult:
     }
     rendered = _state.renderer.render(triage.kind, context)
     directory = _state.setup.plan_dir.format(number=issue.number)
-    files = {f"{directory}/{name}": clean_text(text).encode() for name, text in rendered.items()}
+    files = {f"{directory}/{name}": clean_bytes(text) for name, text in rendered.items()}
     fixed = _run_fixer(task, files, context["branch"]) if _state.setup.fixer else None
     return SageResult(
         number=issue.number,
@@ -163,3 +164,10 @@ def clean(text: str) -> str:
 
 def clean_text(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n"))
+
+
+def clean_bytes(text: str) -> bytes:
+    """`clean_text(text).encode()`; ASCII text, as most plans are, in one C-speed pass."""
+    if text.isascii():
+        return text.encode().translate(None, _ASCII_CONTROL)
+    return clean_text(text).encode()
