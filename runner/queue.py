@@ -7,7 +7,9 @@ of any Critical issue that arrived more than ``3 * aging_s`` after it: nothing
 starves, and without aging pressure the levels are strict and FIFO.
 
 `put` blocks while the queue holds `maxsize` entries (backpressure on the
-reader; nothing is ever dropped). Retries come back through `requeue` with a
+reader; nothing is ever dropped). A blocked `put` is woken once the queue has
+drained to its low-water mark (three quarters full), not at every `get`: the
+reader then refills in a burst instead of waking once per issue. Retries come back through `requeue` with a
 not-before time; they bypass the bound (they were admitted already, and the
 dispatcher must never block on itself) and wait in a second heap until due.
 """
@@ -47,6 +49,7 @@ class PriorityQueue(Generic[T]):
         self._delayed: list[tuple[float, int, _Entry[T]]] = []
         self._seq = itertools.count()
         self._admitted = 0
+        self._low_water = maxsize - max(1, maxsize // 4)
         self._cond = threading.Condition()
         self._closed = False
 
@@ -85,7 +88,8 @@ class PriorityQueue(Generic[T]):
                 if self._ready:
                     entry = heapq.heappop(self._ready)[2]
                     self._admitted -= 1
-                    self._cond.notify_all()
+                    if self._admitted == self._low_water:
+                        self._cond.notify_all()
                     return entry.item, entry.level, entry.enqueued_at
                 if self._closed and not self._delayed:
                     return None

@@ -110,6 +110,21 @@ def test_blocked_put_proceeds_when_a_get_makes_room(clock: FakeClock) -> None:
     assert queue.get(timeout=0)[0] == "second"
 
 
+def test_a_blocked_reader_refills_only_once_the_queue_is_down_to_three_quarters(clock: FakeClock) -> None:
+    queue = PriorityQueue(maxsize=8, aging_s=300, clock=clock)
+    for n in range(8):
+        queue.put(n, LOW)
+    results: list[bool] = []
+    producer = start(lambda: results.append(queue.put("late", LOW, timeout=30)))
+    assert queue.get(timeout=0)[0] == 0
+    producer.join(0.3)
+    assert producer.is_alive(), "one free place must not wake the reader (it would wake once per issue)"
+    assert queue.get(timeout=0)[0] == 1
+    producer.join(10)
+    assert results == [True]
+    assert drain_items(queue) == [2, 3, 4, 5, 6, 7, "late"]
+
+
 @pytest.mark.timeout(30)
 def test_many_producers_and_consumers_lose_and_duplicate_nothing() -> None:
     queue: PriorityQueue[tuple[int, int]] = PriorityQueue(maxsize=3, aging_s=300)
