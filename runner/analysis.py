@@ -7,7 +7,6 @@ text mentions and for path components that match its words.
 """
 from __future__ import annotations
 
-import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ def analyse(issue: Issue, triage: Triage, index: RepoIndex) -> Analysis:
 def _best(scores: dict[int, float], index: RepoIndex) -> list[tuple[int, float]]:
     """The `MAX_RELATED` best-scored files, ties by path; only the top scores are sorted in Python."""
     if len(scores) > MAX_RELATED:
-        cutoff = heapq.nlargest(MAX_RELATED, scores.values())[-1]
+        cutoff = sorted(scores.values(), reverse=True)[MAX_RELATED - 1]
         scores = {pid: score for pid, score in scores.items() if score >= cutoff}
     return sorted(scores.items(), key=lambda kv: (-kv[1], index.paths[kv[0]]))[:MAX_RELATED]
 
@@ -98,7 +97,7 @@ def _boost_paths(scores: dict[int, float], weights: Counter, index: RepoIndex) -
 
 
 def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> None:
-    for mention in set(_PATH_MENTION.findall(text)):
+    for mention in _mentions(text):
         mention = _LEADING_DIRS.sub("", mention)
         path_id = index.path_id(mention)
         if path_id is not None:
@@ -106,6 +105,12 @@ def _boost_mentions(scores: dict[int, float], text: str, index: RepoIndex) -> No
             continue
         for path_id in index.by_name.get(mention.rsplit("/", 1)[-1].lower(), ()):
             scores[path_id] = scores.get(path_id, 0.0) + 40.0
+
+
+def _mentions(text: str) -> set[str]:
+    """What looks like a file name or path; no match spans white space, and only the words
+    with a dot can hold one, so those alone are searched."""
+    return {m for word in text.split() if "." in word for m in _PATH_MENTION.findall(word)}
 
 
 def _matching_lines(index: RepoIndex, path_id: int, query: tuple[str, ...]) -> tuple[tuple[int, str], ...]:

@@ -17,6 +17,7 @@ from runner.config import Config, ConfigError
 from runner.pool import PoolEvent, SagePool, default_context
 
 INFLIGHT_PER_WORKER = 8
+SAGE_PRELOAD = ("runner.pool", "runner.sage", "runner.render")
 MAX_WORKER_RSS = 1024 * 1024 * 1024
 MAX_TASKS_PER_WORKER = 50_000
 
@@ -41,8 +42,19 @@ def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEve
         max_worker_rss=MAX_WORKER_RSS,
         inflight_per_worker=INFLIGHT_PER_WORKER,
         on_event=on_event,
-        mp_context=default_context(preload=("runner.pool", "runner.sage")),
+        mp_context=default_context(preload=SAGE_PRELOAD),
     )
+
+
+def start_early(config: Config) -> None:
+    """Start the fork server now: it imports the sage modules on another core while the
+    master reads its input and loads the index, instead of after."""
+    if config.backend != "local":
+        return
+    if default_context(preload=SAGE_PRELOAD).get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def make_dask_pool(config: Config, setup: sage.SageSetup) -> Any:

@@ -142,6 +142,23 @@ class SageResult:
     fixer: dict | None = None
     written: CommitOutcome | None = None
 
+    def __reduce__(self) -> tuple:
+        """Related files as plain tuples: a result crosses a pipe per issue, and a named
+        tuple is rebuilt by calling its Python `__new__` (half of the unpickling time)."""
+        state = dict(self.__dict__)
+        state["related"] = tuple(tuple(f) for f in self.related)
+        return _result_from, (state,)
+
+
+def _result_from(state: dict) -> SageResult:
+    state["related"] = tuple([_new_tuple(RelatedFile, f) for f in state["related"]])
+    result = object.__new__(SageResult)
+    result.__dict__.update(state)
+    return result
+
+
+_new_tuple = tuple.__new__
+
 
 @dataclass(frozen=True)
 class CommitOutcome:

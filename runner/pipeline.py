@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from runner import repoindex, sage, source
 from runner.collector import Collector, Done
 from runner.config import Config, ConfigError
-from runner.executor import make_pool
+from runner.executor import make_pool, start_early
 from runner.gitstore import GitError, RepoWriter
 from runner.intake import Intake
 from runner.autoscale import Autoscaler
@@ -92,6 +92,7 @@ class ProcessRun:
 
     def execute(self) -> RunOutcome:
         """Run the batch; raises ConfigError / InputError (exit 2) before anything is written."""
+        start_early(self.config)
         writers = open_writers(self.config)
         work_dir = self.config.state_dir / "tmp"
         spooled = self.input_spec in ("-", None)

@@ -74,34 +74,39 @@ class RepoIndex:
 
     def first_lines_with(self, path_id: int, word: str, limit: int) -> tuple[int, ...]:
         """0-based numbers of the first `limit` lines of a file that contain `word` (lower case)."""
-        key = (path_id, word)
-        found = self._lines_memo.get(key)
-        if found is None:
-            if len(self._lines_memo) >= MAX_LINE_MEMO:
-                self._lines_memo.clear()
-            text, starts = self._lowered(path_id)
-            numbers: list[int] = []
-            at = text.find(word)
-            while at >= 0 and len(numbers) < limit:
-                numbers.append(bisect_right(starts, at) - 1)
-                end = text.find("\n", at)
-                at = -1 if end < 0 else text.find(word, end)
-            found = self._lines_memo[key] = tuple(numbers)
-        return found
+        return self.first_lines_with_any(path_id, (word,), limit)
 
-    def first_lines_with_any(self, path_id: int, words: tuple[str, ...], limit: int) -> list[int]:
+    def first_lines_with_any(self, path_id: int, words: tuple[str, ...], limit: int) -> tuple[int, ...]:
         """0-based numbers of the first `limit` lines holding any of `words`.
 
-        Those are among each word's first `limit`, which are remembered per (file, word):
+        Those are among each word's first `limit`, which are remembered per file and word:
         issues keep naming the same identifiers.
         """
-        memo, numbers = self._lines_memo, set()
+        memo = self._lines_memo.get(path_id)
+        if memo is None:
+            if self._memo_size >= MAX_LINE_MEMO:
+                self._lines_memo.clear()
+                self._memo_size = 0
+            memo = self._lines_memo[path_id] = {}
+        numbers: set[int] = set()
         for word in words:
-            found = memo.get((path_id, word))
+            found = memo.get(word)
             if found is None:
-                found = self.first_lines_with(path_id, word, limit)
-            numbers.update(found)
-        return sorted(numbers)[:limit]
+                found = memo[word] = self._first_lines(path_id, word, limit)
+                self._memo_size += 1
+            if found:
+                numbers.update(found)
+        return tuple(sorted(numbers)[:limit])
+
+    def _first_lines(self, path_id: int, word: str, limit: int) -> tuple[int, ...]:
+        text, starts = self._lowered(path_id)
+        numbers: list[int] = []
+        at = text.find(word)
+        while at >= 0 and len(numbers) < limit:
+            numbers.append(bisect_right(starts, at) - 1)
+            end = text.find("\n", at)
+            at = -1 if end < 0 else text.find(word, end)
+        return tuple(numbers)
 
     def _lowered(self, path_id: int) -> tuple[str, list[int]]:
         """A file's lines lower-cased and joined, with each line's start offset."""
@@ -120,7 +125,8 @@ class RepoIndex:
         self._idf_memo: dict[str, float] = {}
         self._content_memo: dict[str, list[tuple[int, float]]] = {}
         self._lowered_memo: dict[int, tuple[str, list[int]]] = {}
-        self._lines_memo: dict[tuple[int, str], tuple[int, ...]] = {}
+        self._lines_memo: dict[int, dict[str, tuple[int, ...]]] = {}
+        self._memo_size = 0
         self._path_id_memo: dict[str, int] = {}
 
     def __getstate__(self) -> dict:

@@ -21,7 +21,6 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from http.client import IncompleteRead
 from typing import Any, Literal, Mapping
 
 Classification = Literal["transient", "permanent"]
@@ -33,11 +32,12 @@ TRANSIENT_ERRNOS = frozenset({
 })
 
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    ConnectionError, TimeoutError, socket.gaierror, IncompleteRead,
+    ConnectionError, TimeoutError, socket.gaierror,
 )
 
 
 _OPTIONAL_TRANSIENT = {
+    "http.client": ("IncompleteRead",),
     "requests.exceptions": ("ConnectionError", "Timeout", "ChunkedEncodingError", "RetryError"),
     "urllib3.exceptions": ("TimeoutError", "ProtocolError", "MaxRetryError"),
 }

@@ -14,13 +14,15 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from runner import repoindex
 from runner.analysis import analyse
 from runner.models import KINDS, RelatedFile, SageResult, Task
 from runner.fixer import FixerSpec, run_fixer
-from runner.render import Renderer
+
+if TYPE_CHECKING:
+    from runner.render import Renderer
 
 SUMMARY_CHARS = 600
 # C0/C1 controls, and the Unicode direction overrides and isolates that can make a plan
@@ -56,6 +58,8 @@ def initialize(setup: SageSetup) -> float:
     """Compile templates and load indexes; returns the time it took."""
     global _state
     started = time.perf_counter()
+    from runner.render import Renderer  # Jinja2 loads in sages only, not in the master
+
     renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
     renderer.precompile(KINDS)
     indexes = {key: repoindex.load(Path(path)) for key, path in setup.index_paths.items()}

@@ -25,6 +25,7 @@ _LABEL_PREFIX = re.compile(
     r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$"
 )
 _NON_WORD = re.compile(r"[^\w+#]+")
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
 
 DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
     "critical": ("critical", "urgent", "p0", "blocker", "showstopper", "sev0", "s0", "emergency"),
@@ -149,12 +150,12 @@ class Triager:
         ]
 
     def triage(self, issue: Issue) -> Triage:
-        texts = _texts(issue)
+        texts = _Texts(issue)
         priority, p_reason = self._priority(issue, texts)
         kind, k_reason = self._kind(issue, texts)
         return Triage(priority, kind, p_reason, k_reason)
 
-    def _priority(self, issue: Issue, texts: tuple[tuple[str, str], ...]) -> tuple[Priority, str]:
+    def _priority(self, issue: Issue, texts: _Texts) -> tuple[Priority, str]:
         found = _best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
         if found:
             return Priority[found[0].upper()], f"label {found[1]!r}"
@@ -165,7 +166,7 @@ class Triager:
                     return level, f"{where} mentions {hit!r}"
         return self.rules.default_priority, "default"
 
-    def _kind(self, issue: Issue, texts: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    def _kind(self, issue: Issue, texts: _Texts) -> tuple[str, str]:
         found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
@@ -188,14 +189,26 @@ def _phrases(words: Sequence[str]) -> tuple[str, ...]:
 
 
 def _normalize(text: str) -> str:
+    """Lower case, each run of characters other than word characters, `+` and `#` one space."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 
-def _texts(issue: Issue) -> tuple[tuple[str, str], ...]:
-    return (
-        ("title", f" {_normalize(issue.title)} "),
-        ("body", f" {_normalize(issue.body[:BODY_SCAN_CHARS])} "),
-    )
+class _Texts:
+    """Title and body padded and normalized for phrase search, each made only when asked:
+    labels often decide, and then the body is never read."""
+
+    def __init__(self, issue: Issue) -> None:
+        self._issue = issue
+        self._made: dict[str, str] = {}
+
+    def __iter__(self):
+        for where in ("title", "body"):
+            if where not in self._made:
+                text = self._issue.title if where == "title" else self._issue.body[:BODY_SCAN_CHARS]
+                self._made[where] = f" {_normalize(text)} "
+            yield where, self._made[where]
 
 
 def _first_phrase(padded_text: str, phrases: tuple[str, ...]) -> str | None:

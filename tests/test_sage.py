@@ -48,3 +48,11 @@ def test_a_task_survives_the_pipe_unchanged_and_the_result_carries_no_quoted_lin
     assert result.related and all(f.lines == () for f in result.related)
     assert "app/auth/login.py" in [f.path for f in result.related]
     assert "line " in plan_of(result)
+
+
+def test_a_result_crosses_a_pipe_whole(sage_ready):
+    result = sage.work(task("Login fails", body="The session token in app/auth.py expires."))
+    again = pickle.loads(pickle.dumps(result, protocol=5))
+    assert again == result
+    assert again.related and all(type(f) is type(result.related[0]) for f in again.related)
+    assert again.related[0].path == result.related[0].path

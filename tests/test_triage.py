@@ -113,6 +113,11 @@ def test_word_matching_is_case_and_punctuation_insensitive(triager: Triager) -> 
     assert triager.triage(make_issue("App can't open file")).priority == HIGH
 
 
+@pytest.mark.parametrize("title", ["Data\tloss, after  SYNC!", "Data loss \u2014 after sync", "données: data-loss"])
+def test_plain_and_non_ascii_text_normalize_alike(triager: Triager, title: str) -> None:
+    assert triager.triage(make_issue(title)).priority_reason == "title mentions 'data loss'"
+
+
 def test_nothing_matching_gives_the_default(triager: Triager) -> None:
     result = triager.triage(make_issue("Update the colour palette", body="Use the new brand colours."))
     assert (result.priority, result.priority_reason) == (MEDIUM, "default")
