@@ -211,8 +211,9 @@ class DaskPool:
         with self._lock:
             return self._free_slots()
 
-    def wait_for_slot(self, timeout: float | None = None) -> bool:
-        """Block until another task may be sent; False on timeout or shutdown. Raises PoolBroken."""
+    def wait_for_slot(self, timeout: float | None = None, at_least: int = 1) -> bool:
+        """Block until another task may be sent; False on timeout or shutdown. Raises PoolBroken.
+        (`at_least` is for the local pool's burst refills; Dask's own scheduling batches.)"""
         with self._lock:
             self._changed.wait_for(
                 lambda: self._broken is not None or self._shutdown or self._free_slots() > 0, timeout)

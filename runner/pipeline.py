@@ -67,6 +67,9 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
 
 log = logging.getLogger(LOGGER)
 FIXER_MARGIN_S = 60.0
+# Refill the pool once this many slots are free (each sage holds 8 tasks): one wake-up
+# of the dispatcher per few results rather than per result.
+DISPATCH_BURST = 4
 
 
 class ProcessRun:
@@ -230,7 +233,7 @@ class ProcessRun:
                 if self._drained(time.monotonic() - stopping_since):
                     return
                 continue
-            if pool.wait_for_slot(0.1):
+            if pool.wait_for_slot(0.1, at_least=DISPATCH_BURST):
                 got = self.queue.get(timeout=0.05)
                 while got is not None:
                     self._start(pool, got[0])

@@ -139,6 +139,7 @@ class SagePool(Executor):
         self._on_event = on_event
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self._slots_wanted = 1
         self._thread: threading.Thread | None = None
         self._wake_r = self._wake_w = -1
 
@@ -201,17 +202,28 @@ class SagePool(Executor):
         with self._lock:
             return self._core.free_slots()
 
-    def wait_for_slot(self, timeout: float | None = None) -> bool:
-        """Block until free_slots() > 0; False on timeout or shutdown. Raises PoolBroken."""
+    def wait_for_slot(self, timeout: float | None = None, at_least: int = 1) -> bool:
+        """Block until `at_least` slots are free (fewer if the pool never has that many);
+        False on timeout or shutdown. Raises PoolBroken.
+
+        Waiting for several lets the caller refill in bursts: the pool thread then wakes it
+        once per few replies instead of once per reply."""
         core = self._core
         with self._lock:
             if not core.shutdown:
                 self._ensure_running()
-            self._changed.wait_for(
-                lambda: core.broken is not None or core.shutdown or core.free_slots() > 0, timeout)
+            self._slots_wanted = max(1, at_least)
+            try:
+                self._changed.wait_for(lambda: core.broken is not None or core.shutdown or self._enough_free(), timeout)
+            finally:
+                self._slots_wanted = 1
             if core.broken is not None:
                 raise core.broken
             return not core.shutdown and core.free_slots() > 0
+
+    def _enough_free(self) -> bool:
+        free = self._core.free_slots()
+        return free > 0 and (free >= self._slots_wanted or free >= self._core.capacity())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work. Queued tasks still run unless `cancel_futures`; tasks already
@@ -299,6 +311,7 @@ class SagePool(Executor):
         core = self._core
         ready: list[object] = []
         poller = Poller()
+        seen = None
         while True:
             with self._lock:
                 if self._wake_r in ready:
@@ -306,7 +319,10 @@ class SagePool(Executor):
                 core.handle(ready)
                 now = time.monotonic()
                 core.maintain(now)
-                self._changed.notify_all()
+                state = core.state()
+                if state != seen or self._enough_free():
+                    self._changed.notify_all()
+                    seen = state
                 outbox, events = core.take_deliveries()
                 done = core.finished()
                 if not done:

@@ -103,6 +103,14 @@ class PoolCore:
     def all_ready(self) -> bool:
         return sum(1 for s in self.live() if s.ready) >= self.target
 
+    def capacity(self) -> int:
+        """Tasks the live sages can hold at once."""
+        return len(self.live()) * self.config.inflight_per_worker
+
+    def state(self) -> tuple:
+        """What waiters other than a slot wait for: sages, their readiness, shutdown, breakage."""
+        return (len(self.sages), sum(1 for s in self.sages if s.ready), self.shutdown, self.broken is not None)
+
     def free_slots(self) -> int:
         live = 0
         used = len(self.pending)
