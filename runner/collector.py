@@ -11,13 +11,16 @@ objects while the sages are still working. A batch is sealed after `BATCH_MAX`
 commits, after `BATCH_AGE_S`, or when no result has come for `IDLE_S` (which is
 how the last one ends a run with little left for git to do); git then updates
 its refs while the next batch of that repository already streams, and its issues
-are recorded once git is done. One batch per repository may be sealed at a time.
+are recorded once git is done, `RECORD_CHUNK` at a time between new results so
+that git is never left waiting for input. One batch per repository may be sealed
+at a time.
 """
 from __future__ import annotations
 
 import queue as stdqueue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,6 +34,7 @@ BATCH_MAX = 1000
 BATCH_AGE_S = 1.0
 IDLE_S = 0.05
 DRAIN_MAX = 256
+RECORD_CHUNK = 64
 
 
 @dataclass
@@ -71,6 +75,8 @@ class Collector(threading.Thread):
         self._halt = threading.Event()
         self._open: dict[str, tuple[WriteBatch, list[Done]]] = {}
         self._sealed: dict[str, tuple[WriteBatch, list[Done]]] = {}
+        self._unrecorded: deque[tuple[Done, CommitOutcome]] = deque()
+        self._last_result_at = 0.0
 
     def submit_done(self, done: Done) -> None:
         self.results.put(done)
@@ -81,22 +87,30 @@ class Collector(threading.Thread):
     def run(self) -> None:
         try:
             while True:
-                dones = self._next_results()
+                dones = self._next_results(wait=not self._unrecorded)
                 if dones:
+                    self._last_result_at = time.monotonic()
                     self._handle(dones)
-                self._seal_due(idle=not dones)
-                self._record_sealed(wait=False)
-                if not dones and not self._open and not self._sealed and self.results.empty() \
-                        and (self._halt.is_set() or self.ledger.finished()):
+                self._seal_due()
+                self._collect_sealed()
+                self._record_some(RECORD_CHUNK)
+                if self._quiet() and (self._halt.is_set() or self.ledger.finished()):
                     break
         except BaseException as exc:
             self.error = exc
         finally:
             self._close_all_quietly()
 
-    def _next_results(self) -> list[Done]:
+    def _quiet(self) -> bool:
+        return not (self._open or self._sealed or self._unrecorded) and self.results.empty()
+
+    def _next_results(self, wait: bool) -> list[Done]:
+        """What has arrived; waits only when nothing is left to record."""
         try:
-            first = self.results.get(timeout=IDLE_S if self._open or self._sealed else 0.1)
+            if wait:
+                first = self.results.get(timeout=IDLE_S if self._open or self._sealed else 0.1)
+            else:
+                first = self.results.get_nowait()
         except stdqueue.Empty:
             return []
         dones = [first]
@@ -129,26 +143,32 @@ class Collector(threading.Thread):
         if len(batch) >= BATCH_MAX:
             self._seal(repo_key)
 
-    def _seal_due(self, idle: bool) -> None:
+    def _seal_due(self) -> None:
         now = time.monotonic()
+        idle = now - self._last_result_at >= IDLE_S
         for repo_key, (batch, _) in list(self._open.items()):
             if idle or now - batch.opened_at >= BATCH_AGE_S:
                 self._seal(repo_key)
 
     def _seal(self, repo_key: str) -> None:
         if repo_key in self._sealed:
-            self._record(*self._sealed.pop(repo_key))
+            self._collect(*self._sealed.pop(repo_key))
         batch, members = self._sealed[repo_key] = self._open.pop(repo_key)
         batch.seal()
 
-    def _record_sealed(self, wait: bool) -> None:
+    def _collect_sealed(self) -> None:
         for repo_key, (batch, members) in list(self._sealed.items()):
-            if wait or batch.ready():
+            if batch.ready():
                 del self._sealed[repo_key]
-                self._record(batch, members)
+                self._collect(batch, members)
 
-    def _record(self, batch: WriteBatch, members: list[Done]) -> None:
-        for done, outcome in zip(members, batch.close()):
+    def _collect(self, batch: WriteBatch, members: list[Done]) -> None:
+        self._unrecorded.extend(zip(members, batch.close()))
+
+    def _record_some(self, count: int) -> None:
+        """Record a few outcomes at a time: between them new results keep git busy."""
+        for _ in range(min(count, len(self._unrecorded))):
+            done, outcome = self._unrecorded.popleft()
             self.after_commit(done.ticket, outcome, done.result)
 
     def _close_all_quietly(self) -> None:
@@ -158,9 +178,13 @@ class Collector(threading.Thread):
         self._open.clear()
         for batch, members in left:
             try:
-                self._record(batch, members)
+                self._collect(batch, members)
             except Exception as exc:  # noqa: BLE001 - the first error is the one to report
                 self.error = self.error or exc
+        try:
+            self._record_some(len(self._unrecorded))
+        except Exception as exc:  # noqa: BLE001
+            self.error = self.error or exc
 
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number
