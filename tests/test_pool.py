@@ -280,6 +280,26 @@ def test_free_slots_and_wait_for_slot_track_in_flight_work(make_pool, tmp_path):
     wait_until(lambda: pool.free_slots() == 4)
 
 
+@pytest.mark.timeout(30)
+def test_wait_for_slot_can_wait_for_several_free_slots(make_pool, tmp_path):
+    pool = make_pool(1, inflight_per_worker=4)
+    pool.start()
+    gates = [tmp_path / f"gate{i}" for i in range(4)]
+    futures = [pool.submit(tasks.gated, str(gate), i) for i, gate in enumerate(gates)]
+    gates[0].touch()
+    assert futures[0].result(timeout=10) == 0
+    waited_from = time.monotonic()
+    assert pool.wait_for_slot(timeout=0.3, at_least=2) is True, "one slot is free"
+    assert time.monotonic() - waited_from >= 0.3, "but two were asked for"
+    gates[1].touch()
+    assert pool.wait_for_slot(timeout=10, at_least=2) is True
+    assert pool.free_slots() >= 2
+    for gate in gates[2:]:
+        gate.touch()
+    assert [f.result(timeout=10) for f in futures] == [0, 1, 2, 3]
+    assert pool.wait_for_slot(timeout=10, at_least=99) is True, "never more than the pool holds"
+
+
 @pytest.mark.timeout(20)
 def test_shutdown_waits_for_queued_and_in_flight_tasks(make_pool, tmp_path):
     pool = make_pool(1)
