@@ -4,7 +4,9 @@ naive    the script people write first: GitPython `checkout -b` / write the file
          `commit`, one issue at a time, in a clone of the same repository. It writes the
          issue's title and body as the plan (no analysis), so it does less work than runner.
 ceiling  the same number of commits, one branch per issue as runner makes them, streamed by
-         ONE `git fast-import` process with no analysis: what the git side alone can do.
+         ONE `git fast-import` process with no analysis: what the git side alone can do, with
+         git's defaults. Also measured with runner's own settings for fast-import (a glibc heap
+         pad, no reflogs for its branches), so the reader sees what those settings are worth.
 engine   no-op tasks through runner's SagePool against a plain ProcessPoolExecutor, with the
          same window of outstanding tasks (perf/engine_overhead.py).
 
@@ -21,6 +23,7 @@ from perf import engine_overhead
 from perf.common import Context, ratio, summary
 from perf.profiling import profiled
 from perf.workload import clone_repo, git, git_env, issues
+from runner.fastimport import MALLOC_PADDING
 
 NAIVE_CHUNKS = 3
 STAMP = b"Bench Author <bench@example.com> 1704067200 +0000"
@@ -67,13 +70,16 @@ def _naive_commit(handle, repo: Path, who):
     return commit_one
 
 
-def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "ceiling/issue-") -> dict[str, Any]:
+def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "ceiling/issue-",
+                 runner_settings: bool = False) -> dict[str, Any]:
     """Commits per second of one fast-import stream: one commit on its own new branch per issue."""
     base = git(repo, "rev-parse", "HEAD").encode()
     count = 0
+    options = ["-c", "core.logAllRefUpdates=false"] if runner_settings else []
+    env = {**git_env(), **MALLOC_PADDING} if runner_settings else git_env()
     began = time.perf_counter()
-    proc = subprocess.Popen(["git", "-C", str(repo), "fast-import", "--quiet"], stdin=subprocess.PIPE,
-                            env=git_env())
+    proc = subprocess.Popen(["git", "-C", str(repo), *options, "fast-import", "--quiet"], stdin=subprocess.PIPE,
+                            env=env)
     assert proc.stdin is not None
     for item in items:
         number, data = item["number"], plan_text(item)
@@ -116,12 +122,15 @@ def run(ctx: Context, pipeline_issues: int, large_issues: int) -> dict[str, Any]
     ceilings_small = [ceiling_rate(ctx.fresh_repo("ceiling"), issues(pipeline_issues, seed=21))
                       for _ in range(1 if quick else 3)]
     ceiling_large = ceiling_rate(ctx.fresh_repo("ceiling-large"), issues(large_issues, seed=23))
+    ceiling_tuned = ceiling_rate(ctx.fresh_repo("ceiling-tuned"), issues(large_issues, seed=23), runner_settings=True)
     return {
         "naive": {"issues_measured": naive_count - 5, "chunks": NAIVE_CHUNKS, "issues_per_s": summary(naive),
                   "note": "measured on a sample of the large issue set (its per-issue cost does not depend on "
                           "the batch size); GitPython checkout -b / write / add / commit, no analysis"},
         "ceiling": {"issues": pipeline_issues, "commits_per_s": summary([c["commits_per_s"] for c in ceilings_small])},
         "ceiling_large": {"issues": large_issues, **ceiling_large},
+        "ceiling_large_runner_settings": {"issues": large_issues, **ceiling_tuned,
+                                          "note": "fast-import with runner's heap pad and without reflogs"},
         "engine": engine(2000 if quick else 8000, 1 if quick else 3),
         "profile_top": profiles.top(), "profile_of": "an extra, untimed naive loop over 20 more issues",
     }

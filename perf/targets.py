@@ -31,6 +31,7 @@ def comparisons(scenarios: dict[str, Any]) -> dict[str, Any]:
     naive = _get(baselines, "naive", "issues_per_s", "median")
     ceiling = _get(baselines, "ceiling", "commits_per_s", "median")
     ceiling_large = _get(baselines, "ceiling_large", "commits_per_s")
+    ceiling_tuned = _get(baselines, "ceiling_large_runner_settings", "commits_per_s")
     return {
         "rates_issues_per_s": {
             "naive GitPython loop": naive,
@@ -39,9 +40,11 @@ def comparisons(scenarios: dict[str, Any]) -> dict[str, Any]:
             f"runner, {large} issues, wall incl. start-up": large_wall,
             f"ceiling: 1 fast-import, {n} commits": ceiling,
             f"ceiling: 1 fast-import, {large} commits": ceiling_large,
+            f"ceiling with runner's fast-import settings, {large} commits": ceiling_tuned,
         },
         "runner_large_wall_over_naive": _div(large_wall, naive),
         "runner_large_wall_over_ceiling": _div(large_wall, ceiling_large),
+        "runner_large_wall_over_ceiling_runner_settings": _div(large_wall, ceiling_tuned),
         "runner_over_naive": _div(one, naive),
         "runner_over_ceiling": _div(one, ceiling),
         "eight_repos_over_one": _div(eight, one),
