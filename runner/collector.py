@@ -8,7 +8,7 @@
 
 Each result is streamed into its repository's open batch at once, so git builds
 objects while the sages are still working. A batch is sealed after `BATCH_MAX`
-commits, after `BATCH_AGE_S`, or when no result has come for `IDLE_S` (which is
+commits, after `BATCH_AGE_S`, or as soon as every open issue is in it (which is
 how the last one ends a run with little left for git to do); git then updates
 its refs while the next batch of that repository already streams, and its issues
 are recorded once git is done, `RECORD_CHUNK` at a time between new results so
@@ -32,7 +32,7 @@ from runner.retry import RetryPolicy
 
 BATCH_MAX = 1000
 BATCH_AGE_S = 1.0
-IDLE_S = 0.05
+POLL_S = 0.05
 DRAIN_MAX = 256
 RECORD_CHUNK = 64
 
@@ -76,7 +76,6 @@ class Collector(threading.Thread):
         self._open: dict[str, tuple[WriteBatch, list[Done]]] = {}
         self._sealed: dict[str, tuple[WriteBatch, list[Done]]] = {}
         self._unrecorded: deque[tuple[Done, CommitOutcome]] = deque()
-        self._last_result_at = 0.0
 
     def submit_done(self, done: Done) -> None:
         self.results.put(done)
@@ -89,7 +88,6 @@ class Collector(threading.Thread):
             while True:
                 dones = self._next_results(wait=not self._unrecorded)
                 if dones:
-                    self._last_result_at = time.monotonic()
                     self._handle(dones)
                 self._seal_due()
                 self._collect_sealed()
@@ -108,7 +106,7 @@ class Collector(threading.Thread):
         """What has arrived; waits only when nothing is left to record."""
         try:
             if wait:
-                first = self.results.get(timeout=IDLE_S if self._open or self._sealed else 0.1)
+                first = self.results.get(timeout=POLL_S if self._open or self._sealed else 0.1)
             else:
                 first = self.results.get_nowait()
         except stdqueue.Empty:
@@ -144,11 +142,20 @@ class Collector(threading.Thread):
             self._seal(repo_key)
 
     def _seal_due(self) -> None:
+        if not self._open:
+            return
         now = time.monotonic()
-        idle = now - self._last_result_at >= IDLE_S
+        last = self._nothing_else_in_flight()
         for repo_key, (batch, _) in list(self._open.items()):
-            if idle or now - batch.opened_at >= BATCH_AGE_S:
+            if last or now - batch.opened_at >= BATCH_AGE_S:
                 self._seal(repo_key)
+
+    def _nothing_else_in_flight(self) -> bool:
+        """Every open issue is already here, so no result can join a batch before it is old:
+        the end of a run, or of a burst. (Sealing on a mere pause in results spawned a git
+        process per repository every few hundred milliseconds with eight repositories.)"""
+        here = len(self._unrecorded) + sum(len(m) for _, m in (*self._open.values(), *self._sealed.values()))
+        return self.results.empty() and self.ledger.open_count() <= here
 
     def _seal(self, repo_key: str) -> None:
         if repo_key in self._sealed:
