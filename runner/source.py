@@ -29,6 +29,8 @@ import ijson
 from runner.models import InvalidItem, Issue
 
 CHUNK = 1 << 16
+# What `json.dumps(..., ensure_ascii=False)` builds on every call; the content hash must not change.
+_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class InputError(Exception):
@@ -145,9 +147,7 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
     body = value.get("body") or ""
     labels = tuple(label if isinstance(label, str) else label["name"] for label in value.get("labels") or ())
     repository = repository_from_url(value.get("repository_url"))
-    digest = hashlib.sha256(
-        json.dumps([number, title, body, sorted(labels), repository], ensure_ascii=False).encode()
-    ).hexdigest()[:20]
+    digest = hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
     return Issue(
         number=number,
         title=title,
