@@ -20,7 +20,8 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable
 
 from runner import repoindex, sage, source
 from runner.collector import Collector, Done
@@ -57,12 +58,21 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
     if not targets:
         raise ConfigError("no repository given: use --repo PATH (or --repo OWNER/NAME=PATH, or [repos] in runner.toml)")
     try:
-        return {
-            key: RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run)
-            for key, path in targets.items()
-        }
+        return per_repository(
+            lambda path: RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run), targets)
     except GitError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def per_repository(fn: Callable[[Any], Any], items: dict[str, Any]) -> dict[str, Any]:
+    """`fn` of each repository's item, all at once: the time goes to git processes, which run
+    in parallel (eight repositories took eight times one repository's start-up). The first
+    failure, in key order, is raised."""
+    if len(items) <= 1:
+        return {key: fn(item) for key, item in items.items()}
+    with ThreadPoolExecutor(min(8, len(items)), thread_name_prefix="runner-setup") as workers:
+        futures = {key: workers.submit(fn, item) for key, item in items.items()}
+        return {key: future.result() for key, future in futures.items()}
 
 
 log = logging.getLogger(LOGGER)
@@ -103,9 +113,15 @@ class ProcessRun:
         try:
             if not path.is_file():
                 raise source.InputError(f"{path}: no such file")
-            scan = source.scan(path, work_dir)
             setup = self._sage_setup(writers)
-            return self._run(scan, writers, setup)
+            pool = self._make_pool(setup)
+            try:
+                if self.config.backend == "local":
+                    pool.start(wait=False)  # sages load the index while the input is checked
+                return self._run(source.scan(path, work_dir), writers, setup, pool)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         finally:
             if spooled:
                 path.unlink(missing_ok=True)
@@ -136,9 +152,9 @@ class ProcessRun:
     def _sage_setup(self, writers: dict[str, RepoWriter]) -> sage.SageSetup:
         started = time.perf_counter()
         cache = self.config.state_dir / "cache"
-        paths = {
-            key: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]) for key, w in writers.items()
-        }
+        one_per_commit = {w.base_commit: w for w in writers.values()}
+        built = per_repository(lambda w: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]), one_per_commit)
+        paths = {key: built[w.base_commit] for key, w in writers.items()}
         self.extra["index_s"] = round(time.perf_counter() - started, 3)
         templates = str(self.config.templates_dir) if self.config.templates_dir else None
         repos = {key: (str(w.repo), w.base_commit, str(w.lock.lock_file)) for key, w in writers.items()}
@@ -158,13 +174,17 @@ class ProcessRun:
         return FixerSpec(cfg.command, cfg.task_timeout or 600.0, str(worktrees),
                          str(cfg.report_dir / f"{self.run_id}-logs"), cfg.keep_worktrees)
 
-    def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], setup: sage.SageSetup) -> RunOutcome:
+    def _make_pool(self, setup: sage.SageSetup):
+        cfg = self.config
+        if setup.fixer:
+            cfg = replace(cfg, task_timeout=(cfg.task_timeout or 600.0) + FIXER_MARGIN_S)
+        return make_pool(cfg, setup)
+
+    def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], setup: sage.SageSetup, pool) -> RunOutcome:
         cfg = self.config
         sink = ReportSink(cfg.report_dir, self.run_id)
         self.sink, self.ledger = sink, Ledger()
         self.queue: PriorityQueue[Ticket] = PriorityQueue(cfg.queue_size, cfg.aging_s)
-        pool = make_pool(replace(cfg, task_timeout=(cfg.task_timeout or 600.0) + FIXER_MARGIN_S)
-                         if setup.fixer else cfg, setup)
         self.collector = Collector(
             writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
             self._finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,

@@ -8,7 +8,6 @@ loads that file in its initializer, so per-issue work never touches git.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import pickle
@@ -180,10 +179,12 @@ def build(repo: Path, commit: str) -> RepoIndex:
 
 
 def load_or_build(repo: Path, commit: str, cache_dir: Path) -> tuple[RepoIndex, Path]:
-    """The cached index for `commit`, building and saving it on first use."""
+    """The cached index for `commit`, building and saving it on first use.
+
+    Keyed by the commit alone: an index is a function of the commit's tree, so clones of
+    one repository at the same commit share it."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    repo_id = hashlib.sha256(str(repo).encode()).hexdigest()[:12]
-    path = cache_dir / f"index-{repo_id}-{commit}.pickle"
+    path = cache_dir / f"index-{commit}.pickle"
     if path.exists():
         try:
             return load(path), path

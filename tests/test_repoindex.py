@@ -206,6 +206,18 @@ def test_load_or_build_caches_per_commit(sample: tuple[Path, str, str], tmp_path
     assert sorted(p.suffix for p in cache.iterdir()) == [".pickle", ".pickle"]
 
 
+def test_clones_at_one_commit_share_one_cached_index(sample: tuple[Path, str, str], tmp_path: Path) -> None:
+    repo, _, head = sample
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    cache = tmp_path / "cache"
+    built, path = load_or_build(repo, head, cache)
+    stamp = path.stat().st_mtime_ns
+    from_clone, same_path = load_or_build(clone, head, cache)
+    assert same_path == path and path.stat().st_mtime_ns == stamp
+    assert from_clone.postings == built.postings
+
+
 def test_cached_index_is_used_without_touching_git(tmp_path: Path) -> None:
     repo, _, head = make_repo(tmp_path)
     cache = tmp_path / "cache"
