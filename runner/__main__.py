@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from runner.cli import main
+from runner.entry import main
 
 if __name__ == "__main__":
     main()

@@ -2,12 +2,42 @@
 
 Worker processes started by forkserver or spawn re-import the master's main
 module; this keeps that to one tiny module instead of the CLI and the
-terminal UI.
+terminal UI. It also starts the sages' fork server before the CLI is imported,
+so the server imports the sage modules on another core meanwhile.
 """
 from __future__ import annotations
 
+import sys
+
+SAGE_MODULES = ("runner.pool", "runner.sage", "runner.render")
+
 
 def main() -> None:
+    start_fork_server_for(sys.argv[1:])
     from runner.cli import main as cli_main
 
     cli_main()
+
+
+def start_fork_server_for(args: list[str]) -> None:
+    """For `process` and `nightly` on the local backend (the default), start the fork server
+    now. A config file may still choose Dask; the idle server then exits with this process."""
+    if not args or args[0] not in ("process", "nightly") or _backend_option(args) not in (None, "local"):
+        return
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(SAGE_MODULES))
+    forkserver.ensure_running()
+
+
+def _backend_option(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == "--backend" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--backend="):
+            return arg.split("=", 1)[1]
+    return None

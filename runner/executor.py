@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 from runner import sage
 from runner.config import Config, ConfigError
+from runner.entry import SAGE_MODULES
 from runner.pool import PoolEvent, SagePool, default_context
 
 INFLIGHT_PER_WORKER = 8
-SAGE_PRELOAD = ("runner.pool", "runner.sage", "runner.render")
 MAX_WORKER_RSS = 1024 * 1024 * 1024
 MAX_TASKS_PER_WORKER = 50_000
 
@@ -42,7 +42,7 @@ def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEve
         max_worker_rss=MAX_WORKER_RSS,
         inflight_per_worker=INFLIGHT_PER_WORKER,
         on_event=on_event,
-        mp_context=default_context(preload=SAGE_PRELOAD),
+        mp_context=default_context(preload=SAGE_MODULES),
     )
 
 
@@ -51,7 +51,7 @@ def start_early(config: Config) -> None:
     master reads its input and loads the index, instead of after."""
     if config.backend != "local":
         return
-    if default_context(preload=SAGE_PRELOAD).get_start_method() == "forkserver":
+    if default_context(preload=SAGE_MODULES).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
