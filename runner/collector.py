@@ -8,7 +8,8 @@
 
 Each result is streamed into its repository's open batch at once, so git builds
 objects while the sages are still working. A batch is sealed after `BATCH_MAX`
-commits, after `BATCH_AGE_S`, or as soon as every open issue is in it (which is
+commits, after `BATCH_AGE_S` (`TAIL_BATCH_AGE_S` near the end of the input), or as
+soon as every open issue is in it (which is
 how the last one ends a run with little left for git to do); git then updates
 its refs while the next batch of that repository already streams, and its issues
 are recorded once git is done, `RECORD_CHUNK` at a time between new results so
@@ -32,6 +33,8 @@ from runner.retry import RetryPolicy
 
 BATCH_MAX = 1000
 BATCH_AGE_S = 1.0
+TAIL_BATCH_AGE_S = 0.25
+TAIL_QUEUE = 1000
 POLL_S = 0.05
 DRAIN_MAX = 256
 RECORD_CHUNK = 64
@@ -146,9 +149,17 @@ class Collector(threading.Thread):
             return
         now = time.monotonic()
         last = self._nothing_else_in_flight()
+        age_limit = self._age_limit()
         for repo_key, (batch, _) in list(self._open.items()):
-            if last or now - batch.opened_at >= BATCH_AGE_S:
+            if last or now - batch.opened_at >= age_limit:
                 self._seal(repo_key)
+
+    def _age_limit(self) -> float:
+        """Shorter batches once the whole input is read and little is queued: after the last
+        result, what is left to wait for is the last batch's ref updates."""
+        if self.ledger.intake_done.is_set() and len(self.queue) < TAIL_QUEUE:
+            return TAIL_BATCH_AGE_S
+        return BATCH_AGE_S
 
     def _nothing_else_in_flight(self) -> bool:
         """Every open issue is already here, so no result can join a batch before it is old:
