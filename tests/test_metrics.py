@@ -10,6 +10,14 @@ from runner.metrics import RunMetrics, percentiles, summarize
 from conftest import FakeClock
 
 
+
+def finish_one_by_one(metrics: RunMetrics, clock: FakeClock, count: int, every_s: float, priority: int = 1) -> None:
+    """Issues 0..count-1 each enqueued and committed `every_s` apart."""
+    for key in range(count):
+        metrics.record_enqueued(key)
+        clock.advance(every_s)
+        metrics.record_finished(key, "committed", priority)
+
 def test_percentiles_of_nothing_are_none():
     assert percentiles([]) == {"p50": None, "p95": None, "p99": None}
 
@@ -102,10 +110,7 @@ def test_recent_and_previous_throughput_use_moving_windows():
 def test_old_finish_times_are_pruned():
     clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_window_s=5)
-    for key in range(100):
-        metrics.record_enqueued(key)
-        clock.advance(1.0)
-        metrics.record_finished(key, "committed", 1)
+    finish_one_by_one(metrics, clock, 100, every_s=1.0)
     assert len(metrics._recent) <= 11
 
 
@@ -120,10 +125,7 @@ def test_busy_time_accumulates_per_worker():
 def test_throughput_series_is_bounded_monotone_and_ends_at_the_total():
     clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_series_points=50)
-    for key in range(1001):
-        metrics.record_enqueued(key)
-        clock.advance(0.01)
-        metrics.record_finished(key, "committed", 2)
+    finish_one_by_one(metrics, clock, 1001, every_s=0.01, priority=2)
     series = metrics.throughput_series()
     assert len(series) <= 52
     assert series[0] == (0.0, 0)
@@ -175,9 +177,6 @@ def test_latencies_are_kept_exactly_up_to_the_sample_size_then_sampled_uniformly
 def test_finish_counts_stay_bounded_however_many_issues_finish():
     clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock, max_window_s=10)
-    for key in range(20_000):
-        metrics.record_enqueued(key)
-        clock.advance(0.01)
-        metrics.record_finished(key, "committed", 1)
+    finish_one_by_one(metrics, clock, 20_000, every_s=0.01)
     assert len(metrics._recent) <= 2 * 10 / 0.1 + 2
     assert metrics.completed_recent(10) == pytest.approx(1000, abs=10)
