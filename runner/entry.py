@@ -22,8 +22,12 @@ def main() -> None:
 def start_fork_server_for(args: list[str]) -> None:
     """For `process` and `nightly` on the local backend (the default), start the fork server
     now. A config file may still choose Dask; the idle server then exits with this process."""
-    if not args or args[0] not in ("process", "nightly") or _backend_option(args) not in (None, "local"):
-        return
+    if args and args[0] in ("process", "nightly") and _backend_option(args) in (None, "local"):
+        start_fork_server()
+
+
+def start_fork_server() -> None:
+    """The fork server sages are forked from, importing the sage modules once (no-op if running)."""
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from runner import sage
 from runner.config import Config, ConfigError
-from runner.entry import SAGE_MODULES
+from runner.entry import SAGE_MODULES, start_fork_server
 from runner.pool import PoolEvent, SagePool, default_context
 
 INFLIGHT_PER_WORKER = 8
@@ -49,12 +49,8 @@ def make_pool(config: Config, setup: sage.SageSetup, on_event: Callable[[PoolEve
 def start_early(config: Config) -> None:
     """Start the fork server now: it imports the sage modules on another core while the
     master reads its input and loads the index, instead of after."""
-    if config.backend != "local":
-        return
-    if default_context(preload=SAGE_MODULES).get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+    if config.backend == "local":
+        start_fork_server()
 
 
 def make_dask_pool(config: Config, setup: sage.SageSetup) -> Any:
