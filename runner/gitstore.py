@@ -30,7 +30,7 @@ from filelock import FileLock, Timeout
 
 from runner.config import Identity
 from runner.fastimport import ImportStream, RefsRejected
-from runner.gitcmd import GIT_ENV, GitError, run_git
+from runner.gitcmd import GIT_ENV, GitError, git_environ, run_git
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
 
 __all__ = ["GIT_ENV", "GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
@@ -220,12 +220,9 @@ class _ObjectChecker:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 ["git", "-C", str(self.repo), "cat-file", "--batch-check"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, **GIT_ENV}, start_new_session=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=git_environ(), start_new_session=True,
             )
         return self._proc
-
-    def restart(self) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._proc is not None:
