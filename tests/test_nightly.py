@@ -89,16 +89,24 @@ def test_second_run_exits_75_and_a_killed_runs_lock_is_taken_over(make_repo, wri
     from conftest import issue
 
     repo = make_repo()
-    path = write_issues([issue(n, f"issue {n}", "login") for n in range(1, 400)])
-    first = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
-    pid_file = tmp_path / "state" / "run.pid"
-    deadline = time.monotonic() + 30
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    second = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
-    _, err = second.communicate(timeout=60)
-    assert second.returncode == 75 and str(first.pid) in err.decode()
-    first.send_signal(signal.SIGKILL)
+    gate = tmp_path / "gate"
+    waiter = tmp_path / "wait-for-gate.py"
+    waiter.write_text(f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n    time.sleep(0.05)\n")
+    held = write_issues([issue(1, "issue 1", "login")], name="held.json")
+    first = start_runner(["process", str(held), "--repo", str(repo), "--workers", "1", "-q",
+                          "--command", f"{sys.executable} {waiter}"], tmp_path, {})
+    try:
+        pid_file = tmp_path / "state" / "run.pid"
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        path = write_issues([issue(n, f"issue {n}", "login") for n in range(1, 400)])
+        second = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 75 and str(first.pid) in err.decode()
+        first.send_signal(signal.SIGKILL)
+    finally:
+        gate.touch()  # the killed run's sage still waits for its fixer command, holding our pipes
     first.communicate(timeout=30)
     third = start_runner(["process", str(path), "--repo", str(repo), "-q"], tmp_path, {})
     _, err = third.communicate(timeout=120)
