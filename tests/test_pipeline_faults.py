@@ -35,13 +35,15 @@ def test_sigkill_of_a_sage_mid_run_loses_nothing(make_repo, write_issues, tmp_pa
          "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    killed = None
+    killed, working_since = None, None
     deadline = time.monotonic() + 60
     while killed is None and time.monotonic() < deadline and proc.poll() is None:
         workers = sages_of(proc.pid)
-        if len(workers) >= 2 and len(branches(repo)) > 0:
-            killed = workers[0].pid
-            os.kill(killed, signal.SIGKILL)
+        if len(workers) >= 2:
+            working_since = working_since or time.monotonic()
+            if time.monotonic() - working_since >= 0.3:  # tasks are flowing; the run takes seconds
+                killed = workers[0].pid
+                os.kill(killed, signal.SIGKILL)
         time.sleep(0.02)
     out, err = proc.communicate(timeout=150)
     assert killed is not None, "the run ended before a sage could be killed"
