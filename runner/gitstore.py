@@ -30,10 +30,10 @@ from filelock import FileLock, Timeout
 
 from runner.config import Identity
 from runner.fastimport import ImportStream, RefsRejected
-from runner.gitcmd import GIT_ENV, GitError, git_environ, run_git
+from runner.gitcmd import GitError, git_environ, run_git
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
 
-__all__ = ["GIT_ENV", "GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
+__all__ = ["GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
 
 LOCK_NAME = "runner-refs.lock"
 GENERATION_NAME = "runner-refs.generation"

@@ -71,10 +71,6 @@ class RepoIndex:
             ids.update((p, i) for i, p in enumerate(self.paths))
         return ids.get(path)
 
-    def first_lines_with(self, path_id: int, word: str, limit: int) -> tuple[int, ...]:
-        """0-based numbers of the first `limit` lines of a file that contain `word` (lower case)."""
-        return self.first_lines_with_any(path_id, (word,), limit)
-
     def first_lines_with_any(self, path_id: int, words: tuple[str, ...], limit: int) -> tuple[int, ...]:
         """0-based numbers of the first `limit` lines holding any of `words`.
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import psutil
 from filelock import FileLock
 
+from runner.gitcmd import GIT_ENV
 from runner.gitstore import LOCK_TIMEOUT_S, GitError
 
 MARKER_ENV = "RUNNER_WORKTREE"
@@ -36,7 +37,6 @@ REPO_LOCATING_ENV = frozenset({
     "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX",
 })
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def clean_environ() -> dict[str, str]:
 
 def git(*args: str, input: bytes | None = None) -> bytes:
     """Run git with an argument list (never a shell); raw stdout, GitError on failure."""
-    proc = subprocess.run(["git", *args], input=input, capture_output=True, env={**clean_environ(), **_GIT_ENV})
+    proc = subprocess.run(["git", *args], input=input, capture_output=True, env={**clean_environ(), **GIT_ENV})
     if proc.returncode != 0:
         words = " ".join(a for a in args if not a.startswith("/"))[:80]
         raise GitError(f"git {words}: {proc.stderr.decode(errors='replace').strip()}")
