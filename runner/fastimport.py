@@ -28,6 +28,11 @@ from runner.gitcmd import GitError, git_environ, last_line
 # Other C libraries ignore the variable.
 MALLOC_PADDING = {"MALLOC_TOP_PAD_": str(16 * 1024 * 1024)}
 
+# Commits for branches that do not exist yet go on this ref, which a final `reset` with
+# no `from` leaves unwritten: git keeps the objects and writes no ref, and the caller
+# creates the branches (runner.packedrefs). A ref of this name, if any, is never touched.
+HOLDING_REF = "refs/runner-import"
+
 
 class Commitable(Protocol):
     branch: str
@@ -63,6 +68,7 @@ class ImportStream:
             stderr=self._errors, env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
         )
         self._broken = False
+        self._holding = False
         self._reader: threading.Thread | None = None
         self._answers = b""
         self._send(b"feature done\n")
@@ -70,10 +76,13 @@ class ImportStream:
     def __len__(self) -> int:
         return len(self._marks)
 
-    def add(self, item: Commitable, parent: str) -> None:
+    def add(self, item: Commitable, parent: str, new_branch: bool = False) -> None:
+        """Stream one commit; a `new_branch` commit is written but its branch is not."""
         mark = len(self._marks) + 1
         self._marks[item.branch] = mark
-        self._send(commit_command(item, parent, mark, self._stamp))
+        ref = HOLDING_REF if new_branch else "refs/heads/" + item.branch
+        self._holding |= new_branch
+        self._send(commit_command(item, parent, mark, self._stamp, ref))
 
     def seal(self) -> None:
         """Send the last commands and close git's input; git then finishes on its own
@@ -82,7 +91,8 @@ class ImportStream:
             return
         self._reader = threading.Thread(target=self._read_answers, name="runner-fast-import", daemon=True)
         self._reader.start()
-        self._send(b"".join(b"get-mark :%d\n" % mark for mark in self._marks.values()) + b"done\n")
+        release = b"reset %s\n\n" % HOLDING_REF.encode() if self._holding else b""
+        self._send(release + b"".join(b"get-mark :%d\n" % mark for mark in self._marks.values()) + b"done\n")
         try:
             self._proc.stdin.close()
         except (BrokenPipeError, ValueError):
@@ -133,10 +143,10 @@ class ImportStream:
             self._broken = True
 
 
-def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes) -> bytes:
+def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: str) -> bytes:
     message = item.message.encode("utf-8", "replace")
     parts = [
-        b"commit refs/heads/%s\n" % item.branch.encode(),
+        b"commit %s\n" % ref.encode(),
         b"mark :%d\n" % mark,
         b"author " + stamp + b"\n",
         b"committer " + stamp + b"\n",

@@ -2,14 +2,18 @@
 
     results ──add──> WriteBatch ──(file lock held)──> git fast-import (runner.fastimport)
                          │                              (one process per batch, fed as
-                         └── git cat-file --batch-check  results arrive: objects, then refs)
-                             (is the branch's plan already there?)
+                         │                               results arrive: objects, then the
+                         │                               refs of branches that existed)
+                         ├── git cat-file --batch-check  (is the branch's plan already there?)
+                         └── new branches ──> packed-refs (runner.packedrefs)
 
 Why fast-import: one commit per issue must not cost one git process per object.
 fast-import writes a whole batch of blobs, trees and commits into one pack and
-then updates the batch's refs; it refuses non-fast-forward updates, so a branch
-is never rewritten. The user's working tree, index, HEAD and stash are
-never read or written: only objects and `refs/heads/<prefix><N>`.
+then moves the batch's existing branches; it refuses non-fast-forward updates, so
+a branch is never rewritten. New branches are then created in one write of
+`packed-refs`, only where no ref of that name exists yet. The user's working
+tree, index, HEAD and stash are never read or written: only objects and
+`refs/heads/<prefix><N>`.
 
 Ref updates are serialized per repository with an inter-process file lock in
 the repository's git directory, so every run on that repository (whatever its
@@ -31,6 +35,7 @@ from filelock import FileLock, Timeout
 from runner.config import Identity
 from runner.fastimport import ImportStream, RefsRejected
 from runner.gitcmd import GitError, git_environ, run_git
+from runner.packedrefs import PackedRefs
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
 
 __all__ = ["GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
@@ -103,6 +108,7 @@ class RepoWriter:
         self.lock = FileLock(str(self.git_dir / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
         self._generation_file = self.git_dir / GENERATION_NAME
         self._checker = _ObjectChecker(repo)
+        self.refs = PackedRefs(repo, self.git_dir)
         self._tips_cache: dict[str, str] | None = None
         self._generation_seen: str | None = None
         self._io = threading.RLock()
@@ -142,6 +148,14 @@ class RepoWriter:
         if item.branch in commits:
             return CommitOutcome(item.number, COMMITTED, item.branch, commits[item.branch])
         return CommitOutcome(item.number, FAILED, item.branch, None, f"git refused to update the branch: {rejected}")
+
+    def _create_branches(self, commits: dict[str, str], new: set[str]) -> tuple[dict[str, str], bool]:
+        """Create the new branches among `commits`; (commits whose branch is now theirs or
+        was not new, whether any new branch's name was already taken)."""
+        wanted = {"refs/heads/" + b: c for b, c in commits.items() if b in new}
+        created = self.refs.create(wanted)
+        kept = {b: c for b, c in commits.items() if b not in new or "refs/heads/" + b in created}
+        return kept, len(created) < len(wanted)
 
     def _confirm(self, commits: dict[str, str], rejected: str) -> dict[str, str]:
         """Keep only commits whose branch now points at them; record our writes for the next batch."""
@@ -254,6 +268,7 @@ class WriteBatch:
         self.opened_at = time.monotonic()
         self._release = release
         self._entries: list[tuple[WriteItem, str | None, bool]] = []
+        self._new: set[str] = set()
         self._stream: ImportStream | None = None
         self._tips: dict[str, str] = {}
         if failure is None:
@@ -272,7 +287,7 @@ class WriteBatch:
             try:
                 same = tip is not None and self.writer._same_plan(tip, item)
                 if not same and not self.writer.dry_run:
-                    self._stream_to(item, tip or self.writer.base_commit)
+                    self._stream_to(item, tip)
             except _GIT_FAILURES as exc:
                 self._fail(exc)
         self._entries.append((item, tip, same))
@@ -307,11 +322,13 @@ class WriteBatch:
         self.failure = f"git: {exc}"
         self.writer._forget()
 
-    def _stream_to(self, item: WriteItem, parent: str) -> None:
+    def _stream_to(self, item: WriteItem, tip: str | None) -> None:
         if self._stream is None:
             who = self.writer.identity
             self._stream = ImportStream(self.writer.repo, who.name, who.email)
-        self._stream.add(item, parent)
+        if tip is None:
+            self._new.add(item.branch)
+        self._stream.add(item, tip or self.writer.base_commit, new_branch=tip is None)
 
     def _outcomes(self) -> list[CommitOutcome]:
         writer = self.writer
@@ -324,6 +341,9 @@ class WriteBatch:
             except RefsRejected as exc:
                 commits, rejected = exc.commits, str(exc)
             self._stream = None
+            commits, taken = writer._create_branches(commits, self._new)
+            if taken and not rejected:
+                rejected = "a branch of that name appeared meanwhile"
             commits = writer._confirm(commits, rejected)
         return [writer._outcome(i, tip, s, commits, rejected) for i, tip, s in self._entries]
 

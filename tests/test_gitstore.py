@@ -138,7 +138,7 @@ def test_git_failing_mid_batch_fails_every_item_and_moves_no_branch(make_repo):
     writer = RepoWriter(repo, Identity(), "runner/issue-", None)
     batch = writer.open_batch()
     batch.add(item(1))
-    bad = WriteItem(2, "runner/issue-2..bad", ".runner/issues/2", {".runner/issues/2/PLAN.md": b"x"}, "m")
+    bad = WriteItem(2, "runner/issue-2", ".runner/issues/2", {}, "m", changes={"x": b"y"}, modes={"x": "999999"})
     batch.add(bad)
     batch.add(item(3))
     outcomes = batch.close()
@@ -156,3 +156,43 @@ def test_a_batch_larger_than_a_pipe_of_answers_completes(make_repo):
     outcomes = writer.write([item(n) for n in range(1, 2001)])
     assert {o.status for o in outcomes} == {"committed"}
     assert len(branches(repo)) == 2000
+
+
+def test_new_branches_are_packed_refs_and_git_reads_them(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    assert [o.status for o in writer.write([item(n) for n in range(1, 51)])] == ["committed"] * 50
+    assert not (repo / ".git" / "refs" / "heads" / "runner").exists()
+    assert not (repo / ".git" / "refs" / "runner-import").exists()
+    assert len(branches(repo)) == 50
+    assert git(repo, "show", "runner/issue-7:.runner/issues/7/PLAN.md") == "plan"
+    git(repo, "fsck", "--no-dangling")
+    first = branches(repo)["runner/issue-1"]
+    again = writer.write([item(n, b"second") for n in (1, 2)])
+    assert [o.status for o in again] == ["committed", "committed"]
+    assert git(repo, "rev-parse", "runner/issue-1^") == first
+    assert git(repo, "show", "runner/issue-1:.runner/issues/1/PLAN.md") == "second"
+
+
+def test_a_branch_created_while_its_batch_streams_is_built_on_not_replaced(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    batch = writer.open_batch()
+    batch.add(item(1))
+    batch.add(item(2))
+    theirs = git(repo, "commit-tree", "-p", "main", "-m", "someone else's", "main^{tree}")
+    git(repo, "update-ref", "refs/heads/runner/issue-2", theirs, "")
+    outcomes = batch.close()
+    assert [o.status for o in outcomes] == ["committed", "committed"]
+    assert git(repo, "rev-parse", "runner/issue-2^") == theirs
+    assert git(repo, "show", "runner/issue-2:.runner/issues/2/PLAN.md") == "plan"
+    git(repo, "fsck", "--no-dangling")
+
+
+def test_a_branch_name_git_refuses_fails_alone(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    bad = WriteItem(2, "runner/issue-2..bad", ".runner/issues/2", {".runner/issues/2/PLAN.md": b"x"}, "m")
+    outcomes = writer.write([item(1), bad, item(3)])
+    assert [o.status for o in outcomes] == ["committed", "failed", "committed"]
+    assert set(branches(repo)) == {"runner/issue-1", "runner/issue-3"}
