@@ -124,7 +124,8 @@ def _baselines(d: dict[str, Any], r: dict[str, Any]) -> list[str]:
         f"runner / naive: **{fmt(c['runner_over_naive'], 1)}x** ({r['scenarios']['pipeline']['issues']} issues), "
         f"**{fmt(c['runner_large_wall_over_naive'], 1)}x** (large run, wall). runner / ceiling: "
         f"**{fmt(c['runner_over_ceiling'], 2)}** and **{fmt(c['runner_large_wall_over_ceiling'], 2)}**; "
-        "against a ceiling run with runner's own fast-import settings (glibc heap pad, no reflogs): "
+        "against a ceiling that asks git exactly what runner does (its fast-import options, branches "
+        "created in packed-refs): "
         f"**{fmt(c.get('runner_large_wall_over_ceiling_runner_settings'), 2)}**.", "",
         f"Engine, {e['tasks']} no-op tasks, {e['workers']} workers, {e['inflight_per_worker']} in flight per worker: "
         f"ProcessPoolExecutor {med(e['process_pool_executor_per_s'], 0)}/s, SagePool {med(e['sage_pool_per_s'], 0)}/s, "

@@ -28,6 +28,13 @@ from runner.gitcmd import GitError, git_environ, last_line
 # Other C libraries ignore the variable.
 MALLOC_PADDING = {"MALLOC_TOP_PAD_": str(16 * 1024 * 1024)}
 
+# Speed over pack size: no reflog for runner's branches; zlib level 1; and no deltas,
+# since fast-import can only delta a blob against the one before it, another issue's
+# plan. On 10,000 of the bench's commits: 2.97 -> 2.35 CPU-s, pack 13.7 -> 15.1 MB;
+# the next `git gc` deltifies them properly.
+GIT_OPTIONS = ("-c", "core.logAllRefUpdates=false", "-c", "pack.compression=1")
+IMPORT_OPTIONS = ("--quiet", "--depth=0")
+
 # Commits for branches that do not exist yet go on this ref, which a final `reset` with
 # no `from` leaves unwritten: git keeps the objects and writes no ref, and the caller
 # creates the branches (runner.packedrefs). A ref of this name, if any, is never touched.
@@ -64,7 +71,7 @@ class ImportStream:
         self._marks: dict[str, int] = {}
         self._errors = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            ["git", "-C", str(repo), "-c", "core.logAllRefUpdates=false", "fast-import", "--quiet"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            ["git", "-C", str(repo), *GIT_OPTIONS, "fast-import", *IMPORT_OPTIONS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._errors, env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
         )
         self._broken = False
