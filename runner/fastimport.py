@@ -12,6 +12,7 @@ the refs at the end, and refuses any that would not fast-forward.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import threading
@@ -34,6 +35,8 @@ MALLOC_PADDING = {"MALLOC_TOP_PAD_": str(16 * 1024 * 1024)}
 # the next `git gc` deltifies them properly.
 GIT_OPTIONS = ("-c", "core.logAllRefUpdates=false", "-c", "pack.compression=1")
 IMPORT_OPTIONS = ("--quiet", "--depth=0")
+
+_NEEDS_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f]')
 
 # Commits for branches that do not exist yet go on this ref, which a final `reset` with
 # no `from` leaves unwritten: git keeps the objects and writes no ref, and the caller
@@ -176,6 +179,8 @@ def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: 
 def quote_path(path: str) -> bytes:
     """A path in git's C-style quotes, so no byte of it can end a fast-import command."""
     raw = path.encode("utf-8", "surrogateescape")
+    if not _NEEDS_ESCAPE.search(raw):
+        return b'"' + raw + b'"'
     out = bytearray(b'"')
     for byte in raw:
         if byte in (0x22, 0x5C):
