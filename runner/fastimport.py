@@ -2,13 +2,14 @@
 
     collector ──add(item, parent)──> stdin ──> git fast-import ──> pack + objects
                                                      │ (as each command arrives)
-    collector ──seal()──> get-mark per branch, `done`: git finishes the pack and the refs
+    collector ──seal()──> get-mark per branch, `done`: git finishes the pack and the
+                          refs of existing branches (new ones: runner.packedrefs)
     collector <──{branch: commit}── finish() (waits only if git has not finished yet)
 
 Feeding each commit as its result arrives lets git build objects while the sages
-are still working; sealing lets git update one batch's refs while the next
-batch is already streaming. Nothing is final until `finish`: fast-import updates
-the refs at the end, and refuses any that would not fast-forward.
+are still working; sealing lets git finish one batch while the next batch is
+already streaming. Nothing is final until `finish`: fast-import updates the refs
+at the end, and refuses any that would not fast-forward.
 """
 from __future__ import annotations
 
