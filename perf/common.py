@@ -58,12 +58,14 @@ class Context:
                 shutil.rmtree(child, ignore_errors=True)
 
     def fresh_repo(self, name: str = "repo", seed: int = 1) -> Path:
-        """A copy of the seeded project repository, with no runner branches yet."""
+        """A copy of the seeded project repository, with no runner branches yet, on disk
+        (synced), so that a timed run does not share the disk with its set-up's write-back."""
         key = (seed, 160)
         if key not in self._templates:
             self._templates[key] = make_repo(self.root / f"template-{seed}", seed=seed)
         target = self.path(name) / "repo"
         shutil.copytree(self._templates[key], target, symlinks=True)
+        os.sync()
         return target
 
 

@@ -1,7 +1,8 @@
 """Scenario 2: the real pipeline on local repositories, no network.
 
 `runner process` (triage, analysis, rendering, one commit per issue on its own branch)
-on the same generated issues, into one repository and spread over eight; then the large
+on the same generated issues, into one repository and spread over eight (alternately, so
+that drift in the machine hits both alike); then the large
 one-repository run from the command line, start-up included, that the baselines are
 compared with. The suite's warm-up run (perf/bench.py) precedes these runs. One extra
 in-process run of the one-repository case is profiled (master process, every thread); it
@@ -22,7 +23,7 @@ HISTOGRAM_BINS = 30
 
 
 def sizes(quick: bool) -> dict[str, int]:
-    return {"issues": 200 if quick else 2000, "large": 800 if quick else 10_000, "reps": 1 if quick else 3}
+    return {"issues": 200 if quick else 2000, "large": 800 if quick else 10_000, "reps": 1 if quick else 5}
 
 
 def one_repo_run(ctx: Context, path: Path, tag: str) -> CliRun:
@@ -96,8 +97,10 @@ def run(ctx: Context) -> dict[str, Any]:
     one = write_issues(data / "one.jsonl", issues(n["issues"], seed=21))
     many = write_issues(data / "many.jsonl", issues(n["issues"], seed=21, repositories=names))
     large = write_issues(data / "large.jsonl", issues(n["large"], seed=23))
-    single = [one_repo_run(ctx, one, "one") for _ in range(n["reps"])]
-    spread = [many_repo_run(ctx, many, names) for _ in range(n["reps"])]
+    single, spread = [], []
+    for _ in range(n["reps"]):
+        single.append(one_repo_run(ctx, one, "one"))
+        spread.append(many_repo_run(ctx, many, names))
     big = one_repo_run(ctx, large, "large")
     middle = sorted(single, key=lambda r: r.metrics.get("throughput_per_s") or 0)[len(single) // 2]
     result = {
