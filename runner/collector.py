@@ -10,11 +10,11 @@ Each result is streamed into its repository's open batch at once, so git builds
 objects while the sages are still working. A batch is sealed after `BATCH_MAX`
 commits, after `BATCH_AGE_S` (`TAIL_BATCH_AGE_S` near the end of the input; longer
 while more than two repositories have a batch open), or as soon as every open issue
-is in it (which is how the last one ends a run with little left for git to do); git then updates
-its refs while the next batch of that repository already streams, and its issues
-are recorded once git is done, `RECORD_CHUNK` at a time between new results so
-that git is never left waiting for input. One batch per repository may be sealed
-at a time.
+is in it (which is how the last one ends a run with little left for git to do);
+git then finishes it while the next batch of that repository already streams, and
+its issues are recorded once its branches are in place, `RECORD_CHUNK` at a time
+between new results so that git is never left waiting for input. One batch per
+repository may be sealed at a time.
 """
 from __future__ import annotations
 

@@ -35,8 +35,8 @@ from filelock import FileLock, Timeout
 from runner.config import Identity
 from runner.fastimport import ImportStream, RefsRejected
 from runner.gitcmd import GitError, git_environ, run_git
-from runner.packedrefs import PackedRefs
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
+from runner.packedrefs import PackedRefs
 
 __all__ = ["GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
 
