@@ -18,10 +18,10 @@ from typing import Any, Mapping
 
 from runner.clones import clone_dir, split_remotes
 from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
+from runner.gitcmd import simple_branch_text
 from runner.triage import TriageRules
 
 DEFAULT_CONFIG_NAME = "runner.toml"
-_BRANCH_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -339,15 +339,7 @@ def _identity(m: Mapping[str, Any]) -> Identity:
 
 
 def _check_branch_prefix(prefix: str) -> None:
-    bad = (
-        not _BRANCH_PREFIX.match(prefix)
-        or ".." in prefix
-        or "//" in prefix
-        or "/." in prefix
-        or ".lock/" in prefix
-        or prefix.endswith(".")
-    )
-    if bad:
+    if not simple_branch_text(prefix):
         raise ValueError(f"branch_prefix {prefix!r} would not make a valid branch name")
 
 

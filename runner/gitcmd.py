@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+_SIMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 class GitError(Exception):
@@ -28,3 +30,11 @@ def run_git(repo: Path, *args: str, check: bool = True) -> str:
 def last_line(stderr: bytes) -> str:
     lines = stderr.decode(errors="replace").strip().splitlines()
     return lines[-1] if lines else "no output"
+
+
+def simple_branch_text(text: str) -> bool:
+    """Text git accepts in a branch name, by rules simple enough to check without git:
+    letters, digits and `._/-`, and none of `..`, `//`, `/.`, `.lock/` or a final dot."""
+    if not _SIMPLE_NAME.match(text):
+        return False
+    return not (".." in text or "//" in text or "/." in text or ".lock/" in text or text.endswith("."))

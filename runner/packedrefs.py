@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import bisect
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
 
-from runner.gitcmd import GitError, git_environ, last_line
+from runner.gitcmd import GitError, git_environ, last_line, simple_branch_text
 
 LOCK_WAIT_S = 1.0
 DEFAULT_TRAITS = (b"peeled", b"fully-peeled", b"sorted")
 _HEADER = b"# pack-refs with:"
-_SIMPLE_REF = re.compile(r"^refs/heads/[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 class PackedRefs:
@@ -207,8 +205,7 @@ def _identity(stat: os.stat_result) -> tuple[int, int, int]:
 
 
 def _plain(name: str) -> bool:
-    """A branch name git would accept, by rules simple enough to check here (the same
-    as config's for the prefix); anything else goes through git, which decides."""
-    if not _SIMPLE_REF.match(name):
-        return False
-    return not (".." in name or "//" in name or "/." in name or ".lock/" in name or name.endswith((".", ".lock", "/")))
+    """A branch name git would accept by the rules config checks a prefix with; anything
+    else goes through git, which decides."""
+    branch = name[len("refs/heads/"):]
+    return name.startswith("refs/heads/") and simple_branch_text(branch) and not branch.endswith(("/", ".lock"))
