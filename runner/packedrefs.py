@@ -2,8 +2,9 @@
 
     WriteBatch ──{ref: commit}──> take packed-refs.lock ──> refuse names already taken
                                         │                    (loose, packed, or a D/F clash)
-                                        └──> write the merged file into the lock, fsync,
-                                             rename it over packed-refs
+                                        └──> write the merged file into the lock (fsync it
+                                             if core.fsync asks for references), rename it
+                                             over packed-refs
                                   (lock busy, reftable, odd name) ──> git update-ref --stdin
 
 Why: git writes a ref as one small loose file, and fast-import creates one per
@@ -15,6 +16,10 @@ taken with O_EXCL, the whole new file written into it and renamed over the old.
 
 A loose ref overrides a packed one, so a name is only ever added here when no
 ref of that name exists in either form: this creates branches, it never moves one.
+
+The file is flushed to disk before the rename exactly when git would flush it:
+when the repository's `core.fsync` names references (git's default does not; it
+flushes packs, which fast-import has done before any ref points into them).
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ from pathlib import Path
 from runner.gitcmd import GitError, git_environ, last_line, simple_branch_text
 
 LOCK_WAIT_S = 1.0
+# The core.fsync words (any prefix of them, as git reads them) whose set holds references.
+_NAMES_WITH_REFERENCES = ("reference", "committed", "added", "all")
 DEFAULT_TRAITS = (b"peeled", b"fully-peeled", b"sorted")
 _HEADER = b"# pack-refs with:"
 
@@ -34,10 +41,12 @@ _HEADER = b"# pack-refs with:"
 class PackedRefs:
     """The packed refs of one repository (its common git directory)."""
 
-    def __init__(self, repo: Path, common_dir: Path, lock_wait_s: float = LOCK_WAIT_S) -> None:
+    def __init__(self, repo: Path, common_dir: Path, lock_wait_s: float = LOCK_WAIT_S,
+                 fsync: bool | None = None) -> None:
         self.repo = repo
         self.common_dir = common_dir
         self.lock_wait_s = lock_wait_s
+        self.fsync = fsyncs_references(_config(repo, "core.fsync")) if fsync is None else fsync
         self.usable = not (common_dir / "reftable").exists()
         self._known: tuple[tuple[int, int, int], list[bytes], dict[bytes, bytes]] | None = None
 
@@ -82,7 +91,8 @@ class PackedRefs:
                     key = os.fsencode(name)
                     records[key] = b"%s %s\n" % (sha.encode(), key)
                 _write_all(fd, render_packed(traits, records))
-                os.fsync(fd)
+                if self.fsync:
+                    os.fsync(fd)
                 written = _identity(os.fstat(fd))
                 os.replace(lock_path, os.path.join(self.common_dir, "packed-refs"))
                 renamed = True
@@ -192,6 +202,27 @@ def create_loose(repo: Path, refs: dict[str, str]) -> dict[str, str]:
             raise GitError("git update-ref failed: " + last_line(proc.stderr))
         pending = pending[done + 1:]
     return created
+
+
+def fsyncs_references(value: str | None) -> bool:
+    """Whether git flushes ref files with this `core.fsync` value. git starts from its
+    default set (no references), clears it on `none`, and adds what every other word
+    names unless the word starts with `-`; a word names each component or group whose
+    name it is a prefix of. So references are flushed when a word that is not removed
+    names them."""
+    for word in (value or "").split(","):
+        word = word.strip()
+        if not word or word.startswith("-") or "none".startswith(word):
+            continue
+        if any(name.startswith(word) for name in _NAMES_WITH_REFERENCES):
+            return True
+    return False
+
+
+def _config(repo: Path, key: str) -> str | None:
+    proc = subprocess.run(["git", "-C", str(repo), "config", "--get", key], capture_output=True,
+                          env=git_environ(), start_new_session=True)
+    return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else None
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from conftest import branches, git
-from runner.packedrefs import PackedRefs, read_packed
+from runner.packedrefs import PackedRefs, fsyncs_references, read_packed
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,6 +39,26 @@ def test_created_branches_are_read_by_git_and_survive_its_own_packing(make_repo)
     git(repo, "branch", "-D", "runner/issue-5")
     assert len(branches(repo)) == 199
     git(repo, "fsck", "--no-dangling")
+
+
+@pytest.mark.parametrize("value, flushed", [
+    (None, False), ("", False), ("objects", False), ("pack,pack-metadata", False), ("-reference", False),
+    ("none", False), ("reference", True), ("ref", True), ("committed", True), ("added", True), ("all", True),
+    ("none,reference", True), ("reference,-reference", True), ("pack, ref", True),
+])
+def test_refs_are_flushed_when_core_fsync_names_them_as_git_reads_it(value, flushed):
+    """The expectations are git 2.39's own: `strace -e fsync git -c core.fsync=<value> pack-refs`."""
+    assert fsyncs_references(value) is flushed
+
+
+def test_the_repository_config_decides_whether_packed_refs_are_flushed(make_repo):
+    repo = make_repo()
+    assert packed(repo).fsync is False
+    git(repo, "config", "core.fsync", "committed")
+    assert packed(repo).fsync is True
+    main = git(repo, "rev-parse", "main")
+    assert packed(repo).create(heads(["runner/issue-1"], main)) == heads(["runner/issue-1"], main)
+    assert branches(repo)["runner/issue-1"] == main
 
 
 def test_a_taken_name_is_left_alone(make_repo):
