@@ -43,3 +43,15 @@ def test_every_odd_path_lands_in_git_byte_for_byte(make_repo):
     names = sorted(entry.decode() for entry in listed.split(b"\0") if entry)
     assert names == sorted(f"odd/{name}" for name in ODD_NAMES)
     assert git(repo, "rev-parse", "runner/odd") == commits["runner/odd"]
+
+
+def test_a_small_batch_stays_one_pack_instead_of_loose_objects(make_repo):
+    repo = make_repo()
+    base = git(repo, "rev-parse", "main")
+    loose_before = git(repo, "count-objects", "-v").splitlines()[0]
+    stream = ImportStream(repo, "runner", "runner@localhost")
+    stream.add(Change("runner/small", "small", {"small/plan.md": b"one plan\n"}), base)
+    commits = stream.finish()
+    assert git(repo, "count-objects", "-v").splitlines()[0] == loose_before
+    assert git(repo, "cat-file", "-t", commits["runner/small"]) == "commit"
+    assert git(repo, "verify-pack", "-v", *map(str, (repo / ".git/objects/pack").glob("*.idx"))).count(commits["runner/small"]) == 1
