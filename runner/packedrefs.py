@@ -29,7 +29,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from runner.gitcmd import GitError, git_environ, last_line, simple_branch_text
+from runner.gitcmd import GitError, git_environ, last_line, run_git, simple_branch_text
 
 LOCK_WAIT_S = 1.0
 # The core.fsync words (any prefix of them, as git reads them) whose set holds references.
@@ -46,7 +46,9 @@ class PackedRefs:
         self.repo = repo
         self.common_dir = common_dir
         self.lock_wait_s = lock_wait_s
-        self.fsync = fsyncs_references(_config(repo, "core.fsync")) if fsync is None else fsync
+        if fsync is None:
+            fsync = fsyncs_references(run_git(repo, "config", "--get", "core.fsync", check=False))
+        self.fsync = fsync
         self.usable = not (common_dir / "reftable").exists()
         self._known: tuple[tuple[int, int, int], list[bytes], dict[bytes, bytes]] | None = None
 
@@ -217,12 +219,6 @@ def fsyncs_references(value: str | None) -> bool:
         if any(name.startswith(word) for name in _NAMES_WITH_REFERENCES):
             return True
     return False
-
-
-def _config(repo: Path, key: str) -> str | None:
-    proc = subprocess.run(["git", "-C", str(repo), "config", "--get", key], capture_output=True,
-                          env=git_environ(), start_new_session=True)
-    return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else None
 
 
 def _write_all(fd: int, data: bytes) -> None:
