@@ -20,14 +20,13 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from runner import repoindex, sage, source
+from runner import sage, source
 from runner.collector import Collector, Done
 from runner.config import Config, ConfigError
 from runner.executor import make_pool, start_early
-from runner.gitstore import GitError, RepoWriter
+from runner.gitstore import RepoWriter
 from runner.intake import Intake
 from runner.autoscale import Autoscaler
 from runner.monitor import PsutilSampler, ResourceMonitor
@@ -42,37 +41,13 @@ from runner.breaker import CircuitBreaker
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.records import commit_message, github_counts, issue_record, pool_stats
+from runner.repositories import index_paths, open_writers
 from runner.report import ReportSink
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
 
 if TYPE_CHECKING:
     from runner.publish_stage import PublishStage
-
-
-def open_writers(config: Config) -> dict[str, RepoWriter]:
-    """A writer per repository, checked before anything is read or written."""
-    targets = dict(config.repos)
-    if config.default_repo is not None:
-        targets[""] = config.default_repo
-    if not targets:
-        raise ConfigError("no repository given: use --repo PATH (or --repo OWNER/NAME=PATH, or [repos] in runner.toml)")
-    try:
-        return per_repository(
-            lambda path: RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run), targets)
-    except GitError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def per_repository(fn: Callable[[Any], Any], items: dict[str, Any]) -> dict[str, Any]:
-    """`fn` of each repository's item, all at once: the time goes to git processes, which run
-    in parallel (eight repositories took eight times one repository's start-up). The first
-    failure, in key order, is raised."""
-    if len(items) <= 1:
-        return {key: fn(item) for key, item in items.items()}
-    with ThreadPoolExecutor(min(8, len(items)), thread_name_prefix="runner-setup") as workers:
-        futures = {key: workers.submit(fn, item) for key, item in items.items()}
-        return {key: future.result() for key, future in futures.items()}
 
 
 log = logging.getLogger(LOGGER)
@@ -151,10 +126,7 @@ class ProcessRun:
 
     def _sage_setup(self, writers: dict[str, RepoWriter]) -> sage.SageSetup:
         started = time.perf_counter()
-        cache = self.config.state_dir / "cache"
-        one_per_commit = {w.base_commit: w for w in writers.values()}
-        built = per_repository(lambda w: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]), one_per_commit)
-        paths = {key: built[w.base_commit] for key, w in writers.items()}
+        paths = index_paths(writers, self.config.state_dir / "cache")
         self.extra["index_s"] = round(time.perf_counter() - started, 3)
         templates = str(self.config.templates_dir) if self.config.templates_dir else None
         repos = {key: (str(w.repo), w.base_commit, str(w.lock.lock_file)) for key, w in writers.items()}
