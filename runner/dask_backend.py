@@ -42,7 +42,7 @@ from runner.dask_sage import (INIT_TOPIC, PLUGIN_NAME, ClusterLost, SagePayload,
                               init_report, run_task, running_for)
 from runner.dask_futures import Counters, Dropped, Flight, outcome, resolve, task_error, task_identity
 from runner.models import Task
-from runner.pool_core import PoolStats
+from runner.pool_types import PoolStats
 from runner.pool_errors import InitializerError, PoolBroken, PoolError, TaskTimeout
 from runner.worker_git import WorkerGitSettings
 

@@ -28,9 +28,9 @@ Why it is built this way:
 - A send never blocks for long: at most `inflight_per_worker` small messages wait in a
   pipe (they fit in the socket buffer) and a large one is only sent to an idle sage.
 
-Modules: pool (this API), pool_core (bookkeeping and policies), pool_sage (one worker
-process seen from the parent), pool_worker (the worker's loop and wire messages),
-pool_errors (exceptions, re-exported here).
+Modules: pool (this API), pool_core (bookkeeping and policies), pool_types (its knobs,
+counters and events), pool_sage (one worker process seen from the parent), pool_worker
+(the worker's loop and wire messages), pool_errors (exceptions, re-exported here).
 """
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ from concurrent.futures import Executor, Future, InvalidStateError
 from multiprocessing.context import BaseContext
 from typing import Any, Callable, Sequence
 
-from runner.pool_core import PoolConfig, PoolCore, PoolEvent, PoolStats
+from runner.pool_core import PoolCore
+from runner.pool_types import PoolConfig, PoolEvent, PoolStats
 from runner.pool_errors import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolError,
                                 RemoteTraceback, ResultNotPicklable, TaskTimeout, WorkerCrashed)
 from runner.pool_sage import Task
