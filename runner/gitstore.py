@@ -21,6 +21,7 @@ state directory) and every process in a run take turns.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -118,10 +119,8 @@ class RepoWriter:
         """Read the branch tips now, while the writers of a run open side by side, rather than
         when the first result arrives (with eight repositories, eight `git for-each-ref` in a row
         held up the first results by about 0.1 s). A failure here is met again by the first batch."""
-        try:
+        with contextlib.suppress(*_GIT_FAILURES):
             self._tips()
-        except _GIT_FAILURES:
-            self._tips_cache = None
 
     def write(self, items: list[WriteItem]) -> list[CommitOutcome]:
         """Commit what changed, under the repository lock; one outcome per item, in order."""
