@@ -4,7 +4,7 @@
                                                    │              (git fast-import, fed as
                                                    │               results arrive)
                                                    ├── failures: RetryPolicy -> requeue / failed / deferred
-                                                   └── batch closed: outcomes -> record -> ReportSink, metrics
+                                                   └── batch closed: outcomes, a chunk at a time -> Recorder
 
 Each result is streamed into its repository's open batch at once, so git builds
 objects while the sages are still working. A batch is sealed after `BATCH_MAX`
@@ -58,7 +58,7 @@ class Collector(threading.Thread):
         queue: PriorityQueue[Ticket],
         policy: RetryPolicy,
         finish: Callable[..., None],
-        after_commit: Callable[[Ticket, CommitOutcome, SageResult], None],
+        after_commit: Callable[[list[tuple[Ticket, CommitOutcome, SageResult]]], None],
         message_for: Callable[[Ticket, SageResult], str],
         directory_for: Callable[[int], str],
         branch_for: Callable[[int], str],
@@ -129,7 +129,7 @@ class Collector(threading.Thread):
             if done.error is not None:
                 self._failed_attempt(done.ticket, done.error)
             elif result.written is not None:
-                self.after_commit(done.ticket, result.written, result)
+                self.after_commit([(done.ticket, result.written, result)])
             elif result.fixer is not None and not result.changes:
                 self.finish(done.ticket, NO_CHANGE, None, None, result)
             else:
@@ -189,9 +189,10 @@ class Collector(threading.Thread):
 
     def _record_some(self, count: int) -> None:
         """Record a few outcomes at a time: between them new results keep git busy."""
-        for _ in range(min(count, len(self._unrecorded))):
-            done, outcome = self._unrecorded.popleft()
-            self.after_commit(done.ticket, outcome, done.result)
+        take = self._unrecorded.popleft
+        chunk = [take() for _ in range(min(count, len(self._unrecorded)))]
+        if chunk:
+            self.after_commit([(done.ticket, outcome, done.result) for done, outcome in chunk])
 
     def _close_all_quietly(self) -> None:
         """On the way out (normally nothing is left): never leave a repository locked."""

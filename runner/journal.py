@@ -95,10 +95,22 @@ class Journal:
         `FLUSH_S`); a crash can lose the last batch, which the next run finds again by
         looking at git. Steps with side effects elsewhere (`durable`) are written at once.
         """
-        row = (repo, number, state, attempts, error, content_hash, branch, commit, pull_request, run_id,
-               now_iso(), attempts)
+        self.record_rows([self.row(repo, number, state, run_id=run_id, attempts=attempts, error=error,
+                                   content_hash=content_hash, branch=branch, commit=commit,
+                                   pull_request=pull_request)], durable=durable)
+
+    @staticmethod
+    def row(repo: str, number: int, state: str, *, run_id: str | None = None, attempts: int | None = None,
+            error: str | None = None, content_hash: str | None = None, branch: str | None = None,
+            commit: str | None = None, pull_request: str | None = None, at: str | None = None) -> tuple:
+        """One step for `record_rows`; the arguments mean what they mean for `record`."""
+        return (repo, number, state, attempts, error, content_hash, branch, commit, pull_request, run_id,
+                at or now_iso(), attempts)
+
+    def record_rows(self, rows: list[tuple], durable: bool = False) -> None:
+        """Several steps (from `row`) in order, as `record` writes one."""
         with self._lock:
-            self._pending.append(row)
+            self._pending.extend(rows)
             if durable or len(self._pending) >= FLUSH_ROWS or time.monotonic() - self._flushed_at >= FLUSH_S:
                 self._flush_locked()
 

@@ -51,8 +51,12 @@ class Ledger:
             self._open[ticket.key] = ticket
 
     def close(self, ticket: Ticket) -> None:
+        self.close_many([ticket])
+
+    def close_many(self, tickets: list[Ticket]) -> None:
         with self._lock:
-            self._open.pop(ticket.key, None)
+            for ticket in tickets:
+                self._open.pop(ticket.key, None)
             self._changed.notify_all()
 
     def open_count(self) -> int:

@@ -27,7 +27,7 @@ import threading
 import time
 from array import array
 from collections import Counter, deque
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 SKIPPED = "skipped"
 RECENT_LATENCIES = 2000
@@ -134,26 +134,34 @@ class RunMetrics:
 
     def record_finished(self, key: Hashable, status: str, priority: Any) -> None:
         """Record a terminal state; the key's in-flight entries are dropped."""
+        self.record_finished_many([(key, status, priority)])
+
+    def record_finished_many(self, finished: Iterable[tuple[Hashable, str, Any]]) -> None:
+        """`record_finished` for several (key, status, priority) that ended at the same moment."""
         with self._lock:
             now = self._now()
-            enqueued = self._enqueued_at.pop(key, None)
-            started = self._started_at.pop(key, None)
-            self._by_status[status] += 1
-            self._by_priority[str(priority)] += 1
-            if status == SKIPPED:
-                return
-            self._attempted += 1
-            failed = status == FAILED
-            self._failed += failed
-            if enqueued is not None:
-                self._latencies.append(now - enqueued)
-                self._recent_latencies.append(now - enqueued)
-            if started is not None:
-                self._service_times.append(now - started)
-            self._last_finish_at = now
-            self._count_finish(now, failed)
+            for key, status, priority in finished:
+                self._finish_one(now, key, status, priority)
             self._prune(now)
-            self._extend_series(now)
+
+    def _finish_one(self, now: float, key: Hashable, status: str, priority: Any) -> None:
+        enqueued = self._enqueued_at.pop(key, None)
+        started = self._started_at.pop(key, None)
+        self._by_status[status] += 1
+        self._by_priority[str(priority)] += 1
+        if status == SKIPPED:
+            return
+        self._attempted += 1
+        failed = status == FAILED
+        self._failed += failed
+        if enqueued is not None:
+            self._latencies.append(now - enqueued)
+            self._recent_latencies.append(now - enqueued)
+        if started is not None:
+            self._service_times.append(now - started)
+        self._last_finish_at = now
+        self._count_finish(now, failed)
+        self._extend_series(now)
 
     def record_busy(self, worker_pid: int, seconds: float) -> None:
         """Add time a worker spent on tasks (for per-worker utilisation)."""

@@ -5,9 +5,10 @@
                                                             ▼
                                    Collector <──results── pool of sages (processes)
                                    (thread: git writes, retries, records)
-                                        │
+                                        │ terminal states, a batch at a time
                                         ▼
-                                   ReportSink ──> <run-id>.json / .md
+                                   Recorder ──> ledger, metrics, journal,
+                                                ReportSink ──> <run-id>.json / .md
 
 Each stage hands plain data to the next; only retries flow back, into the queue.
 """
@@ -33,14 +34,15 @@ from runner.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import InitializerError, PoolBroken, SagePool
 from runner.scaling import ScalingPolicy
 from runner.fixer import FixerSpec, prune_stale_worktrees
-from runner.journal import Journal, journal_state
+from runner.journal import Journal
 from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
-from runner.records import commit_message, github_counts, issue_record, pool_stats
+from runner.records import commit_message, github_counts, pool_stats
+from runner.recorder import Finish, Recorder
 from runner.repositories import index_paths, open_writers
 from runner.report import ReportSink
 from runner.retry import RetryPolicy
@@ -156,10 +158,12 @@ class ProcessRun:
         cfg = self.config
         sink = ReportSink(cfg.report_dir, self.run_id)
         self.sink, self.ledger = sink, Ledger()
+        self.recorder = Recorder(self.ledger, self.metrics, sink, self.journal, self.observer, cfg.branch_for,
+                                 self.run_id)
         self.queue: PriorityQueue[Ticket] = PriorityQueue(cfg.queue_size, cfg.aging_s)
         self.collector = Collector(
             writers, self.ledger, self.queue, RetryPolicy(max_attempts=cfg.max_attempts),
-            self._finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,
+            self.recorder.finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,
         )
         self.publish_stage = self._publish_stage(writers)
         intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
@@ -247,7 +251,7 @@ class ProcessRun:
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
         for ticket in self.queue.drain():
-            self._finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started", None)
+            self.recorder.finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started", None)
         busy = [t for t in self.ledger.open_tickets() if t.started_at is not None]
         if not busy or stopping_for >= self.config.grace_s:
             return True
@@ -294,7 +298,7 @@ class ProcessRun:
                            on_step=self._step_recorder(key))
             for key, w in writers.items()
         }
-        return PublishStage(self.publishers, self.ledger, self._finish, settings.labels, self.stop_event)
+        return PublishStage(self.publishers, self.ledger, self.recorder.finish, settings.labels, self.stop_event)
 
     def _step_recorder(self, repo_key: str):
         def record(number: int, step: str, pull_request: str | None = None) -> None:
@@ -303,19 +307,24 @@ class ProcessRun:
                                     durable=True)
         return record
 
-    def _after_commit(self, ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> None:
+    def _after_commit(self, committed: list[tuple[Ticket, CommitOutcome, SageResult]]) -> None:
         """Without a publisher the terminal row follows at once in the same journal batch,
         so a separate "committed" row would add nothing a crash could use."""
         stage = self.publish_stage
-        if self.journal is not None and stage is not None and outcome.status in (COMMITTED, UNCHANGED):
-            self.journal.record(ticket.repo_key, ticket.issue.number, "committed", commit=outcome.commit,
-                                branch=outcome.branch, content_hash=ticket.issue.content_hash, run_id=self.run_id)
-        if stage is not None and outcome.status in (COMMITTED, UNCHANGED):
-            from runner.publish_stage import Pending
+        if stage is None:
+            self.recorder.finish_many([Finish(t, o.status, o, o.error, r) for t, o, r in committed])
+            return
+        from runner.publish_stage import Pending
 
+        for ticket, outcome, result in committed:
+            if outcome.status not in (COMMITTED, UNCHANGED):
+                self.recorder.finish(ticket, outcome.status, outcome, outcome.error, result)
+                continue
+            if self.journal is not None:
+                self.journal.record(ticket.repo_key, ticket.issue.number, "committed", commit=outcome.commit,
+                                    branch=outcome.branch, content_hash=ticket.issue.content_hash,
+                                    run_id=self.run_id)
             stage.submit(Pending(ticket, outcome, result))
-        else:
-            self._finish(ticket, outcome.status, outcome, outcome.error, result)
 
     def _enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
@@ -325,32 +334,12 @@ class ProcessRun:
 
     def _unroutable(self, ticket: Ticket, reason: str) -> None:
         self.metrics.record_enqueued(ticket.key)
-        self._finish(ticket, FAILED, None, reason, None)
-
-    def _finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None,
-                error: str | None, result: SageResult | None, pull_request: str | None = None) -> None:
-        """Record an issue's terminal state: report, metrics, observer; exactly once per ticket."""
-        self.ledger.close(ticket)
-        self.metrics.record_finished(ticket.key, status, ticket.triage.priority.label)
-        latency = time.monotonic() - ticket.enqueued_mono
-        record = issue_record(ticket, status, self.config.branch_for(ticket.issue.number), outcome, error,
-                              result, pull_request, latency)
-        if result is not None:
-            self.metrics.record_busy(result.worker_pid, result.busy_s)
-        self.sink.add_issue(record)
-        if status in ("failed", "deferred"):
-            log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, status, error)
-        if self.journal is not None:
-            self.journal.record(ticket.repo_key, ticket.issue.number, journal_state(status), run_id=self.run_id,
-                                attempts=ticket.attempts, error=error, content_hash=ticket.issue.content_hash,
-                                branch=record["branch"], commit=record["commit"], pull_request=pull_request,
-                                durable=pull_request is not None)
-        self.observer.issue_finished(record)
+        self.recorder.finish(ticket, FAILED, None, reason, None)
 
     def _defer_leftovers(self) -> None:
         """Whatever is still open after a stop ends as deferred, never lost."""
-        for ticket in self.ledger.open_tickets():
-            self._finish(ticket, "deferred", None, "run interrupted before this issue finished", None)
+        reason = "run interrupted before this issue finished"
+        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in self.ledger.open_tickets()])
 
     def _report(self, sink: ReportSink, pool) -> RunOutcome:
         totals = sink.totals

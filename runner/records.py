@@ -10,7 +10,8 @@ from runner.report import now_iso
 
 
 def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
-                 result: SageResult | None, pull_request: str | None, latency_s: float) -> dict[str, Any]:
+                 result: SageResult | None, pull_request: str | None, latency_s: float,
+                 finished_at: str | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "number": ticket.issue.number,
         "title": ticket.issue.title,
@@ -24,7 +25,7 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "attempts": ticket.attempts,
         "queued_at": ticket.queued_at,
         "started_at": ticket.started_at,
-        "finished_at": now_iso(),
+        "finished_at": finished_at or now_iso(),
         "latency_s": round(latency_s, 4),
         "error": error,
         "risk": result.risk if result else None,

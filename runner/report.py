@@ -51,11 +51,16 @@ class ReportSink:
         self._lock = threading.Lock()
 
     def add_issue(self, record: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._add_issue(record)
+        self.add_issues([record])
 
-    def _add_issue(self, record: Mapping[str, Any]) -> None:
-        status = record["status"]
+    def add_issues(self, records: list[Mapping[str, Any]]) -> None:
+        """Count the records and append them to the report in one write."""
+        with self._lock:
+            for record in records:
+                self._count(record["status"])
+            self._files["issues"].write("".join([json.dumps(record) + "\n" for record in records]))
+
+    def _count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
         if status in SUCCESS:
             self.totals["succeeded"] += 1
@@ -63,7 +68,6 @@ class ReportSink:
             self.totals[status] += 1
         elif status == "skipped":
             self.totals["skipped"] += 1
-        self._append("issues", record)
 
     def add_invalid(self, position: int, line: int | None, reason: str, number: int | None = None) -> None:
         with self._lock:
@@ -115,13 +119,13 @@ class ReportSink:
             out.write("{\n")
             for key, value in head.items():
                 out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
-            for name in ("issues", "invalid", "skipped"):
-                out.write(f'  "{name}": [')
+            for n, name in enumerate(("issues", "invalid", "skipped")):
+                out.write((",\n" if n else "") + f'  "{name}": [')
                 for i, line in enumerate(self._lines(name)):
                     out.write(("\n    " if i == 0 else ",\n    ") + line)
-                out.write("\n  ],\n")
+                out.write("\n  ]")
             body = json.dumps(dict(sections), ensure_ascii=False, indent=2, default=str)
-            out.write(body[1:].lstrip("\n") if body != "{}" else "}")
+            out.write(",\n" + body[1:].lstrip("\n") if sections else "\n}")
             out.write("\n")
         os.replace(tmp, path)
         return path

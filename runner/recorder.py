@@ -1,0 +1,96 @@
+"""Recorder: an issue's terminal state, written once to everything that keeps it.
+
+    collector (a batch's outcomes), publisher, intake, stop
+        │ finish_many([Finish, ...])
+        ▼
+    Recorder ──> ledger (no longer open) ──> metrics (latency, counts)
+             ──> report line ──> journal row ──> observer (progress)
+
+The issues of a batch reach their terminal state together, when its branches are in
+place, so they are recorded together: each lock is taken and the clock read once per
+call rather than once per issue. Recording is the last thing a run does after its
+last result, so its cost per issue is the length of the run's tail.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, NamedTuple, Sequence
+
+from runner.journal import Journal, journal_state
+from runner.ledger import Ledger, Ticket
+from runner.logs import LOGGER
+from runner.metrics import RunMetrics
+from runner.models import CommitOutcome, SageResult
+from runner.records import issue_record
+from runner.report import ReportSink, now_iso
+from runner.runtypes import Observer
+
+log = logging.getLogger(LOGGER)
+
+
+class Finish(NamedTuple):
+    """One issue's terminal state and what is known about how it got there (a tuple:
+    thousands are made per second at the end of a run)."""
+
+    ticket: Ticket
+    status: str
+    outcome: CommitOutcome | None = None
+    error: str | None = None
+    result: SageResult | None = None
+    pull_request: str | None = None
+
+
+class Recorder:
+    def __init__(self, ledger: Ledger, metrics: RunMetrics, sink: ReportSink, journal: Journal | None,
+                 observer: Observer, branch_for: Callable[[int], str], run_id: str) -> None:
+        self.ledger = ledger
+        self.metrics = metrics
+        self.sink = sink
+        self.journal = journal
+        self.observer = observer
+        self.branch_for = branch_for
+        self.run_id = run_id
+
+    def finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None, error: str | None,
+               result: SageResult | None, pull_request: str | None = None) -> None:
+        self.finish_many([Finish(ticket, status, outcome, error, result, pull_request)])
+
+    def finish_many(self, items: Sequence[Finish]) -> None:
+        """Record each item's terminal state; each ticket must be finished exactly once."""
+        if not items:
+            return
+        self.ledger.close_many([item.ticket for item in items])
+        self.metrics.record_finished_many([(i.ticket.key, i.status, i.ticket.triage.priority.label) for i in items])
+        now, finished_at = time.monotonic(), now_iso()
+        records = [self._record(item, now - item.ticket.enqueued_mono, finished_at) for item in items]
+        self._add_busy(items)
+        self.sink.add_issues(records)
+        if self.journal is not None:
+            rows = [self._row(item, record, finished_at) for item, record in zip(items, records)]
+            self.journal.record_rows(rows, durable=any(item.pull_request for item in items))
+        for item, record in zip(items, records):
+            if item.status in ("failed", "deferred"):
+                ticket = item.ticket
+                log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, item.status, item.error)
+            self.observer.issue_finished(record)
+
+    def _record(self, item: Finish, latency_s: float, finished_at: str) -> dict:
+        ticket = item.ticket
+        return issue_record(ticket, item.status, self.branch_for(ticket.issue.number), item.outcome, item.error,
+                            item.result, item.pull_request, latency_s, finished_at)
+
+    def _row(self, item: Finish, record: dict, finished_at: str) -> tuple:
+        ticket = item.ticket
+        return Journal.row(ticket.repo_key, ticket.issue.number, journal_state(item.status), run_id=self.run_id,
+                           attempts=ticket.attempts, error=item.error, content_hash=ticket.issue.content_hash,
+                           branch=record["branch"], commit=record["commit"], pull_request=item.pull_request,
+                           at=finished_at)
+
+    def _add_busy(self, items: Sequence[Finish]) -> None:
+        busy: dict[int, float] = {}
+        for item in items:
+            if item.result is not None:
+                busy[item.result.worker_pid] = busy.get(item.result.worker_pid, 0.0) + item.result.busy_s
+        for pid, seconds in busy.items():
+            self.metrics.record_busy(pid, seconds)
