@@ -74,7 +74,8 @@ class ImportStream:
     """
 
     def __init__(self, repo: Path, name: str, email: str) -> None:
-        self._stamp = f"{name} <{email}> {int(time.time())} +0000".encode()
+        self._who = f"{name} <{email}>"
+        self._stamp = b""
         self._marks: dict[str, int] = {}
         self._errors = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
@@ -92,6 +93,8 @@ class ImportStream:
 
     def add(self, item: Commitable, parent: str, new_branch: bool = False) -> None:
         """Stream one commit; a `new_branch` commit is written but its branch is not."""
+        if not self._stamp:
+            self._stamp = f"{self._who} {int(time.time())} +0000".encode()
         mark = len(self._marks) + 1
         self._marks[item.branch] = mark
         ref = HOLDING_REF if new_branch else "refs/heads/" + item.branch

@@ -1,6 +1,7 @@
 """The run's repositories, opened side by side before anything is read or written.
 
-    config.repos ──open_writers──> {key: RepoWriter}    (git checks, base commit, branch tips)
+    config.repos ──open_writers──> {key: RepoWriter}    (git checks, base commit, branch tips,
+                                                          the first batch's fast-import)
     writers ──────index_paths────> {key: index file}    (built or loaded once per base commit)
 
 Why side by side: the time goes to git processes, which run in parallel; eight
@@ -27,11 +28,22 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
         targets[""] = config.default_repo
     if not targets:
         raise ConfigError("no repository given: use --repo PATH (or --repo OWNER/NAME=PATH, or [repos] in runner.toml)")
+    opened: list[RepoWriter] = []
+
+    def open_one(path: Path) -> RepoWriter:
+        writer = RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run,
+                            stream_ahead=True)
+        opened.append(writer)
+        return writer
+
     try:
-        return per_repository(
-            lambda path: RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run), targets)
-    except GitError as exc:
-        raise ConfigError(str(exc)) from None
+        return per_repository(open_one, targets)
+    except BaseException as exc:
+        for writer in opened:
+            writer.close()
+        if isinstance(exc, GitError):
+            raise ConfigError(str(exc)) from None
+        raise
 
 
 def index_paths(writers: dict[str, RepoWriter], cache: Path) -> dict[str, str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,37 @@ def test_a_branch_name_git_refuses_fails_alone(make_repo):
     outcomes = writer.write([item(1), bad, item(3)])
     assert [o.status for o in outcomes] == ["committed", "failed", "committed"]
     assert set(branches(repo)) == {"runner/issue-1", "runner/issue-3"}
+
+
+def test_a_run_writer_starts_its_first_fast_import_at_open_and_commits_through_it(make_repo):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None, stream_ahead=True)
+    ahead = writer._spare
+    assert ahead is not None and ahead._proc.poll() is None
+    time.sleep(1.1)
+    before_add = int(time.time())
+    outcome = writer.write([item(1)])[0]
+    writer.close()
+    assert outcome.status == "committed" and ahead._proc.returncode == 0 and writer._spare is None
+    assert int(git(repo, "log", "-1", "--format=%ct", "runner/issue-1")) >= before_add
+    assert git(repo, "show", "runner/issue-1:.runner/issues/1/PLAN.md") == "plan"
+
+
+def test_an_unused_fast_import_started_ahead_leaves_nothing_behind(make_repo):
+    repo = make_repo()
+    refs_before = git(repo, "for-each-ref")
+    pack_dir = repo / ".git" / "objects" / "pack"
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None, stream_ahead=True)
+    ahead = writer._spare
+    deadline = time.monotonic() + 10
+    while not any(p.name.startswith("tmp_pack") for p in pack_dir.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.close()
+    assert ahead._proc.returncode == 0
+    assert list(pack_dir.iterdir()) == [] and git(repo, "for-each-ref") == refs_before
+
+
+def test_a_dry_run_writer_starts_no_fast_import(make_repo):
+    writer = RepoWriter(make_repo(), Identity(), "runner/issue-", None, dry_run=True, stream_ahead=True)
+    assert writer._spare is None
+    writer.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+import psutil
 import pytest
 
 from conftest import git
@@ -30,6 +31,29 @@ def test_every_repository_gets_a_writer_and_a_bad_one_is_named(make_repo, tmp_pa
     missing.mkdir()
     with pytest.raises(ConfigError, match="not-a-repo"):
         open_writers(config_for(tmp_path, f"acme/one={first}", f"acme/two={missing}"))
+    assert fast_imports() == [], "the good repository's writer was left open"
+
+
+def test_each_writer_has_its_first_fast_import_running(make_repo, tmp_path):
+    first, second = make_repo("first"), make_repo("second")
+    writers = open_writers(config_for(tmp_path, f"acme/one={first}", f"acme/two={second}"))
+    try:
+        assert len(fast_imports()) == 2
+    finally:
+        for writer in writers.values():
+            writer.close()
+    assert fast_imports() == []
+
+
+def fast_imports() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "fast-import" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
 
 
 def test_clones_at_one_commit_share_an_index_and_another_commit_gets_its_own(make_repo, tmp_path):
