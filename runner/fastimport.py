@@ -40,6 +40,14 @@ MALLOC_PADDING = {"MALLOC_TOP_PAD_": str(16 * 1024 * 1024)}
 GIT_OPTIONS = ("-c", "core.logAllRefUpdates=false", "-c", "pack.compression=1", "-c", "fastimport.unpackLimit=0")
 IMPORT_OPTIONS = ("--quiet", "--depth=0")
 
+# Commits reach git in writes of this size rather than io's default 8 KiB (two of the
+# bench's commits): a 2,000-issue run makes about 30 writes instead of about 950, each
+# of which woke a fast-import process and made the collector give up the GIL and queue
+# for it again. Measured on 2,000 issues: eight repositories 3-5% faster, one the same.
+# Larger buffers leave git too much to do after the last result (1 MiB: eight repositories
+# 11% slower than with 256 KiB).
+STREAM_BUFFER = 256 * 1024
+
 _NEEDS_ESCAPE = re.compile(rb'["\\\x00-\x1f\x7f]')
 
 # Commits for branches that do not exist yet go on this ref, which a final `reset` with
@@ -79,8 +87,9 @@ class ImportStream:
         self._marks: dict[str, int] = {}
         self._errors = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            ["git", "-C", str(repo), *GIT_OPTIONS, "fast-import", *IMPORT_OPTIONS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._errors, env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
+            ["git", "-C", str(repo), *GIT_OPTIONS, "fast-import", *IMPORT_OPTIONS], bufsize=STREAM_BUFFER,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
+            env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
         )
         self._broken = False
         self._holding = False
