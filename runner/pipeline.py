@@ -250,8 +250,8 @@ class ProcessRun:
 
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
-        for ticket in self.queue.drain():
-            self.recorder.finish(ticket, "deferred", None, f"run stopped ({self.stop_reason}) before this issue started", None)
+        reason = f"run stopped ({self.stop_reason}) before this issue started"
+        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in self.queue.drain()])
         busy = [t for t in self.ledger.open_tickets() if t.started_at is not None]
         if not busy or stopping_for >= self.config.grace_s:
             return True
