@@ -50,9 +50,6 @@ class Ledger:
         with self._lock:
             self._open[ticket.key] = ticket
 
-    def close(self, ticket: Ticket) -> None:
-        self.close_many([ticket])
-
     def close_many(self, tickets: list[Ticket]) -> None:
         with self._lock:
             for ticket in tickets:

@@ -50,9 +50,6 @@ class ReportSink:
         self._files = {name: path.open("w", encoding="utf-8") for name, path in self._parts.items()}
         self._lock = threading.Lock()
 
-    def add_issue(self, record: Mapping[str, Any]) -> None:
-        self.add_issues([record])
-
     def add_issues(self, records: list[Mapping[str, Any]]) -> None:
         """Count the records and append them to the report in one write."""
         with self._lock:
