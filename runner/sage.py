@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from runner import repoindex
 from runner.analysis import analyse
+from runner.display import readable
 from runner.models import KINDS, RelatedFile, SageResult, Task
 from runner.fixer import FixerSpec, run_fixer
 
@@ -82,6 +83,7 @@ def work(task: Task) -> SageResult:
     issue, triage = task.issue, task.triage
     found = analyse(issue, triage, _state.indexes[task.repo_key])
     summary = summarize(issue.body)
+    risk_reasons = tuple(readable(reason) for reason in found.risk_reasons)
     context = {
         "issue": {
             "number": issue.number,
@@ -94,9 +96,9 @@ def work(task: Task) -> SageResult:
         "priority_reason": clean(triage.priority_reason),
         "kind": triage.kind,
         "kind_reason": clean(triage.kind_reason),
-        "related": [{"path": f.path, "score": f.score, "lines": f.lines} for f in found.related],
+        "related": [{"path": readable(f.path), "score": f.score, "lines": f.lines} for f in found.related],
         "risk": found.risk,
-        "risk_reasons": list(found.risk_reasons),
+        "risk_reasons": list(risk_reasons),
         "duplicates": list(task.duplicates),
         "branch": f"{_state.setup.branch_prefix}{issue.number}",
     }
@@ -107,9 +109,9 @@ def work(task: Task) -> SageResult:
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
-        related=tuple(RelatedFile(f.path, f.score, ()) for f in found.related),
+        related=tuple(RelatedFile(readable(f.path), f.score, ()) for f in found.related),
         risk=found.risk,
-        risk_reasons=found.risk_reasons,
+        risk_reasons=risk_reasons,
         files=files,
         summary=summary,
         worker_pid=os.getpid(),
@@ -149,7 +151,8 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
 
 
 def _fixer_facts(outcome) -> dict:
-    return {"exit_code": outcome.exit_code, "log": outcome.log_path, "changed": sorted(outcome.changed),
+    return {"exit_code": outcome.exit_code, "log": outcome.log_path,
+            "changed": sorted(readable(path) for path in outcome.changed),
             "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
 
 
@@ -172,7 +175,8 @@ def clean_text(text: str) -> str:
 
 
 def clean_bytes(text: str) -> bytes:
-    """`clean_text(text).encode()`; ASCII text, as most plans are, in one C-speed pass."""
+    """`clean_text(text)` as UTF-8, lone surrogates escaped (`readable`); ASCII text, as most plans are,
+    in one C-speed pass."""
     if text.isascii():
         return text.encode().translate(None, _ASCII_CONTROL)
-    return clean_text(text).encode()
+    return readable(clean_text(text)).encode()

@@ -97,6 +97,37 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     assert not [p for p in _sleepers() if p]
 
 
+def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(make_repo, write_issues, runner_cli, tmp_path,
+                                                                     fixer):
+    repo = make_repo()
+    name = b"app/l\xe9gacy_login.py"
+    (repo / os.fsdecode(name)).write_bytes(b"def login(user):\n    authenticate(user)\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "latin-1 name")
+    target = os.fsdecode(name)
+    items = [issue(5, "Login crash in authenticate", "login fails"), issue(6, "unrelated docs typo", "")]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    report = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert report[5]["status"] == "committed" and "app/l\\xe9gacy_login.py" in report[5]["related"]
+    plan = subprocess.run(["git", "-C", str(repo), "show", "runner/issue-5:.runner/issues/5/PLAN.md"],
+                          capture_output=True, check=True).stdout.decode()
+    assert "`app/l\\xe9gacy_login.py`" in plan
+
+    edit = tmp_path / "edit.py"
+    edit.write_text(f"import os\nwith open({target.encode('utf-8', 'surrogateescape')!r}, 'ab') as f:\n"
+                    "    f.write(b'# fixed\\n')\n")
+    result = runner_cli("process", str(write_issues([issue(7, "Login crash", "login")])), "--repo", str(repo),
+                        "--command", f"{sys.executable} {edit}", reports="reports-fix")
+    assert result.returncode == 0, result.stderr.decode()
+    record = latest_report(tmp_path / "reports-fix")["issues"][0]
+    assert record["status"] == "committed" and record["fixer"]["changed"] == ["app/l\\xe9gacy_login.py"]
+    blob = subprocess.run(["git", "-C", str(repo), "show", b"runner/issue-7:" + name], capture_output=True,
+                          check=True).stdout
+    assert blob == b"def login(user):\n    authenticate(user)\n# fixed\n"
+    assert "app/l\\xe9gacy_login.py" in git(repo, "log", "-1", "--format=%B", "runner/issue-7")
+
+
 def _kill_runner_tree(pid: int) -> None:
     """SIGKILL runner and its sage processes at once (as an OOM kill or a reboot would), not the commands."""
     import psutil
