@@ -20,7 +20,7 @@ from runner import repoindex
 from runner.analysis import analyse
 from runner.display import readable
 from runner.models import KINDS, RelatedFile, SageResult, Task
-from runner.fixer import FixerSpec, run_fixer
+from runner.fixer import FixerOutcome, FixerSpec, run_fixer
 
 if TYPE_CHECKING:
     from runner.render import Renderer
@@ -105,7 +105,10 @@ def work(task: Task) -> SageResult:
     rendered = _state.renderer.render(triage.kind, context)
     directory = _state.setup.plan_dir.format(number=issue.number)
     files = {f"{directory}/{name}": clean_bytes(text) for name, text in rendered.items()}
-    fixed = _run_fixer(task, files, context["branch"]) if _state.setup.fixer else None
+    spec = _state.setup.fixer
+    fixed = _run_fixer(task, files, context["branch"]) if spec else None
+    facts = _fixer_facts(fixed, spec.timeout_s) if fixed and spec else None
+    applied = fixed if facts is not None and "error" not in facts else None
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
@@ -116,19 +119,13 @@ def work(task: Task) -> SageResult:
         summary=summary,
         worker_pid=os.getpid(),
         busy_s=time.perf_counter() - started,
-        changes=fixed.changed if fixed else {},
-        modes=fixed.modes if fixed else {},
-        fixer=_fixer_facts(fixed) if fixed else None,
+        changes=applied.changed if applied else {},
+        modes=applied.modes if applied else {},
+        fixer=facts,
     )
 
 
-class FixerFailed(Exception):
-    """The user's fixer command failed or timed out; not retried (it would fail the same way)."""
-
-    transient = False
-
-
-def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
+def _run_fixer(task: Task, files: dict[str, bytes], branch: str) -> FixerOutcome:
     """Run the fixer command for this issue in its own worktree, from the branch tip (or the base)."""
     assert _state is not None and _state.setup.fixer is not None
     repo, base_commit, lock_path = _state.setup.repos[task.repo_key]
@@ -139,21 +136,24 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
                              "labels": list(issue.labels), "html_url": issue.html_url,
                              "priority": task.triage.priority.label, "kind": task.triage.kind}).encode()
     plan = b"".join(files.values())
-    outcome = run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
-                        _state.setup.fixer, Path(lock_path))
+    return run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
+                     _state.setup.fixer, Path(lock_path))
+
+
+def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
+    """The report's `fixer` section. A command that failed or timed out adds `error` (the issue fails
+    with it, not retried: it would fail the same way) and the tail of its output, which goes to the
+    report only: the error, which the journal keeps and `runner status` prints, just names the log."""
+    facts = {"exit_code": outcome.exit_code, "log": outcome.log_path,
+             "changed": sorted(readable(path) for path in outcome.changed),
+             "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
     if outcome.timed_out:
-        raise FixerFailed(f"command timed out after {_state.setup.fixer.timeout_s:g} s and was killed; "
-                          f"log {outcome.log_path}")
-    if outcome.exit_code != 0:
-        tail = " ".join(outcome.output_tail.split())[-300:]
-        raise FixerFailed(f"command exited with {outcome.exit_code}; log {outcome.log_path}; output: {tail}")
-    return outcome
-
-
-def _fixer_facts(outcome) -> dict:
-    return {"exit_code": outcome.exit_code, "log": outcome.log_path,
-            "changed": sorted(readable(path) for path in outcome.changed),
-            "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
+        facts["error"] = f"command timed out after {timeout_s:g} s and was killed; its output is in {outcome.log_path}"
+    elif outcome.exit_code != 0:
+        facts["error"] = f"command exited with {outcome.exit_code}; its output is in {outcome.log_path}"
+    if "error" in facts:
+        facts["output_tail"] = clean_text(outcome.output_tail)
+    return facts
 
 
 def summarize(body: str) -> str:

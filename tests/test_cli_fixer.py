@@ -24,7 +24,7 @@ if mode == "hang":
     subprocess.Popen(["sleep", "1000"])
     time.sleep(1000)
 if mode == "fail":
-    print("something went wrong", file=sys.stderr)
+    print("something went wrong \x1b]0;retitled\x07\x1b[2J", file=sys.stderr)
     sys.exit(3)
 if mode == "nothing":
     sys.exit(0)
@@ -88,8 +88,13 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
     assert by_number[1]["status"] == "failed" and "timed out" in by_number[1]["error"]
     assert by_number[1]["attempts"] == 1
-    assert by_number[2]["status"] == "failed" and "exited with 3" in by_number[2]["error"]
-    assert "something went wrong" in by_number[2]["error"]
+    failed = by_number[2]
+    assert failed["status"] == "failed"
+    assert failed["error"] == f"command exited with 3; its output is in {failed['fixer']['log']}"
+    assert failed["fixer"]["output_tail"] == "something went wrong ]0;retitled[2J\n"
+    assert "output is in" in by_number[1]["error"] and "output_tail" in by_number[1]["fixer"]
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state")).stdout.decode()
+    assert f"#2 failed: {failed['error']}" in status and "something went wrong" not in status
     assert by_number[3]["status"] == "no-change"
     assert by_number[4]["status"] == by_number[5]["status"] == "committed"
     assert Path(by_number[4]["fixer"]["log"]).stat().st_size >= 20_000_000
