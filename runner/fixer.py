@@ -5,10 +5,10 @@
                ├─ <worktree>.issue.json, <worktree>.plan.md   (beside the worktree, so never committed)
                ├─ command: argv, cwd=worktree, stdin=/dev/null, own session ──> <logs>/issue-<N>-<time>-<token>.log
                │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
-               │     its descendants and every process marked with (or working in) its worktree
+               │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
                ├─ git add -A; git diff --cached --raw <start> ──> git cat-file --batch ──> changed, modes
                ├─ refs, HEAD and config of the main checkout (after) ──> foreign_changes
-               └─(repository lock) git worktree remove --force
+               └─(repository lock) git worktree remove --force   (--keep-worktrees: mark it kept instead)
 
 The command runs outside the lock, so many commands work on one repository at
 once. No shell is involved: issue text reaches the command only through
@@ -35,7 +35,7 @@ import psutil
 
 from runner.gitstore import GitError
 from runner.worktrees import (
-    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive,
+    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive, keep_worktree,
     processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
 )
 
@@ -113,7 +113,9 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
         foreign = describe_ref_changes(before, main_refs(repo, dirs, ignore_prefix))
         changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
     finally:
-        if not spec.keep_worktrees:
+        if spec.keep_worktrees:
+            keep_worktree(worktree)
+        else:
             remove_worktree(repo, worktree, lock_path)
     return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
                         foreign, run.duration_s)

@@ -102,6 +102,28 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     assert not [p for p in _sleepers() if p]
 
 
+def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(make_repo, write_issues, runner_cli,
+                                                                             tmp_path, fixer):
+    repo = make_repo()
+    first = runner_cli("process", str(write_issues([issue(5, "five", "file: app/five.py")])), "--repo", str(repo),
+                       "--command", fixer, "--keep-worktrees")
+    assert first.returncode == 0, first.stderr.decode()
+    [kept] = [path for path in (tmp_path / "state" / "worktrees").glob("*/issue-5-*") if path.is_dir()]
+    assert kept.with_name(kept.name + ".kept").is_file()
+    (kept / "REVIEW_NOTES.txt").write_text("my review notes\n")
+    person = subprocess.Popen(["sleep", "300"], cwd=kept)
+    try:
+        second = runner_cli("process", str(write_issues([issue(6, "six", "file: app/six.py")])), "--repo",
+                            str(repo), "--command", fixer)
+        assert second.returncode == 0, second.stderr.decode()
+        assert person.poll() is None
+    finally:
+        person.kill()
+        person.wait(timeout=10)
+    assert (kept / "REVIEW_NOTES.txt").read_text() == "my review notes\n"
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2
+
+
 def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(make_repo, write_issues, runner_cli, tmp_path,
                                                                      fixer):
     repo = make_repo()

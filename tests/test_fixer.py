@@ -252,7 +252,12 @@ def test_a_killed_run_leaves_a_worktree_that_prune_removes(make_repo, tmp_path):
     assert all(alive(pid) for pid in pids)
     assert prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=55) == []
     assert all(alive(pid) for pid in pids) and len(worktree_list(repo)) == 2
-    removed = prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=5)
+    user = sleeper(worktree_list(repo)[1])
+    try:
+        removed = prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=5)
+        assert alive(user.pid)
+    finally:
+        stop(user)
     names = sorted(Path(p).name for p in removed)
     assert names[0].startswith("issue-5-") and names[1:] == [names[0] + ".issue.json", names[0] + ".plan.md"]
     assert [pid for pid in pids if alive(pid)] == []
@@ -261,14 +266,38 @@ def test_a_killed_run_leaves_a_worktree_that_prune_removes(make_repo, tmp_path):
     assert prune_stale_worktrees(repo, state / "worktrees", lock_of(repo)) == []
 
 
-def test_a_kept_worktree_stays_until_the_next_prune(make_repo, tmp_path):
+def sleeper(cwd: Path) -> subprocess.Popen:
+    """A person's process working in `cwd` (a shell, an editor), started outside runner."""
+    return subprocess.Popen(["sleep", "300"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_a_kept_worktree_and_whoever_works_in_it_are_never_pruned(make_repo, tmp_path):
     repo = make_repo()
     spec = FixerSpec(("sh", "-c", "echo kept > kept.txt"), 30, str(tmp_path / "wt"), str(tmp_path / "logs"), True)
-    outcome = fix(repo, spec)
+    outcome = fix(repo, spec, 5)
     assert outcome.changed == {"kept.txt": b"kept\n"}
     kept = [path for path in worktree_list(repo) if path != repo.resolve()]
     assert len(kept) == 1 and (kept[0] / "kept.txt").read_text() == "kept\n"
-    assert len(prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo))) == 3
+    assert "git worktree remove" in kept[0].with_name(kept[0].name + ".kept").read_text()
+    (kept[0] / "REVIEW_NOTES.txt").write_text("my notes\n")
+    user = sleeper(kept[0])
+    try:
+        assert prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo)) == []
+        assert prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo), issue_number=5) == []
+        assert alive(user.pid)
+    finally:
+        stop(user)
+    assert (kept[0] / "REVIEW_NOTES.txt").read_text() == "my notes\n"
+    assert worktree_list(repo) == [repo.resolve(), kept[0]]
+    git(repo, "worktree", "remove", "--force", str(kept[0]))
+    removed = prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo))
+    assert sorted(Path(p).name for p in removed) == [kept[0].name + suffix for suffix in (".issue.json", ".kept",
+                                                                                         ".plan.md")]
     assert_clean(repo, spec)
 
 
