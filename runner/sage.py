@@ -137,7 +137,7 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str) -> FixerOutcome
                              "priority": task.triage.priority.label, "kind": task.triage.kind}).encode()
     plan = b"".join(files.values())
     return run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
-                     _state.setup.fixer, Path(lock_path))
+                     _state.setup.fixer, Path(lock_path), branch_prefix=_state.setup.branch_prefix)
 
 
 def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:

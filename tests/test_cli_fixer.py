@@ -26,6 +26,17 @@ if mode == "hang":
 if mode == "fail":
     print("something went wrong \x1b]0;retitled\x07\x1b[2J", file=sys.stderr)
     sys.exit(3)
+if mode == "wait-for":
+    other = issue["body"].split("wait-for:", 1)[1].split()[0]
+    def tip():
+        return subprocess.run(["git", "-C", os.environ["RUNNER_REPO"], "rev-parse", "--verify", "-q", other],
+                              capture_output=True, text=True).stdout
+    first, deadline = tip(), time.monotonic() + 60
+    while tip() == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+if mode == "meddle":
+    for args in (["branch", "-q", "runner/issue-99", "HEAD"], ["branch", "-q", "-D", "runner/keep-me"]):
+        subprocess.run(["git", "-C", os.environ["RUNNER_REPO"], *args], check=True)
 if mode == "nothing":
     sys.exit(0)
 if mode == "loud":
@@ -100,6 +111,28 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     assert Path(by_number[4]["fixer"]["log"]).stat().st_size >= 20_000_000
     assert set(branches(repo)) == {"runner/issue-4", "runner/issue-5"}
     assert not [p for p in _sleepers() if p]
+
+
+def test_branches_runner_commits_meanwhile_are_not_foreign_but_a_fixers_are(make_repo, write_issues, runner_cli,
+                                                                            tmp_path, fixer):
+    repo = make_repo()
+    git(repo, "branch", "runner/keep-me", "main")
+    items = [issue(1, "waits", "mode: wait-for: runner/issue-2 file: app/one.py"),
+             issue(2, "quick", "file: app/two.py")]
+    for run in range(2):
+        result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
+                            "--workers", "2", reports=f"reports{run}")
+        assert result.returncode == 0, result.stderr.decode()
+        report = {r["number"]: r for r in latest_report(tmp_path / f"reports{run}")["issues"]}
+        assert report[1]["status"] == report[2]["status"] == "committed"
+        assert git(repo, "rev-parse", "runner/issue-2").startswith(report[2]["commit"][:12])
+        assert report[1]["fixer"]["foreign_changes"] == [] and report[1]["fixer"]["duration_s"] > 0
+    main = git(repo, "rev-parse", "main")
+    result = runner_cli("process", str(write_issues([issue(3, "meddles", "mode: meddle file: app/three.py")])),
+                        "--repo", str(repo), "--command", fixer, reports="reports-meddle")
+    assert result.returncode == 0, result.stderr.decode()
+    assert latest_report(tmp_path / "reports-meddle")["issues"][0]["fixer"]["foreign_changes"] == [
+        f"refs/heads/runner/issue-99: created at {main}", f"refs/heads/runner/keep-me: deleted (was {main})"]
 
 
 def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(make_repo, write_issues, runner_cli,
