@@ -122,7 +122,7 @@ def keep_worktree(worktree: Worktree) -> None:
     processes alone from now on. Written only after the command's processes are stopped, so a run
     killed before this point leaves an unmarked worktree, which the next run prunes."""
     worktree.kept_file.write_text(
-        f"{worktree.path} was kept for inspection; runner will not touch it again.\n"
+        f"{worktree.path} was kept for inspection; runner leaves it and whoever works in it alone.\n"
         f"Remove it with: git worktree remove --force {worktree.path}\n")
 
 
