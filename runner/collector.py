@@ -130,6 +130,8 @@ class Collector(threading.Thread):
                 self._failed_attempt(done.ticket, done.error)
             elif result.written is not None:
                 self.after_commit([(done.ticket, result.written, result)])
+            elif result.fixer is not None and result.fixer.get("error"):
+                self.finish(done.ticket, FAILED, None, result.fixer["error"], result)
             elif result.fixer is not None and not result.changes:
                 self.finish(done.ticket, NO_CHANGE, None, None, result)
             else:

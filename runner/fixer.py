@@ -5,10 +5,11 @@
                ├─ <worktree>.issue.json, <worktree>.plan.md   (beside the worktree, so never committed)
                ├─ command: argv, cwd=worktree, stdin=/dev/null, own session ──> <logs>/issue-<N>-<time>-<token>.log
                │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
-               │     its descendants and every process marked with (or working in) its worktree
+               │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
                ├─ git add -A; git diff --cached --raw <start> ──> git cat-file --batch ──> changed, modes
                ├─ refs, HEAD and config of the main checkout (after) ──> foreign_changes
-               └─(repository lock) git worktree remove --force
+               │     (all but the moves runner's own git writer makes meanwhile)
+               └─(repository lock) git worktree remove --force   (--keep-worktrees: mark it kept instead)
 
 The command runs outside the lock, so many commands work on one repository at
 once. No shell is involved: issue text reaches the command only through
@@ -20,7 +21,6 @@ its target path, never the file it points at.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -33,9 +33,10 @@ from typing import Mapping
 
 import psutil
 
+from runner.foreign import foreign_changes, main_refs
 from runner.gitstore import GitError
 from runner.worktrees import (
-    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive,
+    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive, keep_worktree,
     processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
 )
 
@@ -43,7 +44,6 @@ __all__ = ["FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "T
 
 TAIL_BYTES = 4096
 TITLE_ENV_CHARS = 4096
-RUNNER_PREFIX = "refs/heads/runner/"
 # Inherited variables the command does not get unless extra_env passes them on purpose:
 # whatever it prints lands in a log file, and tokens must never reach logs.
 SECRET_ENV = frozenset({"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GH_ENTERPRISE_TOKEN"})
@@ -91,8 +91,12 @@ class _Run:
 
 def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, issue_json: bytes, plan_text: bytes,
               spec: FixerSpec, lock_path: Path, extra_env: Mapping[str, str] | None = None, *,
-              ignore_prefix: str = RUNNER_PREFIX, hidden_env: frozenset[str] = SECRET_ENV) -> FixerOutcome:
+              branch_prefix: str, hidden_env: frozenset[str] = SECRET_ENV) -> FixerOutcome:
     """Run the command for one issue in its own worktree at `start_commit`; report what it changed.
+
+    `branch_prefix` is the run's `--branch-prefix`: branches under it may move while
+    the command runs, as the git writer commits other issues, and only those moves
+    are not foreign changes.
 
     Raises GitError when runner's own git plumbing fails (the worktree is removed
     all the same) and ValueError when `worktrees_dir` lies inside the checkout.
@@ -108,12 +112,14 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
         worktree.issue_file.write_bytes(issue_json)
         worktree.plan_file.write_bytes(plan_text)
         env = command_env(repo, issue_number, issue_title(issue_json), branch, worktree, extra_env, hidden_env)
-        before = main_refs(repo, dirs, ignore_prefix)
+        before = main_refs(repo, dirs)
         run = _run_command(spec, worktree.path, env, log_path)
-        foreign = describe_ref_changes(before, main_refs(repo, dirs, ignore_prefix))
+        foreign = foreign_changes(repo, before, main_refs(repo, dirs), branch_prefix)
         changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
     finally:
-        if not spec.keep_worktrees:
+        if spec.keep_worktrees:
+            keep_worktree(worktree)
+        else:
             remove_worktree(repo, worktree, lock_path)
     return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
                         foreign, run.duration_s)
@@ -297,47 +303,8 @@ def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def main_refs(repo: Path, dirs: RepoDirs, ignore_prefix: str = RUNNER_PREFIX) -> dict[str, str]:
-    """The user's branches, tags, stash, HEAD and config, minus refs runner's own workers move."""
-    out = git("-C", str(repo), "for-each-ref", "--format=%(objectname) %(refname)",
-              "refs/heads", "refs/tags", "refs/stash")
-    refs = {}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        oid, _, name = line.partition(" ")
-        if not name.startswith(ignore_prefix):
-            refs[name] = oid
-    refs["HEAD"] = _read_text(dirs.git_dir / "HEAD")
-    refs["config"] = hashlib.sha256(_read_text(dirs.common / "config").encode()).hexdigest()
-    return refs
-
-
-def describe_ref_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """One line per difference, e.g. `refs/heads/evil: created at 1a2b...`."""
-    lines = []
-    for name in sorted(before.keys() | after.keys()):
-        old, new = before.get(name), after.get(name)
-        if old == new:
-            continue
-        if name == "config":
-            lines.append("config: changed")
-        elif old is None:
-            lines.append(f"{name}: created at {new}")
-        elif new is None:
-            lines.append(f"{name}: deleted (was {old})")
-        else:
-            lines.append(f"{name}: {old} -> {new}")
-    return lines
-
-
 def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
     with open(path, "rb") as log:
         log.seek(0, os.SEEK_END)
         log.seek(max(0, log.tell() - size))
         return log.read().decode("utf-8", errors="replace")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace").strip()
-    except FileNotFoundError:
-        return ""

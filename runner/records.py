@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner import sage
+from runner.display import readable
 from runner.ledger import Ticket
 from runner.models import CommitOutcome, SageResult
 from runner.report import now_iso
@@ -61,7 +62,7 @@ def commit_message(ticket: Ticket, result: SageResult) -> str:
     if result.summary:
         lines += [result.summary, ""]
     if result.changes:
-        changed = sorted(result.changes)
+        changed = sorted(readable(path) for path in result.changes)
         lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
     lines += [
         f"Priority: {triage.priority.label} ({sage.clean(triage.priority_reason)})",

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Mapping
 
 from runner import repoindex
 from runner.analysis import analyse
+from runner.display import readable
 from runner.models import KINDS, RelatedFile, SageResult, Task
-from runner.fixer import FixerSpec, run_fixer
+from runner.fixer import FixerOutcome, FixerSpec, run_fixer
 
 if TYPE_CHECKING:
     from runner.render import Renderer
@@ -82,6 +83,7 @@ def work(task: Task) -> SageResult:
     issue, triage = task.issue, task.triage
     found = analyse(issue, triage, _state.indexes[task.repo_key])
     summary = summarize(issue.body)
+    risk_reasons = tuple(readable(reason) for reason in found.risk_reasons)
     context = {
         "issue": {
             "number": issue.number,
@@ -94,39 +96,36 @@ def work(task: Task) -> SageResult:
         "priority_reason": clean(triage.priority_reason),
         "kind": triage.kind,
         "kind_reason": clean(triage.kind_reason),
-        "related": [{"path": f.path, "score": f.score, "lines": f.lines} for f in found.related],
+        "related": [{"path": readable(f.path), "score": f.score, "lines": f.lines} for f in found.related],
         "risk": found.risk,
-        "risk_reasons": list(found.risk_reasons),
+        "risk_reasons": list(risk_reasons),
         "duplicates": list(task.duplicates),
         "branch": f"{_state.setup.branch_prefix}{issue.number}",
     }
     rendered = _state.renderer.render(triage.kind, context)
     directory = _state.setup.plan_dir.format(number=issue.number)
     files = {f"{directory}/{name}": clean_bytes(text) for name, text in rendered.items()}
-    fixed = _run_fixer(task, files, context["branch"]) if _state.setup.fixer else None
+    spec = _state.setup.fixer
+    fixed = _run_fixer(task, files, context["branch"]) if spec else None
+    facts = _fixer_facts(fixed, spec.timeout_s) if fixed and spec else None
+    applied = fixed if facts is not None and "error" not in facts else None
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
-        related=tuple(RelatedFile(f.path, f.score, ()) for f in found.related),
+        related=tuple(RelatedFile(readable(f.path), f.score, ()) for f in found.related),
         risk=found.risk,
-        risk_reasons=found.risk_reasons,
+        risk_reasons=risk_reasons,
         files=files,
         summary=summary,
         worker_pid=os.getpid(),
         busy_s=time.perf_counter() - started,
-        changes=fixed.changed if fixed else {},
-        modes=fixed.modes if fixed else {},
-        fixer=_fixer_facts(fixed) if fixed else None,
+        changes=applied.changed if applied else {},
+        modes=applied.modes if applied else {},
+        fixer=facts,
     )
 
 
-class FixerFailed(Exception):
-    """The user's fixer command failed or timed out; not retried (it would fail the same way)."""
-
-    transient = False
-
-
-def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
+def _run_fixer(task: Task, files: dict[str, bytes], branch: str) -> FixerOutcome:
     """Run the fixer command for this issue in its own worktree, from the branch tip (or the base)."""
     assert _state is not None and _state.setup.fixer is not None
     repo, base_commit, lock_path = _state.setup.repos[task.repo_key]
@@ -137,20 +136,24 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
                              "labels": list(issue.labels), "html_url": issue.html_url,
                              "priority": task.triage.priority.label, "kind": task.triage.kind}).encode()
     plan = b"".join(files.values())
-    outcome = run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
-                        _state.setup.fixer, Path(lock_path))
+    return run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
+                     _state.setup.fixer, Path(lock_path), branch_prefix=_state.setup.branch_prefix)
+
+
+def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
+    """The report's `fixer` section. A command that failed or timed out adds `error` (the issue fails
+    with it, not retried: it would fail the same way) and the tail of its output, which goes to the
+    report only: the error, which the journal keeps and `runner status` prints, just names the log."""
+    facts = {"exit_code": outcome.exit_code, "log": outcome.log_path,
+             "changed": sorted(readable(path) for path in outcome.changed),
+             "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
     if outcome.timed_out:
-        raise FixerFailed(f"command timed out after {_state.setup.fixer.timeout_s:g} s and was killed; "
-                          f"log {outcome.log_path}")
-    if outcome.exit_code != 0:
-        tail = " ".join(outcome.output_tail.split())[-300:]
-        raise FixerFailed(f"command exited with {outcome.exit_code}; log {outcome.log_path}; output: {tail}")
-    return outcome
-
-
-def _fixer_facts(outcome) -> dict:
-    return {"exit_code": outcome.exit_code, "log": outcome.log_path, "changed": sorted(outcome.changed),
-            "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
+        facts["error"] = f"command timed out after {timeout_s:g} s and was killed; its output is in {outcome.log_path}"
+    elif outcome.exit_code != 0:
+        facts["error"] = f"command exited with {outcome.exit_code}; its output is in {outcome.log_path}"
+    if "error" in facts:
+        facts["output_tail"] = clean_text(outcome.output_tail)
+    return facts
 
 
 def summarize(body: str) -> str:
@@ -172,7 +175,8 @@ def clean_text(text: str) -> str:
 
 
 def clean_bytes(text: str) -> bytes:
-    """`clean_text(text).encode()`; ASCII text, as most plans are, in one C-speed pass."""
+    """`clean_text(text)` as UTF-8, lone surrogates escaped (`readable`); ASCII text, as most plans are,
+    in one C-speed pass."""
     if text.isascii():
         return text.encode().translate(None, _ASCII_CONTROL)
-    return clean_text(text).encode()
+    return readable(clean_text(text)).encode()

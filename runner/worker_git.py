@@ -244,10 +244,10 @@ def work_and_push(task: Task, work: Callable[[], SageResult]) -> SageResult:
     if _state.worktrees_dir is not None:
         _prune_leftovers(clone, number)
     result = work()
-    if result.fixer is not None and not result.changes:
-        return result
     if result.fixer is not None and settings.logs_dir is None:
         result = replace(result, fixer={**result.fixer, "host": socket.gethostname()})
+    if result.fixer is not None and not result.changes:
+        return result
     mark = f"Runner-Run: {_state.run}"
     item = WriteItem(number, branch, settings.plan_dir.format(number=number), result.files,
                      commit_message(task, result) + mark + "\n", result.changes, result.modes)

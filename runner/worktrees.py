@@ -2,7 +2,8 @@
 
     add_worktree ──(repository lock)──> git worktree add --detach <root>/<repo-key>/issue-<N>-<token> <commit>
     remove_worktree ──(repository lock)──> git worktree remove --force   (else: delete it and forget it)
-    prune_stale_worktrees ──> stop processes still marked with a worktree under <root>/<repo-key>
+    keep_worktree ──> <worktree>.kept beside it: the user's now, never pruned
+    prune_stale_worktrees ──> stop processes whose environment names a worktree under <root>/<repo-key>
                           ──(repository lock)──> remove the leftovers there, forget their admin files
 
 Why detached: the issue branch is only ever moved by the git writer, under the
@@ -11,7 +12,9 @@ the writer's back. Why the lock: `git worktree add` and `remove` both edit
 `<git-common-dir>/worktrees`, which every worker of every run on the repository
 shares. Why no `git worktree prune`: it would also drop the admin files of the
 user's own worktrees that live on a drive that is not mounted right now; runner
-forgets only worktrees under its own directory.
+forgets only worktrees under its own directory. Why processes are found by
+their environment and not by their working directory: a person inspecting a
+worktree (a shell, an editor) works in it too, and is not runner's to stop.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from runner.gitcmd import GIT_ENV
 from runner.gitstore import LOCK_TIMEOUT_S, GitError
 
 MARKER_ENV = "RUNNER_WORKTREE"
+KEPT_SUFFIX = ".kept"
 STOP_GRACE_S = 2.0
 # Variables that would point git at another repository than the one it runs in.
 REPO_LOCATING_ENV = frozenset({
@@ -59,6 +63,10 @@ class Worktree:
     @property
     def plan_file(self) -> Path:
         return self.path.with_name(self.path.name + ".plan.md")
+
+    @property
+    def kept_file(self) -> Path:
+        return self.path.with_name(self.path.name + KEPT_SUFFIX)
 
 
 def clean_environ() -> dict[str, str]:
@@ -109,6 +117,15 @@ def remove_worktree(repo: Path, worktree: Worktree, lock_path: Path) -> None:
         side.unlink(missing_ok=True)
 
 
+def keep_worktree(worktree: Worktree) -> None:
+    """Hand the worktree over to the user (`--keep-worktrees`): pruning leaves it, its side files and its
+    processes alone from now on. Written only after the command's processes are stopped, so a run
+    killed before this point leaves an unmarked worktree, which the next run prunes."""
+    worktree.kept_file.write_text(
+        f"{worktree.path} was kept for inspection; runner leaves it and whoever works in it alone.\n"
+        f"Remove it with: git worktree remove --force {worktree.path}\n")
+
+
 def prune_stale_worktrees(repo: Path, worktrees_dir: Path, lock_path: Path,
                           issue_number: int | None = None) -> list[str]:
     """Remove what a killed run (or a killed worker) left for this repository: processes, worktrees, side files.
@@ -116,20 +133,35 @@ def prune_stale_worktrees(repo: Path, worktrees_dir: Path, lock_path: Path,
     Without `issue_number`, call it at the start of a run once the run lock is
     held: it clears everything under this state directory for the repository.
     With it, only that issue's leftovers go: for a retry after its worker died,
-    while other issues' commands keep running.
+    while other issues' commands keep running. Kept worktrees (`keep_worktree`)
+    are never leftovers; the side files of one the user has since removed are.
     """
     common = repo_dirs(repo).common
     root = repo_root(worktrees_dir, common)
     prefix = "" if issue_number is None else f"issue-{issue_number}-"
-    leftovers = sorted(e for e in root.iterdir() if e.name.startswith(prefix)) if root.is_dir() else []
+    entries = sorted(e for e in root.iterdir() if e.name.startswith(prefix)) if root.is_dir() else []
+    kept = kept_names(root)
+    leftovers = [e for e in entries if owner_name(e.name) not in kept]
+    stop_processes(runner_processes(root, prefix, kept))
     scopes = [root] if issue_number is None else [e for e in leftovers if e.is_dir() and not e.is_symlink()]
-    for scope in scopes:
-        stop_processes(processes_using(scope))
     with FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S):
         for entry in leftovers:
             force_rmtree(entry)
         _forget_missing(common, scopes)
     return [str(entry) for entry in leftovers]
+
+
+def kept_names(root: Path) -> frozenset[str]:
+    """Names of the worktrees under `root` that are marked kept and still there."""
+    if not root.is_dir():
+        return frozenset()
+    marks = (m.name[:-len(KEPT_SUFFIX)] for m in root.glob("*" + KEPT_SUFFIX))
+    return frozenset(name for name in marks if (root / name).is_dir())
+
+
+def owner_name(name: str) -> str:
+    """The worktree an entry belongs to: `issue-5-1a2b.plan.md` -> `issue-5-1a2b` (worktree names hold no dot)."""
+    return name.split(".", 1)[0]
 
 
 def _forget_missing(common: Path, scopes: list[Path]) -> None:
@@ -146,20 +178,46 @@ def _forget_missing(common: Path, scopes: list[Path]) -> None:
             force_rmtree(admin)
 
 
+def runner_processes(root: Path, prefix: str = "", spare: frozenset[str] = frozenset()) -> list[psutil.Process]:
+    """Processes a fixer command started for a worktree under `root` whose name starts with `prefix`.
+
+    Found by the marker runner puts in the command's environment (children inherit
+    it), never by working directory. `spare` names worktrees whose processes stay.
+    """
+    found, me = [], os.getpid()
+    for proc in psutil.process_iter():
+        marker = _marker(proc) if proc.pid != me else ""
+        if _is_within(marker, str(root)):
+            name = Path(marker).relative_to(root).parts[:1]
+            if name and name[0].startswith(prefix) and name[0] not in spare:
+                found.append(proc)
+    return found
+
+
 def processes_using(path: Path, group: int | None = None) -> list[psutil.Process]:
-    """Processes marked with a worktree at or under `path` (environment), working inside it (cwd), or in `group`."""
+    """Processes marked with the worktree at or under `path` (environment), or in process group `group`."""
     target, me = str(path), os.getpid()
     found = []
     for proc in psutil.process_iter():
         if proc.pid in (me, group):
             continue
-        try:
-            if (group is not None and os.getpgid(proc.pid) == group) or _is_within(proc.cwd(), target) \
-                    or _is_within(proc.environ().get(MARKER_ENV, ""), target):
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue
+        if (group is not None and _group_of(proc.pid) == group) or _is_within(_marker(proc), target):
+            found.append(proc)
     return found
+
+
+def _marker(proc: psutil.Process) -> str:
+    try:
+        return proc.environ().get(MARKER_ENV, "")
+    except (psutil.Error, OSError):
+        return ""
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def stop_processes(procs: list[psutil.Process], grace_s: float = STOP_GRACE_S) -> None:

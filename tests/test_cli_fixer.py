@@ -24,8 +24,19 @@ if mode == "hang":
     subprocess.Popen(["sleep", "1000"])
     time.sleep(1000)
 if mode == "fail":
-    print("something went wrong", file=sys.stderr)
+    print("something went wrong \x1b]0;retitled\x07\x1b[2J", file=sys.stderr)
     sys.exit(3)
+if mode == "wait-for":
+    other = issue["body"].split("wait-for:", 1)[1].split()[0]
+    def tip():
+        return subprocess.run(["git", "-C", os.environ["RUNNER_REPO"], "rev-parse", "--verify", "-q", other],
+                              capture_output=True, text=True).stdout
+    first, deadline = tip(), time.monotonic() + 60
+    while tip() == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+if mode == "meddle":
+    for args in (["branch", "-q", "runner/issue-99", "HEAD"], ["branch", "-q", "-D", "runner/keep-me"]):
+        subprocess.run(["git", "-C", os.environ["RUNNER_REPO"], *args], check=True)
 if mode == "nothing":
     sys.exit(0)
 if mode == "loud":
@@ -88,13 +99,93 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
     assert by_number[1]["status"] == "failed" and "timed out" in by_number[1]["error"]
     assert by_number[1]["attempts"] == 1
-    assert by_number[2]["status"] == "failed" and "exited with 3" in by_number[2]["error"]
-    assert "something went wrong" in by_number[2]["error"]
+    failed = by_number[2]
+    assert failed["status"] == "failed"
+    assert failed["error"] == f"command exited with 3; its output is in {failed['fixer']['log']}"
+    assert failed["fixer"]["output_tail"] == "something went wrong ]0;retitled[2J\n"
+    assert "output is in" in by_number[1]["error"] and "output_tail" in by_number[1]["fixer"]
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state")).stdout.decode()
+    assert f"#2 failed: {failed['error']}" in status and "something went wrong" not in status
     assert by_number[3]["status"] == "no-change"
     assert by_number[4]["status"] == by_number[5]["status"] == "committed"
     assert Path(by_number[4]["fixer"]["log"]).stat().st_size >= 20_000_000
     assert set(branches(repo)) == {"runner/issue-4", "runner/issue-5"}
     assert not [p for p in _sleepers() if p]
+
+
+def test_branches_runner_commits_meanwhile_are_not_foreign_but_a_fixers_are(make_repo, write_issues, runner_cli,
+                                                                            tmp_path, fixer):
+    repo = make_repo()
+    git(repo, "branch", "runner/keep-me", "main")
+    items = [issue(1, "waits", "mode: wait-for: runner/issue-2 file: app/one.py"),
+             issue(2, "quick", "file: app/two.py")]
+    for run in range(2):
+        result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
+                            "--workers", "2", reports=f"reports{run}")
+        assert result.returncode == 0, result.stderr.decode()
+        report = {r["number"]: r for r in latest_report(tmp_path / f"reports{run}")["issues"]}
+        assert report[1]["status"] == report[2]["status"] == "committed"
+        assert git(repo, "rev-parse", "runner/issue-2").startswith(report[2]["commit"][:12])
+        assert report[1]["fixer"]["foreign_changes"] == [] and report[1]["fixer"]["duration_s"] > 0
+    main = git(repo, "rev-parse", "main")
+    result = runner_cli("process", str(write_issues([issue(3, "meddles", "mode: meddle file: app/three.py")])),
+                        "--repo", str(repo), "--command", fixer, reports="reports-meddle")
+    assert result.returncode == 0, result.stderr.decode()
+    assert latest_report(tmp_path / "reports-meddle")["issues"][0]["fixer"]["foreign_changes"] == [
+        f"refs/heads/runner/issue-99: created at {main}", f"refs/heads/runner/keep-me: deleted (was {main})"]
+
+
+def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(make_repo, write_issues, runner_cli,
+                                                                             tmp_path, fixer):
+    repo = make_repo()
+    first = runner_cli("process", str(write_issues([issue(5, "five", "file: app/five.py")])), "--repo", str(repo),
+                       "--command", fixer, "--keep-worktrees")
+    assert first.returncode == 0, first.stderr.decode()
+    [kept] = [path for path in (tmp_path / "state" / "worktrees").glob("*/issue-5-*") if path.is_dir()]
+    assert kept.with_name(kept.name + ".kept").is_file()
+    (kept / "REVIEW_NOTES.txt").write_text("my review notes\n")
+    person = subprocess.Popen(["sleep", "300"], cwd=kept)
+    try:
+        second = runner_cli("process", str(write_issues([issue(6, "six", "file: app/six.py")])), "--repo",
+                            str(repo), "--command", fixer)
+        assert second.returncode == 0, second.stderr.decode()
+        assert person.poll() is None
+    finally:
+        person.kill()
+        person.wait(timeout=10)
+    assert (kept / "REVIEW_NOTES.txt").read_text() == "my review notes\n"
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2
+
+
+def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(make_repo, write_issues, runner_cli, tmp_path,
+                                                                     fixer):
+    repo = make_repo()
+    name = b"app/l\xe9gacy_login.py"
+    (repo / os.fsdecode(name)).write_bytes(b"def login(user):\n    authenticate(user)\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "latin-1 name")
+    target = os.fsdecode(name)
+    items = [issue(5, "Login crash in authenticate", "login fails"), issue(6, "unrelated docs typo", "")]
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    report = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert report[5]["status"] == "committed" and "app/l\\xe9gacy_login.py" in report[5]["related"]
+    plan = subprocess.run(["git", "-C", str(repo), "show", "runner/issue-5:.runner/issues/5/PLAN.md"],
+                          capture_output=True, check=True).stdout.decode()
+    assert "`app/l\\xe9gacy_login.py`" in plan
+
+    edit = tmp_path / "edit.py"
+    edit.write_text(f"import os\nwith open({target.encode('utf-8', 'surrogateescape')!r}, 'ab') as f:\n"
+                    "    f.write(b'# fixed\\n')\n")
+    result = runner_cli("process", str(write_issues([issue(7, "Login crash", "login")])), "--repo", str(repo),
+                        "--command", f"{sys.executable} {edit}", reports="reports-fix")
+    assert result.returncode == 0, result.stderr.decode()
+    record = latest_report(tmp_path / "reports-fix")["issues"][0]
+    assert record["status"] == "committed" and record["fixer"]["changed"] == ["app/l\\xe9gacy_login.py"]
+    blob = subprocess.run(["git", "-C", str(repo), "show", b"runner/issue-7:" + name], capture_output=True,
+                          check=True).stdout
+    assert blob == b"def login(user):\n    authenticate(user)\n# fixed\n"
+    assert "app/l\\xe9gacy_login.py" in git(repo, "log", "-1", "--format=%B", "runner/issue-7")
 
 
 def _kill_runner_tree(pid: int) -> None:

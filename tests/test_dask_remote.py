@@ -259,6 +259,22 @@ def test_a_retried_fixer_issue_does_not_commit_its_change_twice(one_host, tmp_pa
     assert git(remote, "show", "runner/issue-9:app/search.py").count("# fixed for issue 9") == 1
 
 
+def test_a_failing_fixer_on_a_worker_host_commits_nothing_and_keeps_its_output_out_of_the_error(one_host, tmp_path):
+    from runner import sage, worker_git
+    from runner.fixer import FixerSpec
+
+    remote, base, install, task = one_host
+    fixer = FixerSpec(("sh", "-c", "echo half > app/half.py; echo 'broke: \033[31mred' >&2; exit 4"), 30.0,
+                      "/not/on/this/host", "/not/on/this/host")
+    install("host-a", "run-1", fixer)
+    result = worker_git.work_and_push(task(10), lambda: sage.work(task(10)))
+    assert result.written is None and result.changes == {}
+    facts = result.fixer
+    assert facts["error"] == f"command exited with 4; its output is in {facts['log']}" and facts["host"]
+    assert facts["output_tail"] == "broke: [31mred\n" and facts["changed"] == ["app/half.py"]
+    assert commit_count(remote) == 2 and "runner/issue-10" not in git(remote, "branch", "--list")
+
+
 def test_the_worker_side_imports_no_terminal_ui():
     code = ("import sys, runner.dask_sage, runner.worker_git; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'typer') or m == 'runner.ui'))")

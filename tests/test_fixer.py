@@ -13,7 +13,12 @@ import psutil
 import pytest
 
 from conftest import IDENTITY, SAMPLE_FILES, git, user_state
+from runner.config import Identity
 from runner.fixer import FixerSpec, prune_stale_worktrees, run_fixer
+from runner.gitstore import RepoWriter, WriteItem
+from runner.ledger import Ticket
+from runner.models import Issue, Priority, SageResult, Triage
+from runner.records import commit_message
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,7 +60,7 @@ from runner.fixer import FixerSpec, run_fixer
 repo, state, script, pids = sys.argv[1:5]
 spec = FixerSpec((sys.executable, script), 300, state + "/worktrees", state + "/logs")
 run_fixer(Path(repo), "main", 5, "runner/issue-5", b'{"number": 5, "title": "t"}', b"plan", spec,
-          Path(repo) / ".git" / "runner-refs.lock", {"PIDS_FILE": pids})
+          Path(repo) / ".git" / "runner-refs.lock", {"PIDS_FILE": pids}, branch_prefix="runner/issue-")
 """
 
 
@@ -83,9 +88,10 @@ def lock_of(repo: Path) -> Path:
     return repo / ".git" / "runner-refs.lock"
 
 
-def fix(repo: Path, spec: FixerSpec, number: int = 1, title: str = "title", body: str = "", **extra: str):
-    return run_fixer(repo, "main", number, f"runner/issue-{number}", issue_bytes(number, title, body),
-                     b"the plan\n", spec, lock_of(repo), extra)
+def fix(repo: Path, spec: FixerSpec, number: int = 1, title: str = "title", body: str = "",
+        prefix: str = "runner/issue-", **extra: str):
+    return run_fixer(repo, "main", number, f"{prefix}{number}", issue_bytes(number, title, body),
+                     b"the plan\n", spec, lock_of(repo), extra, branch_prefix=prefix)
 
 
 def worktree_list(repo: Path) -> list[Path]:
@@ -120,7 +126,7 @@ def test_twenty_issues_in_parallel_each_get_exactly_their_own_change(make_repo, 
     def one(n: int):
         body = f"Please fix.\nedit: README.md\nedit: notes/{n}.md\n"
         return run_fixer(repo, "main", n, f"runner/issue-{n}", issue_bytes(n, f"Issue {n}", body),
-                         f"Plan for {n}\n".encode(), spec, lock_of(repo))
+                         f"Plan for {n}\n".encode(), spec, lock_of(repo), branch_prefix="runner/issue-")
 
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(one, range(1, 21)))
@@ -201,12 +207,81 @@ def test_shell_metacharacters_in_titles_stay_text(make_repo, tmp_path):
 def test_changes_to_the_main_checkout_are_reported(make_repo, tmp_path):
     repo = make_repo()
     main = git(repo, "rev-parse", "main")
-    spec = make_spec(tmp_path, sh('git -C "$RUNNER_REPO" branch evil && git -C "$RUNNER_REPO" branch runner/issue-99'
+    spec = make_spec(tmp_path, sh('git -C "$RUNNER_REPO" branch evil'
                                   ' && git -C "$RUNNER_REPO" config runner.touched yes'))
     outcome = fix(repo, spec)
     assert outcome.exit_code == 0
     assert outcome.foreign_changes == ["config: changed", f"refs/heads/evil: created at {main}"]
     assert outcome.changed == {}
+
+
+@pytest.mark.parametrize("prefix", ["runner/issue-", "fix/"])
+def test_other_issues_branches_deleted_planted_or_moved_are_foreign_changes(make_repo, tmp_path, prefix):
+    repo = make_repo()
+    main, first = git(repo, "rev-parse", "main"), git(repo, "rev-parse", "main^")
+    for name in ("runner/keep-me", f"{prefix}3", f"{prefix}4", f"{prefix}1"):
+        git(repo, "branch", name, "main")
+    spec = make_spec(tmp_path, sh(
+        'git -C "$RUNNER_REPO" branch -q runner/issue-99 HEAD && git -C "$RUNNER_REPO" branch -q -D runner/keep-me'
+        f' && git -C "$RUNNER_REPO" branch -q -D {prefix}3 && git -C "$RUNNER_REPO" branch -q -f {prefix}4 main^'
+        ' && git -C "$RUNNER_REPO" branch -q -f "$RUNNER_BRANCH" main^'))
+    outcome = fix(repo, spec, prefix=prefix)
+    assert outcome.exit_code == 0, outcome.output_tail
+    assert outcome.foreign_changes == sorted([
+        f"refs/heads/{prefix}1: {main} -> {first}",
+        f"refs/heads/{prefix}3: deleted (was {main})",
+        f"refs/heads/{prefix}4: {main} -> {first}",
+        f"refs/heads/runner/issue-99: created at {main}",
+        f"refs/heads/runner/keep-me: deleted (was {main})",
+    ])
+
+
+def runner_commit_item(number: int, text: bytes) -> WriteItem:
+    """What the git writer commits for an issue, with the message the run gives it."""
+    issue = Issue(number, f"issue {number}", "", (), None, None, None, 0, f"hash-{number}")
+    ticket = Ticket(issue, Triage(Priority.LOW, "bug", "", ""), "")
+    directory = f".runner/issues/{number}"
+    return WriteItem(number, f"runner/issue-{number}", directory, {f"{directory}/PLAN.md": text},
+                     commit_message(ticket, SageResult(number, "", (), "low", ())))
+
+
+def test_commits_the_git_writer_makes_while_a_command_runs_are_not_foreign(make_repo, tmp_path):
+    repo = make_repo()
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None)
+    assert writer.write([runner_commit_item(8, b"first")])[0].status == "committed"
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    spec = make_spec(tmp_path, sh('touch "$READY"; while [ ! -e "$GO" ]; do sleep 0.02; done'))
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(fix, repo, spec, 1, READY=str(ready), GO=str(go))
+        wait_for(ready)
+        written = writer.write([runner_commit_item(7, b"new"), runner_commit_item(8, b"second")])
+        go.touch()
+        outcome = running.result(timeout=30)
+    writer.close()
+    assert [o.status for o in written] == ["committed", "committed"]
+    assert outcome.exit_code == 0 and outcome.foreign_changes == []
+
+    other = runner_commit_item(7, b"other").message
+    forged = git(repo, "commit-tree", "-p", "main", "-m", other, "main^{tree}")
+    spec = make_spec(tmp_path, sh(f'git -C "$RUNNER_REPO" branch -q runner/issue-9 {written[0].commit}'
+                                  f' && git -C "$RUNNER_REPO" branch -q -f runner/issue-7 {forged}'))
+    assert fix(repo, spec, 2).foreign_changes == [
+        f"refs/heads/runner/issue-7: {written[0].commit} -> {forged}",
+        f"refs/heads/runner/issue-9: created at {written[0].commit}",
+    ]
+
+
+def test_aligning_a_branch_with_the_remote_tip_is_not_foreign(make_repo, tmp_path):
+    remote = make_repo("remote")
+    git(remote, "branch", "runner/issue-7", "main^")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    main = git(clone, "rev-parse", "origin/main")
+    spec = make_spec(tmp_path, sh('git -C "$RUNNER_REPO" update-ref refs/heads/runner/issue-7 origin/runner/issue-7'
+                                  ' && git -C "$RUNNER_REPO" branch -q --no-track runner/issue-8 origin/main'))
+    outcome = run_fixer(clone, "main", 1, "runner/issue-1", issue_bytes(1, "t"), b"plan", spec, lock_of(clone),
+                        branch_prefix="runner/issue-")
+    assert outcome.foreign_changes == [f"refs/heads/runner/issue-8: created at {main}"]
 
 
 def test_deleted_executable_symlinked_committed_and_ignored_files(make_repo, tmp_path):
@@ -252,7 +327,12 @@ def test_a_killed_run_leaves_a_worktree_that_prune_removes(make_repo, tmp_path):
     assert all(alive(pid) for pid in pids)
     assert prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=55) == []
     assert all(alive(pid) for pid in pids) and len(worktree_list(repo)) == 2
-    removed = prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=5)
+    user = sleeper(worktree_list(repo)[1])
+    try:
+        removed = prune_stale_worktrees(repo, state / "worktrees", lock_of(repo), issue_number=5)
+        assert alive(user.pid)
+    finally:
+        stop(user)
     names = sorted(Path(p).name for p in removed)
     assert names[0].startswith("issue-5-") and names[1:] == [names[0] + ".issue.json", names[0] + ".plan.md"]
     assert [pid for pid in pids if alive(pid)] == []
@@ -261,14 +341,38 @@ def test_a_killed_run_leaves_a_worktree_that_prune_removes(make_repo, tmp_path):
     assert prune_stale_worktrees(repo, state / "worktrees", lock_of(repo)) == []
 
 
-def test_a_kept_worktree_stays_until_the_next_prune(make_repo, tmp_path):
+def sleeper(cwd: Path) -> subprocess.Popen:
+    """A person's process working in `cwd` (a shell, an editor), started outside runner."""
+    return subprocess.Popen(["sleep", "300"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_a_kept_worktree_and_whoever_works_in_it_are_never_pruned(make_repo, tmp_path):
     repo = make_repo()
     spec = FixerSpec(("sh", "-c", "echo kept > kept.txt"), 30, str(tmp_path / "wt"), str(tmp_path / "logs"), True)
-    outcome = fix(repo, spec)
+    outcome = fix(repo, spec, 5)
     assert outcome.changed == {"kept.txt": b"kept\n"}
     kept = [path for path in worktree_list(repo) if path != repo.resolve()]
     assert len(kept) == 1 and (kept[0] / "kept.txt").read_text() == "kept\n"
-    assert len(prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo))) == 3
+    assert "git worktree remove" in kept[0].with_name(kept[0].name + ".kept").read_text()
+    (kept[0] / "REVIEW_NOTES.txt").write_text("my notes\n")
+    user = sleeper(kept[0])
+    try:
+        assert prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo)) == []
+        assert prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo), issue_number=5) == []
+        assert alive(user.pid)
+    finally:
+        stop(user)
+    assert (kept[0] / "REVIEW_NOTES.txt").read_text() == "my notes\n"
+    assert worktree_list(repo) == [repo.resolve(), kept[0]]
+    git(repo, "worktree", "remove", "--force", str(kept[0]))
+    removed = prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo))
+    assert sorted(Path(p).name for p in removed) == [kept[0].name + suffix for suffix in (".issue.json", ".kept",
+                                                                                         ".plan.md")]
     assert_clean(repo, spec)
 
 

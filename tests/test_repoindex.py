@@ -135,6 +135,22 @@ def test_non_utf8_text_is_read_as_latin1(index: RepoIndex) -> None:
     assert index.lines[path_id(index, "latin1.txt")] == ["café crème brulée"]
 
 
+def test_a_name_that_is_not_utf8_round_trips_to_the_bytes_git_has(tmp_path: Path) -> None:
+    repo = tmp_path / "names"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    raw = b"l\xe9gacy_login.py"
+    (repo / os.fsdecode(raw)).write_bytes(b"def login(user):\n    authenticate(user)\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "latin-1"], check=True, env=env)
+    index = build(repo, "HEAD")
+    [name] = index.paths
+    assert name.encode("utf-8", "surrogateescape") == raw
+    assert files_with(index, "authenticate") == {name}
+    assert (repo / name).read_bytes().startswith(b"def login")
+
+
 def test_files_over_the_size_limit_are_listed_but_not_read(index: RepoIndex) -> None:
     assert "big.txt" in index.paths
     assert path_id(index, "big.txt") not in index.lines

@@ -1,11 +1,13 @@
 """The sage's per-issue work on a real repository index: what lands in PLAN.md."""
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
 import pytest
 
+from conftest import git
 from runner import repoindex, sage
 from runner.gitstore import resolve_base
 from runner.models import Issue, Priority, Task, Triage
@@ -56,3 +58,17 @@ def test_a_result_crosses_a_pipe_whole(sage_ready):
     assert again == result
     assert again.related and all(type(f) is type(result.related[0]) for f in again.related)
     assert again.related[0].path == result.related[0].path
+
+
+def test_a_related_file_whose_name_is_not_utf8_reads_escaped_in_the_plan_and_result(make_repo, tmp_path):
+    repo = make_repo()
+    (repo / os.fsdecode(b"l\xe9gacy_login.py")).write_bytes(b"def login(user):\n    authenticate(user)\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "latin-1 name")
+    _, commit = resolve_base(repo, None)
+    _, index_path = repoindex.load_or_build(repo, commit, tmp_path / "cache")
+    sage.initialize(sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}"))
+    result = sage.work(task("Login crash in authenticate", body="login fails"))
+    assert "l\\xe9gacy_login.py" in [f.path for f in result.related]
+    assert "`l\\xe9gacy_login.py`" in plan_of(result)
+    assert pickle.loads(pickle.dumps(result, protocol=5)) == result
