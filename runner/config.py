@@ -166,9 +166,12 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
         labels=tuple(labels),
         recreate_closed=bool(get("recreate", False)),
         remote=str(get("remote", "origin")),
+        push_timeout_s=float(get("push_timeout", 600.0)),
     )
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
+    if settings.push_timeout_s <= 0:
+        raise ValueError(f"push_timeout must be a positive number of seconds, got {settings.push_timeout_s:g}")
     return replace(config, github=repo.lower(), github_settings=settings)
 
 

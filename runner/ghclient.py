@@ -47,6 +47,7 @@ class GitHubSettings:
     labels: tuple[str, ...] = ("runner",)
     recreate_closed: bool = False
     remote: str = "origin"
+    push_timeout_s: float = 600.0
 
     def __repr__(self) -> str:
         return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"

@@ -24,7 +24,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -32,6 +32,7 @@ from github.PullRequest import PullRequest
 from runner.breaker import CallNotPermitted, CircuitBreaker
 from runner.clones import porcelain_statuses
 from runner.ghclient import GitHubSettings, git_auth_env, redact
+from runner.gitcmd import run_in_own_group
 from runner.pacing import Pacer
 from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 
@@ -104,12 +105,14 @@ class Publisher:
         self.sleep = sleep
         self.on_step = on_step
         self._repo = None
+        self._push_stalled: str | None = None
         self.deferred_reason: str | None = None
         self.counts = {"pull_requests_created": 0, "pull_requests_updated": 0, "comments_created": 0,
                        "labels_added": 0, "rate_limited": 0}
 
-    def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
+    def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
+        Results come one by one, as each issue is done, so none is lost if a later one goes wrong.
 
         Items already `pushed` (by the Dask worker that committed them) are not pushed again, and
         their commits need not be in this clone: the journal goes straight to "pushed" for them."""
@@ -117,17 +120,15 @@ class Publisher:
         for item in to_push:
             self.on_step(item.number, "pushing")
         problems = self.push([item.branch for item in to_push]) if to_push else {}
-        results = []
         for item in items:
             problem = None if item.pushed else problems.get(item.branch)
             if stopping():
-                results.append(PublishResult(item.number, "deferred", None, "run stopped before publishing"))
+                yield PublishResult(item.number, "deferred", None, "run stopped before publishing")
             elif problem:
-                results.append(PublishResult(item.number, problem[0], None, problem[1]))
+                yield PublishResult(item.number, problem[0], None, problem[1])
             else:
                 self.on_step(item.number, "pushed")
-                results.append(self.publish_one(item))
-        return results
+                yield self.publish_one(item)
 
     def publish_one(self, item: PublishItem) -> PublishResult:
         if self.deferred_reason:
@@ -153,6 +154,8 @@ class Publisher:
 
     def push(self, branches: list[str]) -> dict[str, tuple[str, str]]:
         """Push branches (fast-forward only); problems by branch as (status, error)."""
+        if self._push_stalled:
+            return {b: ("deferred", self._push_stalled) for b in branches}
         problems: dict[str, tuple[str, str]] = {}
         url = self._remote_url()
         if url is None:
@@ -176,10 +179,17 @@ class Publisher:
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
         refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token)}
-        proc = subprocess.run(
-            ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs],
-            capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600, start_new_session=True,
-        )
+        argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
+        try:
+            proc = run_in_own_group(argv, env, self.settings.push_timeout_s)
+        except subprocess.TimeoutExpired:
+            self.breaker.record_failure()
+            self._push_stalled = (f"git push to {self.settings.remote!r} timed out after "
+                                  f"{self.settings.push_timeout_s:g} s (push_timeout); not pushed in this run")
+            return {b: ("deferred", self._push_stalled) for b in chunk}
+        except OSError as exc:
+            self.breaker.record_failure()
+            return {b: ("deferred", f"git push could not run: {exc.strerror or exc}") for b in chunk}
         statuses = porcelain_statuses(proc.stdout.decode(errors="replace"))
         if proc.returncode != 0 and not statuses:
             self.breaker.record_failure()
