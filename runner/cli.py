@@ -174,7 +174,7 @@ def nightly(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
-    from runner.nightly import advance_marks, nightly_input
+    from runner.nightly import QuietRun, advance_marks, nightly_input
     from runner.ui import TerminalObserver
 
     ui = TerminalObserver(quiet=quiet)
@@ -183,17 +183,25 @@ def nightly(
     options = {"state_dir": state_dir, "report_dir": report_dir, "quiet": quiet or None,
                "github": first[0] if first else None, "gh_token_file": token_file}
     marks: dict[str, str] = {}
+    inputs: list[Path] = []
 
-    def start(cfg: Config, journal: Journal) -> ProcessRun:
-        path, found = nightly_input(cfg, journal)
-        marks.update(found)
-        return ProcessRun(cfg, str(path), ui, journal=journal, skip_unchanged=True, command="nightly")
+    def start(cfg: Config, journal: Journal):
+        tonight = nightly_input(cfg, journal)
+        inputs.append(tonight.path)
+        marks.update(tonight.marks)
+        if not tonight.issues:
+            return QuietRun(cfg, journal, tonight)
+        return ProcessRun(cfg, str(tonight.path), ui, journal=journal, skip_unchanged=True, command="nightly",
+                          carried=tonight.carried)
 
-    def after(cfg: Config, journal: Journal, run: ProcessRun, outcome) -> None:
-        Path(run.input_spec).unlink(missing_ok=True)
+    def after(cfg: Config, journal: Journal, run, outcome) -> None:
         advance_marks(journal, marks, outcome.exit_code, run.stop_reason is not None)
 
-    _run_batch(options, config, ui, start, after)
+    try:
+        _run_batch(options, config, ui, start, after)
+    finally:
+        for path in inputs:
+            path.unlink(missing_ok=True)
 
 
 @app.command()
