@@ -12,7 +12,7 @@ blindly (a POST whose reply was lost may have happened): each retry starts
 again from the look. Another run may publish to the same repository (a cron
 job and a person, with their own state directories), so a pull request or
 comment is looked for once more just before it is written, after the pace
-wait, holding the repository's publish lock (`runner.runlock.PublishLock`).
+wait, holding the clone's publish lock (`runner.runlock.PublishLock`).
 Only what runner's own login wrote counts as found: anyone may write the
 hidden marker into a comment, or open a pull request from runner's branch.
 Never merge, never close, never delete, never force.
@@ -324,8 +324,7 @@ class Publisher:
     @contextmanager
     def _publish_lock(self):
         if self._lock is None:
-            self._lock = PublishLock(self.settings.api_url, self.full_name, self.repo_path,
-                                     self.settings.max_wait_s + LOCK_MARGIN_S)
+            self._lock = PublishLock(self.repo_path, self.settings.max_wait_s + LOCK_MARGIN_S)
         try:
             with self._lock:
                 yield
