@@ -232,6 +232,7 @@ class Publisher:
     def _ensure_pull_request(self, item: PublishItem) -> PullRequest | None:
         """The branch's pull request: runner's own (opened now if there is none), None for a closed
         one that is not to be recreated; or someone else's open one, which runner leaves alone."""
+        self._own_login()  # before any write: what runner cannot recognise later, it must not write
         body = signed_body(item.body)
         found = self._existing_pull(item.branch)
         if found is None:
