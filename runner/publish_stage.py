@@ -84,7 +84,7 @@ class PublishStage(threading.Thread):
             by_repo.setdefault(pending.ticket.repo_key, []).append(pending)
         for repo_key, items in by_repo.items():
             publisher = self.publishers[repo_key]
-            results = publisher.publish([self._item(p) for p in items], self.stopping.is_set)
+            results = iter(publisher.publish([self._item(p) for p in items], self.stopping.is_set))
             failure: PublishResult | None = None
             for pending in items:
                 published = failure
