@@ -8,8 +8,8 @@ were done are skipped without touching git or the API. The `since` mark moves
 only when a run finishes without deferring anything, so a killed or
 rate-limited run is picked up in full the next night.
 
-An owed issue that GitHub no longer has (deleted, or transferred elsewhere)
-is skipped and no longer owed; one that cannot be fetched just now stays owed
+An owed issue that GitHub no longer has (deleted, transferred elsewhere) or
+that was closed since is skipped and no longer owed; one that cannot be fetched just now stays owed
 (deferred). Neither stops the night. A night with nothing to do is a run
 like any other, journaled and reported, that exits 0 with one line saying so.
 """
@@ -70,10 +70,12 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
             for repo in sorted(config.repos):
                 tonight.marks[repo] = now_iso()
                 tonight.since[repo] = journal.get_meta(f"since:{repo}")
-                stats = fetch_issues(gh, repo, out, since=tonight.since[repo], cache_dir=config.state_dir / "http-cache",
-                                     max_wait_s=settings.max_wait_s)
-                tonight.issues += stats.issues
-                tonight.issues += _append_owed(gh, repo, journal, out, tonight.carried, settings.token)
+                owed = list(journal.rows(states=OWED_STATES, repo=repo))
+                fetched = _Noting(out)
+                stats = fetch_issues(gh, repo, fetched if owed else out, since=tonight.since[repo],
+                                     cache_dir=config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
+                owed = [row for row in owed if row.number not in fetched.numbers]
+                tonight.issues += stats.issues + _append_owed(gh, repo, owed, out, tonight.carried, settings.token)
     except FetchError as exc:
         Path(name).unlink(missing_ok=True)
         raise RunAbort(f"fetching issues: {exc}", exc.exit_code) from None
@@ -83,9 +85,23 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
     return tonight
 
 
-def _append_owed(gh, repo: str, journal: Journal, out: TextIO, carried: list[CarriedIssue], token: str) -> int:
+class _Noting:
+    """Passes fetched issues on to the input file and notes their numbers, so an owed issue that
+    was fetched anyway is neither asked for again nor in the input twice."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.numbers: set[int] = set()
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                self.numbers.add(json.loads(line).get("number"))
+        return self.out.write(text)
+
+
+def _append_owed(gh, repo: str, owed: list[IssueRow], out: TextIO, carried: list[CarriedIssue], token: str) -> int:
     """Write each owed issue as GitHub has it now; the ones it cannot give go to `carried`."""
-    owed = list(journal.rows(states=OWED_STATES, repo=repo))
     written, handle, halted = 0, None, None
     for row in owed:
         if halted is not None:
@@ -105,9 +121,9 @@ def _append_owed(gh, repo: str, journal: Journal, out: TextIO, carried: list[Car
                 halted = reason
             carried.append(_carry(row, "deferred", reason))
             continue
-        elsewhere = _other_repository(data, repo)
-        if elsewhere:
-            carried.append(_carry(row, "skipped", f"{repo}#{row.number} was transferred to {elsewhere}: no longer owed"))
+        gone = _no_longer_owed(data, repo)
+        if gone:
+            carried.append(_carry(row, "skipped", f"{repo}#{row.number} {gone}: no longer owed"))
             continue
         out.write(json.dumps(data) + "\n")
         written += 1
@@ -118,12 +134,15 @@ def _carry(row: IssueRow, status: str, reason: str) -> CarriedIssue:
     return CarriedIssue(row.repo, row.number, status, reason, row.branch, row.pull_request)
 
 
-def _other_repository(data: dict, repo: str) -> str | None:
-    """OWNER/NAME of the repository an issue now lives in, if GitHub followed a transfer for us."""
+def _no_longer_owed(data: dict, repo: str) -> str | None:
+    """Why an owed issue is not worth processing any more: closed since, or transferred (GitHub
+    followed the transfer for us); None if it still is."""
     url = str(data.get("repository_url") or "")
-    if not url or url.lower().endswith(f"/repos/{repo.lower()}"):
-        return None
-    return "/".join(url.rstrip("/").split("/")[-2:])
+    if url and not url.lower().endswith(f"/repos/{repo.lower()}"):
+        return f"was transferred to {'/'.join(url.rstrip('/').split('/')[-2:])}"
+    if data.get("state") == "closed":
+        return "was closed"
+    return None
 
 
 class QuietRun:
