@@ -9,9 +9,10 @@ only when a run finishes without deferring anything, so a killed or
 rate-limited run is picked up in full the next night.
 
 An owed issue that GitHub no longer has (deleted, transferred elsewhere) or
-that was closed since is skipped and no longer owed; one that cannot be fetched just now stays owed
-(deferred). Neither stops the night. A night with nothing to do is a run
-like any other, journaled and reported, that exits 0 with one line saying so.
+that was closed since is skipped and no longer owed; one that cannot be
+fetched just now stays owed (deferred). Neither stops the night. A night with
+nothing to do is a run like any other, journaled and reported, that exits 0
+with one line saying so.
 """
 from __future__ import annotations
 
@@ -76,11 +77,10 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
                                      cache_dir=config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
                 owed = [row for row in owed if row.number not in fetched.numbers]
                 tonight.issues += stats.issues + _append_owed(gh, repo, owed, out, tonight.carried, settings.token)
-    except FetchError as exc:
+    except BaseException as exc:
         Path(name).unlink(missing_ok=True)
-        raise RunAbort(f"fetching issues: {exc}", exc.exit_code) from None
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
+        if isinstance(exc, FetchError):
+            raise RunAbort(f"fetching issues: {exc}", exc.exit_code) from None
         raise
     return tonight
 

@@ -115,14 +115,15 @@ class Publisher:
         self.sleep = sleep
         self.on_step = on_step
         self._repo = None
-        self._login: str | None = None
+        self._login: str | IdentityError | None = None
         self._lock: PublishLock | None = None
         self._push_stalled: str | None = None
         self.deferred_reason: str | None = None
         self.counts = {"pull_requests_created": 0, "pull_requests_updated": 0, "comments_created": 0,
                        "labels_added": 0, "rate_limited": 0}
 
-    def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
+    def publish(self, items: list[PublishItem],
+                stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
         Results come one by one, as each issue is done, so none is lost if a later one goes wrong.
 
@@ -315,7 +316,7 @@ class Publisher:
 
     def _write_once(self, find: Callable[[], T | None], write: Callable[[], T], notify: bool) -> T:
         """`write`, unless `find` finds it written meanwhile. The pace wait comes first; then,
-        holding the repository's publish lock, the look is repeated and the write made, so no
+        holding the clone's publish lock, the look is repeated and the write made, so no
         other run can write the same thing between them."""
         self.pacer.before_write(notify)
         with self._publish_lock():
@@ -339,8 +340,15 @@ class Publisher:
         return user is not None and (user.login or "").lower() == self._own_login().lower()
 
     def _own_login(self) -> str:
+        """Asked once per run; a token runner cannot identify fails every issue the same way."""
+        if isinstance(self._login, IdentityError):
+            raise self._login
         if self._login is None:
-            self._login = self._call(lambda: own_login(self.gh, self.settings.login))
+            try:
+                self._login = self._call(lambda: own_login(self.gh, self.settings.login))
+            except IdentityError as exc:
+                self._login = exc
+                raise
         return self._login
 
     def _check_author(self, login: str) -> None:

@@ -205,8 +205,8 @@ def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_pers
 
 def start_process(args: list[str], tmp_path: Path, env: dict[str, str], name: str) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.Popen([sys.executable, "-m", "runner", "process", *args, "--state-dir", str(tmp_path / f"state-{name}"),
-                             "--report-dir", str(tmp_path / f"reports-{name}")],
+    return subprocess.Popen([sys.executable, "-m", "runner", "process", *args,
+                             "--state-dir", str(tmp_path / f"state-{name}"), "--report-dir", str(tmp_path / f"reports-{name}")],
                             cwd=tmp_path, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -412,7 +412,8 @@ def test_each_token_acts_as_its_own_user_and_an_app_token_may_not_read_user(repo
         issue = client(url).get_repo(REPO).create_issue("login crash")
         client(url, token="mallory-token").get_repo(REPO).get_issue(issue.number).create_comment("mine")
         client(url, token="app-token").get_repo(REPO).get_issue(issue.number).create_comment("the app's")
-        authors = [(c.user.login, c.user.type) for c in client(url).get_repo(REPO).get_issue(issue.number).get_comments()]
+        comments = client(url).get_repo(REPO).get_issue(issue.number).get_comments()
+        authors = [(c.user.login, c.user.type) for c in comments]
         assert authors == [("mallory", "User"), ("runner-app[bot]", "Bot")]
         with pytest.raises(GithubException) as refused:
             client(url, token="app-token").get_user().login
