@@ -63,6 +63,8 @@ def process(
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
     recreate: bool = typer.Option(False, "--recreate", help="open a new PR where a closed one exists"),
     remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
+    push_timeout: Optional[float] = typer.Option(None, help="seconds a git push may take before its issues are "
+                                                 "deferred [600]"),
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
     keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
@@ -83,6 +85,7 @@ def process(
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
+        "gh_push_timeout": push_timeout,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
@@ -171,7 +174,7 @@ def nightly(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
-    from runner.nightly import advance_marks, nightly_input
+    from runner.nightly import QuietRun, advance_marks, nightly_input
     from runner.ui import TerminalObserver
 
     ui = TerminalObserver(quiet=quiet)
@@ -180,17 +183,25 @@ def nightly(
     options = {"state_dir": state_dir, "report_dir": report_dir, "quiet": quiet or None,
                "github": first[0] if first else None, "gh_token_file": token_file}
     marks: dict[str, str] = {}
+    inputs: list[Path] = []
 
-    def start(cfg: Config, journal: Journal) -> ProcessRun:
-        path, found = nightly_input(cfg, journal)
-        marks.update(found)
-        return ProcessRun(cfg, str(path), ui, journal=journal, skip_unchanged=True, command="nightly")
+    def start(cfg: Config, journal: Journal):
+        tonight = nightly_input(cfg, journal)
+        inputs.append(tonight.path)
+        marks.update(tonight.marks)
+        if not tonight.issues:
+            return QuietRun(cfg, journal, tonight)
+        return ProcessRun(cfg, str(tonight.path), ui, journal=journal, skip_unchanged=True, command="nightly",
+                          carried=tonight.carried)
 
-    def after(cfg: Config, journal: Journal, run: ProcessRun, outcome) -> None:
-        Path(run.input_spec).unlink(missing_ok=True)
+    def after(cfg: Config, journal: Journal, run, outcome) -> None:
         advance_marks(journal, marks, outcome.exit_code, run.stop_reason is not None)
 
-    _run_batch(options, config, ui, start, after)
+    try:
+        _run_batch(options, config, ui, start, after)
+    finally:
+        for path in inputs:
+            path.unlink(missing_ok=True)
 
 
 @app.command()

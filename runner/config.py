@@ -166,10 +166,26 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
         labels=tuple(labels),
         recreate_closed=bool(get("recreate", False)),
         remote=str(get("remote", "origin")),
+        push_timeout_s=float(get("push_timeout", 600.0)),
+        login=_login(get("login", None)),
     )
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
+    if settings.push_timeout_s <= 0:
+        raise ValueError(f"push_timeout must be a positive number of seconds, got {settings.push_timeout_s:g}")
     return replace(config, github=repo.lower(), github_settings=settings)
+
+
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
+
+
+def _login(value: Any) -> str | None:
+    """The login runner writes as, for tokens that may not ask GitHub (an App's `<app-slug>[bot]`)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _LOGIN.match(value):
+        raise ValueError(f"github login {value!r} is not a GitHub login (e.g. \"octocat\" or \"my-app[bot]\")")
+    return value
 
 
 RUNNER_KEYS = frozenset({

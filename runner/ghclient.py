@@ -47,6 +47,8 @@ class GitHubSettings:
     labels: tuple[str, ...] = ("runner",)
     recreate_closed: bool = False
     remote: str = "origin"
+    push_timeout_s: float = 600.0
+    login: str | None = None
 
     def __repr__(self) -> str:
         return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
@@ -25,6 +27,21 @@ def run_git(repo: Path, *args: str, check: bool = True) -> str:
     if check and proc.returncode != 0:
         raise GitError(f"git {' '.join(args[:3])} in {repo}: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def run_in_own_group(argv: list[str], env: dict[str, str], timeout_s: float) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout that also ends the command's children: `git push` hands the
+    transfer to a helper (git-remote-https, ssh) that would otherwise live on, holding the pipes."""
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def last_line(stderr: bytes) -> str:

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from runner import sage, source
 from runner.collector import Collector, Done
@@ -41,7 +41,7 @@ from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
-from runner.records import commit_message, github_counts, pool_stats
+from runner.records import CarriedIssue, commit_message, github_counts, pool_stats, record_carried
 from runner.recorder import Finish, Recorder
 from runner.repositories import index_paths, open_writers
 from runner.report import ReportSink
@@ -61,8 +61,10 @@ DISPATCH_BURST = 4
 
 class ProcessRun:
     def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None,
-                 journal: Journal | None = None, skip_unchanged: bool = False, command: str = "process") -> None:
+                 journal: Journal | None = None, skip_unchanged: bool = False, command: str = "process",
+                 carried: Sequence[CarriedIssue] = ()) -> None:
         self.journal = None if config.dry_run else journal
+        self.carried = carried
         self.skip_unchanged = skip_unchanged
         self.command = command
         self.config = config
@@ -170,6 +172,7 @@ class ProcessRun:
                         self._enqueued, self._unroutable, self.stop_event, self._skip_reason)
         if self.journal is not None:
             self.journal.run_started(self.run_id, self.command)
+        record_carried(sink, self.journal, self.run_id, self.carried)
         intake.start()
         try:
             pool.start()

@@ -1,22 +1,29 @@
 """The publishing stage: a thread between the git writer and the report.
 
 Committed (or unchanged) issues wait here for their push (unless the Dask
-worker that committed them pushed already), pull request and comment. One thread per run keeps GitHub writes serialized per token; branches
-of the same repository that arrive together are pushed together.
+worker that committed them pushed already), pull request and comment. One thread
+per run keeps GitHub writes serialized per token; branches of the same repository
+that arrive together are pushed together. Whatever goes wrong while publishing,
+every issue handed to this stage leaves it with a terminal state.
 """
 from __future__ import annotations
 
+import logging
 import queue as stdqueue
 import threading
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
+from runner.ghclient import redact
 from runner.ledger import Ledger, Ticket
+from runner.logs import LOGGER
 from runner.models import CommitOutcome, SageResult
-from runner.publisher import PublishItem, Publisher
+from runner.publisher import PublishItem, PublishResult, Publisher
 from runner.sage import clean
 
 BATCH_MAX = 100
+log = logging.getLogger(LOGGER)
 
 
 @dataclass
@@ -76,8 +83,16 @@ class PublishStage(threading.Thread):
         for pending in batch:
             by_repo.setdefault(pending.ticket.repo_key, []).append(pending)
         for repo_key, items in by_repo.items():
-            results = self.publishers[repo_key].publish([self._item(p) for p in items], self.stopping.is_set)
-            for pending, published in zip(items, results):
+            publisher = self.publishers[repo_key]
+            results = iter(publisher.publish([self._item(p) for p in items], self.stopping.is_set))
+            failure: PublishResult | None = None
+            for pending in items:
+                published = failure
+                if published is None:
+                    try:
+                        published = next(results)
+                    except Exception as exc:  # a defect must not end the thread, leaving issues without a state
+                        published = failure = _failure(publisher, exc)
                 self.finish(pending.ticket, published.status, pending.outcome, published.error,
                             pending.result, published.pull_request)
 
@@ -87,6 +102,14 @@ class PublishStage(threading.Thread):
         labels = (*self.labels, f"priority/{triage.priority.name.lower()}", f"kind/{triage.kind}")
         return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
                            pull_request_body(pending), labels, pending.outcome.pushed)
+
+
+def _failure(publisher: Publisher, exc: Exception) -> PublishResult:
+    """What the issues left in a batch get when publishing it broke: failed, with the error."""
+    token = publisher.settings.token
+    log.error("publishing to %s stopped: %s", publisher.full_name, redact(traceback.format_exc(), token))
+    reason = redact(f"{type(exc).__name__}: {exc}", token)[:400]
+    return PublishResult(0, "failed", None, f"publishing stopped by an unexpected error: {reason}")
 
 
 def pull_request_body(pending: Pending) -> str:

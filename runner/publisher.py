@@ -9,7 +9,13 @@
 
 Exactly once: every write is preceded by a look, and a write is never retried
 blindly (a POST whose reply was lost may have happened): each retry starts
-again from the look. Never merge, never close, never delete, never force.
+again from the look. Another run may publish to the same repository (a cron
+job and a person, with their own state directories), so a pull request or
+comment is looked for once more just before it is written, after the pace
+wait, holding the clone's publish lock (`runner.runlock.PublishLock`).
+Only what runner's own login wrote counts as found: anyone may write the
+hidden marker into a comment, or open a pull request from runner's branch.
+Never merge, never close, never delete, never force.
 
 Every external call goes through the circuit breaker; an open breaker, a rate
 limit that would take longer than `max_wait_s`, or a transient error that
@@ -22,9 +28,10 @@ import os
 import re
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -32,14 +39,18 @@ from github.PullRequest import PullRequest
 from runner.breaker import CallNotPermitted, CircuitBreaker
 from runner.clones import porcelain_statuses
 from runner.ghclient import GitHubSettings, git_auth_env, redact
+from runner.gitcmd import run_in_own_group
+from runner.identity import IdentityError, own_login
 from runner.pacing import Pacer
 from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
+from runner.runlock import PublishLock, PublishLockTimeout
 
 T = TypeVar("T")
 PUSH_CHUNK = 200
 PUSH_TRIES = 3
 PUSH_RETRY_S = 1.0
 SECONDARY_MIN_WAIT_S = 60.0
+LOCK_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -104,12 +115,17 @@ class Publisher:
         self.sleep = sleep
         self.on_step = on_step
         self._repo = None
+        self._login: str | IdentityError | None = None
+        self._lock: PublishLock | None = None
+        self._push_stalled: str | None = None
         self.deferred_reason: str | None = None
         self.counts = {"pull_requests_created": 0, "pull_requests_updated": 0, "comments_created": 0,
                        "labels_added": 0, "rate_limited": 0}
 
-    def publish(self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False) -> list[PublishResult]:
+    def publish(self, items: list[PublishItem],
+                stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
+        Results come one by one, as each issue is done, so none is lost if a later one goes wrong.
 
         Items already `pushed` (by the Dask worker that committed them) are not pushed again, and
         their commits need not be in this clone: the journal goes straight to "pushed" for them."""
@@ -117,17 +133,15 @@ class Publisher:
         for item in to_push:
             self.on_step(item.number, "pushing")
         problems = self.push([item.branch for item in to_push]) if to_push else {}
-        results = []
         for item in items:
             problem = None if item.pushed else problems.get(item.branch)
             if stopping():
-                results.append(PublishResult(item.number, "deferred", None, "run stopped before publishing"))
+                yield PublishResult(item.number, "deferred", None, "run stopped before publishing")
             elif problem:
-                results.append(PublishResult(item.number, problem[0], None, problem[1]))
+                yield PublishResult(item.number, problem[0], None, problem[1])
             else:
                 self.on_step(item.number, "pushed")
-                results.append(self.publish_one(item))
-        return results
+                yield self.publish_one(item)
 
     def publish_one(self, item: PublishItem) -> PublishResult:
         if self.deferred_reason:
@@ -136,6 +150,9 @@ class Publisher:
             pr = self._retrying(lambda: self._ensure_pull_request(item))
             if pr is None:
                 return PublishResult(item.number, "skipped", None, "a closed pull request exists; not recreated")
+            if not self._by_runner(pr):
+                return PublishResult(item.number, "skipped", None, f"pull request #{pr.number} for {item.branch} "
+                                     f"was opened by @{pr.user.login}, not by runner; left alone")
             self.on_step(item.number, "pr-opened", pr.html_url)
             self._retrying(lambda: self._ensure_labels(pr, item))
             self._retrying(lambda: self._ensure_comment(item, pr))
@@ -153,6 +170,8 @@ class Publisher:
 
     def push(self, branches: list[str]) -> dict[str, tuple[str, str]]:
         """Push branches (fast-forward only); problems by branch as (status, error)."""
+        if self._push_stalled:
+            return {b: ("deferred", self._push_stalled) for b in branches}
         problems: dict[str, tuple[str, str]] = {}
         url = self._remote_url()
         if url is None:
@@ -176,10 +195,17 @@ class Publisher:
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
         refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token)}
-        proc = subprocess.run(
-            ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs],
-            capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=600, start_new_session=True,
-        )
+        argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
+        try:
+            proc = run_in_own_group(argv, env, self.settings.push_timeout_s)
+        except subprocess.TimeoutExpired:
+            self.breaker.record_failure()
+            self._push_stalled = (f"git push to {self.settings.remote!r} timed out after "
+                                  f"{self.settings.push_timeout_s:g} s (push_timeout); not pushed in this run")
+            return {b: ("deferred", self._push_stalled) for b in chunk}
+        except OSError as exc:
+            self.breaker.record_failure()
+            return {b: ("deferred", f"git push could not run: {exc.strerror or exc}") for b in chunk}
         statuses = porcelain_statuses(proc.stdout.decode(errors="replace"))
         if proc.returncode != 0 and not statuses:
             self.breaker.record_failure()
@@ -205,24 +231,40 @@ class Publisher:
     # -- GitHub, look before write ------------------------------------------------------------
 
     def _ensure_pull_request(self, item: PublishItem) -> PullRequest | None:
+        """The branch's pull request: runner's own (opened now if there is none), None for a closed
+        one that is not to be recreated; or someone else's open one, which runner leaves alone."""
+        self._own_login()  # before any write: what runner cannot recognise later, it must not write
         body = signed_body(item.body)
-        found = self._find_pull_request(item.branch)
-        if found is not None:
-            if found.state == "closed" and not self.settings.recreate_closed:
-                return None
-            if found.state == "open":
-                self._refresh_body(found, body)
-                return found
-        self.on_step(item.number, "opening-pr")
+        found = self._existing_pull(item.branch)
+        if found is None:
+            self.on_step(item.number, "opening-pr")
+            found = self._write_once(lambda: self._existing_pull(item.branch),
+                                     lambda: self._create_pull(item, body), notify=True)
+        if not self._by_runner(found):
+            return found
+        if found.state == "closed":
+            return None
+        self._refresh_body(found, body)
+        return found
+
+    def _existing_pull(self, branch: str) -> PullRequest | None:
+        """A pull request that stops runner from opening one for `branch`."""
+        found = self._find_pull_request(branch)
+        if found is not None and found.state == "closed" and self.settings.recreate_closed:
+            return None
+        return found
+
+    def _create_pull(self, item: PublishItem, body: str) -> PullRequest:
         try:
             pr = self._call(lambda: self._repository().create_pull(
-                base=self.base, head=item.branch, title=item.title, body=body, draft=True), notify=True)
+                base=self.base, head=item.branch, title=item.title, body=body, draft=True))
         except GithubException as exc:
             if exc.status == 422 and "already exists" in str(exc.data):
-                again = self._find_pull_request(item.branch)
+                again = self._existing_pull(item.branch)
                 if again is not None:
                     return again
             raise
+        self._check_author(pr.user.login)
         self.counts["pull_requests_created"] += 1
         return pr
 
@@ -236,9 +278,12 @@ class Publisher:
         self.counts["pull_requests_updated"] += 1
 
     def _find_pull_request(self, branch: str) -> PullRequest | None:
+        """runner's open pull request for `branch`, else anyone's open one (GitHub allows one per
+        head), else runner's closed one. Closed ones of others are not runner's business."""
         pulls = self._call(lambda: list(self._repository().get_pulls(state="all", head=f"{self.owner}:{branch}")))
-        mine = [p for p in pulls if p.head.ref == branch]
-        open_ones = [p for p in mine if p.state == "open"]
+        heads = [p for p in pulls if p.head.ref == branch]
+        mine = [p for p in heads if self._by_runner(p)]
+        open_ones = [p for p in mine if p.state == "open"] + [p for p in heads if p.state == "open"]
         return (open_ones or mine or [None])[0]
 
     def _ensure_labels(self, pr: PullRequest, item: PublishItem) -> None:
@@ -250,13 +295,67 @@ class Publisher:
 
     def _ensure_comment(self, item: PublishItem, pr: PullRequest) -> None:
         issue = self._call(lambda: self._repository().get_issue(item.number))
-        tag = marker(item.number)
-        if any(tag in (c.body or "") for c in self._call(lambda: list(issue.get_comments()))):
+        if self._marker_comment(issue, item.number) is not None:
             return
-        body = f"{tag}\nrunner opened a draft pull request for this issue: {pr.html_url}\n"
+        body = f"{marker(item.number)}\nrunner opened a draft pull request for this issue: {pr.html_url}\n"
         self.on_step(item.number, "commenting", pr.html_url)
-        self._call(lambda: issue.create_comment(body), notify=True)
+        self._write_once(lambda: self._marker_comment(issue, item.number),
+                         lambda: self._create_comment(issue, body), notify=True)
+
+    def _marker_comment(self, issue, number: int):
+        """runner's own comment with the marker; the same marker in anyone else's comment is text."""
+        tag = marker(number)
+        comments = self._call(lambda: list(issue.get_comments()))
+        return next((c for c in comments if tag in (c.body or "") and self._by_runner(c)), None)
+
+    def _create_comment(self, issue, body: str):
+        comment = self._call(lambda: issue.create_comment(body))
+        self._check_author(comment.user.login)
         self.counts["comments_created"] += 1
+        return comment
+
+    def _write_once(self, find: Callable[[], T | None], write: Callable[[], T], notify: bool) -> T:
+        """`write`, unless `find` finds it written meanwhile. The pace wait comes first; then,
+        holding the clone's publish lock, the look is repeated and the write made, so no
+        other run can write the same thing between them."""
+        self.pacer.before_write(notify)
+        with self._publish_lock():
+            found = find()
+            return found if found is not None else write()
+
+    @contextmanager
+    def _publish_lock(self):
+        if self._lock is None:
+            self._lock = PublishLock(self.repo_path, self.settings.max_wait_s + LOCK_MARGIN_S)
+        try:
+            with self._lock:
+                yield
+        except PublishLockTimeout as exc:
+            raise Deferral(str(exc)) from None
+
+    # -- who runner is ---------------------------------------------------------------------
+
+    def _by_runner(self, thing) -> bool:
+        user = getattr(thing, "user", None)
+        return user is not None and (user.login or "").lower() == self._own_login().lower()
+
+    def _own_login(self) -> str:
+        """Asked once per run; a token runner cannot identify fails every issue the same way."""
+        if isinstance(self._login, IdentityError):
+            raise self._login
+        if self._login is None:
+            try:
+                self._login = self._call(lambda: own_login(self.gh, self.settings.login))
+            except IdentityError as exc:
+                self._login = exc
+                raise
+        return self._login
+
+    def _check_author(self, login: str) -> None:
+        """A configured login that is not the token's would make runner blind to its own writes."""
+        if login.lower() != self._own_login().lower():
+            raise IdentityError(f"GitHub recorded runner's write as by {login!r}, not {self._own_login()!r}: "
+                                "set login in [github] to the token's login")
 
     def _repository(self):
         if self._repo is None:

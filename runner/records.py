@@ -1,13 +1,14 @@
 """What the run writes about an issue: its report record and its commit message."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple, Sequence
 
 from runner import sage
 from runner.display import readable
+from runner.journal import Journal
 from runner.ledger import Ticket
 from runner.models import CommitOutcome, SageResult
-from runner.report import now_iso
+from runner.report import ReportSink, now_iso
 
 
 def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
@@ -36,6 +37,33 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
     if result is not None and result.fixer is not None:
         record["fixer"] = result.fixer
     return record
+
+
+class CarriedIssue(NamedTuple):
+    """An issue owed by an earlier run that reaches its terminal state without being processed
+    (`runner nightly`: GitHub no longer has it, or could not give it just now)."""
+
+    repo: str
+    number: int
+    status: str
+    error: str
+    branch: str | None = None
+    pull_request: str | None = None
+
+
+def record_carried(sink: ReportSink, journal: Journal | None, run_id: str, carried: Sequence[CarriedIssue]) -> None:
+    """Report and journal each carried issue's state, as for any issue of the run."""
+    if not carried:
+        return
+    finished_at = now_iso()
+    sink.add_issues([{
+        "number": c.number, "title": None, "repository": c.repo or None, "priority": None, "kind": None,
+        "status": c.status, "branch": c.branch, "commit": None, "pull_request": c.pull_request, "attempts": 0,
+        "queued_at": None, "started_at": None, "finished_at": finished_at, "latency_s": 0.0, "error": c.error,
+    } for c in carried])
+    if journal is not None:
+        journal.record_rows([Journal.row(c.repo, c.number, c.status, run_id=run_id, error=c.error, at=finished_at)
+                             for c in carried], durable=True)
 
 
 def github_counts(publishers: dict[str, Any]) -> dict[str, int]:

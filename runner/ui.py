@@ -61,6 +61,9 @@ class TerminalObserver:
     def summary(self, outcome: Any) -> None:
         self.close()
         totals = outcome.totals
+        if outcome.extra.get("nothing_to_do"):
+            print(f"runner {outcome.run_id}: nothing to do: {outcome.extra['nothing_to_do']}")
+            return
         if self.quiet:
             line = ", ".join(f"{k} {v}" for k, v in totals.items())
             print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; report {outcome.json_path}",

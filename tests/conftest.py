@@ -124,9 +124,10 @@ GH_REPO = "acme/inventory"
 
 
 class GitHubWorld:
-    """A bare remote, a clone whose `origin` is that remote, and the GitHub emulator serving both."""
+    """A bare remote, a clone whose `origin` is that remote, and the GitHub emulator serving both.
+    `logins` adds tokens of other users (token -> login), for someone other than runner."""
 
-    def __init__(self, root: Path, clone: Path, **config: Any) -> None:
+    def __init__(self, root: Path, clone: Path, logins: dict[str, str] | None = None, **config: Any) -> None:
         from runner.testing.github_emulator import Emulator, EmulatorConfig
 
         self.root = root
@@ -134,15 +135,15 @@ class GitHubWorld:
         git(root, "clone", "-q", "--bare", str(clone), str(self.bare))
         self.clone = clone
         git(clone, "remote", "add", "origin", str(self.bare))
-        self.emulator = Emulator({GH_REPO: self.bare}, tokens={TOKEN},
+        self.emulator = Emulator({GH_REPO: self.bare}, tokens={TOKEN: None, **(logins or {})},
                                  config=EmulatorConfig(**{"content_per_minute": 1000, **config}))
         self.url = self.emulator.start()
         (root / "runner.toml").write_text("[github]\ncontent_per_minute = 1000\nsecondary_wait = 1\n")
 
-    def client(self):
+    def client(self, token: str = TOKEN):
         from github import Auth, Github
 
-        return Github(base_url=self.url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
+        return Github(base_url=self.url, auth=Auth.Token(token), retry=None, timeout=10,
                       seconds_between_requests=None, seconds_between_writes=None)
 
     def seed(self, count: int, body: Callable[[int], str | None] = lambda n: f"Login fails in app/auth/login.py ({n})"):
@@ -179,8 +180,8 @@ class GitHubWorld:
 def github_world(tmp_path: Path, make_repo):
     worlds: list[GitHubWorld] = []
 
-    def start(**config: Any) -> GitHubWorld:
-        world = GitHubWorld(tmp_path, make_repo("clone"), **config)
+    def start(logins: dict[str, str] | None = None, **config: Any) -> GitHubWorld:
+        world = GitHubWorld(tmp_path, make_repo("clone"), logins, **config)
         worlds.append(world)
         return world
 

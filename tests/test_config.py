@@ -285,3 +285,27 @@ def test_errors_in_the_file_name_the_file(tmp_path: Path, text: str, fragment: s
     message = config_error(path=path)
     assert str(path) in message
     assert fragment in message
+
+
+def test_push_timeout_and_login_in_the_github_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    path = write_toml(tmp_path, '[github]\npush_timeout = 30\nlogin = "runner-app[bot]"\n')
+    settings = config_from({"github": "acme/app"}, path).github_settings
+    assert settings is not None and (settings.push_timeout_s, settings.login) == (30.0, "runner-app[bot]")
+    assert config_from({"github": "acme/app", "gh_push_timeout": 2.5}, path).github_settings.push_timeout_s == 2.5
+    defaults = config_from({"github": "acme/app"}).github_settings
+    assert (defaults.push_timeout_s, defaults.login) == (600.0, None)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("push_timeout = 0\n", "push_timeout must be a positive number"),
+    ('push_timeout = "soon"\n', "soon"),
+    ('login = "not a login"\n', "is not a GitHub login"),
+    ("login = 7\n", "is not a GitHub login"),
+])
+def test_bad_push_timeout_or_login_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                                   fragment: str) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    path = write_toml(tmp_path, "[github]\n" + text)
+    message = config_error({"github": "acme/app"}, path)
+    assert str(path) in message and fragment in message

@@ -162,3 +162,100 @@ def test_a_damaged_journal_is_a_clear_error_and_a_missing_state_dir_is_rebuilt(m
 
     shutil.rmtree(state)
     assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
+
+
+def nightly_config(tmp_path: Path, world, extra: str = "") -> None:
+    config = tmp_path / "runner.toml"
+    config.write_text(config.read_text() + f'write_interval = 0\nnotify_interval = 0\n{extra}'
+                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+
+
+def run_nightly(runner_cli, tmp_path: Path, env: dict[str, str]):
+    return runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
+                      "-q", env=env)
+
+
+def journal_states(tmp_path: Path) -> dict[int, str]:
+    db = sqlite3.connect(tmp_path / "state" / "journal.sqlite")
+    try:
+        return dict(db.execute("SELECT number, state FROM issues"))
+    finally:
+        db.close()
+
+
+def test_a_quiet_night_is_a_successful_run_that_says_so_in_one_line(github_world, tmp_path, runner_cli):
+    world = github_world()
+    nightly_config(tmp_path, world)
+    empty = run_nightly(runner_cli, tmp_path, world.env())
+    assert empty.returncode == 0 and empty.stderr == b""
+    assert empty.stdout.decode().splitlines()[-1].endswith(f"nothing to do: no open issue in {GH_REPO}; none owed")
+    numbers = world.seed(2)
+    assert run_nightly(runner_cli, tmp_path, world.env()).returncode == 0
+    exactly_once(world, numbers)
+    assert run_nightly(runner_cli, tmp_path, world.env()).returncode == 0  # re-reads the issues it commented on
+    quiet = run_nightly(runner_cli, tmp_path, world.env())
+    assert quiet.returncode == 0 and quiet.stderr == b"", quiet.stderr.decode()
+    lines = quiet.stdout.decode().splitlines()
+    assert len(lines) == 1 and "nothing to do: no issue updated since 20" in lines[0] and GH_REPO in lines[0]
+    assert list((tmp_path / "state" / "tmp").iterdir()) == []
+    report = latest_report(tmp_path / "reports")
+    assert report["exit_code"] == 0 and report["issues"] == [] and report["totals"]["read"] == 0
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state")).stdout.decode().splitlines()
+    assert status[0].startswith(report["run_id"]) and "nightly  exit 0" in status[0]
+    assert len([line for line in status if " nightly " in line]) == 4
+
+
+def test_an_owed_issue_github_no_longer_has_is_skipped_and_the_night_goes_on(github_world, tmp_path, runner_cli):
+    from runner.testing.github_emulator import Emulator, EmulatorConfig
+
+    world = github_world()
+    world.seed(3)
+    nightly_config(tmp_path, world)
+    git(world.clone, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
+    owing = run_nightly(runner_cli, tmp_path, world.env())
+    assert owing.returncode == 3, owing.stderr.decode()
+    assert set(journal_states(tmp_path).values()) == {"deferred"}
+    git(world.clone, "remote", "set-url", "origin", str(world.bare))
+    world.emulator.stop()  # GitHub now has issue 1 only: 2 and 3 were deleted or transferred
+    world.emulator = Emulator({GH_REPO: world.bare}, tokens={world.env()["GITHUB_TOKEN"]},
+                              config=EmulatorConfig(content_per_minute=1000))
+    world.url = world.emulator.start()
+    world.client().get_repo(GH_REPO).create_issue("Issue 1: login session bug", body="Login fails in app/auth/login.py")
+    result = run_nightly(runner_cli, tmp_path, world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+    by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert by_number[1]["status"] == "published"
+    for gone in (2, 3):
+        assert by_number[gone]["status"] == "skipped" and "GitHub answers 404" in by_number[gone]["error"]
+    assert journal_states(tmp_path) == {1: "done", 2: "skipped", 3: "skipped"}
+    again = run_nightly(runner_cli, tmp_path, world.env())
+    assert again.returncode == 0, again.stderr.decode()
+    assert all(r["number"] == 1 for r in latest_report(tmp_path / "reports")["issues"])
+
+
+def test_an_owed_issue_github_cannot_give_now_stays_owed_without_stopping_the_night(github_world, tmp_path,
+                                                                                     runner_cli):
+    world = github_world()
+    world.seed(3)
+    nightly_config(tmp_path, world, "max_wait = 1\n")
+    git(world.clone, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
+    assert run_nightly(runner_cli, tmp_path, world.env()).returncode == 3
+    git(world.clone, "remote", "set-url", "origin", str(world.bare))
+    world.client().get_repo(GH_REPO).get_issue(2).edit(state="closed")  # not among the open issues fetched
+    world.reset_limits()
+    world.emulator.configure(primary_limit=1)  # the issue list, and then no more
+    limited = run_nightly(runner_cli, tmp_path, world.env())
+    assert limited.returncode == 3, limited.stderr.decode()
+    assert "Traceback" not in limited.stderr.decode()
+    by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert sorted(by_number) == [1, 2, 3] and by_number[2]["status"] == "deferred"
+    assert "could not fetch it again" in by_number[2]["error"]
+    assert journal_states(tmp_path)[2] == "deferred"
+    world.emulator.configure(primary_limit=5000)
+    world.reset_limits()
+    final = run_nightly(runner_cli, tmp_path, world.env())
+    assert final.returncode == 0, final.stderr.decode()
+    closed = next(r for r in latest_report(tmp_path / "reports")["issues"] if r["number"] == 2)
+    assert closed["status"] == "skipped" and "was closed: no longer owed" in closed["error"]
+    assert journal_states(tmp_path) == {1: "done", 2: "skipped", 3: "done"}

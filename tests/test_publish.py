@@ -1,6 +1,11 @@
 """Publishing end to end: runner process --github against the local GitHub emulator over HTTP."""
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -196,3 +201,152 @@ def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_pers
     again = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
     assert again.returncode == 0
     assert latest_report(tmp_path / "reports")["metrics"]["github"]["pull_requests_updated"] == 0
+
+
+def start_process(args: list[str], tmp_path: Path, env: dict[str, str], name: str) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return subprocess.Popen([sys.executable, "-m", "runner", "process", *args,
+                             "--state-dir", str(tmp_path / f"state-{name}"), "--report-dir", str(tmp_path / f"reports-{name}")],
+                            cwd=tmp_path, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def comment_authors(world, number: int) -> list[str]:
+    issue = world.client().get_repo(GH_REPO).get_issue(number)
+    return [c.user.login for c in issue.get_comments() if f"runner:pull-request-for-issue {number} " in (c.body or "")]
+
+
+def test_two_runs_with_their_own_state_dirs_on_one_clone_publish_each_issue_once(github_world, tmp_path):
+    """A cron job and a person, at once: both look, both wait their pace, and only one writes."""
+    world = github_world(latency_s=0.02)
+    numbers = world.seed(8)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    args = [str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.2", "-q"]
+    runs = [start_process(args, tmp_path, world.env(), name) for name in ("cron", "person")]
+    for run in runs:
+        _, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err.decode()
+    heads = sorted(p.head.ref for p in pulls(world))
+    assert heads == sorted(f"runner/issue-{n}" for n in numbers)
+    assert all(comment_authors(world, n) == ["octocat"] for n in numbers)
+    for name in ("cron", "person"):
+        report = latest_report(tmp_path / f"reports-{name}")
+        assert sorted(r["number"] for r in report["issues"]) == sorted(numbers)
+        assert {r["status"] for r in report["issues"]} == {"published"}
+    assert world.emulator.stats["pulls_created"] == 8 and world.emulator.stats["comments_created"] == 8
+
+
+def test_a_marker_comment_by_someone_else_does_not_count_as_runners(github_world, runner_cli, tmp_path):
+    world = github_world(logins={"mallory-token": "mallory"})
+    world.seed(2)
+    spoof = world.client("mallory-token").get_repo(GH_REPO).get_issue(1)
+    spoof.create_comment("me too! <!-- runner:pull-request-for-issue 1 -->")
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    for _ in range(2):
+        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+        assert result.returncode == 0, result.stderr.decode()
+        assert comment_authors(world, 1) == ["mallory", "octocat"] and comment_authors(world, 2) == ["octocat"]
+    assert world.emulator.stats["comments_created"] == 3
+
+
+def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(github_world, runner_cli, tmp_path):
+    world = github_world(logins={"mallory-token": "mallory"})
+    world.seed(2)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
+                      env=world.env()).returncode == 0
+    runners = next(p for p in pulls(world) if p.head.ref == "runner/issue-2")
+    runners.edit(state="closed")
+    theirs = world.client("mallory-token").get_repo(GH_REPO).create_pull(
+        base="main", head="runner/issue-2", title="mine now", body=runners.body)
+    world.client().get_repo(GH_REPO).get_issue(2).edit(body="Now it also crashes in app/auth/session.py")
+    world.reset_limits()
+    edited = world.issues_file(tmp_path / "edited.jsonl")
+    result = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
+    assert by_number[2]["status"] == "skipped"
+    assert f"#{theirs.number}" in by_number[2]["error"] and "@mallory" in by_number[2]["error"]
+    after = world.client().get_repo(GH_REPO).get_pull(theirs.number)
+    assert after.body == runners.body and after.title == "mine now" and [label.name for label in after.labels] == []
+    assert len(pulls(world)) == 3 and world.emulator.stats["pulls_created"] == 3
+
+
+def test_an_app_installation_token_needs_its_login_and_then_publishes_once(github_world, runner_cli, tmp_path):
+    world = github_world(logins={"ghs_installation_token_0123": "runner-app[bot]"})
+    numbers = world.seed(3)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    env = {**world.env(), "GITHUB_TOKEN": "ghs_installation_token_0123"}
+    unknown = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=env)
+    assert unknown.returncode == 1, unknown.stderr.decode()
+    errors = {r["error"] for r in latest_report(tmp_path / "reports")["issues"]}
+    assert len(errors) == 1 and 'login = "<app-slug>[bot]"' in errors.pop()
+    assert pulls(world) == [] and world.emulator.stats["comments_created"] == 0
+    config = tmp_path / "runner.toml"
+    config.write_text(config.read_text() + 'login = "runner-app[bot]"\n')
+    for _ in range(2):
+        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        assert {p.user.login for p in pulls(world)} == {"runner-app[bot]"} and len(pulls(world)) == 3
+        assert all(comment_authors(world, n) == ["runner-app[bot]"] for n in numbers)
+    config.write_text(config.read_text().replace("runner-app[bot]", "someone-else"))
+    wrong = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert wrong.returncode == 1
+    assert "the token belongs to 'octocat'" in latest_report(tmp_path / "reports")["issues"][0]["error"]
+
+
+class HangingServer:
+    """Accepts connections and never answers: a stuck proxy or a black-holed host."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except socket.timeout:
+                continue
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(github_world, runner_cli, tmp_path):
+    import psutil
+
+    world = github_world()
+    numbers = world.seed(3)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    hanging = HangingServer()
+    url = f"http://127.0.0.1:{hanging.port}/acme/inventory.git"
+    try:
+        git(world.clone, "remote", "set-url", "origin", url)
+        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
+                            "--push-timeout", "1", env=world.env())
+        assert result.returncode == 3, result.stderr.decode()
+        assert "Traceback" not in result.stderr.decode()
+        assert hanging.held, "git never reached the hanging remote"
+        report = latest_report(tmp_path / "reports")
+        assert sorted(r["number"] for r in report["issues"]) == sorted(numbers)
+        assert {r["status"] for r in report["issues"]} == {"deferred"}
+        assert all("timed out after 1 s" in r["error"] for r in report["issues"])
+        left = [p for p in psutil.process_iter(["cmdline"]) if url in " ".join(p.info["cmdline"] or [])]
+        assert left == []
+    finally:
+        hanging.close()
+    git(world.clone, "remote", "set-url", "origin", str(world.bare))
+    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    assert again.returncode == 0, again.stderr.decode()
+    assert len(pulls(world)) == 3 and all(marker_comments(world, n) == 1 for n in numbers)

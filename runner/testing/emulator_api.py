@@ -85,7 +85,12 @@ def rate_limit(call: Call) -> Reply:
 
 @route("GET", "/user")
 def current_user(call: Call) -> Reply:
-    user = call.state.user(_require_user(call))
+    """An App installation token (its user is ``<app-slug>[bot]``) may not read this, as on GitHub."""
+    login = _require_user(call)
+    if login.endswith("[bot]"):
+        raise ApiError(403, "Resource not accessible by integration",
+                       documentation_url="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+    user = call.state.user(login)
     return Reply(200, call.shapes.full_user(user, call.state.now()))
 
 

@@ -51,7 +51,7 @@ class Shapes:
             "repos_url": f"{api}/repos",
             "events_url": f"{api}/events{{/privacy}}",
             "received_events_url": f"{api}/received_events",
-            "type": "User",
+            "type": "Bot" if user.login.endswith("[bot]") else "User",
             "user_view_type": "public",
             "site_admin": False,
         }

@@ -17,6 +17,10 @@ From a shell::
 
     python -m runner.testing.github_emulator --port 0 --repo acme/widgets=/path/to/bare.git --token-file tokens.txt
 
+A token may name its own user: ``--token TOKEN=LOGIN``, or a ``TOKEN LOGIN`` line in the token
+file, so a test can act as runner and as someone else. A login ending in ``[bot]`` stands for a
+GitHub App installation token: like GitHub, ``GET /user`` refuses it (403).
+
 The API is served at the root (base_url "http://127.0.0.1:PORT") and, like GitHub Enterprise,
 under "/api/v3"; the URLs in answers keep whichever prefix the request used.
 Control endpoints: GET/POST /_emulator/config, GET/DELETE /_emulator/stats, POST /_emulator/reset-limits.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import signal
 import sys
 import threading
@@ -37,6 +42,7 @@ from runner.testing.emulator_http import App, EmulatorHTTPServer
 from runner.testing.emulator_state import State
 
 __all__ = ["Emulator", "EmulatorConfig", "main"]
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
 
 
 class Emulator:
@@ -129,8 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--repo", action="append", required=True, metavar="OWNER/NAME=BARE_GIT_DIR")
-    parser.add_argument("--token", action="append", default=[], help="accepted token (repeatable)")
-    parser.add_argument("--token-file", type=Path, help="file with one accepted token per line")
+    parser.add_argument("--token", action="append", default=[], metavar="TOKEN[=LOGIN]",
+                        help="accepted token, optionally with its own login (repeatable)")
+    parser.add_argument("--token-file", type=Path, help="file with one accepted token per line ('TOKEN [LOGIN]')")
     types = {"int": int, "float": float, "str": str}
     for item in dataclasses.fields(EmulatorConfig):
         flag = "--" + item.name.replace("_", "-")
@@ -151,13 +158,27 @@ def _parse_repos(specs: Sequence[str]) -> dict[str, Path]:
     return repos
 
 
+def _parse_tokens(flags: Sequence[str], token_file: Path | None) -> dict[str, str | None]:
+    """Accepted tokens and their logins (None: the configured login)."""
+    pairs = []
+    for flag in flags:
+        token, sep, login = flag.rpartition("=")
+        pairs.append((token, login) if sep and token and _LOGIN.match(login) else (flag, None))
+    if token_file is not None:
+        for number, line in enumerate(token_file.read_text().splitlines(), 1):
+            words = line.split()
+            if len(words) > 2 or (len(words) == 2 and not _LOGIN.match(words[1])):
+                raise ValueError(f"{token_file}, line {number}: expected 'TOKEN [LOGIN]'")
+            if words:
+                pairs.append((words[0], words[1] if len(words) == 2 else None))
+    return dict(pairs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(EmulatorConfig)}
-    tokens = list(args.token)
     try:
-        if args.token_file is not None:
-            tokens += [line.strip() for line in args.token_file.read_text().splitlines() if line.strip()]
+        tokens = _parse_tokens(args.token, args.token_file)
         config = EmulatorConfig().with_changes({k: v for k, v in settings.items() if v is not None})
         emulator = Emulator(_parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port)
         url = emulator.start()

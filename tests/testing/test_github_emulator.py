@@ -392,3 +392,42 @@ def test_command_line_prints_its_url(repo_pair: GitPair) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+@pytest.mark.timeout(30)
+def test_each_token_acts_as_its_own_user_and_an_app_token_may_not_read_user(repo_pair: GitPair, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{TOKEN}\nmallory-token mallory\n\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner.testing.github_emulator", "--port", "0", "--repo", f"{REPO}={repo_pair.bare}",
+         "--token-file", str(tokens), "--token", "app-token=runner-app[bot]", "--token", "ends-with="],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        assert client(url).get_user().login == "octocat"
+        assert client(url, token="mallory-token").get_user().login == "mallory"
+        assert client(url, token="ends-with=").get_user().login == "octocat"
+        issue = client(url).get_repo(REPO).create_issue("login crash")
+        client(url, token="mallory-token").get_repo(REPO).get_issue(issue.number).create_comment("mine")
+        client(url, token="app-token").get_repo(REPO).get_issue(issue.number).create_comment("the app's")
+        comments = client(url).get_repo(REPO).get_issue(issue.number).get_comments()
+        authors = [(c.user.login, c.user.type) for c in comments]
+        assert authors == [("mallory", "User"), ("runner-app[bot]", "Bot")]
+        with pytest.raises(GithubException) as refused:
+            client(url, token="app-token").get_user().login
+        assert refused.value.status == 403 and refused.value.data["message"] == "Resource not accessible by integration"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_a_token_file_line_with_a_bad_login_is_refused(repo_pair: GitPair, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("good-token\nother-token not/a/login\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "runner.testing.github_emulator", "--port", "0", "--repo", f"{REPO}={repo_pair.bare}",
+         "--token-file", str(tokens)], capture_output=True, text=True, timeout=30,
+        cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2 and "line 2: expected 'TOKEN [LOGIN]'" in result.stderr
