@@ -188,7 +188,7 @@ def nightly(
 
     def after(cfg: Config, journal: Journal, run: ProcessRun, outcome) -> None:
         Path(run.input_spec).unlink(missing_ok=True)
-        advance_marks(journal, marks, outcome.exit_code, run.stop_reason is not None)
+        advance_marks(journal, marks, outcome.work_exit_code, run.stop_reason is not None)
 
     _run_batch(options, config, ui, start, after)
 
@@ -206,6 +206,8 @@ def status(
             typer.echo(f"{run['run_id']}  {run['command']:8} exit {run['exit_code']!s:4} "
                        f"{run['finished_at'] or '(did not finish)'}  "
                        + ", ".join(f"{k} {v}" for k, v in totals.items()))
+            if run["finished_at"]:
+                typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {row.last_error or ''}")

@@ -61,9 +61,12 @@ class TerminalObserver:
     def summary(self, outcome: Any) -> None:
         self.close()
         totals = outcome.totals
+        if outcome.report_error:
+            self.error(outcome.report_error)
         if self.quiet:
             line = ", ".join(f"{k} {v}" for k, v in totals.items())
-            print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; report {outcome.json_path}",
+            where = f"report {outcome.json_path}" if outcome.json_path else "no report"
+            print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; {where}",
                   file=sys.stderr if outcome.exit_code else sys.stdout)
             return
         table = Table(title=f"runner {outcome.run_id}", show_header=True)
@@ -73,7 +76,10 @@ class TerminalObserver:
         self.console.print(table)
         if outcome.by_status:
             self.console.print("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.by_status.items())))
-        self.console.print(f"report: {outcome.json_path}\n        {outcome.md_path}")
+        if outcome.json_path:
+            self.console.print(f"report: {outcome.json_path}\n        {outcome.md_path}")
+        else:
+            self.console.print("report: not written")
         self.console.print(f"exit code {outcome.exit_code}")
 
     def note(self, message: str) -> None:
