@@ -56,7 +56,6 @@ class ReportError(Exception):
         where = exc.filename or path
         super().__init__(f"{exc.strerror or exc}" + (f" ({where})" if where else ""))
         self.report_dir = report_dir
-        self.cause = exc
 
 
 class ReportSink:
@@ -176,11 +175,13 @@ class ReportSink:
             self._write_json(json_path, head, sections)
             writing = md_path
             self._write_markdown(md_path, head, sections)
-        except OSError as exc:
+        except BaseException as exc:
             for path in (json_path, md_path, _tmp(json_path), _tmp(md_path)):
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
-            raise ReportError(self.report_dir, exc, _tmp(writing)) from None
+            if isinstance(exc, OSError):
+                raise ReportError(self.report_dir, exc, _tmp(writing)) from None
+            raise
         finally:
             self._discard()
         return json_path, md_path
