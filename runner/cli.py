@@ -39,7 +39,10 @@ def process(
     input: Optional[str] = typer.Argument(None, help="issues as a JSON array or JSON Lines; '-' reads stdin; "
                                           "omitted with --github: fetch the open issues"),
     repo: List[str] = typer.Option([], "--repo", help="PATH, or OWNER/NAME=PATH (repeatable)"),
-    report_dir: Optional[Path] = typer.Option(None, help="where <run-id>.json and .md go [reports]"),
+    report_dir: Optional[Path] = typer.Option(None, help="where <run-id>.json and .md (and fixer logs) go "
+                                              "[<state-dir>/reports]; not inside a target repository"),
+    allow_report_in_repo: bool = typer.Option(False, "--allow-report-in-repo",
+                                              help="allow --report-dir inside a target repository's working tree"),
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
     config: Optional[Path] = typer.Option(None, help="config file [./runner.toml if present]"),
     workers: Optional[str] = typer.Option(None, help="number of sage processes, or 'auto'"),
@@ -78,7 +81,8 @@ def process(
     from runner.ui import TerminalObserver
 
     options = {
-        "repo_args": repo, "report_dir": report_dir, "state_dir": state_dir, "workers": workers,
+        "repo_args": repo, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
+        "state_dir": state_dir, "workers": workers,
         "min_workers": min_workers, "max_workers": max_workers, "base": base, "branch_prefix": branch_prefix,
         "templates": templates, "plan_dir": plan_dir, "author_name": author_name, "author_email": author_email,
         "queue_size": queue_size, "task_timeout": timeout, "max_attempts": max_attempts,
@@ -169,7 +173,9 @@ def _stop_on_signals(run: ProcessRun, ui):
 def nightly(
     config: Optional[Path] = typer.Option(None, help="config file with [repos] and [github] [./runner.toml]"),
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
-    report_dir: Optional[Path] = typer.Option(None, help="where reports go [reports]"),
+    report_dir: Optional[Path] = typer.Option(None, help="where reports go [<state-dir>/reports]"),
+    allow_report_in_repo: bool = typer.Option(False, "--allow-report-in-repo",
+                                              help="allow --report-dir inside a target repository's working tree"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
 ) -> None:
@@ -180,7 +186,8 @@ def nightly(
     ui = TerminalObserver(quiet=quiet)
     data, _ = read_toml(config)
     first = sorted((data.get("repos") or {}).keys())[:1]
-    options = {"state_dir": state_dir, "report_dir": report_dir, "quiet": quiet or None,
+    options = {"state_dir": state_dir, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
+               "quiet": quiet or None,
                "github": first[0] if first else None, "gh_token_file": token_file}
     marks: dict[str, str] = {}
     inputs: list[Path] = []
@@ -195,7 +202,7 @@ def nightly(
                           carried=tonight.carried)
 
     def after(cfg: Config, journal: Journal, run, outcome) -> None:
-        advance_marks(journal, marks, outcome.exit_code, run.stop_reason is not None)
+        advance_marks(journal, marks, outcome.work_exit_code, run.stop_reason is not None)
 
     try:
         _run_batch(options, config, ui, start, after)
@@ -217,6 +224,8 @@ def status(
             typer.echo(f"{run['run_id']}  {run['command']:8} exit {run['exit_code']!s:4} "
                        f"{run['finished_at'] or '(did not finish)'}  "
                        + ", ".join(f"{k} {v}" for k, v in totals.items()))
+            if run["finished_at"]:
+                typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {row.last_error or ''}")

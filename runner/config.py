@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from runner.clones import clone_dir, split_remotes
 from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
-from runner.gitcmd import simple_branch_text
+from runner.gitcmd import run_git, simple_branch_text
 from runner.triage import TriageRules
 
 DEFAULT_CONFIG_NAME = "runner.toml"
@@ -114,6 +114,8 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
         config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
+        if not merged.get("allow_report_in_repo"):
+            _check_report_dir(config)
         _check_fixer_backend(config)
         github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
         return _with_github(config, merged.get("github"), github)
@@ -189,7 +191,7 @@ def _login(value: Any) -> str | None:
 
 
 RUNNER_KEYS = frozenset({
-    "aging_s", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "dask_workers",
+    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "dask_workers",
     "dry_run", "github", "grace", "keep_worktrees", "max_attempts", "max_workers", "min_workers", "plan_dir",
     "queue_size", "quiet", "report_dir", "scheduler", "state_dir", "task_timeout", "templates", "worker_cache",
     "workers",
@@ -258,11 +260,12 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
     timeout = m.get("task_timeout", 600.0)
     command = _command(m.get("command"))
+    state_dir = Path(m.get("state_dir") or default_state_dir()).expanduser().resolve()
     return Config(
         repos=repos,
         default_repo=default_repo,
-        state_dir=Path(m.get("state_dir") or default_state_dir()).expanduser().resolve(),
-        report_dir=Path(m.get("report_dir") or "reports").expanduser().resolve(),
+        state_dir=state_dir,
+        report_dir=Path(m.get("report_dir") or state_dir / "reports").expanduser().resolve(),
         branch_prefix=prefix,
         base=m.get("base"),
         identity=_identity(m),
@@ -352,6 +355,30 @@ def _identity(m: Mapping[str, Any]) -> Identity:
     if any(c in name + email for c in "<>\n\r\0") or not name.strip() or "@" not in email:
         raise ValueError(f"author_name/author_email are not a valid git identity: {name!r} <{email}>")
     return Identity(name, email)
+
+
+def _check_report_dir(config: Config) -> None:
+    """Reports and fixer logs written into a target's working tree would show up in the user's
+    `git status` (and could be committed by them): refused unless explicitly allowed."""
+    targets = [*config.repos.values(), *([config.default_repo] if config.default_repo else [])]
+    for repo in targets:
+        tree = _working_tree(repo)
+        if config.report_dir.is_relative_to(tree):
+            raise ConfigError(
+                f"the report directory {config.report_dir} is inside the working tree {tree} of a target repository; "
+                "reports and fixer logs must not land in your checkout: give --report-dir (report_dir) outside it "
+                "(the default is <state-dir>/reports), or --allow-report-in-repo (allow_report_in_repo = true) "
+                "to write there anyway")
+
+
+def _working_tree(repo: Path) -> Path:
+    """The top of the working tree `repo` belongs to (it may be a subdirectory); itself when git
+    does not say (no repository yet, a bare one: the run reports that later)."""
+    if repo.is_dir():
+        top = run_git(repo, "rev-parse", "--show-toplevel", check=False)
+        if top:
+            return Path(top).resolve()
+    return repo
 
 
 def _check_branch_prefix(prefix: str) -> None:

@@ -194,7 +194,7 @@ class Journal:
             self._db.execute("INSERT OR REPLACE INTO runs (run_id, command, started_at) VALUES (?, ?, ?)",
                              (run_id, command, now_iso()))
 
-    def run_finished(self, run_id: str, exit_code: int, totals: dict[str, Any], report: str) -> None:
+    def run_finished(self, run_id: str, exit_code: int, totals: dict[str, Any], report: str | None) -> None:
         with self._lock:
             self._flush_locked()
             self._db.execute("UPDATE runs SET finished_at = ?, exit_code = ?, totals = ?, report = ? WHERE run_id = ?",

@@ -28,9 +28,9 @@ from runner.fetch import FetchError, fetch_issues
 from runner.ghclient import make_github, redact
 from runner.journal import IssueRow, Journal
 from runner.records import CarriedIssue, record_carried
-from runner.report import ReportSink, now_iso
+from runner.report import ReportError, ReportSink, now_iso
 from runner.retry import is_rate_limited
-from runner.runtypes import EXIT_DEFERRED, EXIT_OK, EXIT_USAGE, RunAbort, RunOutcome, new_run_id
+from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, RunAbort, RunOutcome, new_run_id
 
 OWED_STATES = ("deferred", "retry", "queued", "committed", "pushing", "pushed", "opening-pr", "pr-opened", "commenting",
                "commented")
@@ -166,7 +166,13 @@ class QuietRun:
         record_carried(sink, self.journal, self.run_id, self.tonight.carried)
         code = EXIT_DEFERRED if sink.totals["deferred"] else EXIT_OK
         extra = {} if self.tonight.carried else {"nothing_to_do": self.tonight.nothing_to_do()}
-        json_path, md_path = sink.finish(code, {"dry_run": False, **extra})
+        try:
+            json_path, md_path = sink.finish(code, {"dry_run": False, **extra})
+        except ReportError as exc:
+            failure = f"the report could not be written in {exc.report_dir}: {exc}; no report was kept"
+            self.journal.run_finished(self.run_id, EXIT_FAILED, dict(sink.totals), None)
+            return RunOutcome(EXIT_FAILED, self.run_id, None, None, dict(sink.totals), dict(sink.by_status), extra,
+                              report_error=failure, work_exit_code=code)
         self.journal.run_finished(self.run_id, code, dict(sink.totals), str(json_path))
         return RunOutcome(code, self.run_id, json_path, md_path, dict(sink.totals), dict(sink.by_status), extra)
 

@@ -44,7 +44,7 @@ from runner.queue import PriorityQueue
 from runner.records import CarriedIssue, commit_message, github_counts, pool_stats, record_carried
 from runner.recorder import Finish, Recorder
 from runner.repositories import index_paths, open_writers
-from runner.report import ReportSink
+from runner.report import ReportError, ReportSink
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
 
@@ -158,7 +158,10 @@ class ProcessRun:
 
     def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], setup: sage.SageSetup, pool) -> RunOutcome:
         cfg = self.config
-        sink = ReportSink(cfg.report_dir, self.run_id)
+        try:
+            sink = ReportSink(cfg.report_dir, self.run_id)
+        except ReportError as exc:
+            raise ConfigError(f"cannot write reports in {cfg.report_dir}: {exc}") from None
         self.sink, self.ledger = sink, Ledger()
         self.recorder = Recorder(self.ledger, self.metrics, sink, self.journal, self.observer, cfg.branch_for,
                                  self.run_id)
@@ -361,18 +364,38 @@ class ProcessRun:
                     "scaling_history": self.autoscaler.history(), "breaker_events": events}
         if self.stop_reason:
             sections["stopped"] = self.stop_reason
-        json_path, md_path = sink.finish(code, sections)
+        json_path = md_path = failure = None
+        try:
+            json_path, md_path = sink.finish(code, sections)
+        except ReportError as exc:
+            failure = self._report_failure(exc)
+        final = code if failure is None else EXIT_FAILED
         if self.journal is not None:
-            self.journal.run_finished(self.run_id, code, dict(sink.totals), str(json_path))
+            self.journal.run_finished(self.run_id, final, dict(sink.totals), str(json_path) if json_path else None)
         for event in events:
             log.info("breaker %s: %s -> %s", event["name"], event["from_state"], event["to_state"])
         for decision in sections["scaling_history"]:
             if decision.get("applied"):
                 log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])
-        log.info("run %s finished: exit %d, %s%s; report %s", self.run_id, code,
+        log.info("run %s finished: exit %d, %s%s; report %s", self.run_id, final,
                  ", ".join(f"{k} {v}" for k, v in sink.totals.items()),
-                 f" (stopped: {self.stop_reason})" if self.stop_reason else "", json_path)
-        return RunOutcome(code, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra)
+                 f" (stopped: {self.stop_reason})" if self.stop_reason else "", json_path or "not written")
+        return RunOutcome(final, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra,
+                          report_error=failure, work_exit_code=code)
+
+    def _report_failure(self, exc: ReportError) -> str:
+        """What failed, where, and what stands: the report is gone, the work is not."""
+        if self.config.dry_run:
+            work = "this was a dry run, so nothing was written to git"
+        elif self.journal is not None:
+            work = (f"the work itself is done: the branches are in place and every issue's final state is in the "
+                    f"journal {self.journal.path} (runner status --state-dir {self.config.state_dir} lists it)")
+        else:
+            work = "the work itself is done: the branches are in place"
+        message = (f"the report could not be written in {exc.report_dir}: {exc}; no report was kept (its partial "
+                   f"files were removed); {work}")
+        log.error("run %s: %s", self.run_id, message)
+        return message
 
 
 def _done(ticket: Ticket, future) -> Done:

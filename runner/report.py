@@ -4,16 +4,27 @@ Issue records are appended to a side file as they finish and streamed into the
 final JSON at the end, so a run over a million issues does not hold a million
 records in memory. Both files are written to a temporary name and renamed, so
 a reader never sees half a report.
+
+Writing the report is the last step of a run whose work (branches, journal) is
+already done, so a report directory that fills up or cannot be written must not
+undo or hide that work: a failed write to the side files stops the writing but
+not the counting, and `finish` then removes every partial file and raises
+`ReportError` for the caller to say so.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from runner.logs import LOGGER
+
+log = logging.getLogger(LOGGER)
 TOTAL_KEYS = ("read", "skipped", "invalid", "succeeded", "failed", "deferred")
 SUCCESS = frozenset({"committed", "published", "unchanged", "no-change"})
 MD_ISSUE_ROWS = 500
@@ -38,24 +49,40 @@ def now_iso() -> str:
     return f"{text}.{int((now - whole) * 1000):03d}Z"
 
 
+class ReportError(Exception):
+    """The report could not be written (its partial files are removed); the run's work stands."""
+
+    def __init__(self, report_dir: Path, exc: OSError, path: Path | None = None) -> None:
+        where = exc.filename or path
+        super().__init__(f"{exc.strerror or exc}" + (f" ({where})" if where else ""))
+        self.report_dir = report_dir
+
+
 class ReportSink:
     def __init__(self, report_dir: Path, run_id: str) -> None:
-        report_dir.mkdir(parents=True, exist_ok=True)
         self.report_dir = report_dir
         self.run_id = run_id
         self.started_at = now_iso()
         self.totals = dict.fromkeys(TOTAL_KEYS, 0)
         self.by_status: dict[str, int] = {}
         self._parts = {name: report_dir / f".{run_id}.{name}.jsonl" for name in ("issues", "invalid", "skipped")}
-        self._files = {name: path.open("w", encoding="utf-8") for name, path in self._parts.items()}
+        self._files: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.failure: ReportError | None = None
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+            for name, path in self._parts.items():
+                self._files[name] = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            self._discard()
+            raise ReportError(report_dir, exc) from None
 
     def add_issues(self, records: list[Mapping[str, Any]]) -> None:
         """Count the records and append them to the report in one write."""
         with self._lock:
             for record in records:
                 self._count(record["status"])
-            self._files["issues"].write("".join([json.dumps(record) + "\n" for record in records]))
+            self._write("issues", "".join([json.dumps(record) + "\n" for record in records]))
 
     def _count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -89,12 +116,51 @@ class ReportSink:
             self.totals["read"] += n
 
     def _append(self, name: str, entry: Mapping[str, Any]) -> None:
-        self._files[name].write(json.dumps(entry) + "\n")
+        self._write(name, json.dumps(entry) + "\n")
+
+    def _write(self, name: str, text: str) -> None:
+        """Append to a side file; once one write fails, the rest are only counted."""
+        if self.failure is not None:
+            return
+        try:
+            self._files[name].write(text)
+        except OSError as exc:
+            self._give_up(exc, self._parts[name])
+
+    def _give_up(self, exc: OSError, path: Path) -> None:
+        """The report cannot be complete any more: free the space its side files hold, so the
+        run's other writes (commits, journal) are not starved too, and let `finish` say so."""
+        self.failure = ReportError(self.report_dir, exc, path)
+        log.error("report %s: writing %s failed (%s); the run goes on, the report will not be written",
+                  self.run_id, path, self.failure)
+        self._discard()
+
+    def _close(self) -> None:
+        """Close the side files; buffered lines are written now, and may fail now."""
+        files, self._files = self._files, {}
+        for name, handle in files.items():
+            try:
+                handle.close()
+            except OSError as exc:
+                if self.failure is None:
+                    self._give_up(exc, self._parts[name])
+
+    def _discard(self) -> None:
+        for handle in self._files.values():
+            with contextlib.suppress(OSError):
+                handle.close()
+        self._files = {}
+        for path in self._parts.values():
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
     def finish(self, exit_code: int, sections: Mapping[str, Any]) -> tuple[Path, Path]:
+        """Write `<run-id>.json` and `.md`, both or neither; raises ReportError with neither
+        (and no partial file) left behind."""
         with self._lock:
-            for handle in self._files.values():
-                handle.close()
+            self._close()
+        if self.failure is not None:
+            raise self.failure
         head = {
             "run_id": self.run_id,
             "started_at": self.started_at,
@@ -103,15 +169,25 @@ class ReportSink:
             "totals": self.totals,
             "by_status": self.by_status,
         }
-        json_path = self._write_json(head, sections)
-        md_path = self._write_markdown(head, sections)
-        for path in self._parts.values():
-            path.unlink(missing_ok=True)
+        json_path, md_path = self.report_dir / f"{self.run_id}.json", self.report_dir / f"{self.run_id}.md"
+        writing = json_path
+        try:
+            self._write_json(json_path, head, sections)
+            writing = md_path
+            self._write_markdown(md_path, head, sections)
+        except BaseException as exc:
+            for path in (json_path, md_path, _tmp(json_path), _tmp(md_path)):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise ReportError(self.report_dir, exc, _tmp(writing)) from None
+            raise
+        finally:
+            self._discard()
         return json_path, md_path
 
-    def _write_json(self, head: Mapping[str, Any], sections: Mapping[str, Any]) -> Path:
-        path = self.report_dir / f"{self.run_id}.json"
-        tmp = path.with_suffix(".json.tmp")
+    def _write_json(self, path: Path, head: Mapping[str, Any], sections: Mapping[str, Any]) -> None:
+        tmp = _tmp(path)
         with tmp.open("w", encoding="utf-8") as out:
             out.write("{\n")
             for key, value in head.items():
@@ -125,24 +201,25 @@ class ReportSink:
             out.write(",\n" + body[1:].lstrip("\n") if sections else "\n}")
             out.write("\n")
         os.replace(tmp, path)
-        return path
 
     def _lines(self, name: str) -> Iterator[str]:
         with self._parts[name].open(encoding="utf-8") as handle:
             for line in handle:
                 yield line.rstrip("\n")
 
-    def _write_markdown(self, head: Mapping[str, Any], sections: Mapping[str, Any]) -> Path:
-        path = self.report_dir / f"{self.run_id}.md"
-        tmp = path.with_suffix(".md.tmp")
+    def _write_markdown(self, path: Path, head: Mapping[str, Any], sections: Mapping[str, Any]) -> None:
+        tmp = _tmp(path)
         with tmp.open("w", encoding="utf-8") as out:
             out.write(render_markdown(head, sections, self._records("issues"), self._records("invalid"), self._records("skipped")))
         os.replace(tmp, path)
-        return path
 
     def _records(self, name: str) -> Iterator[dict[str, Any]]:
         for line in self._lines(name):
             yield json.loads(line)
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
 
 
 def render_markdown(head, sections, issues, invalid, skipped) -> str:

@@ -39,13 +39,22 @@ class NullObserver:
 
 @dataclass
 class RunOutcome:
+    """How a run ended. Without a report (`report_error` says why) the paths are None and
+    `exit_code` is EXIT_FAILED; `work_exit_code` is what the issues alone would have given."""
+
     exit_code: int
     run_id: str
-    json_path: Path
-    md_path: Path
+    json_path: Path | None
+    md_path: Path | None
     totals: dict[str, int]
     by_status: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    report_error: str | None = None
+    work_exit_code: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.work_exit_code is None:
+            self.work_exit_code = self.exit_code
 
 
 def new_run_id() -> str:

@@ -1,5 +1,10 @@
 """The terminal side: a live view on a terminal, a log line every few seconds
-otherwise, and a summary table at the end. Only the master imports this."""
+otherwise, and a summary table at the end. Only the master imports this.
+
+Everything printed may hold text that is not ours (paths, issue titles, error
+replies from GitHub), so Rich's markup and emoji codes are off for the whole
+console: text is printed as it is, and styles come only from `Text` spans.
+"""
 from __future__ import annotations
 
 import sys
@@ -9,14 +14,21 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 LOG_EVERY_S = 5.0
 PRIORITIES = ("Critical", "High", "Medium", "Low")
 
 
+def plain_console(**options: Any) -> Console:
+    """A console that prints strings literally: `[x]` and `:x:` are text, not markup or emoji."""
+    return Console(**{"stderr": True, "soft_wrap": True, "markup": False, "emoji": False, "highlight": False,
+                      **options})
+
+
 class TerminalObserver:
     def __init__(self, quiet: bool = False, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, soft_wrap=True)
+        self.console = console or plain_console()
         self.quiet = quiet
         self.live = self.console.is_terminal and not quiet
         self.done = 0
@@ -30,7 +42,7 @@ class TerminalObserver:
         if self.live:
             self._progress = Progress(
                 TextColumn("[bold]runner[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[status]}"), console=self.console, transient=True,
+                TextColumn("{task.fields[status]}", markup=False), console=self.console, transient=True,
             )
             self._progress.start()
             self._task = self._progress.add_task("issues", total=self.total, status="starting")
@@ -61,22 +73,28 @@ class TerminalObserver:
     def summary(self, outcome: Any) -> None:
         self.close()
         totals = outcome.totals
+        if outcome.report_error:
+            self.error(outcome.report_error)
         if outcome.extra.get("nothing_to_do"):
             print(f"runner {outcome.run_id}: nothing to do: {outcome.extra['nothing_to_do']}")
             return
         if self.quiet:
             line = ", ".join(f"{k} {v}" for k, v in totals.items())
-            print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; report {outcome.json_path}",
+            where = f"report {outcome.json_path}" if outcome.json_path else "no report"
+            print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; {where}",
                   file=sys.stderr if outcome.exit_code else sys.stdout)
             return
-        table = Table(title=f"runner {outcome.run_id}", show_header=True)
+        table = Table(title=Text(f"runner {outcome.run_id}"), show_header=True)
         for key in totals:
-            table.add_column(key, justify="right")
-        table.add_row(*(str(v) for v in totals.values()))
+            table.add_column(Text(key), justify="right")
+        table.add_row(*(Text(str(v)) for v in totals.values()))
         self.console.print(table)
         if outcome.by_status:
             self.console.print("by status: " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.by_status.items())))
-        self.console.print(f"report: {outcome.json_path}\n        {outcome.md_path}")
+        if outcome.json_path:
+            self.console.print(f"report: {outcome.json_path}\n        {outcome.md_path}")
+        else:
+            self.console.print("report: not written")
         self.console.print(f"exit code {outcome.exit_code}")
 
     def note(self, message: str) -> None:
@@ -85,6 +103,6 @@ class TerminalObserver:
     def error(self, message: str) -> None:
         self.close()
         if self.console.is_terminal:
-            self.console.print(f"[bold red]runner: error:[/] {message}", highlight=False, soft_wrap=True)
+            self.console.print(Text.assemble(("runner: error:", "bold red"), " ", message), soft_wrap=True)
         else:
             print(f"runner: error: {message}", file=sys.stderr, flush=True)

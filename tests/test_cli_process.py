@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,46 @@ def test_one_worker_completes_in_priority_order(make_repo, write_issues, runner_
     rank = {"critical": 0, "p1": 1, "p2": 2, "p3": 3}
     expected = sorted(range(1, 13), key=lambda n: (rank[labels[n - 1]], n))
     assert order == expected
+
+
+def from_the_checkout(repo: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """The README's usage: `runner process issues.json --repo .`, run inside the user's checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
+    return subprocess.run([sys.executable, "-m", "runner", "process", *args], capture_output=True, cwd=repo,
+                          env=env, timeout=120)
+
+
+def test_reports_and_fixer_logs_stay_out_of_the_checkout_a_run_starts_in(make_repo, write_issues, tmp_path):
+    repo = make_repo()
+    dirty(repo)
+    before = user_state(repo)
+    path = write_issues([issue(1, "Login fails", "app/auth/login.py"), issue(2, "Export is slow")])
+    dry = from_the_checkout(repo, tmp_path, str(path), "--repo", ".", "--dry-run")
+    assert dry.returncode == 0, dry.stderr.decode()
+    fixed = from_the_checkout(repo, tmp_path, str(path), "--repo", ".", "--command", f"{sys.executable} -c pass")
+    assert fixed.returncode == 0, fixed.stderr.decode()
+    assert user_state(repo) == before
+    reports = tmp_path / "xdg-state" / "runner" / "reports"
+    assert len(list(reports.glob("*.json"))) == 2 and len(list(reports.glob("*.md"))) == 2
+    logs = [p for p in reports.glob("*-logs/*.log")]
+    assert len(logs) == 2
+    status = subprocess.run([sys.executable, "-m", "runner", "status", "--state-dir", str(reports.parent)],
+                            capture_output=True, cwd=tmp_path)
+    assert f"report: {reports}" in status.stdout.decode()
+
+
+def test_a_report_dir_inside_the_checkout_is_refused_unless_allowed(make_repo, write_issues, tmp_path):
+    repo = make_repo()
+    before = user_state(repo)
+    path = write_issues([issue(1, "Login fails")])
+    refused = from_the_checkout(repo, tmp_path, str(path), "--repo", ".", "--report-dir", "reports")
+    err = refused.stderr.decode()
+    assert refused.returncode == 2, err
+    assert f"the report directory {repo / 'reports'} is inside the working tree {repo}" in err
+    assert "--allow-report-in-repo" in err and "Traceback" not in err
+    assert user_state(repo) == before and branches(repo) == {}
+    allowed = from_the_checkout(repo, tmp_path, str(path), "--repo", ".", "--report-dir", "reports",
+                                "--allow-report-in-repo")
+    assert allowed.returncode == 0, allowed.stderr.decode()
+    assert len(list((repo / "reports").glob("*.json"))) == 1 and set(branches(repo)) == {"runner/issue-1"}

@@ -50,7 +50,7 @@ def test_defaults_without_file_or_options(tmp_path: Path, isolated: Path) -> Non
     assert config.workers is None and (config.min_workers, config.max_workers) == (1, 8)
     assert (config.queue_size, config.aging_s, config.task_timeout, config.max_attempts) == (500, 300.0, 600.0, 3)
     assert config.state_dir == (tmp_path / "xdg-state" / "runner").resolve()
-    assert config.report_dir == (isolated / "reports").resolve()
+    assert config.report_dir == (tmp_path / "xdg-state" / "runner" / "reports").resolve()
     assert config.templates_dir is None and config.base is None
     assert not config.dry_run and not config.quiet
 
@@ -129,6 +129,41 @@ def test_templates_and_report_dir_are_resolved(isolated: Path) -> None:
     config = config_from({"templates": "tpl", "report_dir": "out"})
     assert config.templates_dir == (isolated / "tpl").resolve()
     assert config.report_dir == (isolated / "out").resolve()
+
+
+def test_default_report_dir_follows_the_state_dir(tmp_path: Path) -> None:
+    config = config_from({"state_dir": str(tmp_path / "st")})
+    assert config.report_dir == (tmp_path / "st" / "reports").resolve()
+
+
+# --- the report directory and the target repositories (B14) ---------------------------------
+
+
+def test_report_dir_inside_a_target_working_tree_is_refused(make_repo, tmp_path: Path) -> None:
+    repo = make_repo("target")
+    (repo / "app" / "sub").mkdir(parents=True, exist_ok=True)
+    for repo_arg, report in ((str(repo), repo / "reports"), (f"acme/api={repo}", repo / ".git" / "reports"),
+                             (str(repo / "app"), repo / "docs" / "out")):
+        message = config_error({"repo_args": [repo_arg], "report_dir": str(report)})
+        assert f"report directory {report.resolve()} is inside the working tree {repo.resolve()}" in message
+        assert "--allow-report-in-repo" in message
+    assert not (repo / "reports").exists() and not (repo / "docs" / "out").exists()
+
+
+def test_report_dir_in_a_repo_is_allowed_when_asked_and_outside_is_fine(make_repo, tmp_path: Path) -> None:
+    repo = make_repo("target")
+    inside = config_from({"repo_args": [str(repo)], "report_dir": str(repo / "reports"), "allow_report_in_repo": True})
+    assert inside.report_dir == (repo / "reports").resolve()
+    beside = config_from({"repo_args": [str(repo)], "report_dir": str(tmp_path / "target-reports")})
+    assert beside.report_dir == (tmp_path / "target-reports").resolve()
+    path = write_toml(tmp_path, f"[runner]\nreport_dir = '{repo / 'out'}'\nallow_report_in_repo = true\n")
+    assert config_from({"repo_args": [str(repo)]}, path).report_dir == (repo / "out").resolve()
+
+
+def test_a_state_dir_inside_a_repo_takes_the_default_report_dir_with_it(make_repo) -> None:
+    repo = make_repo("target")
+    message = config_error({"repo_args": [str(repo)], "state_dir": str(repo / ".state")})
+    assert "report directory" in message and "the default is <state-dir>/reports" in message
 
 
 # --- --repo -----------------------------------------------------------------------------------
