@@ -62,6 +62,8 @@ def process(
     notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
     recreate: bool = typer.Option(False, "--recreate", help="open a new PR where a closed one exists"),
+    no_comment: bool = typer.Option(False, "--no-comment", help="no comment on the issue (the PR's \"Closes #N\" "
+                                    "shows there): one content write per issue instead of two"),
     remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
@@ -83,6 +85,7 @@ def process(
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
+        "gh_comment": False if no_comment else None,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }

@@ -47,6 +47,8 @@ class GitHubSettings:
     labels: tuple[str, ...] = ("runner",)
     recreate_closed: bool = False
     remote: str = "origin"
+    comment: bool = True
+    time_scale: float = 1.0
 
     def __repr__(self) -> str:
         return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"

@@ -18,6 +18,7 @@ outlasts the retries defers the issue (exit 3) instead of failing it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import subprocess
@@ -33,13 +34,14 @@ from runner.breaker import CallNotPermitted, CircuitBreaker
 from runner.clones import porcelain_statuses
 from runner.ghclient import GitHubSettings, git_auth_env, redact
 from runner.pacing import Pacer
-from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
+from runner.logs import LOGGER
+from runner.retry import Deferral, RetryPolicy, classify, describe_limit, is_rate_limited, retry_after_s
 
 T = TypeVar("T")
 PUSH_CHUNK = 200
 PUSH_TRIES = 3
 PUSH_RETRY_S = 1.0
-SECONDARY_MIN_WAIT_S = 60.0
+log = logging.getLogger(LOGGER)
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,9 @@ class Publisher:
                 return PublishResult(item.number, "skipped", None, "a closed pull request exists; not recreated")
             self.on_step(item.number, "pr-opened", pr.html_url)
             self._retrying(lambda: self._ensure_labels(pr, item))
-            self._retrying(lambda: self._ensure_comment(item, pr))
-            self.on_step(item.number, "commented", pr.html_url)
+            if self.settings.comment:
+                self._retrying(lambda: self._ensure_comment(item, pr))
+                self.on_step(item.number, "commented", pr.html_url)
             return PublishResult(item.number, "published", pr.html_url)
         except Deferral as exc:
             if exc.retry_after_s is None or exc.retry_after_s > self.settings.max_wait_s:
@@ -305,19 +308,27 @@ class Publisher:
     def _wait_for(self, exc: Exception, attempt: int) -> float | None:
         if is_rate_limited(exc):
             self.counts["rate_limited"] += 1
-            wait = retry_after_s(exc)
+            primary = _primary_limit(exc)
+            wait = retry_after_s(exc) if primary else self._pause_writes(exc)
             if wait is None:
-                wait = SECONDARY_MIN_WAIT_S * (2 ** (attempt - 1))
-            if not _primary_limit(exc):
-                self.pacer.slow_down(wait)
+                wait = self.settings.secondary_wait_s * (2 ** (attempt - 1))
             if wait > self.settings.max_wait_s or attempt >= self.policy.max_attempts:
                 raise Deferral(f"rate limited: GitHub asks to wait {wait:.0f} s", retry_after_s=wait)
-            return wait
+            return wait if primary else 0.0
         if classify(exc) == "transient":
             if attempt >= self.policy.max_attempts:
                 raise Deferral(f"GitHub kept failing: {self._describe(exc)}")
             return self.policy.next_delay(attempt)
         return None
+
+    def _pause_writes(self, exc: Exception) -> float:
+        """A secondary limit: every write waits out the pacer's pause (the step's look runs
+        again at once; its write waits in `Pacer.before_write`)."""
+        said = redact(describe_limit(exc), self.settings.token)
+        pause = self.pacer.limited(retry_after_s(exc), said)
+        log.warning("GitHub secondary rate limit (%s): writes paused for %.0f s, intervals now %.1f s / %.1f s",
+                    said, pause, self.pacer.write_interval_s, self.pacer.notify_interval_s)
+        return pause
 
     def _describe(self, exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
