@@ -83,9 +83,9 @@ def process(
         "templates": templates, "plan_dir": plan_dir, "author_name": author_name, "author_email": author_email,
         "queue_size": queue_size, "task_timeout": timeout, "max_attempts": max_attempts,
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
+        "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_comment": False if no_comment else None,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }

@@ -143,6 +143,19 @@ def _check_fixer_backend(config: Config) -> None:
                          f"clones it); local paths for: {', '.join(local)}; or use backend local or dask-local")
 
 
+def _time_scale(value: Any) -> float:
+    """How much faster than real time an emulated GitHub runs; every pacing duration is divided by it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"github time_scale must be a number greater than 0, got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
     """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
     if not repo:
@@ -173,19 +186,6 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
     return replace(config, github=repo.lower(), github_settings=settings)
-
-
-def _time_scale(value: Any) -> float:
-    """How much faster than real time an emulated GitHub runs; every pacing duration is divided by it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"github time_scale must be a number greater than 0, got {value!r}")
-    return float(value)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return value
 
 
 RUNNER_KEYS = frozenset({

@@ -35,12 +35,14 @@ running on compressed time (the configured ones come compressed from the configu
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from runner.logs import LOGGER
 from runner.pacing_budget import ContentBudget, PacingEvent
 from runner.retry import Deferral
 
@@ -52,6 +54,7 @@ RECOVERY_WRITES = 6
 MAX_PAUSE_DOUBLINGS = 5
 EVENTS_KEPT = 500
 RECOVERIES_KEPT = 100
+log = logging.getLogger(LOGGER)
 
 
 class Pacer:
@@ -148,7 +151,7 @@ class Pacer:
             if self._limited_at is not None:
                 self.recoveries_s.append(round(self._clock() - self._limited_at, 3))
                 self._limited_at = None
-            self._event("recovered", "", 0.0)
+            self._event("recovered", "", None, 0.0)
 
     # -- after a secondary limit -------------------------------------------------------------
 
@@ -172,7 +175,9 @@ class Pacer:
             self._back_off()
             if creation and self.budget.hour_explains_better(now):
                 self.budget.assume_hour_full(now)
-            self._event("limited", said, pause)
+            self._event("limited", said, retry_after_s, pause)
+            log.warning("GitHub secondary rate limit (%s): writes paused for %.0f s, intervals now %.2f s / %.2f s",
+                        said or "no details", pause, self.write_interval_s, self.notify_interval_s)
             return pause
 
     def _back_off(self) -> None:
@@ -185,10 +190,10 @@ class Pacer:
         self.write_interval_s, self.notify_interval_s = widened
         self._steps = tuple((w - t) / RECOVERY_WRITES for w, t in zip(widened, self._target))
 
-    def _event(self, kind: str, said: str, pause: float) -> None:
+    def _event(self, kind: str, said: str, retry_after_s: float | None, pause: float) -> None:
         until = self._paused_until if pause else None
         self.events.append(PacingEvent(
-            at=_iso(self._wall()), event=kind, github=said, pause_s=round(pause, 3),
+            at=_iso(self._wall()), event=kind, github=said, retry_after_s=retry_after_s, pause_s=round(pause, 3),
             paused_until=_iso(self._wall() + (until - self._clock())) if until is not None else None,
             write_interval_s=round(self.write_interval_s, 4), notify_interval_s=round(self.notify_interval_s, 4),
             assumed_others=self.budget.assumed(self._clock())))

@@ -19,12 +19,13 @@ HOUR_S = 3600.0
 
 @dataclass(frozen=True)
 class PacingEvent:
-    """One change of pace: a secondary limit (what GitHub said, the pause, the new intervals),
-    or the intervals back at their configured values. Times are ISO 8601 UTC."""
+    """One change of pace: a secondary limit (what GitHub said and its retry-after, the pause,
+    the new intervals), or the intervals back at their configured values. Times are ISO 8601 UTC."""
 
     at: str
     event: str
     github: str
+    retry_after_s: float | None
     pause_s: float
     paused_until: str | None
     write_interval_s: float

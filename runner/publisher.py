@@ -18,7 +18,6 @@ outlasts the retries defers the issue (exit 3) instead of failing it.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import subprocess
@@ -34,14 +33,13 @@ from runner.breaker import CallNotPermitted, CircuitBreaker
 from runner.clones import porcelain_statuses
 from runner.ghclient import GitHubSettings, git_auth_env, redact
 from runner.pacing import Pacer
-from runner.logs import LOGGER
-from runner.retry import Deferral, RetryPolicy, classify, describe_limit, is_rate_limited, retry_after_s
+from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 
 T = TypeVar("T")
 PUSH_CHUNK = 200
 PUSH_TRIES = 3
 PUSH_RETRY_S = 1.0
-log = logging.getLogger(LOGGER)
+SECONDARY_MIN_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -311,7 +309,7 @@ class Publisher:
             primary = _primary_limit(exc)
             wait = retry_after_s(exc) if primary else self._pause_writes(exc)
             if wait is None:
-                wait = self.settings.secondary_wait_s * (2 ** (attempt - 1))
+                wait = SECONDARY_MIN_WAIT_S * (2 ** (attempt - 1))
             if wait > self.settings.max_wait_s or attempt >= self.policy.max_attempts:
                 raise Deferral(f"rate limited: GitHub asks to wait {wait:.0f} s", retry_after_s=wait)
             return wait if primary else 0.0
@@ -324,11 +322,7 @@ class Publisher:
     def _pause_writes(self, exc: Exception) -> float:
         """A secondary limit: every write waits out the pacer's pause (the step's look runs
         again at once; its write waits in `Pacer.before_write`)."""
-        said = redact(describe_limit(exc), self.settings.token)
-        pause = self.pacer.limited(retry_after_s(exc), said)
-        log.warning("GitHub secondary rate limit (%s): writes paused for %.0f s, intervals now %.1f s / %.1f s",
-                    said, pause, self.pacer.write_interval_s, self.pacer.notify_interval_s)
-        return pause
+        return self.pacer.limited(retry_after_s(exc), self._describe(exc)[:240])
 
     def _describe(self, exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"

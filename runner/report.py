@@ -192,7 +192,7 @@ def _pacing_lines(events: list[Mapping[str, Any]]) -> list[str]:
         return []
     out = ["## GitHub pacing", ""]
     for e in events[:MD_LIST_ROWS]:
-        said = f" GitHub said: {_cell(e['github'])};" if e.get("github") else ""
+        said = f" GitHub said: {_cell(e['github'])} (retry-after {e.get('retry_after_s')});" if e.get("github") else ""
         pause = f" writes paused {e['pause_s']} s, until {e['paused_until']};" if e.get("paused_until") else ""
         out.append(f"- {e['at']} {e['event']}:{said}{pause} intervals {e['write_interval_s']} s / "
                    f"{e['notify_interval_s']} s")

@@ -121,21 +121,6 @@ def retry_after_s(exc: BaseException, now: float | None = None) -> float | None:
     return None
 
 
-def describe_limit(exc: BaseException) -> str:
-    """What GitHub said in a rate-limited answer, for the report: status, the headers that
-    matter, the start of its message."""
-    headers = _headers(exc)
-    parts = [str(http_status(exc) or "?")]
-    for name in ("retry-after", "x-ratelimit-remaining"):
-        if name in headers:
-            parts.append(f"{name}: {headers[name][:20]}")
-    data = getattr(exc, "data", None)
-    message = data.get("message") if isinstance(data, dict) else None
-    if isinstance(message, str) and message:
-        parts.append(message[:120])
-    return "; ".join(parts)
-
-
 @dataclass(frozen=True)
 class RetryPlan:
     """What to do after a failed attempt."""

@@ -182,6 +182,7 @@ def test_history_says_what_github_said_the_pause_and_the_new_intervals():
     assert p.paused_until() == pytest.approx(t.wall() + 60.0)
     event = p.events[0].as_dict()
     assert event["event"] == "limited" and event["github"].startswith("403; retry-after: 60")
+    assert event["retry_after_s"] == 60.0
     assert event["pause_s"] == 60.0 and event["paused_until"] and event["at"].endswith("Z")
     assert (event["write_interval_s"], event["notify_interval_s"]) == (2.0, 6.0)
     for _ in range(4):

@@ -9,7 +9,7 @@ import requests
 from github import (BadCredentialsException, GithubException, RateLimitExceededException,
                     UnknownObjectException)
 
-from runner.retry import Deferral, RetryPolicy, classify, describe_limit, is_rate_limited, retry_after_s
+from runner.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 
 
 class WorkerCrashed(Exception):
@@ -157,11 +157,3 @@ def test_invalid_policy_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)
 
-
-def test_describe_limit_says_status_headers_and_the_start_of_the_message():
-    exc = RateLimitExceededException(403, {"message": "You have exceeded a secondary rate limit. " + "x" * 300},
-                                     headers={"Retry-After": "60", "X-RateLimit-Remaining": "4990", "Other": "y"})
-    said = describe_limit(exc)
-    assert said.startswith("403; retry-after: 60; x-ratelimit-remaining: 4990; You have exceeded")
-    assert len(said) < 200 and "Other" not in said
-    assert describe_limit(GithubException(429, None)) == "429"
