@@ -8,7 +8,8 @@ against the emulator, and what the emulator saw, read back on its emulated clock
                                                           ▼
     timeline(): episodes (runner's refusals in a row: no PR or comment of runner's between them)
                 and recovery (from an episode's first refusal until runner's last RECOVERY_ITEMS
-                pull requests and comments came at >= 90% of the configured pace)
+                pull requests and comments came at >= 90% of the configured pace; not counted
+                when the next limit came first)
 
 All times here are emulated seconds: the emulator's creation times are real ones, converted
 with its clock (the time scale stays the same during a case).
@@ -112,10 +113,11 @@ def episodes(refusals: list[float], content: list[float]) -> list[list[float]]:
     return groups
 
 
-def recovered_after(start: float, content: list[float], pace_gap_s: float) -> float | None:
+def recovered_after(start: float, content: list[float], pace_gap_s: float, until: float | None = None) -> float | None:
     """Seconds from `start` until the last RECOVERY_ITEMS items after it came at least at 90% of
-    the configured pace (mean gap <= pace_gap_s / 0.9); None when the batch ended first."""
-    after = [t for t in content if t > start]
+    the configured pace (mean gap <= pace_gap_s / 0.9); None when the batch ended first, or
+    the next limit came (`until`)."""
+    after = [t for t in content if t > start and (until is None or t < until)]
     for end in range(RECOVERY_ITEMS - 1, len(after)):
         span = after[end] - after[end - RECOVERY_ITEMS + 1]
         if span / (RECOVERY_ITEMS - 1) <= pace_gap_s / RECOVERED_SHARE:
@@ -123,16 +125,20 @@ def recovered_after(start: float, content: list[float], pace_gap_s: float) -> fl
     return None
 
 
-def timeline(refusals: list[float], content: list[float], pace_gap_s: float) -> dict[str, Any]:
+def timeline(refusals: list[float], content: list[float], pace_gap_s: float, start: float) -> dict[str, Any]:
+    """Episodes and the recovery after each, which only counts if it came before the next limit."""
     groups = episodes(refusals, content)
-    recoveries = [recovered_after(group[0], content, pace_gap_s) for group in groups]
+    ends = [group[0] for group in groups[1:]] + [None]
+    recoveries = [recovered_after(group[0], content, pace_gap_s, end) for group, end in zip(groups, ends)]
     measured = [r for r in recoveries if r is not None]
     return {
         "violations": len(refusals), "episodes": len(groups),
         "max_violations_per_episode": max((len(g) for g in groups), default=0),
+        "episode_starts_s": [round(g[0] - start, 1) for g in groups],
         "recovery_s": [None if r is None else round(r, 1) for r in recoveries],
         "recovery_s_max": round(max(measured), 1) if measured else None,
         "recovery_s_median": round(statistics.median(measured), 1) if measured else None,
+        "not_recovered_before_the_next_limit": sum(r is None and end is not None for r, end in zip(recoveries, ends)),
     }
 
 

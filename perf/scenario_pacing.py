@@ -149,7 +149,7 @@ def after_limits(case: dict[str, Any], issues: int) -> dict[str, Any]:
             "time_to_publish_s": round(took, 1) if took else None,
             "achieved_per_minute_after_first_limit": round(achieved, 2) if achieved else None,
             "of_allowed_after_first_limit": round(achieved / (60.0 / NOTIFY_INTERVAL_S), 3) if achieved else None,
-            **timeline(case["refusals"], content, NOTIFY_INTERVAL_S),
+            **timeline(case["refusals"], content, NOTIFY_INTERVAL_S, start),
             "refusal_reasons": case["refusal_reasons"], "injected": case["injected"],
             "competitor": case["competitor"], "wall_s": case["wall_s"]}
 

@@ -96,7 +96,8 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
 def _pacing_limit_rows(pacing: dict[str, Any]) -> list[dict[str, Any]]:
     limited = [pacing[k] for k in ("competitor", "competitor_no_comment", "injected") if pacing.get(k)]
     recoveries = [r for case in limited for r in case.get("recovery_s") or [] if r is not None]
-    unmeasured = sum(r is None for case in limited for r in case.get("recovery_s") or [])
+    interrupted = sum(case.get("not_recovered_before_the_next_limit") or 0 for case in limited)
+    unmeasured = sum(r is None for case in limited for r in case.get("recovery_s") or []) - interrupted
     worst = max(recoveries) if recoveries else None
     cases = limited + ([pacing["long"]] if pacing.get("long") else [])
     per_episode = max((c.get("max_violations_per_episode") or 0 for c in cases), default=None) if cases else None
@@ -106,6 +107,7 @@ def _pacing_limit_rows(pacing: dict[str, Any]) -> list[dict[str, Any]]:
         _row("pacing: after a secondary limit, back to >= 90% of the configured pace within (emulated s, worst "
              "episode)", worst, "<= 120 s", None if worst is None else worst <= 120,
              f"{len(recoveries)} episodes (another client's burst, injected limits)"
+             + (f"; {interrupted} more with the next limit inside their two minutes" if interrupted else "")
              + (f"; {unmeasured} ended with the batch" if unmeasured else "")),
         _row("pacing: violations per limit episode (worst)", per_episode, "<= 1",
              None if per_episode is None else per_episode <= 1,
