@@ -39,8 +39,6 @@ from perf.profiling import profiled
 from perf.workload import git, git_env
 
 TIME_SCALE = 60.0
-COMPETITOR_TIME_SCALE = 10.0
-LONG_TIME_SCALE = 120.0
 NOTIFY_INTERVAL_S = 3.0
 GITHUB_CONTENT_PER_MINUTE = 80
 GITHUB_CONTENT_PER_HOUR = 500
@@ -50,9 +48,19 @@ INJECT_SEED = 7
 TRICKLE_S = 600.0
 
 
+QUICK_SKIPS = ("competitor_no_comment", "long")
+
+
 def sizes(quick: bool) -> dict[str, int]:
-    return {"steady": 42 if quick else 100, "competitor": 15 if quick else 30, "injected": 42 if quick else 100,
-            "long": 250 if quick else 1000}
+    """Issues per case; quick mode leaves out the --no-comment case and the long batch."""
+    return {"steady": 42 if quick else 100, "competitor": 10 if quick else 30, "injected": 30 if quick else 100,
+            "long": 0 if quick else 1000}
+
+
+def scales(quick: bool) -> dict[str, float]:
+    """Emulated seconds per real second: the other client's burst must fit well inside a minute,
+    and the long batch's four hours inside the suite's budget."""
+    return {"competitor": 20.0 if quick else 10.0, "long": 120.0}
 
 
 def runner_toml(scale: float, max_wait_s: float = 120.0) -> str:
@@ -154,16 +162,14 @@ def after_limits(case: dict[str, Any], issues: int) -> dict[str, Any]:
             "competitor": case["competitor"], "wall_s": case["wall_s"]}
 
 
-def competitor(bench: Bench, name: str, count: int, no_comment: bool = False) -> dict[str, Any]:
-    """At 10x: the other client's 80 requests take a fraction of an emulated minute even on a busy machine."""
+def competitor(bench: Bench, name: str, count: int, scale: float, no_comment: bool = False) -> dict[str, Any]:
     args = ("--no-comment",) if no_comment else ()
-    case = bench.case(name, runner_toml(COMPETITOR_TIME_SCALE), COMPETITOR_TIME_SCALE,
-                      competitor={"burst": MINUTE_BURST}, args=args, timeout_s=300)
+    case = bench.case(name, runner_toml(scale), scale, competitor={"burst": MINUTE_BURST}, args=args, timeout_s=300)
     result = after_limits(case, count)
     per_issue = 1 if no_comment else 2
     ideal = 60.0 + count * per_issue * NOTIFY_INTERVAL_S
     took = result["time_to_publish_s"]
-    return {**result, "no_comment": no_comment, "time_scale": COMPETITOR_TIME_SCALE, "ideal_s": ideal,
+    return {**result, "no_comment": no_comment, "time_scale": scale, "ideal_s": ideal,
             "of_ideal": round(ideal / took, 3) if took else None}
 
 
@@ -198,7 +204,7 @@ def long_batch(bench: Bench, name: str, count: int, scale: float) -> dict[str, A
 def run(ctx: Context) -> dict[str, Any]:
     from runner.testing.github_emulator import Emulator, EmulatorConfig
 
-    n = sizes(ctx.quick)
+    n, scale = sizes(ctx.quick), scales(ctx.quick)
     counts = {"bench/paced": n["steady"], "bench/competitor": n["competitor"],
               "bench/competitor-no-comment": n["competitor"], "bench/injected": n["injected"],
               "bench/long": n["long"], "bench/naive": n["steady"], "bench/naive-realtime": n["steady"]}
@@ -215,13 +221,15 @@ def run(ctx: Context) -> dict[str, Any]:
         issues = {name: export_issues(emulator.url, name, work / f"{name.split('/')[1]}.jsonl") for name in clones}
         bench = Bench(ctx, emulator, work, clones, issues)
         cases = {"steady": lambda: steady(bench, "bench/paced"),
-                 "competitor": lambda: competitor(bench, "bench/competitor", n["competitor"]),
+                 "competitor": lambda: competitor(bench, "bench/competitor", n["competitor"], scale["competitor"]),
                  "competitor_no_comment": lambda: competitor(bench, "bench/competitor-no-comment", n["competitor"],
-                                                             no_comment=True),
+                                                             scale["competitor"], no_comment=True),
                  "injected": lambda: injected(bench, "bench/injected", n["injected"]),
-                 "long": lambda: long_batch(bench, "bench/long", n["long"], LONG_TIME_SCALE * (2 if ctx.quick else 1))}
+                 "long": lambda: long_batch(bench, "bench/long", n["long"], scale["long"])}
         results = {}
         for key, call in cases.items():
+            if ctx.quick and key in QUICK_SKIPS:
+                continue
             ctx.log(f"[bench] pacing: {key} ...")
             results[key] = call()
         for name in ("bench/naive", "bench/naive-realtime"):

@@ -80,7 +80,7 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
                      {"of_allowed": of_allowed, "violations": violations}, ">= 0.90 and 0 violations",
                      None if of_allowed is None else of_allowed >= 0.9 and violations == 0,
                      "allowed = runner's notify interval (3 s), below GitHub's 80/min"))
-    rows += _pacing_limit_rows(pacing)
+    rows += _pacing_limit_rows(pacing, quick)
     rows += _memory_rows(scenarios.get("scale") or {}, quick)
     adaptive = scenarios.get("adaptive") or {}
     rows.append(_row("adaptive (runner's default policy) vs best fixed size", adaptive.get("auto_vs_best_fixed"),
@@ -93,7 +93,7 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
     return rows
 
 
-def _pacing_limit_rows(pacing: dict[str, Any]) -> list[dict[str, Any]]:
+def _pacing_limit_rows(pacing: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     limited = [pacing[k] for k in ("competitor", "competitor_no_comment", "injected") if pacing.get(k)]
     recoveries = [r for case in limited for r in case.get("recovery_s") or [] if r is not None]
     interrupted = sum(case.get("not_recovered_before_the_next_limit") or 0 for case in limited)
@@ -114,7 +114,8 @@ def _pacing_limit_rows(pacing: dict[str, Any]) -> list[dict[str, Any]]:
              "; ".join(f"{k} {pacing[k]['violations']} in {pacing[k]['episodes']}"
                        for k in ("competitor", "competitor_no_comment", "injected", "long") if pacing.get(k))),
         _row("pacing: long batch, PRs and comments per hour / GitHub's 500 less the other client's", share, ">= 0.90",
-             _at_least(share, 0.9), f"{long.get('issues')} issues, {long.get('hours')} emulated hours" if long else ""),
+             _at_least(share, 0.9), f"{long.get('issues')} issues, {long.get('hours')} emulated hours at "
+                                    f"{long.get('time_scale')}x" if long else "full suite only" if quick else ""),
     ]
 
 
