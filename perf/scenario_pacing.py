@@ -15,7 +15,7 @@ keeps GitHub's rules on the emulated clock. Cases:
     injected     the emulator answers a secondary limit at random (seeded), every 3 emulated
                  minutes on average, with retry-after 60 s, whatever the budget
     long         1,000 issues (2,000 PRs and comments: four emulated hours of GitHub's 500 per
-                 hour, at 120x), the other client's burst at the start and a comment every 10 minutes
+                 hour, at 240x), the other client's burst at the start and a comment every 10 minutes
 
 What is measured comes from the emulator's side: creation times of runner's PRs and comments,
 and every refusal with its reason and client, on the emulated clock. Violations are grouped into
@@ -60,7 +60,7 @@ def sizes(quick: bool) -> dict[str, int]:
 def scales(quick: bool) -> dict[str, float]:
     """Emulated seconds per real second: the other client's burst must fit well inside a minute,
     and the long batch's four hours inside the suite's budget."""
-    return {"competitor": 20.0 if quick else 10.0, "long": 120.0}
+    return {"competitor": 20.0 if quick else 10.0, "long": 240.0}
 
 
 def runner_toml(scale: float, max_wait_s: float = 120.0) -> str:
