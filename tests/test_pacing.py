@@ -1,10 +1,16 @@
 """Write pacing with a fake clock: intervals, content budgets, pauses after secondary limits,
-backing off and recovering, what the pacer assumes about other clients, deferring."""
+backing off and recovering, what the pacer assumes about other clients, deferring; the live
+view's word on a pause; and end to end against the emulator with another client on the account."""
 from __future__ import annotations
 
+import io
+import time
+
 import pytest
+from rich.console import Console
 
 from conftest import GH_REPO, TOKEN, latest_report
+from runner import ui
 from runner.pacing import Pacer
 from runner.retry import Deferral
 
@@ -202,6 +208,26 @@ def test_time_scale_compresses_windows_and_advice():
     assert p.before_write(notify=True) == pytest.approx(1.0)
     p.limited(None)
     assert p.notify_interval_s == pytest.approx(3.0 / 60)
+
+
+# -- the live view ------------------------------------------------------------------------
+
+
+def status_snapshot(paused_until: float | None) -> dict:
+    return {"queue": [0, 1, 2, 3], "open": 1, "workers": 2, "busy": 1, "target": 2, "throughput": 1.5, "p95": 0.2,
+            "scaling": "-", "breaker": "closed", "totals": {}, "paused_until": paused_until}
+
+
+def test_status_line_says_paused_by_github_until_when(monkeypatch):
+    monkeypatch.setattr(ui, "LOG_EVERY_S", 0.0)
+    out = io.StringIO()
+    observer = ui.TerminalObserver(console=Console(file=out, width=300))
+    until = time.time() + 60
+    observer.tick(status_snapshot(until))
+    observer.tick(status_snapshot(None))
+    first, second = out.getvalue().splitlines()
+    assert first.endswith(f"| paused by GitHub until {time.strftime('%H:%M:%S', time.localtime(until))}")
+    assert "paused" not in second
 
 
 # -- end to end: runner process --github against the emulator, another client on the same account --
