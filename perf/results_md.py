@@ -212,7 +212,9 @@ def _took(x: dict[str, Any]) -> str:
     if done is None:
         return f"– ({x.get('note') or 'exit ' + str(x.get('exit_code'))})"
     took = fmt(x.get("time_to_publish_s"), 0)
-    return took if done == x.get("issues") else f"{took} ({done} of {fmt(x.get('issues'))} published, exit {x.get('exit_code')})"
+    if done == x.get("issues"):
+        return took
+    return f"{took} ({done} of {fmt(x.get('issues'))} published, exit {x.get('exit_code')})"
 
 
 def _pacing_before() -> dict[str, Any]:

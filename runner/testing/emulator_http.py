@@ -117,7 +117,8 @@ class App:
                 snapshot = self.limiter.refund(user)
         return self._finish(request, name, user, reply, snapshot)
 
-    def _admit(self, request: Request, route: Route | None, user: str | None, cfg: EmulatorConfig) -> tuple[Reply | None, RateSnapshot]:
+    def _admit(self, request: Request, route: Route | None, user: str | None,
+               cfg: EmulatorConfig) -> tuple[Reply | None, RateSnapshot]:
         """Charge the primary budget and check the secondary limits; a Reply means refused."""
         if route is not None and not route.counted:
             snapshot = self.limiter.snapshot(user)
