@@ -80,6 +80,7 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
                      {"of_allowed": of_allowed, "violations": violations}, ">= 0.90 and 0 violations",
                      None if of_allowed is None else of_allowed >= 0.9 and violations == 0,
                      "allowed = runner's notify interval (3 s), below GitHub's 80/min"))
+    rows += _pacing_limit_rows(pacing, quick)
     rows += _memory_rows(scenarios.get("scale") or {}, quick)
     adaptive = scenarios.get("adaptive") or {}
     rows.append(_row("adaptive (runner's default policy) vs best fixed size", adaptive.get("auto_vs_best_fixed"),
@@ -90,6 +91,32 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
                      None if crash.get("issues_lost") is None else crash["issues_lost"] == 0,
                      f"throughput kept: {crash.get('throughput_kept')}"))
     return rows
+
+
+def _pacing_limit_rows(pacing: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    limited = [pacing[k] for k in ("competitor", "competitor_no_comment", "injected") if pacing.get(k)]
+    recoveries = [r for case in limited for r in case.get("recovery_s") or [] if r is not None]
+    interrupted = sum(case.get("not_recovered_before_the_next_limit") or 0 for case in limited)
+    unmeasured = sum(r is None for case in limited for r in case.get("recovery_s") or []) - interrupted
+    worst = max(recoveries) if recoveries else None
+    cases = limited + ([pacing["long"]] if pacing.get("long") else [])
+    per_episode = max((c.get("max_violations_per_episode") or 0 for c in cases), default=None) if cases else None
+    long = pacing.get("long") or {}
+    share = long.get("of_budget_left")
+    return [
+        _row("pacing: after a secondary limit, back to >= 90% of the configured pace within (emulated s, worst "
+             "episode)", worst, "<= 120 s", None if worst is None else worst <= 120,
+             f"{len(recoveries)} episodes (another client's burst, injected limits)"
+             + (f"; {interrupted} more with the next limit inside their two minutes" if interrupted else "")
+             + (f"; {unmeasured} ended with the batch" if unmeasured else "")),
+        _row("pacing: violations per limit episode (worst)", per_episode, "<= 1",
+             None if per_episode is None else per_episode <= 1,
+             "; ".join(f"{k} {pacing[k]['violations']} in {pacing[k]['episodes']}"
+                       for k in ("competitor", "competitor_no_comment", "injected", "long") if pacing.get(k))),
+        _row("pacing: long batch, PRs and comments per hour / GitHub's 500 less the other client's", share, ">= 0.90",
+             _at_least(share, 0.9), f"{long.get('issues')} issues, {long.get('hours')} emulated hours at "
+                                    f"{long.get('time_scale')}x" if long else "full suite only" if quick else ""),
+    ]
 
 
 def _memory_rows(scale: dict[str, Any], quick: bool) -> list[dict[str, Any]]:

@@ -65,6 +65,8 @@ def process(
     notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
     recreate: bool = typer.Option(False, "--recreate", help="open a new PR where a closed one exists"),
+    no_comment: bool = typer.Option(False, "--no-comment", help="no comment on the issue (the PR's \"Closes #N\" "
+                                    "shows there): one content write per issue instead of two"),
     remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
     push_timeout: Optional[float] = typer.Option(None, help="seconds a git push may take before its issues are "
                                                  "deferred [600]"),
@@ -87,6 +89,7 @@ def process(
         "templates": templates, "plan_dir": plan_dir, "author_name": author_name, "author_email": author_email,
         "queue_size": queue_size, "task_timeout": timeout, "max_attempts": max_attempts,
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
+        "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
         "gh_push_timeout": push_timeout,

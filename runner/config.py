@@ -145,6 +145,19 @@ def _check_fixer_backend(config: Config) -> None:
                          f"clones it); local paths for: {', '.join(local)}; or use backend local or dask-local")
 
 
+def _time_scale(value: Any) -> float:
+    """How much faster than real time an emulated GitHub runs; every pacing duration is divided by it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"github time_scale must be a number greater than 0, got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
     """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
     if not repo:
@@ -156,15 +169,18 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     labels = get("labels", ["runner"])
     if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
         raise ValueError("github labels must be a list of strings")
+    scale = _time_scale(get("time_scale", 1.0))
     settings = GitHubSettings(
         api_url=str(get("api_url", None) or api_url()),
         token=read_token(Path(token_file).expanduser() if token_file else None),
-        write_interval_s=float(get("write_interval", 1.0)),
-        notify_interval_s=float(get("notify_interval", 3.0)),
+        write_interval_s=float(get("write_interval", 1.0)) / scale,
+        notify_interval_s=float(get("notify_interval", 3.0)) / scale,
         content_per_minute=_positive_int(get("content_per_minute", 80), "content_per_minute"),
         content_per_hour=_positive_int(get("content_per_hour", 500), "content_per_hour"),
-        max_wait_s=float(get("max_wait", 120.0)),
-        secondary_wait_s=float(get("secondary_wait", 60.0)),
+        max_wait_s=float(get("max_wait", 120.0)) / scale,
+        secondary_wait_s=float(get("secondary_wait", 60.0)) / scale,
+        comment=_flag(get("comment", True), "github comment"),
+        time_scale=scale,
         labels=tuple(labels),
         recreate_closed=bool(get("recreate", False)),
         remote=str(get("remote", "origin")),

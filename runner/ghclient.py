@@ -44,6 +44,8 @@ class GitHubSettings:
     secondary_wait_s: float = 60.0
     read_retries: int = 3
     timeout_s: int = 30
+    comment: bool = True
+    time_scale: float = 1.0
     labels: tuple[str, ...] = ("runner",)
     recreate_closed: bool = False
     remote: str = "origin"

@@ -278,6 +278,7 @@ class ProcessRun:
             "throughput": round(self.metrics.throughput_recent(5.0), 1), "p95": self.metrics.latency_p95(),
             "scaling": f"{last.action} {last.from_size}->{last.to_size}" if last else "-",
             "breaker": self.breaker_state(), "totals": dict(self.sink.totals),
+            "paused_until": self.pacer.paused_until() if self.pacer is not None else None,
         }
 
     def breaker_state(self) -> str:
@@ -286,7 +287,7 @@ class ProcessRun:
     def _publish_stage(self, writers: dict[str, RepoWriter]) -> PublishStage | None:
         """Publishers per repository when `--github` is set (and this is not a dry run)."""
         cfg, settings = self.config, self.config.github_settings
-        self.breaker = None
+        self.breaker = self.pacer = None
         if settings is None or cfg.dry_run:
             return None
         from runner.ghclient import make_github  # PyGithub only for runs that publish
@@ -297,8 +298,9 @@ class ProcessRun:
         self.breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
                                       wait_in_open_s=30.0, permitted_calls_in_half_open=3)
         gh = make_github(settings)
-        pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
-                      settings.content_per_hour, settings.max_wait_s)
+        pacer = self.pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
+                                   settings.content_per_hour, settings.max_wait_s, settings.secondary_wait_s,
+                                   settings.time_scale)
         self.publishers = {
             key: Publisher(settings, gh, key or cfg.github, w.repo, w.base_name, self.breaker, pacer,
                            on_step=self._step_recorder(key))
@@ -358,10 +360,11 @@ class ProcessRun:
             "worker_count_series": self.autoscaler.sizes,
         })
         if self.publish_stage is not None:
-            metrics["github"] = github_counts(self.publishers)
+            metrics["github"] = {**github_counts(self.publishers), "pacing": self.pacer.summary()}
         events = [e.as_dict() for e in self.breaker.events] if self.breaker is not None else []
+        pacing = [e.as_dict() for e in self.pacer.events] if self.pacer is not None else []
         sections = {"dry_run": self.config.dry_run, "metrics": metrics,
-                    "scaling_history": self.autoscaler.history(), "breaker_events": events}
+                    "scaling_history": self.autoscaler.history(), "breaker_events": events, "pacing_events": pacing}
         if self.stop_reason:
             sections["stopped"] = self.stop_reason
         json_path = md_path = failure = None
@@ -374,6 +377,9 @@ class ProcessRun:
             self.journal.run_finished(self.run_id, final, dict(sink.totals), str(json_path) if json_path else None)
         for event in events:
             log.info("breaker %s: %s -> %s", event["name"], event["from_state"], event["to_state"])
+        for event in pacing:
+            log.info("pacing %s at %s: %s; intervals %s s / %s s", event["event"], event["at"],
+                     event["github"] or "-", event["write_interval_s"], event["notify_interval_s"])
         for decision in sections["scaling_history"]:
             if decision.get("applied"):
                 log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])

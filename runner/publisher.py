@@ -155,8 +155,9 @@ class Publisher:
                                      f"was opened by @{pr.user.login}, not by runner; left alone")
             self.on_step(item.number, "pr-opened", pr.html_url)
             self._retrying(lambda: self._ensure_labels(pr, item))
-            self._retrying(lambda: self._ensure_comment(item, pr))
-            self.on_step(item.number, "commented", pr.html_url)
+            if self.settings.comment:
+                self._retrying(lambda: self._ensure_comment(item, pr))
+                self.on_step(item.number, "commented", pr.html_url)
             return PublishResult(item.number, "published", pr.html_url)
         except Deferral as exc:
             if exc.retry_after_s is None or exc.retry_after_s > self.settings.max_wait_s:
@@ -404,19 +405,23 @@ class Publisher:
     def _wait_for(self, exc: Exception, attempt: int) -> float | None:
         if is_rate_limited(exc):
             self.counts["rate_limited"] += 1
-            wait = retry_after_s(exc)
+            primary = _primary_limit(exc)
+            wait = retry_after_s(exc) if primary else self._pause_writes(exc)
             if wait is None:
                 wait = SECONDARY_MIN_WAIT_S * (2 ** (attempt - 1))
-            if not _primary_limit(exc):
-                self.pacer.slow_down(wait)
             if wait > self.settings.max_wait_s or attempt >= self.policy.max_attempts:
                 raise Deferral(f"rate limited: GitHub asks to wait {wait:.0f} s", retry_after_s=wait)
-            return wait
+            return wait if primary else 0.0
         if classify(exc) == "transient":
             if attempt >= self.policy.max_attempts:
                 raise Deferral(f"GitHub kept failing: {self._describe(exc)}")
             return self.policy.next_delay(attempt)
         return None
+
+    def _pause_writes(self, exc: Exception) -> float:
+        """A secondary limit: every write waits out the pacer's pause (the step's look runs
+        again at once; its write waits in `Pacer.before_write`)."""
+        return self.pacer.limited(retry_after_s(exc), self._describe(exc)[:240])
 
     def _describe(self, exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"

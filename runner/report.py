@@ -235,6 +235,7 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
         "",
     ]
     lines += _metrics_lines(sections.get("metrics") or {})
+    lines += _pacing_lines(sections.get("pacing_events") or [])
     lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error |", "|---|---|---|---|---|---|---|"]
     shown = 0
     for record in issues:
@@ -259,6 +260,19 @@ def _metrics_lines(metrics: Mapping[str, Any]) -> list[str]:
     for key in keep:
         if key in metrics:
             out.append(f"- {key}: `{json.dumps(metrics[key])}`")
+    return out + [""]
+
+
+def _pacing_lines(events: list[Mapping[str, Any]]) -> list[str]:
+    """GitHub's secondary limits and the pace runner kept after each, one line per change."""
+    if not events:
+        return []
+    out = ["## GitHub pacing", ""]
+    for e in events[:MD_LIST_ROWS]:
+        said = f" GitHub said: {_cell(e['github'])} (retry-after {e.get('retry_after_s')});" if e.get("github") else ""
+        pause = f" writes paused {e['pause_s']} s, until {e['paused_until']};" if e.get("paused_until") else ""
+        out.append(f"- {e['at']} {e['event']}:{said}{pause} intervals {e['write_interval_s']} s / "
+                   f"{e['notify_interval_s']} s")
     return out + [""]
 
 

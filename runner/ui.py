@@ -57,7 +57,8 @@ class TerminalObserver:
         depth = " ".join(f"{p[0]}:{n}" for p, n in zip(PRIORITIES, snapshot["queue"]))
         p95 = f"{snapshot['p95']:.2f}s" if snapshot.get("p95") is not None else "-"
         status = (f"queue {depth} | workers {snapshot['busy']}/{snapshot['workers']} busy, target {snapshot['target']}"
-                  f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}")
+                  f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}"
+                  f"{paused_note(snapshot.get('paused_until'))}")
         if self._progress is not None:
             handled = sum(snapshot["totals"][k] for k in ("succeeded", "failed", "deferred", "skipped", "invalid"))
             self._progress.update(self._task, completed=handled, status=status)
@@ -106,3 +107,10 @@ class TerminalObserver:
             self.console.print(Text.assemble(("runner: error:", "bold red"), " ", message), soft_wrap=True)
         else:
             print(f"runner: error: {message}", file=sys.stderr, flush=True)
+
+
+def paused_note(until: float | None) -> str:
+    """The live view's word on a secondary rate limit: when GitHub lets runner write again (local time)."""
+    if until is None:
+        return ""
+    return f" | paused by GitHub until {time.strftime('%H:%M:%S', time.localtime(until))}"

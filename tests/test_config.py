@@ -121,6 +121,30 @@ def test_false_like_cli_values_of_none_do_not_override(tmp_path: Path) -> None:
     assert config.dry_run and config.quiet
 
 
+def test_github_comment_and_time_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    path = write_toml(tmp_path, "[github]\ncomment = false\ntime_scale = 60\nnotify_interval = 6\nmax_wait = 600\n")
+    settings = config_from({"github": "acme/app", "repo_args": ["."]}, path).github_settings
+    assert settings.comment is False and settings.time_scale == 60.0
+    assert (settings.notify_interval_s, settings.max_wait_s, settings.secondary_wait_s) == (0.1, 10.0, 1.0)
+    default = config_from({"github": "acme/app", "repo_args": ["."]}).github_settings
+    assert default.comment is True and default.time_scale == 1.0 and default.notify_interval_s == 3.0
+    assert config_from({"github": "acme/app", "repo_args": ["."], "gh_comment": False}).github_settings.comment is False
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("comment = \"no\"", "comment must be true or false"),
+    ("time_scale = 0", "time_scale must be a number greater than 0"),
+    ("time_scale = \"fast\"", "time_scale must be a number greater than 0"),
+])
+def test_bad_github_comment_or_time_scale_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                                   fragment: str) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    path = write_toml(tmp_path, f"[github]\n{text}\n")
+    message = config_error({"github": "acme/app", "repo_args": ["."]}, path)
+    assert fragment in message and "runner.toml" in message
+
+
 def test_zero_task_timeout_means_no_limit() -> None:
     assert config_from({"task_timeout": 0}).task_timeout is None
 

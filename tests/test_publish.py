@@ -118,14 +118,36 @@ def test_primary_limit_defers_and_a_later_run_completes(github_world, runner_cli
 
 def test_secondary_limit_is_hit_once_then_respected(github_world, runner_cli, tmp_path):
     world = github_world()
-    world.seed(6)
+    world.seed(4)
     path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(min_write_interval_s=0.4)
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
     assert result.returncode == 0, result.stderr.decode()
     stats = world.emulator.stats
     assert stats["secondary_limit_violations"] == 1, stats
-    assert len(pulls(world)) == 6
+    assert len(pulls(world)) == 4
+
+
+def test_no_comment_opens_labelled_pull_requests_and_creates_no_comment(github_world, runner_cli, tmp_path):
+    world = github_world()
+    numbers = world.seed(4)
+    path = world.issues_file(tmp_path / "issues.jsonl")
+    before = world.emulator.stats
+    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--no-comment",
+                        env=world.env())
+    assert result.returncode == 0, result.stderr.decode()
+    made = pulls(world)
+    assert sorted(p.head.ref for p in made) == sorted(f"runner/issue-{n}" for n in numbers)
+    assert all("runner" in {label.name for label in p.labels} for p in made)
+    assert all(f"Closes #{p.head.ref.rsplit('-', 1)[1]}" in p.body for p in made)
+    assert all(marker_comments(world, n) == 0 for n in numbers)
+    stats = world.emulator.stats
+    assert stats["comments_created"] == before["comments_created"]
+    assert stats["pulls_created"] - before["pulls_created"] == 4
+    report = latest_report(tmp_path / "reports")
+    assert {r["status"] for r in report["issues"]} == {"published"}
+    assert report["metrics"]["github"]["comments_created"] == 0
+    assert report["metrics"]["github"]["pacing"]["notifications"] == 4
 
 
 def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, runner_cli, tmp_path):

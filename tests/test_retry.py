@@ -156,3 +156,4 @@ def test_plan_fails_permanent_errors_and_exhausted_transient_ones():
 def test_invalid_policy_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)
+

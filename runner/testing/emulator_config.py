@@ -21,7 +21,12 @@ class EmulatorConfig:
     primary_limit / anonymous_limit  requests per emulated hour for a user / without a token
     rate_limit_status                403 (GitHub's usual answer) or 429 for rate-limit refusals
     secondary_limits                 enforce content_per_minute, content_per_hour, max_concurrent
-                                     and min_write_interval_s (seconds between two writes)
+                                     and min_write_interval_s (seconds between two writes); after a
+                                     refusal the user's writes stay refused until its retry-after
+    inject_secondary_every_s         mean emulated seconds between secondary limits injected at random
+                                     (seeded) into a user's writes, whatever their budget; 0 = never
+    inject_secondary_wait_s          the retry-after of an injected limit, emulated seconds (GitHub's
+                                     usual 60)
     latency_s                        real seconds added to every API request
     failure_rate                     fraction answered 502/503 without doing the work
     drop_rate                        fraction whose connection is closed before the work
@@ -38,6 +43,8 @@ class EmulatorConfig:
     content_per_minute: int = 80
     content_per_hour: int = 500
     min_write_interval_s: float = 0.0
+    inject_secondary_every_s: float = 0.0
+    inject_secondary_wait_s: float = 60.0
     max_concurrent: int = 100
     latency_s: float = 0.0
     failure_rate: float = 0.0
@@ -56,6 +63,8 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_s < 0 or self.min_write_interval_s < 0:
             raise ValueError("latency_s and min_write_interval_s must be >= 0")
+        if self.inject_secondary_every_s < 0 or self.inject_secondary_wait_s <= 0:
+            raise ValueError("inject_secondary_every_s must be >= 0 and inject_secondary_wait_s > 0")
         if self.time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if self.rate_limit_status not in (403, 429):
@@ -154,3 +163,7 @@ class EmulatedClock:
 
     def real_time_of(self, emulated_epoch: float) -> float:
         return self._real() + (emulated_epoch - self.now()) / self._scale
+
+    def emulated_time_of(self, real_epoch: float) -> float:
+        """The emulated time of a real moment, assuming the speed has not changed since."""
+        return self.now() - (self._real() - real_epoch) * self._scale

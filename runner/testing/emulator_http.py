@@ -60,6 +60,7 @@ class App:
             self.clock.set_scale(new.time_scale)
         if "seed" in changes:
             self.faults.reseed(new.seed)
+            self.limiter.reseed(new.seed)
 
     def stats_dict(self) -> dict[str, Any]:
         return self.stats.to_dict(self.limiter.max_in_flight)
@@ -69,7 +70,8 @@ class App:
             return self._control(request)
         self.stats.incr("requests")
         if not self.limiter.enter():
-            return self._finish(request, "concurrency", None, self._secondary(60.0), None)
+            return self._finish(request, "concurrency", None, self._secondary(60.0, "concurrency", None, request),
+                                None)
         try:
             cfg = self.config.get()
             if cfg.latency_s:
@@ -105,7 +107,7 @@ class App:
         found = resolve(request.method, request.path)
         route = found[0] if found else None
         name = route.name if route else "unknown"
-        refused, snapshot = self._admit(route, user, cfg)
+        refused, snapshot = self._admit(request, route, user, cfg)
         if refused is not None:
             return self._finish(request, name, user, refused, snapshot)
         reply = self._call(request, found, user, snapshot)
@@ -115,7 +117,8 @@ class App:
                 snapshot = self.limiter.refund(user)
         return self._finish(request, name, user, reply, snapshot)
 
-    def _admit(self, route: Route | None, user: str | None, cfg: EmulatorConfig) -> tuple[Reply | None, RateSnapshot]:
+    def _admit(self, request: Request, route: Route | None, user: str | None,
+               cfg: EmulatorConfig) -> tuple[Reply | None, RateSnapshot]:
         """Charge the primary budget and check the secondary limits; a Reply means refused."""
         if route is not None and not route.counted:
             snapshot = self.limiter.snapshot(user)
@@ -129,9 +132,9 @@ class App:
             return None, snapshot
         if user is None:
             return _error(ApiError(401, "Requires authentication")), snapshot
-        wait = self.limiter.admit_write(user, creates_content=route.kind == CREATE)
-        if wait is not None:
-            return self._secondary(wait), snapshot
+        refusal = self.limiter.admit_write(user, creates_content=route.kind == CREATE)
+        if refusal is not None:
+            return self._secondary(refusal.wait, refusal.reason, user, request), snapshot
         self.stats.incr("writes")
         return None, snapshot
 
@@ -176,8 +179,9 @@ class App:
         docs = f"{RATE_DOCS}#about-the-primary-rate-limit"
         return _error(ApiError(cfg.rate_limit_status, message, documentation_url=docs))
 
-    def _secondary(self, emulated_wait: float) -> Reply:
-        self.stats.incr("secondary_limit_violations")
+    def _secondary(self, emulated_wait: float, reason: str, user: str | None, request: Request) -> Reply:
+        agent = str(request.headers.get("User-Agent") or "")[:80]
+        self.stats.secondary(self.clock.now(), reason, emulated_wait, user, agent)
         retry_after = max(math.ceil(self.clock.real_delay(emulated_wait)), 1)
         message = (
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "

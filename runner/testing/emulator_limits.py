@@ -5,7 +5,12 @@ GitHub's documented rules, per user:
              resets one hour later; conditional 304 answers and GET /rate_limit are free.
   secondary  at most 80 content-creating requests per minute and 500 per hour, at most
              100 requests in flight, and (emulator option) a minimum interval between writes.
-All windows run on the emulated clock (see EmulatedClock).
+             A refused write blocks the user's writes until its retry-after has passed: each
+             write before then is one more violation. Limits can also be injected at random
+             (seeded), as GitHub's undocumented ones arrive, every few minutes on average.
+All windows run on the emulated clock (see EmulatedClock). Every secondary refusal is kept
+(`Stats.limit_events`) with its emulated time, reason and the client's User-Agent, so a
+benchmark can tell its clients apart and time what happened after each one.
 """
 from __future__ import annotations
 
@@ -53,6 +58,16 @@ class _Bucket:
         self.used = 0
         self.last_write: float | None = None
         self.content: deque[float] = deque()
+        self.blocked_until: float | None = None
+        self.next_injection: float | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A write refused by a secondary limit: emulated seconds to wait, and which rule said no."""
+
+    wait: float
+    reason: str
 
 
 class Limiter:
@@ -65,6 +80,11 @@ class Limiter:
         self._buckets: dict[str, _Bucket] = {}
         self._in_flight = 0
         self.max_in_flight = 0
+        self._rng = random.Random(config().seed)
+
+    def reseed(self, seed: int) -> None:
+        with self._lock:
+            self._rng = random.Random(seed)
 
     def limit_for(self, user: str | None) -> int:
         cfg = self._config()
@@ -94,20 +114,41 @@ class Limiter:
             bucket.used = max(bucket.used - 1, 0)
             return self._snapshot(user, now)
 
-    def admit_write(self, user: str | None, creates_content: bool) -> float | None:
-        """Record a write, or return the emulated seconds to wait when it breaks a secondary limit."""
+    def admit_write(self, user: str | None, creates_content: bool) -> Refusal | None:
+        """Record a write, or say why it breaks a secondary limit and how long to wait (emulated s)."""
         cfg = self._config()
         with self._lock:
             now = self._clock.now()
             bucket = self._bucket(user)
             if cfg.secondary_limits:
-                wait = _secondary_wait(cfg, bucket, now, creates_content)
-                if wait is not None:
-                    return wait
+                refusal = self._blocked(bucket, now) or self._injected(cfg, bucket, now) \
+                    or _secondary_wait(cfg, bucket, now, creates_content)
+                if refusal is not None:
+                    bucket.blocked_until = max(bucket.blocked_until or now, now + refusal.wait)
+                    return refusal
             bucket.last_write = now
             if creates_content:
                 bucket.content.append(now)
             return None
+
+    @staticmethod
+    def _blocked(bucket: _Bucket, now: float) -> Refusal | None:
+        if bucket.blocked_until is not None and now < bucket.blocked_until:
+            return Refusal(bucket.blocked_until - now, "blocked")
+        return None
+
+    def _injected(self, cfg: EmulatorConfig, bucket: _Bucket, now: float) -> Refusal | None:
+        """Exponentially spaced surprises (a Poisson process on the emulated clock), per user."""
+        if not cfg.inject_secondary_every_s:
+            return None
+        if bucket.next_injection is None:
+            bucket.next_injection = now + self._rng.expovariate(1.0 / cfg.inject_secondary_every_s)
+            return None
+        if now < bucket.next_injection:
+            return None
+        wait = cfg.inject_secondary_wait_s
+        bucket.next_injection = now + wait + self._rng.expovariate(1.0 / cfg.inject_secondary_every_s)
+        return Refusal(wait, "injected")
 
     def enter(self) -> bool:
         """Track a request in flight; False when that exceeds the concurrency limit."""
@@ -144,22 +185,22 @@ class Limiter:
         return RateSnapshot(limit=self.limit_for(user), used=bucket.used, reset=reset)
 
 
-def _secondary_wait(cfg: EmulatorConfig, bucket: _Bucket, now: float, creates_content: bool) -> float | None:
+def _secondary_wait(cfg: EmulatorConfig, bucket: _Bucket, now: float, creates_content: bool) -> Refusal | None:
     if cfg.min_write_interval_s and bucket.last_write is not None:
         elapsed = now - bucket.last_write
         if elapsed < cfg.min_write_interval_s:
-            return cfg.min_write_interval_s - elapsed
+            return Refusal(cfg.min_write_interval_s - elapsed, "write_interval")
     if not creates_content:
         return None
     while bucket.content and bucket.content[0] <= now - HOUR:
         bucket.content.popleft()
     if len(bucket.content) >= cfg.content_per_hour:
-        return bucket.content[0] + HOUR - now if bucket.content else HOUR
+        return Refusal(bucket.content[0] + HOUR - now if bucket.content else HOUR, "content_per_hour")
     if cfg.content_per_minute == 0:
-        return MINUTE
+        return Refusal(MINUTE, "content_per_minute")
     recent = [t for t in bucket.content if t > now - MINUTE]
     if len(recent) >= cfg.content_per_minute:
-        return recent[-cfg.content_per_minute] + MINUTE - now
+        return Refusal(recent[-cfg.content_per_minute] + MINUTE - now, "content_per_minute")
     return None
 
 
@@ -193,13 +234,29 @@ class FaultInjector:
 
 
 class Stats:
-    """Counters that tests and benchmarks read through GET /_emulator/stats."""
+    """Counters that tests and benchmarks read through GET /_emulator/stats, and the last
+    `EVENTS_KEPT` secondary refusals (in-process only: `limit_events`)."""
+
+    EVENTS_KEPT = 20000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self._by_route: Counter[str] = Counter()
+        self._by_reason: Counter[str] = Counter()
+        self._events: deque[dict[str, Any]] = deque(maxlen=self.EVENTS_KEPT)
+
+    def secondary(self, at: float, reason: str, wait: float, user: str | None, agent: str) -> None:
+        """One secondary refusal: emulated time, rule, emulated wait asked for, user, client."""
+        with self._lock:
+            self._counts["secondary_limit_violations"] += 1
+            self._by_reason[reason] += 1
+            self._events.append({"at": at, "reason": reason, "wait": wait, "user": user, "agent": agent})
+
+    def limit_events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._events)
 
     def incr(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -215,6 +272,8 @@ class Stats:
             self._counts.clear()
             self._by_status.clear()
             self._by_route.clear()
+            self._by_reason.clear()
+            self._events.clear()
 
     def to_dict(self, max_in_flight: int = 0) -> dict[str, Any]:
         names = (
@@ -228,5 +287,6 @@ class Stats:
             data["limit_violations"] = data["primary_limit_violations"] + data["secondary_limit_violations"]
             data["by_status"] = dict(self._by_status)
             data["by_route"] = dict(self._by_route)
+            data["secondary_by_reason"] = dict(self._by_reason)
         data["max_in_flight"] = max_in_flight
         return data

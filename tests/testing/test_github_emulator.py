@@ -316,10 +316,69 @@ def test_secondary_limits_answer_403_with_retry_after(emulator_factory: Any) -> 
     assert 1 <= int(limited.value.headers["retry-after"]) <= 60
 
     emulator.configure(content_per_minute=80, min_write_interval_s=120.0, time_scale=60.0)
-    write = requests.patch(f"{emulator.url}/repos/{REPO}/issues/1", json={"body": "x"}, headers=headers(), timeout=10)
+    requests.post(f"{emulator.url}/_emulator/reset-limits", timeout=10)
+    requests.patch(f"{emulator.url}/repos/{REPO}/issues/1", json={"body": "x"}, headers=headers(), timeout=10)
+    write = requests.patch(f"{emulator.url}/repos/{REPO}/issues/1", json={"body": "y"}, headers=headers(), timeout=10)
     assert write.status_code == 403 and write.headers["retry-after"] == "2"
     assert emulator.stats["secondary_limit_violations"] == 2
+    assert emulator.stats["secondary_by_reason"] == {"content_per_minute": 1, "write_interval": 1}
     assert emulator.stats["issues_created"] == 2
+
+
+def test_a_refused_user_stays_refused_until_retry_after_and_each_try_is_counted(emulator_factory: Any) -> None:
+    emulator = emulator_factory(content_per_minute=1, time_scale=600.0)
+    repo = client(emulator.url).get_repo(REPO)
+    issue = repo.create_issue("one")
+    with pytest.raises(RateLimitExceededException):
+        repo.create_issue("two")
+    with pytest.raises(RateLimitExceededException) as blocked:
+        issue.add_to_labels("bug")
+    assert blocked.value.headers["retry-after"] == "1"
+    assert [e["reason"] for e in emulator.app.stats.limit_events()] == ["content_per_minute", "blocked"]
+    assert repo.get_issue(1).title == "one"
+    time.sleep(0.15)
+    issue.add_to_labels("bug")
+    assert emulator.stats["secondary_limit_violations"] == 2
+
+
+def test_injected_secondary_limits_name_the_client_and_block_for_their_wait(emulator_factory: Any) -> None:
+    emulator = emulator_factory(time_scale=1000.0, inject_secondary_every_s=30.0, inject_secondary_wait_s=1.0)
+    gh = Github(base_url=emulator.url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
+                seconds_between_requests=None, seconds_between_writes=None, user_agent="bench-client")
+    issue = gh.get_repo(REPO).create_issue("target")
+    refused = 0
+    while refused == 0:
+        time.sleep(0.02)
+        try:
+            issue.add_to_labels("bug")
+        except RateLimitExceededException as exc:
+            assert exc.headers["retry-after"] == "1"
+            refused += 1
+    events = emulator.app.stats.limit_events()
+    assert [(e["reason"], e["agent"], e["user"]) for e in events] == [("injected", "bench-client", "octocat")]
+    assert events[0]["wait"] == 1.0
+
+
+def test_injected_limits_follow_the_seed() -> None:
+    from runner.testing.emulator_config import EmulatedClock
+    from runner.testing.emulator_limits import Limiter
+
+    def refusals(seed: int) -> list[tuple[int, str]]:
+        now = [0.0]
+        config = EmulatorConfig(inject_secondary_every_s=120.0, seed=seed, content_per_hour=10_000)
+        limiter = Limiter(lambda: config, EmulatedClock(1.0, real=lambda: now[0]))
+        seen = []
+        for second in range(0, 3600, 5):
+            now[0] = float(second)
+            refusal = limiter.admit_write("octocat", creates_content=False)
+            if refusal is not None:
+                seen.append((second, refusal.reason))
+        return seen
+
+    first = refusals(11)
+    assert first == refusals(11) and first != refusals(12)
+    assert 10 <= sum(reason == "injected" for _, reason in first) <= 45
+    assert all(reason in ("injected", "blocked") for _, reason in first)
 
 
 # -- faults and credentials ---------------------------------------------------
