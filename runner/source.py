@@ -29,6 +29,9 @@ import ijson
 from runner.models import InvalidItem, Issue
 
 CHUNK = 1 << 16
+# Issue numbers are stored as SQLite INTEGERs (the duplicate counter, the journal): signed 64-bit.
+# GitHub's own are far below (32-bit in its GraphQL schema), so nothing real is turned away.
+MAX_NUMBER = 2**63 - 1
 # What `json.dumps(..., ensure_ascii=False)` builds on every call; the content hash must not change.
 _HASH_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -114,13 +117,19 @@ def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidI
     if "pull_request" in value:
         return Skip(position, number if _is_number(number) else None, "pull request")
     if not _is_number(number):
-        return InvalidItem(position, line, f"'number' must be a positive integer, got {_show(number)}")
+        return InvalidItem(position, line, _number_problem(number))
     problem = _field_problem(value)
     if problem:
         return InvalidItem(position, line, problem, number)
     if value.get("state") == "closed":
         return Skip(position, number, "issue is closed")
     return _build_issue(value, number, position)
+
+
+def _number_problem(number: object) -> str:
+    if type(number) is int and number > 0:
+        return f"'number' must be at most {MAX_NUMBER} (2**63 - 1), got {_show(number)}"
+    return f"'number' must be a positive integer, got {_show(number)}"
 
 
 def _field_problem(value: dict) -> str | None:
@@ -174,7 +183,7 @@ def repository_from_url(url: str | None) -> str | None:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER
 
 
 def _type_name(value: object) -> str:

@@ -254,3 +254,19 @@ def test_one_worker_completes_in_priority_order(make_repo, write_issues, runner_
     rank = {"critical": 0, "p1": 1, "p2": 2, "p3": 3}
     expected = sorted(range(1, 13), key=lambda n: (rank[labels[n - 1]], n))
     assert order == expected
+
+
+def test_an_issue_number_beyond_64_bits_is_listed_invalid(make_repo, runner_cli, tmp_path):
+    repo = make_repo()
+    items = [issue(1, "one"), issue(2**63, "two to the 63rd"), issue(2**70, "two to the 70th"), issue(3, "three")]
+    path = tmp_path / "issues.json"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items))
+    result = runner_cli("process", str(path), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert set(branches(repo)) == {"runner/issue-1", "runner/issue-3"}
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["invalid"] == 2 and report["totals"]["succeeded"] == 2
+    assert [(i["position"], i["line"], i["reason"]) for i in report["invalid"]] == [
+        (2, 2, f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**63}"),
+        (3, 3, f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**70}"),
+    ]

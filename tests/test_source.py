@@ -266,6 +266,17 @@ def test_closed_issues_are_skipped(tmp_path: Path) -> None:
     assert [i.number for i in only_issues(evts)] == [2]
 
 
+def test_issue_numbers_up_to_the_64_bit_limit_are_issues_and_larger_ones_invalid(tmp_path: Path) -> None:
+    numbers = [source.MAX_NUMBER, 2**63, 2**70, 7]
+    evts = events(write(tmp_path, as_lines([open_issue(n) for n in numbers])), tmp_path)
+    assert [type(e).__name__ for e in evts] == ["Issue", "InvalidItem", "InvalidItem", "Issue"]
+    assert [e.number for e in only_issues(evts)] == [source.MAX_NUMBER, 7]
+    for invalid, number in zip(evts[1:3], numbers[1:3]):
+        assert invalid.position == numbers.index(number) + 1
+        assert invalid.number is None
+        assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got {number}"
+
+
 # --- repeated numbers -------------------------------------------------------------------------
 
 
