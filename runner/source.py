@@ -32,6 +32,9 @@ CHUNK = 1 << 16
 # Issue numbers are stored as SQLite INTEGERs (the duplicate counter, the journal): signed 64-bit.
 # GitHub's own are far below (32-bit in its GraphQL schema), so nothing real is turned away.
 MAX_NUMBER = 2**63 - 1
+# A lone UTF-16 surrogate: valid in JSON text ("\ud800"), but not a character, so it cannot be
+# written as UTF-8 (commits, reports, the journal).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # What `json.dumps(..., ensure_ascii=False)` builds on every call; the content hash must not change.
 _HASH_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -106,7 +109,7 @@ def _repeat_key(value: object) -> tuple[str | None, int] | None:
     if not isinstance(value, dict) or "pull_request" in value or not _is_number(value.get("number")):
         return None
     url = value.get("repository_url")
-    return repository_from_url(url) if isinstance(url, str) else None, value["number"]
+    return repository_from_url(_text(url)) if isinstance(url, str) else None, value["number"]
 
 
 def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidItem | Skip:
@@ -152,10 +155,10 @@ def _field_problem(value: dict) -> str | None:
 
 
 def _build_issue(value: dict, number: int, position: int) -> Issue:
-    title = value["title"]
-    body = value.get("body") or ""
-    labels = tuple(label if isinstance(label, str) else label["name"] for label in value.get("labels") or ())
-    repository = repository_from_url(value.get("repository_url"))
+    title = _text(value["title"])
+    body = _text(value.get("body") or "")
+    labels = tuple(_text(label if isinstance(label, str) else label["name"]) for label in value.get("labels") or ())
+    repository = repository_from_url(_text(value.get("repository_url") or ""))
     digest = hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
     return Issue(
         number=number,
@@ -163,8 +166,8 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
         body=body,
         labels=labels,
         repository=repository,
-        html_url=value.get("html_url") if isinstance(value.get("html_url"), str) else None,
-        updated_at=value.get("updated_at") if isinstance(value.get("updated_at"), str) else None,
+        html_url=_text(value["html_url"]) if isinstance(value.get("html_url"), str) else None,
+        updated_at=_text(value["updated_at"]) if isinstance(value.get("updated_at"), str) else None,
         position=position,
         content_hash=digest,
     )
@@ -182,6 +185,12 @@ def repository_from_url(url: str | None) -> str | None:
     return f"{parts[-2]}/{parts[-1]}".lower() if len(parts) >= 2 else None
 
 
+def _text(text: str) -> str:
+    """Issue text made writable: each lone surrogate becomes U+FFFD, as a browser's UTF-8
+    encoder does (GitHub stores UTF-8, so one only comes from an exporter that cut a pair)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER
 
@@ -192,7 +201,7 @@ def _type_name(value: object) -> str:
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = _text(json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= 60 else text[:57] + "..."
 
 

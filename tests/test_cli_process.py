@@ -270,3 +270,20 @@ def test_an_issue_number_beyond_64_bits_is_listed_invalid(make_repo, runner_cli,
         (2, 2, f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**63}"),
         (3, 3, f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**70}"),
     ]
+
+
+def test_lone_surrogate_escapes_are_replaced_and_the_run_goes_on(make_repo, runner_cli, tmp_path):
+    repo = make_repo()
+    items = [issue(10, "ok before"), issue(11, "lone \ud800 surrogate", "cut \udc00 pair", ["bug", {"name": "x\udfff"}]),
+             issue(12, "ok after")]
+    path = tmp_path / "issues.json"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items))  # \ud800 escapes
+    result = runner_cli("process", str(path), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert set(branches(repo)) == {"runner/issue-10", "runner/issue-11", "runner/issue-12"}
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["succeeded"] == 3 and report["invalid"] == []
+    assert {r["number"]: r["title"] for r in report["issues"]}[11] == "lone \ufffd surrogate"
+    plan = git(repo, "show", "runner/issue-11:.runner/issues/11/PLAN.md")
+    assert "lone \ufffd surrogate" in plan and "cut \ufffd pair" in plan
+    assert sorted(p.suffix for p in (tmp_path / "reports").iterdir()) == [".json", ".md"]

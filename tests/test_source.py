@@ -277,6 +277,38 @@ def test_issue_numbers_up_to_the_64_bit_limit_are_issues_and_larger_ones_invalid
         assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got {number}"
 
 
+# --- lone surrogates --------------------------------------------------------------------------
+
+SURROGATE_ITEM = (
+    '{"number": 11, "title": "lone \\ud800 surrogate", "body": "cut pair \\udc00", '
+    '"labels": ["ok", {"name": "bad \\udfff"}], "html_url": "https://github.com/a/b/issues/11\\ud800", '
+    '"updated_at": "2024\\ud801", "repository_url": "https://api.github.com/repos/acme/app\\ud800"}'
+)
+
+
+def test_lone_surrogates_in_issue_text_become_replacement_characters(tmp_path: Path) -> None:
+    raw = [json.dumps(open_issue(10)), SURROGATE_ITEM, json.dumps(open_issue(12, "rocket \U0001F680"))]  # escaped as a pair
+    content = "\n".join(raw) + "\n"
+    evts = events(write(tmp_path, content), tmp_path)
+    assert [e.number for e in only_issues(evts)] == [10, 11, 12]
+    issue = evts[1]
+    assert (issue.title, issue.body, issue.labels) == ("lone \ufffd surrogate", "cut pair \ufffd", ("ok", "bad \ufffd"))
+    assert (issue.html_url, issue.updated_at, issue.repository) == (
+        "https://github.com/a/b/issues/11\ufffd", "2024\ufffd", "acme/app\ufffd")
+    assert evts[2].title == "rocket \U0001F680"
+    same_text = load_one(tmp_path, {"number": 11, "title": issue.title, "body": issue.body, "labels": list(issue.labels),
+                                    "repository_url": "https://api.github.com/repos/acme/app\ufffd"})
+    assert issue.content_hash == same_text.content_hash
+
+
+def test_lone_surrogates_in_an_invalid_item_reason_are_replaced(tmp_path: Path) -> None:
+    content = '{"number": 5, "title": ["\\ud800"]}\n{"number": 6, "title": "t", "labels": [{"\\udc00": 1}]}\n'
+    evts = events(write(tmp_path, content), tmp_path)
+    assert [e.reason for e in evts] == ["'title' must be a string, got [\"\ufffd\"]",
+                                        "each label must be a string or an object with a 'name', got {\"\ufffd\": 1}"]
+    assert all(e.reason.encode() for e in evts)
+
+
 # --- repeated numbers -------------------------------------------------------------------------
 
 
