@@ -1,6 +1,8 @@
 """Read GitHub issue objects from a JSON array or JSON Lines, as a stream.
 
-Two passes over the input, both in constant memory:
+Two passes over the input, both in memory bounded by the largest item
+(`runner.jsonstream` reads an array item by item; every item, array element or
+line, is decoded by `json`):
 
     scan():  check the syntax of the whole input (so a broken file is rejected
              before anything is written) and count issue numbers in an
@@ -12,6 +14,7 @@ stdin (`-`) is spooled to a file first so it can be read twice.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -21,14 +24,22 @@ import sqlite3
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
-import ijson
-
+from runner import jsonstream
+from runner.jsonstream import LongInteger
 from runner.models import InvalidItem, Issue
 
 CHUNK = 1 << 16
+MAX_ITEM_BYTES = jsonstream.MAX_ITEM_CHARS  # the same bound for a line of JSON Lines, in bytes
+# Issue numbers are stored as SQLite INTEGERs (the duplicate counter, the journal): signed 64-bit.
+# GitHub's own are far below (32-bit in its GraphQL schema), so nothing real is turned away.
+MAX_NUMBER = 2**63 - 1
+# A lone UTF-16 surrogate: valid in JSON text ("\ud800"), but not a character, so it cannot be
+# written as UTF-8 (commits, reports, the journal).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # What `json.dumps(..., ensure_ascii=False)` builds on every call; the content hash must not change.
 _HASH_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -103,7 +114,7 @@ def _repeat_key(value: object) -> tuple[str | None, int] | None:
     if not isinstance(value, dict) or "pull_request" in value or not _is_number(value.get("number")):
         return None
     url = value.get("repository_url")
-    return repository_from_url(url) if isinstance(url, str) else None, value["number"]
+    return repository_from_url(_text(url)) if isinstance(url, str) else None, value["number"]
 
 
 def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidItem | Skip:
@@ -114,13 +125,19 @@ def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidI
     if "pull_request" in value:
         return Skip(position, number if _is_number(number) else None, "pull request")
     if not _is_number(number):
-        return InvalidItem(position, line, f"'number' must be a positive integer, got {_show(number)}")
+        return InvalidItem(position, line, _number_problem(number))
     problem = _field_problem(value)
     if problem:
         return InvalidItem(position, line, problem, number)
     if value.get("state") == "closed":
         return Skip(position, number, "issue is closed")
     return _build_issue(value, number, position)
+
+
+def _number_problem(number: object) -> str:
+    if (isinstance(number, LongInteger) and not number.negative) or (type(number) is int and number > 0):
+        return f"'number' must be at most {MAX_NUMBER} (2**63 - 1), got {_show(number)}"
+    return f"'number' must be a positive integer, got {_show(number)}"
 
 
 def _field_problem(value: dict) -> str | None:
@@ -143,10 +160,10 @@ def _field_problem(value: dict) -> str | None:
 
 
 def _build_issue(value: dict, number: int, position: int) -> Issue:
-    title = value["title"]
-    body = value.get("body") or ""
-    labels = tuple(label if isinstance(label, str) else label["name"] for label in value.get("labels") or ())
-    repository = repository_from_url(value.get("repository_url"))
+    title = _text(value["title"])
+    body = _text(value.get("body") or "")
+    labels = tuple(_text(label if isinstance(label, str) else label["name"]) for label in value.get("labels") or ())
+    repository = repository_from_url(_text(value.get("repository_url") or ""))
     digest = hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
     return Issue(
         number=number,
@@ -154,8 +171,8 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
         body=body,
         labels=labels,
         repository=repository,
-        html_url=value.get("html_url") if isinstance(value.get("html_url"), str) else None,
-        updated_at=value.get("updated_at") if isinstance(value.get("updated_at"), str) else None,
+        html_url=_text(value["html_url"]) if isinstance(value.get("html_url"), str) else None,
+        updated_at=_text(value["updated_at"]) if isinstance(value.get("updated_at"), str) else None,
         position=position,
         content_hash=digest,
     )
@@ -173,17 +190,24 @@ def repository_from_url(url: str | None) -> str | None:
     return f"{parts[-2]}/{parts[-1]}".lower() if len(parts) >= 2 else None
 
 
+def _text(text: str) -> str:
+    """Issue text made writable: each lone surrogate becomes U+FFFD, as a browser's UTF-8
+    encoder does (GitHub stores UTF-8, so one only comes from an exporter that cut a pair)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER
 
 
 def _type_name(value: object) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null", float: "a number", int: "a number"}
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null", float: "a number", int: "a number",
+             LongInteger: "a number"}
     return names.get(type(value), type(value).__name__)
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value) if isinstance(value, LongInteger) else _text(json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -196,16 +220,25 @@ def _values(path: Path, fmt: str) -> Iterator[tuple[int | None, object]]:
 
 def _json_lines(path: Path) -> Iterator[tuple[int | None, object]]:
     with path.open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
+        for line_no, raw in enumerate(iter(partial(handle.readline, MAX_ITEM_BYTES + 1), b""), start=1):
+            if len(raw) > MAX_ITEM_BYTES:
+                raise InputError(f"{path}: line {line_no}: an item longer than {MAX_ITEM_BYTES} bytes")
             text = _decode(raw, path, line_no)
             if not text.strip():
                 continue
-            try:
-                yield line_no, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"{path}: line {line_no}, column {exc.colno}: invalid JSON ({exc.msg})"
-                ) from None
+            yield line_no, _load_line(text, path, line_no)
+
+
+def _load_line(text: str, path: Path, line_no: int) -> object:
+    deep = jsonstream.too_deep(text)
+    if deep is not None:
+        raise InputError(f"{path}: line {line_no}, column {deep + 1}: invalid JSON "
+                         f"(nested more than {jsonstream.MAX_DEPTH} levels deep)")
+    try:
+        return jsonstream.loads(text)
+    except json.JSONDecodeError as exc:
+        message = exc.msg.removesuffix(" at")
+        raise InputError(f"{path}: line {line_no}, column {exc.colno}: invalid JSON ({message})") from None
 
 
 def _decode(raw: bytes, path: Path, line_no: int) -> str:
@@ -215,91 +248,32 @@ def _decode(raw: bytes, path: Path, line_no: int) -> str:
         raise InputError(f"{path}: line {line_no}, byte {exc.start + 1}: not valid UTF-8") from None
 
 
-def _open_after_bom(path: Path):
-    handle = path.open("rb")
-    if handle.read(3) != b"\xef\xbb\xbf":
-        handle.seek(0)
-    return handle
-
-
 def _json_array(path: Path) -> Iterator[tuple[int | None, object]]:
-    with _open_after_bom(path) as handle:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
         try:
-            for value in ijson.items(handle, "item", use_float=True):
-                yield None, value
-        except ijson.JSONError as exc:
-            fast_error = _first_line(exc)
-        else:
-            return
-    raise InputError(_locate_array_error(path, fast_error))
-
-
-def _locate_array_error(path: Path, fast_error: str) -> str:
-    """Re-parse with ijson's pure-Python backend, which reports the offset of the error."""
-    from ijson.backends import python as slow
-
-    with _open_after_bom(path) as handle:
-        try:
-            for _ in slow.parse(handle):
-                pass
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
-            if _is_decode_error(exc):
-                _check_utf8_lines(path)
-                return f"{path}: not valid UTF-8"
-            offset = _offset_of(exc)
-            if offset is None and isinstance(exc, ijson.IncompleteJSONError):
-                line, column = _line_and_column(path, float("inf"))
-                return f"{path}: line {line}, column {column}: invalid JSON ({_first_line(exc)}: the input ends early)"
-            if offset is None:
-                return f"{path}: invalid JSON ({_first_line(exc)})"
-            line, column = _line_and_column(path, offset)
-            return f"{path}: line {line}, column {column}: invalid JSON ({_first_line(exc)})"
-    return f"{path}: invalid JSON ({fast_error})"
-
-
-def _is_decode_error(exc: Exception) -> bool:
-    """ijson's Python backend wraps a UnicodeDecodeError in an IncompleteJSONError."""
-    return isinstance(exc, UnicodeDecodeError) or any(isinstance(a, UnicodeDecodeError) for a in exc.args)
+            for line, _column, value in jsonstream.array_values(handle):
+                yield line, value
+        except jsonstream.JSONTextError as exc:
+            raise InputError(f"{path}: line {exc.line}, column {exc.column}: invalid JSON ({exc.msg})") from None
+        except UnicodeDecodeError:
+            _check_utf8_lines(path)
+            raise InputError(f"{path}: not valid UTF-8") from None
 
 
 def _check_utf8_lines(path: Path) -> None:
-    """Raise the line-and-byte error for the first undecodable line (a newline never splits a character)."""
+    """Raise the line-and-byte error for the first undecodable byte, reading at most CHUNK bytes at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line_no, line_start = 1, 0
     with path.open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            _decode(raw, path, line_no)
-
-
-def _offset_of(exc: Exception) -> int | None:
-    if isinstance(exc, UnicodeDecodeError):
-        return None
-    text = str(exc)
-    tail = text.rsplit(" at ", 1)
-    if len(tail) == 2 and tail[1].strip().isdigit():
-        return int(tail[1].strip())
-    return None
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return re.sub(r" at \d+$", "", lines[0]) if lines else type(exc).__name__
-
-
-def _line_and_column(path: Path, offset: float) -> tuple[int, int]:
-    """Line and column (1-based) of a character offset, reading in chunks."""
-    line, column, seen = 1, 1, 0
-    with path.open("r", encoding="utf-8-sig", errors="replace") as handle:
-        while seen < offset:
-            chunk = handle.read(int(min(CHUNK, offset - seen)))
-            if not chunk:
-                break
-            newlines = chunk.count("\n")
-            if newlines:
-                line += newlines
-                column = len(chunk) - chunk.rfind("\n")
-            else:
-                column += len(chunk)
-            seen += len(chunk)
-    return line, column
+        for piece in iter(partial(handle.readline, CHUNK), b""):
+            offset = handle.tell() - len(piece) - len(decoder.getstate()[0])
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError as exc:
+                byte = offset + exc.start - line_start + 1
+                raise InputError(f"{path}: line {line_no}, byte {byte}: not valid UTF-8") from None
+            if piece.endswith(b"\n"):
+                line_no, line_start = line_no + 1, handle.tell()
 
 
 class _NumberCounter:

@@ -299,3 +299,66 @@ def test_a_report_dir_inside_the_checkout_is_refused_unless_allowed(make_repo, w
                                 "--allow-report-in-repo")
     assert allowed.returncode == 0, allowed.stderr.decode()
     assert len(list((repo / "reports").glob("*.json"))) == 1 and set(branches(repo)) == {"runner/issue-1"}
+
+
+@pytest.mark.parametrize("lines", [True, False], ids=["lines", "array"])
+def test_an_issue_number_beyond_64_bits_is_listed_invalid(make_repo, runner_cli, tmp_path, lines):
+    repo = make_repo()
+    items = [issue(1, "one"), issue(2**63, "two to the 63rd"), issue(2**70, "two to the 70th"), issue(3, "three")]
+    path = tmp_path / "issues.json"
+    content = "".join(json.dumps(i) + "\n" for i in items) if lines else json.dumps(items, indent=1)
+    path.write_text(content)
+    starts = [n + 1 for n, text in enumerate(content.splitlines()) if text.startswith("{") or text == " {"]
+    result = runner_cli("process", str(path), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert set(branches(repo)) == {"runner/issue-1", "runner/issue-3"}
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["invalid"] == 2 and report["totals"]["succeeded"] == 2
+    assert [(i["position"], i["line"], i["reason"]) for i in report["invalid"]] == [
+        (2, starts[1], f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**63}"),
+        (3, starts[2], f"'number' must be at most 9223372036854775807 (2**63 - 1), got {2**70}"),
+    ]
+
+
+@pytest.mark.parametrize("lines", [True, False], ids=["lines", "array"])
+def test_lone_surrogate_escapes_are_replaced_and_the_run_goes_on(make_repo, runner_cli, tmp_path, lines):
+    repo = make_repo()
+    items = [issue(10, "ok before"), issue(11, "lone \ud800 surrogate", "cut \udc00 pair", ["bug", {"name": "x\udfff"}]),
+             issue(12, "ok after")]
+    path = tmp_path / "issues.json"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items) if lines else json.dumps(items))  # \ud800 escapes
+    result = runner_cli("process", str(path), "--repo", str(repo))
+    assert result.returncode == 0, result.stderr.decode()
+    assert set(branches(repo)) == {"runner/issue-10", "runner/issue-11", "runner/issue-12"}
+    report = latest_report(tmp_path / "reports")
+    assert report["totals"]["succeeded"] == 3 and report["invalid"] == []
+    assert {r["number"]: r["title"] for r in report["issues"]}[11] == "lone \ufffd surrogate"
+    plan = git(repo, "show", "runner/issue-11:.runner/issues/11/PLAN.md")
+    assert "lone \ufffd surrogate" in plan and "cut \ufffd pair" in plan
+    assert sorted(p.suffix for p in (tmp_path / "reports").iterdir()) == [".json", ".md"]
+
+
+DEEP = '{"number": 2, "title": "deep", "x": ' + "[" * 20_000 + "]" * 20_000 + "}"
+
+
+@pytest.mark.parametrize(
+    "name, content, where, what",
+    [
+        ("control.json", '[{"number": 1, "title": "raw \x01 control"}]', "line 1, column 30", "Invalid control character"),
+        ("control.jsonl", '{"number": 1, "title": "raw \x01 control"}\n', "line 1, column 29", "Invalid control character"),
+        ("deep.json", '[{"number": 1, "title": "ok"},\n' + DEEP + "]", "line 2, column 100", "nested more than 64 levels"),
+        ("deep.jsonl", '{"number": 1, "title": "ok"}\n' + DEEP + "\n", "line 2, column 100", "nested more than 64 levels"),
+    ],
+)
+def test_unreadable_input_exits_2_saying_where_and_writes_nothing(make_repo, runner_cli, tmp_path, name, content,
+                                                                   where, what):
+    repo = make_repo()
+    path = tmp_path / name
+    path.write_text(content)
+    result = runner_cli("process", str(path), "--repo", str(repo))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert f"{path}: {where}: invalid JSON ({what}" in stderr
+    assert "Traceback" not in stderr
+    assert branches(repo) == {}
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runner import source
+from runner import jsonstream, source
 from runner.models import InvalidItem, Issue
 from runner.source import InputError, Skip
 
@@ -171,11 +171,68 @@ def test_invalid_utf8_is_an_input_error_naming_file_and_line(tmp_path: Path, fmt
     assert "line 2" in message
 
 
-def test_integer_too_large_for_the_fast_parser_is_reported_without_a_misleading_message(tmp_path: Path) -> None:
-    content = '[{"number": 123456789012345678901234567890, "title": "big"}]'
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_control_character_inside_a_string_names_line_and_column(tmp_path: Path, fmt: str) -> None:
+    bad = '{"number": 2, "title": "raw \x01 control"}'  # the control character is the 29th character
+    first = json.dumps(open_issue(1))
+    content = "[\n" + first + ",\n" + bad + "\n]\n" if fmt == "array" else first + "\n" + bad + "\n"
+    path = write(tmp_path, content)
     with pytest.raises(InputError) as caught:
-        source.scan(write(tmp_path, content), tmp_path / "work")
-    assert "incomplete" not in str(caught.value)
+        source.scan(path, tmp_path / "work")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line {3 if fmt == 'array' else 2}, column 29: invalid JSON")
+    assert "control character" in message
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_nesting_deeper_than_the_limit_is_an_input_error_naming_where(tmp_path: Path, fmt: str) -> None:
+    limit = jsonstream.MAX_DEPTH
+    prefix = '{"number": 2, "title": "deep", "x": '
+    deep = prefix + "[" * limit + "]" * limit + "}"  # the item object is the first level
+    first = json.dumps(open_issue(1))
+    content = "[\n" + first + ",\n" + deep + "\n]" if fmt == "array" else first + "\n" + deep + "\n"
+    path = write(tmp_path, content)
+    with pytest.raises(InputError) as caught:
+        source.scan(path, tmp_path / "work")
+    column = len(prefix) + limit  # the bracket that opens level limit + 1
+    assert str(caught.value) == (f"{path}: line {3 if fmt == 'array' else 2}, column {column}: "
+                                 f"invalid JSON (nested more than {limit} levels deep)")
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_accepted(tmp_path: Path, fmt: str) -> None:
+    limit = jsonstream.MAX_DEPTH
+    items = [open_issue(1, "[[[[" * 100, body="{" * 500, x=json.loads("[" * (limit - 1) + "]" * (limit - 1))),
+             open_issue(2)]
+    content = as_array(items) if fmt == "array" else as_lines(items)
+    assert [i.number for i in only_issues(events(write(tmp_path, content), tmp_path))] == [1, 2]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_deep_nesting_is_rejected_in_constant_memory(tmp_path: Path, fmt: str) -> None:
+    depth = 100_000  # a 200 KB file; the streaming parser this replaced needed more than 24 GB for it
+    deep = '{"number": 2, "title": "deep", "x": ' + "[" * depth + "]" * depth + "}"
+    first = json.dumps(open_issue(1))
+    content = "[" + first + ", " + deep + "]" if fmt == "array" else first + "\n" + deep + "\n"
+    path = write(tmp_path, content)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="nested more than"):
+            source.scan(path, tmp_path / "work")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(content), f"peak {peak / 1e6:.1f} MB for a {len(content) / 1e3:.0f} KB file"
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_an_item_longer_than_the_limit_is_an_input_error(tmp_path: Path, fmt: str) -> None:
+    items = [open_issue(1), open_issue(2, body="x" * source.MAX_ITEM_BYTES)]
+    path = write(tmp_path, as_array(items) if fmt == "array" else as_lines(items))
+    where = f"line 1, column {len(as_array(items[:1])) + 2}" if fmt == "array" else "line 2"
+    with pytest.raises(InputError, match=f"{where}: .*an item longer than"):
+        source.scan(path, tmp_path / "work")
 
 
 # --- item validation --------------------------------------------------------------------------
@@ -219,7 +276,7 @@ def test_unusable_item_becomes_invalid_with_position_and_reason(
     assert isinstance(last, Issue) and last.number == 3 and last.position == 3
     assert isinstance(invalid, InvalidItem)
     assert invalid.position == 2
-    assert invalid.line == (2 if fmt == "lines" else None)
+    assert invalid.line == (2 if fmt == "lines" else 1)
     assert reason_part in invalid.reason
 
 
@@ -264,6 +321,76 @@ def test_closed_issues_are_skipped(tmp_path: Path) -> None:
     evts = events(write(tmp_path, as_array(items)), tmp_path)
     assert evts[0] == Skip(1, 1, "issue is closed")
     assert [i.number for i in only_issues(evts)] == [2]
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_issue_numbers_up_to_the_64_bit_limit_are_issues_and_larger_ones_invalid(tmp_path: Path, fmt: str) -> None:
+    numbers = [source.MAX_NUMBER, 2**63, 2**70, 7]
+    items = [open_issue(n) for n in numbers]
+    evts = events(write(tmp_path, as_array(items) if fmt == "array" else as_lines(items)), tmp_path)
+    assert [type(e).__name__ for e in evts] == ["Issue", "InvalidItem", "InvalidItem", "Issue"]
+    assert [e.number for e in only_issues(evts)] == [source.MAX_NUMBER, 7]
+    for invalid, number in zip(evts[1:3], numbers[1:3]):
+        assert invalid.position == numbers.index(number) + 1
+        assert invalid.number is None
+        assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got {number}"
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_an_integer_too_long_to_convert_is_invalid_as_a_number_and_ignored_elsewhere(tmp_path: Path, fmt: str) -> None:
+    digits = "9" * (sys.get_int_max_str_digits() + 1)
+    raw = [
+        json.dumps(open_issue(1)),
+        '{"number": ' + digits + ', "title": "long"}',
+        '{"number": 3, "title": "long id", "id": -' + digits + '}',
+        '{"number": -' + digits + ', "title": "long and negative"}',
+    ]
+    content = "[" + ",\n".join(raw) + "]" if fmt == "array" else "\n".join(raw) + "\n"
+    first, invalid, third, negative = events(write(tmp_path, content), tmp_path)
+    assert isinstance(invalid, InvalidItem) and (invalid.position, invalid.line) == (2, 2)
+    assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got an integer of {len(digits)} digits"
+    assert [first.number, third.number] == [1, 3]
+    assert negative.reason == f"'number' must be a positive integer, got a negative integer of {len(digits)} digits"
+
+
+def test_json_array_items_carry_the_line_they_start_on(tmp_path: Path) -> None:
+    content = json.dumps([open_issue(1), {"number": "x"}, open_issue(3), 5], indent=2)
+    evts = events(write(tmp_path, content), tmp_path)
+    starts = [n + 1 for n, text in enumerate(content.splitlines()) if text in ("  {", "  5")]
+    assert [e.line for e in evts if isinstance(e, InvalidItem)] == [starts[1], starts[3]]
+
+
+# --- lone surrogates --------------------------------------------------------------------------
+
+SURROGATE_ITEM = (
+    '{"number": 11, "title": "lone \\ud800 surrogate", "body": "cut pair \\udc00", '
+    '"labels": ["ok", {"name": "bad \\udfff"}], "html_url": "https://github.com/a/b/issues/11\\ud800", '
+    '"updated_at": "2024\\ud801", "repository_url": "https://api.github.com/repos/acme/app\\ud800"}'
+)
+
+
+@pytest.mark.parametrize("fmt", ["array", "lines"])
+def test_lone_surrogates_in_issue_text_become_replacement_characters(tmp_path: Path, fmt: str) -> None:
+    raw = [json.dumps(open_issue(10)), SURROGATE_ITEM, json.dumps(open_issue(12, "rocket \U0001F680"))]  # escaped as a pair
+    content = "[" + ",".join(raw) + "]" if fmt == "array" else "\n".join(raw) + "\n"
+    evts = events(write(tmp_path, content), tmp_path)
+    assert [e.number for e in only_issues(evts)] == [10, 11, 12]
+    issue = evts[1]
+    assert (issue.title, issue.body, issue.labels) == ("lone \ufffd surrogate", "cut pair \ufffd", ("ok", "bad \ufffd"))
+    assert (issue.html_url, issue.updated_at, issue.repository) == (
+        "https://github.com/a/b/issues/11\ufffd", "2024\ufffd", "acme/app\ufffd")
+    assert evts[2].title == "rocket \U0001F680"
+    same_text = load_one(tmp_path, {"number": 11, "title": issue.title, "body": issue.body, "labels": list(issue.labels),
+                                    "repository_url": "https://api.github.com/repos/acme/app\ufffd"})
+    assert issue.content_hash == same_text.content_hash
+
+
+def test_lone_surrogates_in_an_invalid_item_reason_are_replaced(tmp_path: Path) -> None:
+    content = '[{"number": 5, "title": ["\\ud800"]}, {"number": 6, "title": "t", "labels": [{"\\udc00": 1}]}]'
+    evts = events(write(tmp_path, content), tmp_path)
+    assert [e.reason for e in evts] == ["'title' must be a string, got [\"\ufffd\"]",
+                                        "each label must be a string or an object with a 'name', got {\"\ufffd\": 1}"]
+    assert all(e.reason.encode() for e in evts)
 
 
 # --- repeated numbers -------------------------------------------------------------------------
