@@ -108,9 +108,9 @@ class ImportStream:
     def __len__(self) -> int:
         return len(self._marks)
 
-    def add(self, item: Commitable, parent: str, new_branch: bool = False) -> None:
-        """Stream one commit; a `new_branch` commit is written but its branch is not (nor
-        any branch, when this stream writes no refs)."""
+    def add(self, item: Commitable, parent: str, new_branch: bool = False, message: str | None = None) -> None:
+        """Stream one commit (with `message` instead of the item's, if given); a `new_branch`
+        commit is written but its branch is not (nor any branch, when this stream writes no refs)."""
         if not self._stamp:
             self._stamp = f"{self._who} {int(time.time())} +0000".encode()
         mark = len(self._marks) + 1
@@ -118,7 +118,7 @@ class ImportStream:
         holding = new_branch or not self._write_refs
         ref = HOLDING_REF if holding else "refs/heads/" + item.branch
         self._holding |= holding
-        self._send(commit_command(item, parent, mark, self._stamp, ref))
+        self._send(commit_command(item, parent, mark, self._stamp, ref, message))
 
     def seal(self) -> None:
         """Send the last commands and close git's input; git then finishes on its own
@@ -179,8 +179,9 @@ class ImportStream:
             self._broken = True
 
 
-def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: str) -> bytes:
-    message = item.message.encode("utf-8", "replace")
+def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: str,
+                   message_text: str | None = None) -> bytes:
+    message = (item.message if message_text is None else message_text).encode("utf-8", "replace")
     parts = [
         b"commit %s\n" % ref.encode(),
         b"mark :%d\n" % mark,

@@ -31,7 +31,7 @@ import contextlib
 import os
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -317,7 +317,7 @@ class WriteBatch:
                 digest = output_digest(item.number, item.files, item.changes, item.modes)
                 same = tip is not None and self.writer._same_output(tip, item, digest)
                 if not same and not self.writer.dry_run:
-                    self._stream_to(replace(item, message=with_output_trailer(item.message, digest)), tip)
+                    self._stream_to(item, tip, with_output_trailer(item.message, digest))
             except _GIT_FAILURES as exc:
                 self._fail(exc)
         self._entries.append((item, tip, same))
@@ -352,12 +352,12 @@ class WriteBatch:
         self.failure = f"git: {exc}"
         self.writer._forget()
 
-    def _stream_to(self, item: WriteItem, tip: str | None) -> None:
+    def _stream_to(self, item: WriteItem, tip: str | None, message: str) -> None:
         if self._stream is None:
             self._stream = self.writer._new_stream()
         if tip is None:
             self._new.add(item.branch)
-        self._stream.add(item, tip or self.writer.base_commit, new_branch=tip is None)
+        self._stream.add(item, tip or self.writer.base_commit, new_branch=tip is None, message=message)
 
     def _outcomes(self) -> list[CommitOutcome]:
         writer = self.writer

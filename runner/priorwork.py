@@ -33,17 +33,16 @@ MAX_WALK = 200
 def output_digest(number: int, files: Mapping[str, bytes], changes: Mapping[str, bytes | None],
                   modes: Mapping[str, str]) -> str:
     """A digest of everything runner writes for an issue: its files, paths included."""
-    digest = hashlib.blake2b(b"%d\0" % number, digest_size=20)
-    for tag, entries in ((b"F", files), (b"C", changes)):
-        for path in sorted(entries):
-            data = entries[path]
-            mode = modes.get(path, "100644") if tag == b"C" else "100644"
-            head = b"%s %s %s %d\0" % (tag, path.encode("utf-8", "surrogateescape"), mode.encode(),
-                                        -1 if data is None else len(data))
-            digest.update(head)
-            if data:
-                digest.update(data)
-    return digest.hexdigest()
+    parts = [b"%d\0" % number]
+    for path in sorted(files):
+        data = files[path]
+        parts += (b"F %s %d\0" % (path.encode("utf-8", "surrogateescape"), len(data)), data)
+    for path in sorted(changes):
+        change = changes[path]
+        mode = modes.get(path, "100644").encode()
+        size = -1 if change is None else len(change)
+        parts += (b"C %s %s %d\0" % (path.encode("utf-8", "surrogateescape"), mode, size), change or b"")
+    return hashlib.blake2b(b"".join(parts), digest_size=20).hexdigest()
 
 
 def with_output_trailer(message: str, digest: str) -> str:
