@@ -111,7 +111,7 @@ def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "cei
     if proc.wait() != 0:
         raise RuntimeError("git fast-import failed")
     if runner_settings:
-        created = PackedRefs(repo, repo / ".git").create(dict(zip(branches, (c.decode() for c in commits))))
+        created = PackedRefs(repo, repo / ".git").create(dict(zip(branches, (c.decode() for c in commits)))).created
         if len(created) != count:
             raise RuntimeError("packed-refs refused some ceiling branches")
     elapsed = time.perf_counter() - began

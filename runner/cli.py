@@ -14,6 +14,7 @@ from runner import __version__
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
 from runner.journal import Journal, JournalError
 from runner.logs import setup_logging
+from runner.packedrefs import release_held_locks
 from runner.pipeline import ProcessRun
 from runner.runtypes import EXIT_LOCKED, EXIT_USAGE, RunAbort
 from runner.runlock import AlreadyRunning, RunLock
@@ -153,7 +154,9 @@ def _sync_clones(cfg: Config) -> None:
 
 @contextmanager
 def _stop_on_signals(run: ProcessRun, ui):
-    """First SIGINT/SIGTERM: finish in-flight issues and report; second: stop at once."""
+    """First SIGINT/SIGTERM: finish in-flight issues and report; second: stop at once, but
+    not before giving back a packed-refs.lock held in a repository (git refuses to write
+    refs there while it exists)."""
     received = []
 
     def handler(signum, _frame):
@@ -162,6 +165,7 @@ def _stop_on_signals(run: ProcessRun, ui):
             ui.note(f"{signal.Signals(signum).name}: finishing in-flight issues (again to stop at once)")
             run.request_stop(signal.Signals(signum).name)
         else:
+            release_held_locks()
             os._exit(128 + signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from runner.clones import clone_dir, split_remotes
 from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
 from runner.gitcmd import run_git, simple_branch_text
+from runner.gitpaths import path_problem
 from runner.triage import TriageRules
 
 DEFAULT_CONFIG_NAME = "runner.toml"
@@ -263,8 +264,7 @@ def _resolve(path: Path) -> Path:
 def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path | None, rules: TriageRules) -> Config:
     prefix = str(m.get("branch_prefix", "runner/issue-"))
     _check_branch_prefix(prefix)
-    plan_dir = str(m.get("plan_dir", ".runner/issues/{number}"))
-    _check_plan_dir(plan_dir)
+    plan_dir = _check_plan_dir(str(m.get("plan_dir", ".runner/issues/{number}")))
     backend, scheduler, dask_workers = _backend(m)
     workers = _workers(m.get("workers"))
     if dask_workers is not None:
@@ -402,7 +402,9 @@ def _check_branch_prefix(prefix: str) -> None:
         raise ValueError(f"branch_prefix {prefix!r} would not make a valid branch name")
 
 
-def _check_plan_dir(plan_dir: str) -> None:
+def _check_plan_dir(plan_dir: str) -> str:
+    """The plan directory without trailing slashes, if every component of it, whatever the
+    issue number, is a directory name git accepts in a tree (runner.gitpaths)."""
     if "{number}" not in plan_dir:
         raise ValueError("plan_dir must contain {number}")
     try:
@@ -411,6 +413,25 @@ def _check_plan_dir(plan_dir: str) -> None:
         raise ValueError(f"plan_dir {plan_dir!r}: {exc}") from None
     if names - {None, "number"}:
         raise ValueError(f"plan_dir {plan_dir!r} may use no placeholder but {{number}}")
-    sample = Path(plan_dir.format(number=1))
-    if sample.is_absolute() or ".." in sample.parts or sample.parts[:1] == (".git",):
-        raise ValueError(f"plan_dir {plan_dir!r} must be a relative path inside the repository")
+    trimmed = plan_dir.rstrip("/")
+    for sample in _SAMPLE_NUMBERS:
+        problem = path_problem(trimmed.format(number=sample))
+        if problem is not None:
+            written = _unformatted(trimmed, problem[0], sample)
+            when = f" for issue number {sample}" if written != problem[0] else ""
+            raise ValueError(f"plan_dir {plan_dir!r} must be a relative path inside the repository that git "
+                             f"accepts: its component {written!r}{when} {problem[1]}")
+    return trimmed
+
+
+# Issue numbers only add digits to a component, and the names git reserves only care about
+# how many digits follow a `~` and whether the first is a 1: these stand for every number.
+_SAMPLE_NUMBERS = tuple(int("1" * width) for width in range(1, 21))
+
+
+def _unformatted(plan_dir: str, component: str, sample: int) -> str:
+    """The component as the user wrote it (with `{number}`), for the error message."""
+    for written in plan_dir.split("/"):
+        if written.format(number=sample) == component:
+            return written
+    return component

@@ -4,8 +4,11 @@
                          │                              (one process per batch, fed as
                          │                               results arrive: objects, then the
                          │                               refs of branches that existed)
-                         ├── git cat-file --batch-check  (is the branch's plan already there?)
+                         ├── git cat-file --batch        (did runner's own output change since
+                         │                                its last commit? runner.priorwork)
                          └── new branches ──> packed-refs (runner.packedrefs)
+                 (a reference-transaction hook: fast-import writes objects only, and every
+                  ref, new or moved, goes through git update-ref, where the hook decides)
 
 Why fast-import: one commit per issue must not cost one git process per object.
 fast-import writes a whole batch of blobs, trees and commits into one pack and
@@ -13,18 +16,19 @@ then moves the batch's existing branches; it refuses non-fast-forward updates, s
 a branch is never rewritten. New branches are then created in one write of
 `packed-refs`, only where no ref of that name exists yet. The user's working
 tree, index, HEAD and stash are never read or written: only objects and
-`refs/heads/<prefix><N>`.
+`refs/heads/<prefix><N>`. A commit writes runner's own files and nothing else: a
+file someone else added next to them stays, and a rerun whose output is what
+runner wrote last time adds no commit, whoever committed on the branch since.
 
 Ref updates are serialized per repository with an inter-process file lock in
 the repository's git directory, so every run on that repository (whatever its
-state directory) and every process in a run take turns.
+state directory) and every process in a run take turns. A dry run writes nothing,
+so it takes no lock and creates no file there: a read-only clone will do.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,17 +39,18 @@ from filelock import FileLock, Timeout
 
 from runner.config import Identity
 from runner.fastimport import ImportStream, RefsRejected
-from runner.gitcmd import GitError, git_environ, run_git
+from runner.gitcmd import GitError, run_git
 from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome
-from runner.packedrefs import PackedRefs
+from runner.packedrefs import LOCK_NAME, LOCK_TIMEOUT_S, PackedRefs, clear_stale_lock, update_through_git
+from runner.priorwork import ObjectHasher, ObjectReader, last_output, output_digest, with_output_trailer
 
-__all__ = ["GitError", "RepoWriter", "WriteBatch", "WriteItem", "run_git"]
+__all__ = ["GitError", "LOCK_NAME", "LOCK_TIMEOUT_S", "ObjectHasher", "RepoWriter", "WriteBatch", "WriteItem",
+           "run_git"]
 
-LOCK_NAME = "runner-refs.lock"
 GENERATION_NAME = "runner-refs.generation"
+HOOK = "hooks/reference-transaction"
 REF_TRIES = 3
 REF_RETRY_S = 0.5
-LOCK_TIMEOUT_S = 600.0
 _GIT_FAILURES = (GitError, Timeout, OSError)
 
 
@@ -60,12 +65,14 @@ class WriteItem:
     modes: dict[str, str] = field(default_factory=dict)
 
 
-def check_repository(repo: Path) -> Path:
-    """The repository's common git directory; raises GitError if `repo` is not a git repository."""
+def check_repository(repo: Path) -> tuple[Path, bool]:
+    """The repository's common git directory, and whether it has a reference-transaction
+    hook (where `core.hooksPath` says hooks are); raises GitError if `repo` is not a git repository."""
     if not repo.is_dir():
         raise GitError(f"{repo} does not exist or is not a directory")
-    common = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    return Path(common)
+    common, _, hook = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir",
+                              "--git-path", HOOK).partition("\n")
+    return Path(common), os.path.isfile(hook) and os.access(hook, os.X_OK)
 
 
 def resolve_base(repo: Path, base: str | None) -> tuple[str, str]:
@@ -80,21 +87,6 @@ def resolve_base(repo: Path, base: str | None) -> tuple[str, str]:
     return base, commit
 
 
-class ObjectHasher:
-    """Git object ids computed locally, to know without git whether a tree changed."""
-
-    def __init__(self, object_format: str) -> None:
-        self.algorithm = "sha256" if object_format == "sha256" else "sha1"
-
-    def blob(self, data: bytes) -> bytes:
-        return hashlib.new(self.algorithm, b"blob %d\0" % len(data) + data).digest()
-
-    def flat_tree(self, files: dict[str, bytes]) -> str:
-        entries = sorted((name.encode(), self.blob(data)) for name, data in files.items())
-        body = b"".join(b"100644 " + name + b"\0" + digest for name, digest in entries)
-        return hashlib.new(self.algorithm, b"tree %d\0" % len(body) + body).hexdigest()
-
-
 class RepoWriter:
     """Writes batches of issue commits to one repository."""
 
@@ -104,13 +96,15 @@ class RepoWriter:
         self.identity = identity
         self.branch_prefix = branch_prefix
         self.dry_run = dry_run
-        self.git_dir = check_repository(repo)
+        self.git_dir, self.hooked = check_repository(repo)
         self.base_name, self.base_commit = resolve_base(repo, base)
         self.hasher = ObjectHasher(run_git(repo, "rev-parse", "--show-object-format", check=False) or "sha1")
         self.lock = FileLock(str(self.git_dir / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
         self._generation_file = self.git_dir / GENERATION_NAME
-        self._checker = _ObjectChecker(repo)
-        self.refs = PackedRefs(repo, self.git_dir)
+        self._reader = ObjectReader(repo)
+        self.refs = PackedRefs(repo, self.git_dir, runner_lock=self.lock, hooked=self.hooked)
+        if not dry_run:
+            self._clear_stale_lock()
         self._tips_cache: dict[str, str] | None = None
         self._generation_seen: str | None = None
         self._io = threading.RLock()
@@ -118,6 +112,19 @@ class RepoWriter:
         self._spare: ImportStream | None = None
         if stream_ahead and not dry_run:
             self._start_stream_ahead()
+
+    def _clear_stale_lock(self) -> None:
+        """A packed-refs.lock a killed run left here goes now, if no other runner is writing
+        (then the next batch's write removes it)."""
+        try:
+            self.lock.acquire(timeout=0)
+        except (Timeout, OSError):
+            return
+        try:
+            with contextlib.suppress(OSError):
+                clear_stale_lock(self.git_dir)
+        finally:
+            self.lock.release()
 
     def _read_tips_early(self) -> None:
         """Read the branch tips now, while the writers of a run open side by side, rather than
@@ -132,13 +139,16 @@ class RepoWriter:
         the collector by about 5 ms each, one after another. Unused, it is ended at close
         with nothing to write, and git leaves nothing behind."""
         with contextlib.suppress(OSError):
-            self._spare = ImportStream(self.repo, self.identity.name, self.identity.email)
+            self._spare = self._open_stream()
 
     def _new_stream(self) -> ImportStream:
         stream, self._spare = self._spare, None
         if stream is None:
-            stream = ImportStream(self.repo, self.identity.name, self.identity.email)
+            stream = self._open_stream()
         return stream
+
+    def _open_stream(self) -> ImportStream:
+        return ImportStream(self.repo, self.identity.name, self.identity.email, write_refs=not self.hooked)
 
     def write(self, items: list[WriteItem]) -> list[CommitOutcome]:
         """Commit what changed, under the repository lock; one outcome per item, in order."""
@@ -153,6 +163,8 @@ class RepoWriter:
         The locks are re-entrant, so the thread that opened a batch may open the next one
         while git finishes the sealed one; batches must hold distinct branches."""
         self._io.acquire()
+        if self.dry_run:
+            return WriteBatch(self, 0, release=self._io.release)
         try:
             self.lock.acquire()
         except (Timeout, OSError) as exc:
@@ -167,22 +179,35 @@ class RepoWriter:
     def _forget(self) -> None:
         """After a git failure nothing cached can be trusted."""
         self._tips_cache = None
-        self._checker.close()
+        self._reader.close()
 
-    def _outcome(self, item: WriteItem, tip: str | None, same: bool, commits: dict[str, str], rejected: str):
+    def _outcome(self, item: WriteItem, tip: str | None, same: bool, commits: dict[str, str], rejected: str,
+                 vetoed: dict[str, str]):
         if same:
             return CommitOutcome(item.number, UNCHANGED, item.branch, tip)
         if item.branch in commits:
             return CommitOutcome(item.number, COMMITTED, item.branch, commits[item.branch])
+        if item.branch in vetoed:
+            why = vetoed[item.branch]
+            return CommitOutcome(item.number, FAILED, item.branch, None,
+                                 f"the repository's reference-transaction hook refused the branch: {why}")
         return CommitOutcome(item.number, FAILED, item.branch, None, f"git refused to update the branch: {rejected}")
 
-    def _create_branches(self, commits: dict[str, str], new: set[str]) -> tuple[dict[str, str], bool]:
-        """Create the new branches among `commits`; (commits whose branch is now theirs or
-        was not new, whether any new branch's name was already taken)."""
-        wanted = {"refs/heads/" + b: c for b, c in commits.items() if b in new}
-        created = self.refs.create(wanted)
-        kept = {b: c for b, c in commits.items() if b not in new or "refs/heads/" + b in created}
-        return kept, len(created) < len(wanted)
+    def _place_refs(self, commits: dict[str, str], new: set[str],
+                    tips: dict[str, str]) -> tuple[dict[str, str], bool, dict[str, str]]:
+        """Create the new branches among `commits` (and, where a hook decides, move the others);
+        (commits whose branch now holds them, whether any branch was taken or moved meanwhile,
+        {branch: the hook's words} for the ones a hook vetoed)."""
+        if self.hooked:
+            wanted = dict(commits)
+            result = update_through_git(self.repo, {"refs/heads/" + b: (c, None if b in new else tips[b])
+                                                    for b, c in wanted.items()})
+        else:
+            wanted = {b: c for b, c in commits.items() if b in new}
+            result = self.refs.create({"refs/heads/" + b: c for b, c in wanted.items()})
+        kept = {b: c for b, c in commits.items() if b not in wanted or "refs/heads/" + b in result.created}
+        vetoed = {name[len("refs/heads/"):]: why for name, why in result.refused.items()}
+        return kept, len(result.created) + len(vetoed) < len(wanted), vetoed
 
     def _confirm(self, commits: dict[str, str], rejected: str) -> dict[str, str]:
         """Keep only commits whose branch now points at them; record our writes for the next batch."""
@@ -227,68 +252,40 @@ class RepoWriter:
         os.replace(tmp, self._generation_file)
         return value
 
-    def _same_plan(self, tip: str, item: WriteItem) -> bool:
+    def _same_output(self, tip: str, item: WriteItem, digest: str) -> bool:
+        """Whether runner's output for the item is what it last committed on the branch
+        (runner.priorwork), whatever others committed since."""
         if item.changes:
             return False
+        last = last_output(self._reader, tip, item.number)
+        if last is None:
+            return False
+        commit, recorded = last
+        if recorded is not None:
+            return recorded == digest
         names = {path.rsplit("/", 1)[-1]: data for path, data in item.files.items()}
-        return self._checker.tree_id(tip, item.directory) == self.hasher.flat_tree(names)
+        return self._reader.tree_id(commit, item.directory) == self.hasher.flat_tree(names)
 
     def close(self) -> None:
         with self._io:
-            self._checker.close()
+            self._reader.close()
             if self._spare is not None:
                 with contextlib.suppress(*_GIT_FAILURES):
                     self._spare.finish()
                 self._spare = None
 
 
-class _ObjectChecker:
-    """A persistent `git cat-file --batch-check` for `<commit>:<path>` look-ups."""
-
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def tree_id(self, commit: str, path: str) -> str | None:
-        proc = self._process()
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(f"{commit}:{path}\n".encode())
-        proc.stdin.flush()
-        line = proc.stdout.readline().decode().split()
-        if len(line) == 3 and line[1] == "tree":
-            return line[0]
-        if not line:
-            raise GitError("git cat-file stopped answering")
-        return None
-
-    def _process(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", "-C", str(self.repo), "cat-file", "--batch-check"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=git_environ(), start_new_session=True,
-            )
-        return self._proc
-
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
-            self._proc.wait()
-            if self._proc.stdout:
-                self._proc.stdout.close()
-            self._proc = None
-
-
 class WriteBatch:
     """Items of one repository on their way into one fast-import process.
 
-    `add` decides each item at once (already there: `unchanged`; else a commit on
-    the branch tip or the base) and streams its commit to git, so git works while
+    `add` decides each item at once (runner's output is what it last committed on
+    the branch: `unchanged`; else a commit on the branch tip or the base, whose
+    message ends with the output's digest) and streams its commit to git, so git works while
     later results are still being computed. `close` waits for git, confirms the
     refs and answers one outcome per item, in order. Refused ref updates are
-    retried in a fresh batch (the branch moved: commit on its new tip); a git
-    failure fails the batch's items and nothing is half-done: fast-import writes
-    refs only at its end.
+    retried in a fresh batch (the branch moved: commit on its new tip), except the
+    ones a reference-transaction hook vetoed, which fail; a git failure fails the
+    batch's items and nothing is half-done: fast-import writes refs only at its end.
     """
 
     def __init__(self, writer: RepoWriter, tries_left: int, failure: str | None = None,
@@ -300,6 +297,7 @@ class WriteBatch:
         self._release = release
         self._entries: list[tuple[WriteItem, str | None, bool]] = []
         self._new: set[str] = set()
+        self._vetoed: dict[str, str] = {}
         self._stream: ImportStream | None = None
         self._tips: dict[str, str] = {}
         if failure is None:
@@ -316,9 +314,10 @@ class WriteBatch:
         same = False
         if self.failure is None:
             try:
-                same = tip is not None and self.writer._same_plan(tip, item)
+                digest = output_digest(item.number, item.files, item.changes, item.modes)
+                same = tip is not None and self.writer._same_output(tip, item, digest)
                 if not same and not self.writer.dry_run:
-                    self._stream_to(item, tip)
+                    self._stream_to(item, tip, with_output_trailer(item.message, digest))
             except _GIT_FAILURES as exc:
                 self._fail(exc)
         self._entries.append((item, tip, same))
@@ -353,12 +352,12 @@ class WriteBatch:
         self.failure = f"git: {exc}"
         self.writer._forget()
 
-    def _stream_to(self, item: WriteItem, tip: str | None) -> None:
+    def _stream_to(self, item: WriteItem, tip: str | None, message: str) -> None:
         if self._stream is None:
             self._stream = self.writer._new_stream()
         if tip is None:
             self._new.add(item.branch)
-        self._stream.add(item, tip or self.writer.base_commit, new_branch=tip is None)
+        self._stream.add(item, tip or self.writer.base_commit, new_branch=tip is None, message=message)
 
     def _outcomes(self) -> list[CommitOutcome]:
         writer = self.writer
@@ -371,14 +370,15 @@ class WriteBatch:
             except RefsRejected as exc:
                 commits, rejected = exc.commits, str(exc)
             self._stream = None
-            commits, taken = writer._create_branches(commits, self._new)
+            commits, taken, self._vetoed = writer._place_refs(commits, self._new, self._tips)
             if taken and not rejected:
-                rejected = "a branch of that name appeared meanwhile"
+                rejected = "a branch of that name appeared or moved meanwhile"
             commits = writer._confirm(commits, rejected)
-        return [writer._outcome(i, tip, s, commits, rejected) for i, tip, s in self._entries]
+        return [writer._outcome(i, tip, s, commits, rejected, self._vetoed) for i, tip, s in self._entries]
 
     def _retry_refused(self, outcomes: list[CommitOutcome]) -> list[CommitOutcome]:
-        retry = [item for (item, _, _), o in zip(self._entries, outcomes) if o.status == FAILED]
+        retry = [item for (item, _, _), o in zip(self._entries, outcomes)
+                 if o.status == FAILED and item.branch not in self._vetoed]
         if not retry or self.tries_left <= 0:
             return outcomes
         time.sleep(REF_RETRY_S)
@@ -386,4 +386,5 @@ class WriteBatch:
         for item in retry:
             again.add(item)
         redone = iter(again.close())
-        return [next(redone) if o.status == FAILED else o for o in outcomes]
+        return [next(redone) if o.status == FAILED and i.branch not in self._vetoed else o
+                for (i, _, _), o in zip(self._entries, outcomes)]

@@ -1,11 +1,12 @@
 """Create many new branches at once by adding them to git's `packed-refs` file.
 
-    WriteBatch ──{ref: commit}──> take packed-refs.lock ──> refuse names already taken
-                                        │                    (loose, packed, or a D/F clash)
+    WriteBatch ──{ref: commit}──> (runner-refs.lock held) take packed-refs.lock ──> refuse names
+                                        │                    already taken (loose, packed, or a D/F clash)
                                         └──> write the merged file into the lock (fsync it
                                              if core.fsync asks for references), rename it
                                              over packed-refs
                                   (lock busy, reftable, odd name) ──> git update-ref --stdin
+                                  (a reference-transaction hook) ──> git update-ref --stdin, always
 
 Why: git writes a ref as one small loose file, and fast-import creates one per
 branch. Creating ten thousand inodes was 2.0 of the 5.3 CPU-seconds git spent
@@ -20,17 +21,45 @@ ref of that name exists in either form: this creates branches, it never moves on
 The file is flushed to disk before the rename exactly when git would flush it:
 when the repository's `core.fsync` names references (git's default does not; it
 flushes packs, which fast-import has done before any ref points into them).
+
+A repository with a `reference-transaction` hook decides about every ref update
+(policy, audit, replication): there every ref goes through `git update-ref`, one
+transaction per ref, so the hook sees each one and a veto is that ref's failure.
+
+A run killed while it holds `packed-refs.lock` must not leave it behind: every git
+command that writes refs would fail until someone removed it by hand. So the lock is
+taken by hard-linking a file of runner's own, `runner-packed-refs.new`, to the lock's
+name (atomic and exclusive, like git's O_EXCL), and that file is only unlinked after
+the lock has been renamed away. While both names exist they are one inode, which no
+other file can have: a `packed-refs.lock` that is the same file as a leftover
+`runner-packed-refs.new` was runner's, and, since every runner holds its
+`runner-refs.lock` (an flock, released by the kernel however the holder died) while
+it holds `packed-refs.lock`, it is stale whenever that lock is free. Any other
+`packed-refs.lock` (git's own, live or not) is never touched.
 """
 from __future__ import annotations
 
 import bisect
+import contextlib
+import logging
 import os
 import subprocess
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.gitcmd import GitError, git_environ, last_line, run_git, simple_branch_text
+from filelock import FileLock
 
+from runner.gitcmd import GitError, git_environ, last_line, run_git, simple_branch_text
+from runner.logs import LOGGER
+
+log = logging.getLogger(LOGGER)
+
+LOCK_NAME = "runner-refs.lock"
+LOCK_TIMEOUT_S = 600.0
+OWN_NAME = "runner-packed-refs.new"
+GIT_LOCK_NAME = "packed-refs.lock"
 LOCK_WAIT_S = 1.0
 # The core.fsync words (any prefix of them, as git reads them) whose set holds references.
 _NAMES_WITH_REFERENCES = ("reference", "committed", "added", "all")
@@ -38,52 +67,70 @@ DEFAULT_TRAITS = (b"peeled", b"fully-peeled", b"sorted")
 _HEADER = b"# pack-refs with:"
 
 
+@dataclass
+class RefResult:
+    """What came of creating (or moving) refs: the ones now in place, and the ones git
+    refused for a reason other than the name being taken (a hook's veto), with its words."""
+
+    created: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
 class PackedRefs:
     """The packed refs of one repository (its common git directory)."""
 
     def __init__(self, repo: Path, common_dir: Path, lock_wait_s: float = LOCK_WAIT_S,
-                 fsync: bool | None = None) -> None:
+                 fsync: bool | None = None, runner_lock: FileLock | None = None, hooked: bool = False) -> None:
         self.repo = repo
         self.common_dir = common_dir
         self.lock_wait_s = lock_wait_s
         if fsync is None:
             fsync = fsyncs_references(run_git(repo, "config", "--get", "core.fsync", check=False))
         self.fsync = fsync
-        self.usable = not (common_dir / "reftable").exists()
+        self.runner_lock = runner_lock or FileLock(str(common_dir / LOCK_NAME), timeout=LOCK_TIMEOUT_S)
+        self.hooked = hooked
+        self.usable = not hooked and not (common_dir / "reftable").exists()
         self._known: tuple[tuple[int, int, int], list[bytes], dict[bytes, bytes]] | None = None
 
-    def create(self, refs: dict[str, str]) -> dict[str, str]:
-        """Create every ref in `refs` ({full name: commit}) that no ref holds yet; answer
-        the ones created. A name already taken, or one git refuses, is left out."""
+    def create(self, refs: dict[str, str]) -> RefResult:
+        """Create every ref in `refs` ({full name: commit}) that no ref holds yet. A name
+        already taken, or one git refuses, is left out of `created`."""
         plain = {n: s for n, s in refs.items() if self.usable and _plain(n)}
         rest = {n: s for n, s in refs.items() if n not in plain}
-        created: dict[str, str] = {}
-        if plain:
-            lock = self._lock()
-            if lock is None:
-                rest.update(plain)
-            else:
-                created.update(self._create_locked(lock, plain))
-        if rest:
-            created.update(create_loose(self.repo, rest))
-        return created
+        result = RefResult()
+        with self.runner_lock:
+            clear_stale_lock(self.common_dir)
+            if plain:
+                own = self._lock()
+                if own is None:
+                    rest.update(plain)
+                else:
+                    result.created.update(self._create_locked(own, plain))
+            if rest:
+                loose = update_through_git(self.repo, {n: (s, None) for n, s in rest.items()})
+                result.created.update(loose.created)
+                result.refused.update(loose.refused)
+        return result
 
-    def _lock(self) -> int | None:
-        path = os.path.join(self.common_dir, "packed-refs.lock")
+    def _lock(self) -> _OwnLock | None:
+        """packed-refs.lock as a second name of runner's own file; None if git holds it
+        throughout, or if the file system has no hard links (then git writes the refs)."""
+        own = _OwnLock.open(self.common_dir)
         deadline = time.monotonic() + self.lock_wait_s
         delay = 0.001
-        while True:
-            try:
-                return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
+        try:
+            while not own.link():
                 if time.monotonic() >= deadline:
+                    own.drop()
                     return None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
+        except OSError:
+            own.drop()
+            return None
+        return own
 
-    def _create_locked(self, fd: int, refs: dict[str, str]) -> dict[str, str]:
-        lock_path = os.path.join(self.common_dir, "packed-refs.lock")
-        renamed = False
+    def _create_locked(self, own: _OwnLock, refs: dict[str, str]) -> dict[str, str]:
         try:
             traits, records = self._load()
             taken = _Taken(os.fsencode(self.common_dir), records)
@@ -92,18 +139,15 @@ class PackedRefs:
                 for name, sha in created.items():
                     key = os.fsencode(name)
                     records[key] = b"%s %s\n" % (sha.encode(), key)
-                _write_all(fd, render_packed(traits, records))
+                _write_all(own.fd, render_packed(traits, records))
                 if self.fsync:
-                    os.fsync(fd)
-                written = _identity(os.fstat(fd))
-                os.replace(lock_path, os.path.join(self.common_dir, "packed-refs"))
-                renamed = True
+                    os.fsync(own.fd)
+                written = _identity(os.fstat(own.fd))
+                own.commit(os.path.join(self.common_dir, "packed-refs"))
                 self._known = (written, traits, records)
             return created
         finally:
-            os.close(fd)
-            if not renamed:
-                os.unlink(lock_path)
+            own.drop()
 
     def _load(self) -> tuple[list[bytes], dict[bytes, bytes]]:
         """The file's traits and records; parsed again only if it changed since this wrote it."""
@@ -115,6 +159,101 @@ class PackedRefs:
         if self._known is not None and self._known[0] == identity:
             return self._known[1], dict(self._known[2])
         return read_packed(path)
+
+
+# Every packed-refs.lock this process holds, for a second signal to remove on the way out:
+# {lock path: the lock's own file}. Linking, renaming and the last look happen under _GUARD.
+_GUARD = threading.RLock()
+_HELD: dict[str, _OwnLock] = {}
+
+
+class _OwnLock:
+    """runner's file, and packed-refs.lock while it is linked there (see the module's docstring)."""
+
+    def __init__(self, path: str, lock_path: str, fd: int) -> None:
+        self.path = path
+        self.lock_path = lock_path
+        self.fd = fd
+        self.ino = os.fstat(fd).st_ino
+        self.linked = False
+
+    @classmethod
+    def open(cls, common_dir: Path) -> _OwnLock:
+        path = os.path.join(common_dir, OWN_NAME)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        return cls(path, os.path.join(common_dir, GIT_LOCK_NAME), fd)
+
+    def link(self) -> bool:
+        """Take packed-refs.lock; False while someone else has it."""
+        with _GUARD:
+            try:
+                os.link(self.path, self.lock_path)
+            except FileExistsError:
+                return False
+            self.linked = True
+            _HELD[self.lock_path] = self
+        return True
+
+    def commit(self, target: str) -> None:
+        """Rename the lock over `target`, as git does."""
+        with _GUARD:
+            os.replace(self.lock_path, target)
+            self.linked = False
+            _HELD.pop(self.lock_path, None)
+
+    def drop(self) -> None:
+        """Give the lock up if still held, then remove runner's own name for the file."""
+        with _GUARD:
+            if self.linked:
+                _unlink_if_same(self.lock_path, self.ino)
+                self.linked = False
+                _HELD.pop(self.lock_path, None)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def release_held_locks() -> None:
+    """Remove the packed-refs.lock this process holds, before it exits without unwinding
+    (a second SIGINT/SIGTERM). The guard is kept: no thread may take or rename one after."""
+    if not _GUARD.acquire(timeout=2.0):
+        return
+    for own in list(_HELD.values()):
+        with contextlib.suppress(OSError):
+            _unlink_if_same(own.lock_path, own.ino)
+        with contextlib.suppress(OSError):
+            os.unlink(own.path)
+    _HELD.clear()
+
+
+def clear_stale_lock(common_dir: Path) -> bool:
+    """Remove what a killed runner left: its own file, and packed-refs.lock if that is the
+    same file. Call it holding runner-refs.lock (so no live runner is mid-write); answers
+    whether a packed-refs.lock was removed. One lstat when there is nothing to do."""
+    own = os.path.join(common_dir, OWN_NAME)
+    try:
+        ino = os.lstat(own).st_ino
+    except FileNotFoundError:
+        return False
+    removed = _unlink_if_same(os.path.join(common_dir, GIT_LOCK_NAME), ino)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(own)
+    if removed:
+        log.warning("removed %s/%s left by a runner that was killed while writing it", common_dir, GIT_LOCK_NAME)
+    return removed
+
+
+def _unlink_if_same(path: str, ino: int) -> bool:
+    """Unlink `path` if it is the file `ino` (which runner's own name keeps from being reused)."""
+    try:
+        if os.lstat(path).st_ino != ino:
+            return False
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class _Taken:
@@ -186,24 +325,42 @@ def render_packed(traits: list[bytes], records: dict[bytes, bytes]) -> bytes:
     return _HEADER + b" " + b" ".join(traits) + b" \n" + b"".join(records[name] for name in sorted(records))
 
 
-def create_loose(repo: Path, refs: dict[str, str]) -> dict[str, str]:
-    """The same through git's own ref update, one loose file each: git validates every
-    name and refuses any taken one. git stops at the first refusal, so the rest go again."""
-    pending, created = list(refs.items()), {}
+def update_through_git(repo: Path, refs: dict[str, tuple[str, str | None]]) -> RefResult:
+    """Create (old None) or move (from old) each ref through git's own ref update, one
+    transaction each: git validates every name, refuses a taken or moved one, and runs the
+    repository's reference-transaction hook, which may veto it. git stops at the first
+    refusal, so the rest go again; a veto is kept with git's and the hook's words."""
+    pending, result = list(refs.items()), RefResult()
     while pending:
-        commands = b"".join(b"start\ncreate %s %s\ncommit\n" % (n.encode(), s.encode()) for n, s in pending)
+        commands = b"".join(b"start\n" + _ref_command(name, new, old) + b"commit\n" for name, (new, old) in pending)
         proc = subprocess.run(
             ["git", "-C", str(repo), "update-ref", "--stdin", "--no-deref"],
             input=commands, capture_output=True, env=git_environ(),
         )
         done = proc.stdout.decode().splitlines().count("commit: ok")
-        created.update(pending[:done])
+        result.created.update((name, new) for name, (new, _) in pending[:done])
         if proc.returncode == 0:
             break
-        if b"cannot lock ref" not in proc.stderr and b"invalid ref format" not in proc.stderr:
+        if done >= len(pending):
+            raise GitError("git update-ref failed: " + last_line(proc.stderr))
+        if b"aborted by hook" in proc.stderr:
+            result.refused[pending[done][0]] = _hook_words(proc.stderr)
+        elif b"cannot lock ref" not in proc.stderr and b"invalid ref format" not in proc.stderr:
             raise GitError("git update-ref failed: " + last_line(proc.stderr))
         pending = pending[done + 1:]
-    return created
+    return result
+
+
+def _ref_command(name: str, new: str, old: str | None) -> bytes:
+    if old is None:
+        return b"create %s %s\n" % (name.encode(), new.encode())
+    return b"update %s %s %s\n" % (name.encode(), new.encode(), old.encode())
+
+
+def _hook_words(stderr: bytes) -> str:
+    """What the hook said about its veto (its own lines, then git's), in one short line."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    return "; ".join(lines[-4:])[-400:]
 
 
 def fsyncs_references(value: str | None) -> bool:

@@ -270,6 +270,33 @@ def test_valid_plan_dir() -> None:
 
 
 @pytest.mark.parametrize(
+    "plan_dir, component",
+    [
+        (".GIT/{number}", ".GIT"),
+        ("docs/.git/{number}", ".git"),
+        ("docs/.Git. /{number}", ".Git. "),
+        ("git~1/{number}", "git~1"),
+        (".g\u200cit/{number}", ".g\u200cit"),
+        ("./{number}", "."),
+        ("a/./{number}", "."),
+        ("a//{number}", ""),
+        ("a\\b/{number}", "a\\b"),
+        ("x/.gitmodules/{number}", ".gitmodules"),
+        ("gi7eba~{number}", "gi7eba~{number}"),
+        ("~{number}", "~{number}"),
+    ],
+)
+def test_plan_dir_components_git_refuses_are_named(plan_dir: str, component: str) -> None:
+    """B05/10: every component is checked as git checks tree entries, whatever the issue number."""
+    message = config_error({"plan_dir": plan_dir})
+    assert f"component {component!r}" in message and "plan_dir" in message
+
+
+def test_a_trailing_slash_on_the_plan_dir_is_dropped() -> None:
+    assert config_from({"plan_dir": "plans/{number}/"}).plan_dir_for(4) == "plans/4"
+
+
+@pytest.mark.parametrize(
     "name, email",
     [("Bot <evil>", "bot@example.com"), ("Bot", "no-at-sign"), ("", "bot@example.com"), ("   ", "b@x"),
      ("Bot\nInjected", "bot@example.com"), ("Bot", "bot@example.com>"), ("B\0t", "b@x")],

@@ -231,3 +231,41 @@ def test_a_dry_run_writer_starts_no_fast_import(make_repo):
     writer = RepoWriter(make_repo(), Identity(), "runner/issue-", None, dry_run=True, stream_ahead=True)
     assert writer._spare is None
     writer.close()
+
+
+def git_dir_listing(repo: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(repo)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted((repo / ".git").rglob("*")) if p.is_file()}
+
+
+def test_a_dry_run_writer_takes_no_lock_and_writes_nothing_in_the_git_dir(make_repo):
+    """B22: a dry run works on a clone it may not write to."""
+    repo = make_repo()
+    RepoWriter(repo, Identity(), "runner/issue-", None).write([item(1)])
+    before = git_dir_listing(repo)
+    writer = RepoWriter(repo, Identity(), "runner/issue-", None, dry_run=True, stream_ahead=True)
+    outcomes = writer.write([item(1), item(1, b"changed"), item(2)])
+    writer.close()
+    assert [o.status for o in outcomes] == ["unchanged", "committed", "committed"]
+    assert git_dir_listing(repo) == before
+
+
+def test_a_dry_run_on_a_read_only_clone_analyses_every_issue(make_repo, write_issues, tmp_path):
+    """B22 with a real read-only mount: a private mount namespace binds the clone read-only."""
+    repo = make_repo()
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    issues = write_issues([issue(1, "Login fails", "app/auth/login.py"), issue(2, "Export breaks")])
+    runner = [sys.executable, "-m", "runner", "process", str(issues), "--repo", str(mount), "--dry-run", "-q",
+              "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
+    script = 'mount --bind "$1" "$2" && mount -o remount,ro,bind "$2" && touch "$2/.git/probe"; shift 2; exec "$@"'
+    try:
+        proc = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(repo), str(mount), *runner],
+                              capture_output=True, timeout=100)
+    except FileNotFoundError:
+        pytest.skip("unshare is not installed")
+    if b"Read-only file system" not in proc.stderr:
+        pytest.skip(f"no private read-only mount here: {proc.stderr.decode()[-300:]}")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [i["status"] for i in latest_report(tmp_path / "reports")["issues"]] == ["committed", "committed"]
+    assert branches(repo) == {}
