@@ -39,11 +39,12 @@ from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
-from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
+from runner.models import COMMITTED, UNCHANGED, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.records import commit_message, github_counts, pool_stats
 from runner.recorder import Finish, Recorder
 from runner.repositories import index_paths, open_writers
+from runner.routing import Router
 from runner.report import ReportSink
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
@@ -71,6 +72,7 @@ class ProcessRun:
         self.run_id = new_run_id()
         self.stop_event = threading.Event()
         self.metrics = RunMetrics()
+        self.router = Router.from_config(config)
         self.extra: dict[str, Any] = {}
         self.stop_reason: str | None = None
 
@@ -95,7 +97,7 @@ class ProcessRun:
             try:
                 if self.config.backend == "local":
                     pool.start(wait=False)  # sages load the index while the input is checked
-                return self._run(source.scan(path, work_dir), writers, setup, pool)
+                return self._run(source.scan(path, work_dir, self.router.key), writers, setup, pool)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -166,8 +168,8 @@ class ProcessRun:
             self.recorder.finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,
         )
         self.publish_stage = self._publish_stage(writers)
-        intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
-                        self._enqueued, self._unroutable, self.stop_event, self._skip_reason)
+        intake = Intake(scan, cfg, self.router, self.queue, self.ledger, sink,
+                        self._enqueued, self.stop_event, self._skip_reason)
         if self.journal is not None:
             self.journal.run_started(self.run_id, self.command)
         intake.start()
@@ -331,10 +333,6 @@ class ProcessRun:
         if self.journal is not None:
             self.journal.record(ticket.repo_key, ticket.issue.number, "queued", run_id=self.run_id,
                                 branch=self.config.branch_for(ticket.issue.number))
-
-    def _unroutable(self, ticket: Ticket, reason: str) -> None:
-        self.metrics.record_enqueued(ticket.key)
-        self.recorder.finish(ticket, FAILED, None, reason, None)
 
     def _defer_leftovers(self) -> None:
         """Whatever is still open after a stop ends as deferred, never lost."""
