@@ -5,6 +5,10 @@ routes each issue to its clone (runner/routing.py; an issue of a repository
 no clone holds is skipped), triages it, notes possible duplicates, and puts a
 ticket on the bounded queue, blocking while the queue is full (backpressure,
 never drops).
+
+After a stop it keeps reading, without analysis or queueing, so that every
+valid issue of the input still ends in the report: as skipped or invalid like
+any other run, else as deferred, recorded in batches.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from runner.report import ReportSink
 from runner.routing import Router
 from runner.triage import Triager
 
+STOPPED_BATCH = 500
+
 
 class Intake(threading.Thread):
     def __init__(
@@ -32,6 +38,7 @@ class Intake(threading.Thread):
         ledger: Ledger,
         sink: ReportSink,
         on_enqueued: Callable[[Ticket], None],
+        on_stopped: Callable[[list[Ticket]], None],
         stop: threading.Event,
         skip_reason: Callable[[str, Issue], str | None] = lambda _key, _issue: None,
     ) -> None:
@@ -43,19 +50,21 @@ class Intake(threading.Thread):
         self.ledger = ledger
         self.sink = sink
         self.on_enqueued = on_enqueued
+        self.on_stopped = on_stopped
         self.stop = stop
         self.skip_reason = skip_reason
         self.triager = Triager(config.rules)
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
+        self.read_after_stop = 0
+        self._stopped: list[Ticket] = []
 
     def run(self) -> None:
         try:
             for event in source.items(self.scan):
-                if self.stop.is_set():
-                    break
                 self.sink.count_read()
                 self._handle(event)
+            self._flush_stopped()
         except BaseException as exc:  # reported by the master, which owns the exit code
             self.error = exc
         finally:
@@ -79,6 +88,9 @@ class Intake(threading.Thread):
             self.sink.add_skipped(issue.position, issue.number, skip)
             return
         ticket = Ticket(issue, self.triager.triage(issue), route.key, repository=route.repository)
+        if self.stop.is_set():
+            self._defer(ticket)
+            return
         finder = self.finders.setdefault(route.key, DuplicateFinder())
         ticket.duplicates = finder.check(issue.number, issue.title)
         self.ledger.add(ticket)
@@ -86,3 +98,15 @@ class Intake(threading.Thread):
         while not self.queue.put(ticket, int(ticket.triage.priority), timeout=0.5):
             if self.stop.is_set():
                 return
+
+    def _defer(self, ticket: Ticket) -> None:
+        """Read after a stop: no analysis, no queue; recorded as deferred a batch at a time."""
+        self.read_after_stop += 1
+        self._stopped.append(ticket)
+        if len(self._stopped) >= STOPPED_BATCH:
+            self._flush_stopped()
+
+    def _flush_stopped(self) -> None:
+        if self._stopped:
+            batch, self._stopped = self._stopped, []
+            self.on_stopped(batch)

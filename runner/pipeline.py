@@ -169,7 +169,7 @@ class ProcessRun:
         )
         self.publish_stage = self._publish_stage(writers)
         intake = Intake(scan, cfg, self.router, self.queue, self.ledger, sink,
-                        self._enqueued, self.stop_event, self._skip_reason)
+                        self._enqueued, self._defer_unstarted, self.stop_event, self._skip_reason)
         if self.journal is not None:
             self.journal.run_started(self.run_id, self.command)
         intake.start()
@@ -202,8 +202,10 @@ class ProcessRun:
             if self.publish_stage is not None:
                 self.publish_stage.stop()
                 self.publish_stage.join()
-            intake.join(timeout=5)
+            intake.join(None if self.stop_reason else 5)  # after a stop it reads the rest of the input
             self._defer_leftovers()
+            if intake.read_after_stop:
+                log.warning("run %s: %d issues read after the stop deferred", self.run_id, intake.read_after_stop)
         for thread in (intake, self.collector, self.publish_stage):
             if thread is None:
                 continue
@@ -252,8 +254,7 @@ class ProcessRun:
 
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
-        reason = f"run stopped ({self.stop_reason}) before this issue started"
-        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in self.queue.drain()])
+        self._defer_unstarted(self.queue.drain(), log_each=True)
         busy = [t for t in self.ledger.open_tickets() if t.started_at is not None]
         if not busy or stopping_for >= self.config.grace_s:
             return True
@@ -333,6 +334,11 @@ class ProcessRun:
         if self.journal is not None:
             self.journal.record(ticket.repo_key, ticket.issue.number, "queued", run_id=self.run_id,
                                 branch=self.config.branch_for(ticket.issue.number))
+
+    def _defer_unstarted(self, tickets: list[Ticket], log_each: bool = False) -> None:
+        """Issues a stop kept from starting: queued ones, and those read after the stop (logged as one count)."""
+        reason = f"run stopped ({self.stop_reason}) before this issue started"
+        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in tickets], log_each)
 
     def _defer_leftovers(self) -> None:
         """Whatever is still open after a stop ends as deferred, never lost."""
