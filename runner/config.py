@@ -74,12 +74,6 @@ class Config:
     def plan_dir_for(self, number: int) -> str:
         return self.plan_dir.format(number=number)
 
-    def repo_for(self, repository: str | None) -> Path | None:
-        """The local clone an issue targets, or None when it is not mapped."""
-        if repository and repository.lower() in self.repos:
-            return self.repos[repository.lower()]
-        return self.default_repo
-
 
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -119,7 +113,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
             _check_report_dir(config)
         _check_fixer_backend(config)
         github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
-        return _with_github(config, merged.get("github"), github)
+        return _one_repository_per_clone(_with_github(config, merged.get("github"), github))
     except (ValueError, TypeError, TokenError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -133,6 +127,23 @@ def _with_remotes(config: Config, remotes: Mapping[str, str]) -> Config:
     clones = {key: clone_dir(config.state_dir, url) for key, url in remotes.items()}
     repos = {**config.repos, **{key: path for key, path in clones.items() if key}}
     return replace(config, repos=repos, default_repo=clones.get("", config.default_repo), remotes=dict(remotes))
+
+
+def _one_repository_per_clone(config: Config) -> Config:
+    """Branches, plans and the journal know an issue by clone and number, so a clone may hold one
+    repository's issues and a repository may have one clone (runner/routing.py)."""
+    clones = [*((key, path) for key, path in config.repos.items()),
+              *((("--repo PATH", config.default_repo),) if config.default_repo is not None else ())]
+    seen: dict[Path, str] = {}
+    for key, path in clones:
+        if path in seen:
+            raise ValueError(f"{seen[path]} and {key} are both the clone {path}: a clone holds the issues "
+                             "of one repository; give each repository its own clone")
+        seen[path] = key
+    if config.default_repo is not None and config.github in config.repos:
+        raise ValueError(f"--github {config.github} is mapped to {config.repos[config.github]}, and the plain "
+                         f"--repo {config.default_repo} would publish there too: give one of them")
+    return config
 
 
 def _check_fixer_backend(config: Config) -> None:

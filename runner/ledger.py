@@ -25,6 +25,7 @@ class Ticket:
     queued_at: str = field(default_factory=now_iso)
     started_at: str | None = None
     last_error: str | None = None
+    repository: str | None = None
 
     @property
     def key(self) -> tuple[str, int]:

@@ -39,12 +39,13 @@ from runner.logs import LOGGER
 from runner.ledger import Ledger, Ticket
 from runner.metrics import RunMetrics
 from runner.breaker import CircuitBreaker
-from runner.models import COMMITTED, FAILED, UNCHANGED, CommitOutcome, SageResult
+from runner.models import COMMITTED, UNCHANGED, CommitOutcome, SageResult
 from runner.queue import PriorityQueue
 from runner.records import CarriedIssue, commit_message, github_counts, pool_stats, record_carried
 from runner.recorder import Finish, Recorder
 from runner.repositories import index_paths, open_writers
 from runner.report import ReportError, ReportSink
+from runner.routing import Router
 from runner.retry import RetryPolicy
 from runner.runtypes import EXIT_DEFERRED, EXIT_FAILED, EXIT_OK, NullObserver, Observer, RunAbort, RunOutcome, new_run_id
 
@@ -73,6 +74,7 @@ class ProcessRun:
         self.run_id = new_run_id()
         self.stop_event = threading.Event()
         self.metrics = RunMetrics()
+        self.router = Router.from_config(config)
         self.extra: dict[str, Any] = {}
         self.stop_reason: str | None = None
 
@@ -97,7 +99,7 @@ class ProcessRun:
             try:
                 if self.config.backend == "local":
                     pool.start(wait=False)  # sages load the index while the input is checked
-                return self._run(source.scan(path, work_dir), writers, setup, pool)
+                return self._run(source.scan(path, work_dir, self.router.key), writers, setup, pool)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -171,8 +173,8 @@ class ProcessRun:
             self.recorder.finish, self._after_commit, commit_message, cfg.plan_dir_for, cfg.branch_for,
         )
         self.publish_stage = self._publish_stage(writers)
-        intake = Intake(scan, cfg, {k: k for k in writers}, self.queue, self.ledger, sink,
-                        self._enqueued, self._unroutable, self.stop_event, self._skip_reason)
+        intake = Intake(scan, cfg, self.router, self.queue, self.ledger, sink,
+                        self._enqueued, self._defer_unstarted, self.stop_event, self._skip_reason)
         if self.journal is not None:
             self.journal.run_started(self.run_id, self.command)
         record_carried(sink, self.journal, self.run_id, self.carried)
@@ -206,8 +208,10 @@ class ProcessRun:
             if self.publish_stage is not None:
                 self.publish_stage.stop()
                 self.publish_stage.join()
-            intake.join(timeout=5)
+            intake.join(None if self.stop_reason else 5)  # after a stop it reads the rest of the input
             self._defer_leftovers()
+            if intake.read_after_stop:
+                log.warning("run %s: %d issues read after the stop deferred", self.run_id, intake.read_after_stop)
         for thread in (intake, self.collector, self.publish_stage):
             if thread is None:
                 continue
@@ -256,8 +260,7 @@ class ProcessRun:
 
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
-        reason = f"run stopped ({self.stop_reason}) before this issue started"
-        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in self.queue.drain()])
+        self._defer_unstarted(self.queue.drain(), log_each=True)
         busy = [t for t in self.ledger.open_tickets() if t.started_at is not None]
         if not busy or stopping_for >= self.config.grace_s:
             return True
@@ -340,9 +343,10 @@ class ProcessRun:
             self.journal.record(ticket.repo_key, ticket.issue.number, "queued", run_id=self.run_id,
                                 branch=self.config.branch_for(ticket.issue.number))
 
-    def _unroutable(self, ticket: Ticket, reason: str) -> None:
-        self.metrics.record_enqueued(ticket.key)
-        self.recorder.finish(ticket, FAILED, None, reason, None)
+    def _defer_unstarted(self, tickets: list[Ticket], log_each: bool = False) -> None:
+        """Issues a stop kept from starting: queued ones, and those read after the stop (logged as one count)."""
+        reason = f"run stopped ({self.stop_reason}) before this issue started"
+        self.recorder.finish_many([Finish(t, "deferred", error=reason) for t in tickets], log_each)
 
     def _defer_leftovers(self) -> None:
         """Whatever is still open after a stop ends as deferred, never lost."""

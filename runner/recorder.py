@@ -56,8 +56,12 @@ class Recorder:
                result: SageResult | None, pull_request: str | None = None) -> None:
         self.finish_many([Finish(ticket, status, outcome, error, result, pull_request)])
 
-    def finish_many(self, items: Sequence[Finish]) -> None:
-        """Record each item's terminal state; each ticket must be finished exactly once."""
+    def finish_many(self, items: Sequence[Finish], log_each: bool = True) -> None:
+        """Record each item's terminal state; each ticket must be finished exactly once.
+
+        `log_each=False` leaves failed and deferred issues out of the log, for a caller that logs
+        how many there were: one line each for the unread rest of a stopped input would rotate
+        the rest of the run's story out of the log files."""
         if not items:
             return
         self.ledger.close_many([item.ticket for item in items])
@@ -70,7 +74,7 @@ class Recorder:
             rows = [self._row(item, record, finished_at) for item, record in zip(items, records)]
             self.journal.record_rows(rows, durable=any(item.pull_request for item in items))
         for item, record in zip(items, records):
-            if item.status in ("failed", "deferred"):
+            if log_each and item.status in ("failed", "deferred"):
                 ticket = item.ticket
                 log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, item.status, item.error)
             self.observer.issue_finished(record)

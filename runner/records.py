@@ -17,7 +17,7 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
     record: dict[str, Any] = {
         "number": ticket.issue.number,
         "title": ticket.issue.title,
-        "repository": ticket.repo_key or None,
+        "repository": ticket.repository or ticket.repo_key or None,
         "priority": ticket.triage.priority.label,
         "kind": ticket.triage.kind,
         "status": status,

@@ -6,7 +6,8 @@ line, is decoded by `json`):
 
     scan():  check the syntax of the whole input (so a broken file is rejected
              before anything is written) and count issue numbers in an
-             on-disk SQLite table to find numbers that appear more than once;
+             on-disk SQLite table to find numbers that appear more than once
+             for one clone (`route`: repository -> clone, runner/routing.py);
     items(): yield `Issue`, `InvalidItem` or `Skip` events in input order,
              keeping only the last item of each repeated number.
 
@@ -26,7 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from runner import jsonstream
 from runner.jsonstream import LongInteger
@@ -62,7 +63,8 @@ class Scan:
     path: Path
     fmt: str
     items: int
-    repeats: dict[tuple[str | None, int], int] = field(default_factory=dict)
+    repeats: dict[tuple[str, int], int] = field(default_factory=dict)
+    route: Callable[[str | None], str | None] | None = None
 
 
 def spool_stdin(directory: Path) -> Path:
@@ -83,16 +85,18 @@ def detect_format(path: Path) -> str:
     raise InputError(f"{path}: the input is empty (expected a JSON array or JSON Lines)")
 
 
-def scan(path: Path, work_dir: Path) -> Scan:
+def scan(path: Path, work_dir: Path, route: Callable[[str | None], str | None] | None = None) -> Scan:
+    """`route` names the clone an item's repository goes to (None: nowhere); without it each
+    repository is its own. Two items repeat each other when they go to one clone with one number."""
     fmt = detect_format(path)
     counter = _NumberCounter(work_dir)
     try:
         count = 0
         for count, (_line, value) in enumerate(_values(path, fmt), start=1):
-            key = _repeat_key(value)
+            key = _repeat_key(value, route)
             if key is not None:
                 counter.add(*key)
-        return Scan(path, fmt, count, counter.repeats())
+        return Scan(path, fmt, count, counter.repeats(), route)
     finally:
         counter.close()
 
@@ -100,7 +104,7 @@ def scan(path: Path, work_dir: Path) -> Scan:
 def items(scan_result: Scan) -> Iterator[Issue | InvalidItem | Skip]:
     remaining = dict(scan_result.repeats)
     for position, (line, value) in enumerate(_values(scan_result.path, scan_result.fmt), start=1):
-        key = _repeat_key(value)
+        key = _repeat_key(value, scan_result.route)
         if key in remaining:
             remaining[key] -= 1
             if remaining[key] > 0:
@@ -109,12 +113,14 @@ def items(scan_result: Scan) -> Iterator[Issue | InvalidItem | Skip]:
         yield to_issue(value, position, line)
 
 
-def _repeat_key(value: object) -> tuple[str | None, int] | None:
-    """(repository, number) of any non-pull-request item with a usable number: the last one decides."""
+def _repeat_key(value: object, route: Callable[[str | None], str | None] | None) -> tuple[str, int] | None:
+    """(clone, number) of any routed non-pull-request item with a usable number: the last one decides."""
     if not isinstance(value, dict) or "pull_request" in value or not _is_number(value.get("number")):
         return None
     url = value.get("repository_url")
-    return repository_from_url(_text(url)) if isinstance(url, str) else None, value["number"]
+    repository = repository_from_url(_text(url)) if isinstance(url, str) else None
+    clone = route(repository) if route is not None else repository or ""
+    return None if clone is None else (clone, value["number"])
 
 
 def to_issue(value: object, position: int, line: int | None) -> Issue | InvalidItem | Skip:
@@ -277,7 +283,7 @@ def _check_utf8_lines(path: Path) -> None:
 
 
 class _NumberCounter:
-    """Counts (repository, number) pairs on disk so finding repeats costs no memory per issue."""
+    """Counts (clone, number) pairs on disk so finding repeats costs no memory per issue."""
 
     def __init__(self, work_dir: Path) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -290,8 +296,8 @@ class _NumberCounter:
         )
         self._batch: list[tuple[str, int]] = []
 
-    def add(self, repository: str | None, number: int) -> None:
-        self._batch.append((repository or "", number))
+    def add(self, clone: str, number: int) -> None:
+        self._batch.append((clone, number))
         if len(self._batch) >= 10_000:
             self._flush()
 
@@ -299,10 +305,10 @@ class _NumberCounter:
         self._db.executemany("INSERT INTO n VALUES (?, ?)", self._batch)
         self._batch.clear()
 
-    def repeats(self) -> dict[int, int]:
+    def repeats(self) -> dict[tuple[str, int], int]:
         self._flush()
         rows = self._db.execute("SELECT repo, number, COUNT(*) FROM n GROUP BY repo, number HAVING COUNT(*) > 1")
-        return {(repo or None, number): count for repo, number, count in rows.fetchall()}
+        return {(repo, number): count for repo, number, count in rows.fetchall()}
 
     def close(self) -> None:
         self._db.close()

@@ -216,13 +216,16 @@ def test_cli_repo_mapping_overrides_the_file_mapping(tmp_path: Path) -> None:
     assert config.repos == {"acme/app": Path("/srv/from-cli").resolve()}
 
 
-def test_repo_for_routes_by_repository_then_default(tmp_path: Path) -> None:
-    config = config_from({"repo_args": ["acme/app=/srv/app", "/srv/default"]})
-    assert config.repo_for("acme/app") == Path("/srv/app").resolve()
-    assert config.repo_for("ACME/App") == Path("/srv/app").resolve()
-    assert config.repo_for("other/repo") == Path("/srv/default").resolve()
-    assert config.repo_for(None) == Path("/srv/default").resolve()
-    assert config_from({"repo_args": ["acme/app=/srv/app"]}).repo_for("other/x") is None
+def test_a_clone_holds_one_repository_and_a_repository_has_one_clone(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    message = config_error({"repo_args": ["acme/app=/srv/x", "acme/web=/srv/x/"]})
+    assert "acme/app and acme/web are both the clone" in message and str(Path("/srv/x").resolve()) in message
+    assert "acme/app and --repo PATH are both" in config_error({"repo_args": ["/srv/x", "acme/app=/srv/x"]})
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    message = config_error({"repo_args": ["/srv/default", "acme/app=/srv/app"], "github": "Acme/App"})
+    assert "--github acme/app is mapped to" in message and "/srv/default" in message
+    fine = config_from({"repo_args": ["/srv/default", "acme/app=/srv/app"], "github": "acme/web"})
+    assert fine.github == "acme/web" and fine.default_repo == Path("/srv/default").resolve()
 
 
 # --- validation -------------------------------------------------------------------------------

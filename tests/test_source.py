@@ -438,11 +438,26 @@ def test_same_number_in_different_repositories_is_not_a_repeat(tmp_path: Path) -
     assert [(i.repository, i.title) for i in only_issues(evts)] == [("acme/web", "web"), ("acme/api", "api again")]
 
 
+def test_repeats_are_counted_per_clone_the_route_names(tmp_path: Path) -> None:
+    """An item without repository_url and one of the clone's repository are the same issue there;
+    an item routed nowhere repeats nothing."""
+    url = "https://api.github.com/repos/{}".format
+    items = [open_issue(5, "no url"), open_issue(5, "app", repository_url=url("acme/app")),
+             open_issue(5, "other", repository_url=url("evil/other")),
+             open_issue(5, "other again", repository_url=url("evil/other"))]
+    route = {None: "", "acme/app": ""}.get
+    scan = source.scan(write(tmp_path, as_array(items)), tmp_path / "work", route)
+    assert scan.repeats == {("", 5): 2}
+    evts = list(source.items(scan))
+    assert [(type(e).__name__, getattr(e, "title", None)) for e in evts] == [
+        ("Skip", None), ("Issue", "app"), ("Issue", "other"), ("Issue", "other again")]
+
+
 def test_scan_counts_repeats_per_repository(tmp_path: Path) -> None:
     items = [open_issue(1), open_issue(1), open_issue(1), open_issue(2)]
     scan = source.scan(write(tmp_path, as_array(items)), tmp_path / "work")
     assert scan.items == 4
-    assert scan.repeats == {(None, 1): 3}
+    assert scan.repeats == {("", 1): 3}
 
 
 def test_scan_leaves_no_temporary_files_behind(tmp_path: Path) -> None:
