@@ -12,6 +12,7 @@ import typer
 
 from runner import __version__
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
+from runner.ghclient import redact
 from runner.journal import Journal, JournalError
 from runner.logs import setup_logging
 from runner.pipeline import ProcessRun
@@ -208,7 +209,7 @@ def status(
                        + ", ".join(f"{k} {v}" for k, v in totals.items()))
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
-            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {row.last_error or ''}")
+            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
     finally:
         journal.close()
 

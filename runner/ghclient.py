@@ -1,9 +1,12 @@
 """The GitHub connection: where, with what token, and how politely.
 
 The token comes from `GITHUB_TOKEN` or a token file, never from the command
-line (argv is visible to every user of the machine). It is handed to PyGithub
-and, for https pushes, to git through environment-only config; `redact`
-scrubs it from any text runner prints or stores.
+line (argv is visible to every user of the machine). It is checked when it is
+read: one line of printable ASCII, else a usage error that does not echo it. It
+is handed to PyGithub and, for https pushes, to git through environment-only
+config.
+`redact` scrubs it, in every form a message can quote it (escaped, URL-encoded,
+base64 as in an `Authorization` header), from any text runner prints or stores.
 
 PyGithub does the request-level work it already does well: pagination, rate
 limit headers, and `GithubRetry` (5xx and rate-limit waits for reads, with
@@ -15,11 +18,16 @@ is `runner.pacing.Pacer`'s, because it must adapt to secondary limits.
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from typing import TYPE_CHECKING
+
+from runner.secretenv import held_tokens, token_environ
 
 if TYPE_CHECKING:
     import github
@@ -53,19 +61,48 @@ class GitHubSettings:
 
 
 def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
+    """The token from `token_file`, else from GITHUB_TOKEN (`environ`, default: as the user set it).
+
+    Surrounding whitespace is dropped; a token with whitespace or control characters inside
+    (a second line in the file, `$(cat file)` of one) is refused: an HTTP library would put it
+    in an error message quoted with escapes that a plain search for the token does not find."""
     if token_file is not None:
+        where = f"the token file {token_file}"
         try:
-            token = token_file.read_text().strip()
+            text = token_file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise TokenError(f"cannot read the token file {token_file}: {exc.strerror}") from None
-        if not token:
-            raise TokenError(f"the token file {token_file} is empty")
-        return token
-    token = env.get("GITHUB_TOKEN", "").strip()
-    if not token:
-        raise TokenError("no GitHub token: set GITHUB_TOKEN or pass --token-file FILE")
+            raise TokenError(f"cannot read {where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise TokenError(f"{where} is not UTF-8 text; it must hold the token alone, on one line") from None
+        if not text.strip():
+            raise TokenError(f"{where} is empty")
+    else:
+        where = "GITHUB_TOKEN"
+        text = (token_environ() if environ is None else environ).get("GITHUB_TOKEN", "")
+        if not text.strip():
+            raise TokenError("no GitHub token: set GITHUB_TOKEN or pass --token-file FILE")
+    token = text.strip()
+    for secret in (token, *token.splitlines()):
+        remember_secret(secret.strip())
+    problem = token_problem(token)
+    if problem:
+        raise TokenError(f"{where} {problem}; it must hold the token alone, on one line")
     return token
+
+
+def token_problem(token: str) -> str | None:
+    """What makes `token` unusable in an HTTP header, without quoting any of it; None if nothing."""
+    lines = len(token.splitlines())
+    if lines > 1:
+        return f"has {lines} lines"
+    bad = next((c for c in token if not "!" <= c <= "~"), None)
+    if bad is None:
+        return None
+    if bad.isspace():
+        return "has whitespace inside the token"
+    if bad.isprintable():
+        return "has a character other than ASCII letters, digits and punctuation"
+    return "has a control character inside the token"
 
 
 def api_url(environ: dict[str, str] | None = None) -> str:
@@ -100,20 +137,70 @@ def make_github(settings: GitHubSettings) -> github.Github:
     )
 
 
-def redact(text: str, token: str) -> str:
-    """The text with the token (and its base64 forms, as used in auth headers) removed."""
-    if not token:
+MIN_SECRET_CHARS = 8
+_remembered: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Redact `value` from all text this process scrubs from now on. Values shorter than
+    MIN_SECRET_CHARS are no credential GitHub issues, and scrubbing them would mangle text."""
+    if len(value) >= MIN_SECRET_CHARS:
+        _remembered.add(value)
+
+
+def redact(text: str, *tokens: str) -> str:
+    """The text without `tokens`, the secrets remembered or taken out of the environment, or any
+    form of them a message can carry: escaped as Python or JSON quotes it, URL-encoded, base64
+    (as in an `Authorization: basic` header, whatever precedes the token there)."""
+    secrets = {t for t in tokens if t} | _remembered | {t for t in held_tokens() if len(t) >= MIN_SECRET_CHARS}
+    if not secrets or not text:
         return text
-    for secret in _token_forms(token):
-        text = text.replace(secret, REDACTED)
+    for secret in secrets:
+        for form in _token_forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
     return text
 
 
-def _token_forms(token: str) -> list[str]:
-    forms = [token]
-    for prefix in ("", "x-access-token:", "token:"):
-        forms.append(base64.b64encode((prefix + token).encode()).decode())
+@functools.lru_cache(maxsize=32)
+def _token_forms(token: str) -> tuple[str, ...]:
+    """Every form of `token` to look for, longest first (a longer form contains shorter ones)."""
+    data = _utf8(token)
+    forms = {token, *_escaped_forms(token, data), quote(token), quote(token, safe=""), quote_plus(token)}
+    for prefix in (b"", b"x-access-token:", b"token:"):
+        forms.add(base64.b64encode(prefix + data).decode())
+    forms.update(_base64_fragments(data))
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+def _escaped_forms(token: str, data: bytes) -> set[str]:
+    """The token as repr() of a str or bytes, ascii() or JSON show it inside quotes."""
+    shown = ("".join(repr(c)[1:-1] for c in token), "".join(ascii(c)[1:-1] for c in token),
+             "".join(repr(bytes([b]))[2:-1] for b in data))
+    forms = {json.dumps(token)[1:-1], json.dumps(token, ensure_ascii=False)[1:-1]}
+    for text in shown:
+        forms |= {text, text.replace("'", "\\'"), text.replace('"', '\\"')}
     return forms
+
+
+def _base64_fragments(data: bytes) -> set[str]:
+    """The base64 characters that encode the token alone, at each of the 3 offsets it can have
+    after a prefix: they appear in the encoding of `<anything>:<token>`, whatever the prefix."""
+    fragments = set()
+    for offset in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * offset + data).decode()
+            first, last = (4 if offset else 0), (offset + len(data)) // 3 * 4
+            if last - first >= MIN_SECRET_CHARS:
+                fragments.add(encoded[first:last])
+    return fragments
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def git_auth_env(remote_url: str, token: str) -> dict[str, str]:

@@ -3,7 +3,9 @@
 Issue records are appended to a side file as they finish and streamed into the
 final JSON at the end, so a run over a million issues does not hold a million
 records in memory. Both files are written to a temporary name and renamed, so
-a reader never sees half a report.
+a reader never sees half a report. Issue records arrive scrubbed of the token
+(runner.recorder); the run-level sections (a stop reason, breaker events) are
+scrubbed here.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
+
+from runner.ghclient import redact
 
 TOTAL_KEYS = ("read", "skipped", "invalid", "succeeded", "failed", "deferred")
 SUCCESS = frozenset({"committed", "published", "unchanged", "no-change"})
@@ -121,7 +125,7 @@ class ReportSink:
                 for i, line in enumerate(self._lines(name)):
                     out.write(("\n    " if i == 0 else ",\n    ") + line)
                 out.write("\n  ]")
-            body = json.dumps(dict(sections), ensure_ascii=False, indent=2, default=str)
+            body = redact(json.dumps(dict(sections), ensure_ascii=False, indent=2, default=str))
             out.write(",\n" + body[1:].lstrip("\n") if sections else "\n}")
             out.write("\n")
         os.replace(tmp, path)

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from runner.ghclient import redact
+
 LOG_EVERY_S = 5.0
 PRIORITIES = ("Critical", "High", "Medium", "Low")
 
@@ -81,6 +83,7 @@ class TerminalObserver:
 
     def error(self, message: str) -> None:
         self.close()
+        message = redact(message)
         if self.console.is_terminal:
             self.console.print(f"[bold red]runner: error:[/] {message}", highlight=False, soft_wrap=True)
         else:
