@@ -134,8 +134,9 @@ def _sync_clones(cfg: Config) -> None:
     if not cfg.remotes:
         return
     from runner.clones import CloneError, sync_all
+    from runner.secretenv import token_environ
 
-    token = cfg.github_settings.token if cfg.github_settings else os.environ.get("GITHUB_TOKEN", "")
+    token = cfg.github_settings.token if cfg.github_settings else token_environ().get("GITHUB_TOKEN", "")
     try:
         sync_all(cfg.remotes, cfg.state_dir, token)
     except CloneError as exc:

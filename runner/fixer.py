@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from typing import Mapping
 import psutil
 
 from runner.gitstore import GitError
+from runner.secretenv import TOKEN_ENV
 from runner.worktrees import (
     MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive,
     processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
@@ -45,8 +47,9 @@ TAIL_BYTES = 4096
 TITLE_ENV_CHARS = 4096
 RUNNER_PREFIX = "refs/heads/runner/"
 # Inherited variables the command does not get unless extra_env passes them on purpose:
-# whatever it prints lands in a log file, and tokens must never reach logs.
-SECRET_ENV = frozenset({"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GH_ENTERPRISE_TOKEN"})
+# whatever it prints lands in a log file, and tokens must never reach logs. (A sage has
+# dropped them already; this keeps run_fixer safe wherever it is called.)
+SECRET_ENV = frozenset(TOKEN_ENV)
 _NULL_MODE = b"000000"
 _GITLINK_MODE = b"160000"
 
@@ -330,10 +333,17 @@ def describe_ref_changes(before: Mapping[str, str], after: Mapping[str, str]) ->
 
 
 def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
+    """The end of the log, from the first whole word: a word cut by the seek could be part of a
+    secret that redaction no longer recognises."""
     with open(path, "rb") as log:
         log.seek(0, os.SEEK_END)
-        log.seek(max(0, log.tell() - size))
-        return log.read().decode("utf-8", errors="replace")
+        start = max(0, log.tell() - size)
+        log.seek(start)
+        data = log.read()
+    if start > 0:
+        cut = re.search(rb"\s", data)
+        data = data[cut.end():] if cut else b""
+    return data.decode("utf-8", errors="replace")
 
 
 def _read_text(path: Path) -> str:

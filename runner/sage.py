@@ -1,9 +1,11 @@
 """The sage: worker-side code that turns one `Task` into one `SageResult`.
 
-A sage process is initialized once (`initialize`): it compiles every template
-and loads each repository's index. After that, `work` is a pure function of
-its task and that state: no git, no network, no terminal UI, so it is safe to
-kill at any point and cheap to retry.
+A sage process is initialized once (`initialize`): it drops any GitHub token
+variable it inherited (a sage never needs one, and a fixer command could read
+it from the sage's environment), compiles every template and loads each
+repository's index. After that, `work` is a pure function of its task and that
+state: no git, no network, no terminal UI, so it is safe to kill at any point
+and cheap to retry.
 """
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ from runner import repoindex
 from runner.analysis import analyse
 from runner.models import KINDS, RelatedFile, SageResult, Task
 from runner.fixer import FixerSpec, run_fixer
+from runner.secretenv import drop_token_env
 
 if TYPE_CHECKING:
     from runner.render import Renderer
 
 SUMMARY_CHARS = 600
+TAIL_CHARS = 300
 # C0/C1 controls, and the Unicode direction overrides and isolates that can make a plan
 # read differently from what it contains ("trojan source").
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -57,6 +61,7 @@ _state: _State | None = None
 def initialize(setup: SageSetup) -> float:
     """Compile templates and load indexes; returns the time it took."""
     global _state
+    drop_token_env()
     started = time.perf_counter()
     from runner.render import Renderer  # Jinja2 loads in sages only, not in the master
 
@@ -121,9 +126,23 @@ def work(task: Task) -> SageResult:
 
 
 class FixerFailed(Exception):
-    """The user's fixer command failed or timed out; not retried (it would fail the same way)."""
+    """The user's fixer command failed or timed out; not retried (it would fail the same way).
+
+    Its text ends with the tail of the command's output, which only the master can scrub of the
+    token (a sage never holds it); so repr(), which the worker side logs (Dask's "Compute Failed"),
+    leaves the output out."""
 
     transient = False
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message, output)
+        self.message, self.output = message, output
+
+    def __str__(self) -> str:
+        return f"{self.message}; output: {self.output}" if self.output else self.message
+
+    def __repr__(self) -> str:
+        return f"FixerFailed({self.message!r})"
 
 
 def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
@@ -143,9 +162,22 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str):
         raise FixerFailed(f"command timed out after {_state.setup.fixer.timeout_s:g} s and was killed; "
                           f"log {outcome.log_path}")
     if outcome.exit_code != 0:
-        tail = " ".join(outcome.output_tail.split())[-300:]
-        raise FixerFailed(f"command exited with {outcome.exit_code}; log {outcome.log_path}; output: {tail}")
+        raise FixerFailed(f"command exited with {outcome.exit_code}; log {outcome.log_path}",
+                          last_words(outcome.output_tail, TAIL_CHARS))
     return outcome
+
+
+def last_words(text: str, limit: int) -> str:
+    """The last whole words of `text` that fit in `limit` characters, whitespace collapsed: a
+    secret is kept whole (so the master's redaction finds it) or left out, never cut in two."""
+    kept: list[str] = []
+    size = -1
+    for word in reversed(text.split()):
+        size += len(word) + 1
+        if size > limit:
+            break
+        kept.append(word)
+    return " ".join(reversed(kept))
 
 
 def _fixer_facts(outcome) -> dict:

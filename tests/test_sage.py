@@ -56,3 +56,18 @@ def test_a_result_crosses_a_pipe_whole(sage_ready):
     assert again == result
     assert again.related and all(type(f) is type(result.related[0]) for f in again.related)
     assert again.related[0].path == result.related[0].path
+
+
+def test_a_fixer_output_tail_keeps_only_whole_words():
+    secret = "ghp_" + "S" * 36
+    text = "x" * 50 + " " + secret + " " + "y" * 30 + "\n  last   line \n"
+    assert sage.last_words(text, 60) == f"{'y' * 30} last line"
+    assert sage.last_words(text, 81) == f"{secret} {'y' * 30} last line"
+    assert sage.last_words("one " + "z" * 400, 300) == ""
+
+
+def test_a_fixer_failure_keeps_its_output_out_of_repr_but_not_out_of_str():
+    error = pickle.loads(pickle.dumps(sage.FixerFailed("command exited with 1; log /x.log", "what it printed")))
+    assert str(error) == "command exited with 1; log /x.log; output: what it printed"
+    assert "what it printed" not in repr(error)
+    assert str(sage.FixerFailed("command timed out")) == "command timed out"
