@@ -134,12 +134,18 @@ def _sync_clones(cfg: Config) -> None:
     if not cfg.remotes:
         return
     from runner.clones import CloneError, sync_all
+    from runner.ghclient import TokenError, api_url, read_token
     from runner.secretenv import token_environ
 
-    token = cfg.github_settings.token if cfg.github_settings else token_environ().get("GITHUB_TOKEN", "")
+    settings = cfg.github_settings
     try:
-        sync_all(cfg.remotes, cfg.state_dir, token)
-    except CloneError as exc:
+        if settings is not None:
+            token, url = settings.token, settings.api_url
+        else:
+            token = read_token(None) if token_environ().get("GITHUB_TOKEN", "").strip() else ""
+            url = api_url()
+        sync_all(cfg.remotes, cfg.state_dir, token, url)
+    except (CloneError, TokenError) as exc:
         raise ConfigError(str(exc)) from None
 
 

@@ -3,8 +3,8 @@
 The token comes from `GITHUB_TOKEN` or a token file, never from the command
 line (argv is visible to every user of the machine). It is checked when it is
 read: one line of printable ASCII, else a usage error that does not echo it. It
-is handed to PyGithub and, for https pushes, to git through environment-only
-config.
+is handed to PyGithub and to git, through environment-only config, only for the
+git host of the GitHub the API URL names (`git_origin`), never to another host.
 `redact` scrubs it, in every form a message can quote it (escaped, URL-encoded,
 base64 as in an `Authorization` header), from any text runner prints or stores.
 
@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ from runner.secretenv import held_tokens, token_environ
 
 if TYPE_CHECKING:
     import github
+
+log = logging.getLogger("runner.ghclient")
 
 DEFAULT_API_URL = "https://api.github.com"
 REDACTED = "***"
@@ -203,14 +206,57 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def git_auth_env(remote_url: str, token: str) -> dict[str, str]:
-    """Environment-only git config sending the token to an https remote (never argv)."""
-    if not token or not remote_url.startswith("https://"):
+def git_origin(api_url: str) -> str | None:
+    """`scheme://host[:port]` of the git host of the GitHub that `api_url` names: github.com for
+    the public API, HOST for an Enterprise `https://HOST/api/v3`, SUB.ghe.com for
+    `https://api.SUB.ghe.com`, and any other URL's own origin (a local emulator)."""
+    parts = urlsplit(api_url)
+    host = parts.hostname or ""
+    if host == "api.github.com" or (host.startswith("api.") and host.endswith(".ghe.com")):
+        host = host[len("api."):]
+    return _origin(parts.scheme, host, _port(parts))
+
+
+def remote_origin(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) git remote; None for ssh, file and local paths."""
+    parts = urlsplit(url)
+    return _origin(parts.scheme, parts.hostname or "", _port(parts))
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str | None:
+    default = {"https": 443, "http": 80}.get(scheme)
+    if default is None or not host or port == -1:
+        return None
+    name = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{name}" + (f":{port}" if port and port != default else "")
+
+
+def _port(parts) -> int | None:
+    try:
+        return parts.port
+    except ValueError:
+        return -1
+
+
+_not_sent: set[tuple[str, str | None]] = set()
+
+
+def git_auth_env(remote_url: str, token: str, api_url: str) -> dict[str, str]:
+    """Environment-only git config (never argv) sending the token to `remote_url`, when that is on
+    the git host of the GitHub `api_url` names; the header is scoped to that host too. For any
+    other host nothing is added: git's own credential helpers apply, and the log says so once."""
+    remote, origin = remote_origin(remote_url), git_origin(api_url)
+    if not token or remote is None:
+        return {}
+    if remote != origin:
+        if (remote, origin) not in _not_sent:
+            _not_sent.add((remote, origin))
+            log.warning("the GitHub token is not sent to %s: it is not the GitHub git host (%s); git's own "
+                        "credentials apply there", remote, origin or "none")
         return {}
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    host = "/".join(remote_url.split("/")[:3]) + "/"
     return {
         "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": f"http.{host}.extraheader",
+        "GIT_CONFIG_KEY_0": f"http.{origin}/.extraheader",
         "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
     }
