@@ -12,6 +12,7 @@ import typer
 
 from runner import __version__
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
+from runner.ghclient import redact
 from runner.journal import Journal, JournalError
 from runner.logs import setup_logging
 from runner.packedrefs import release_held_locks
@@ -144,11 +145,18 @@ def _sync_clones(cfg: Config) -> None:
     if not cfg.remotes:
         return
     from runner.clones import CloneError, sync_all
+    from runner.ghclient import TokenError, api_url, read_token
+    from runner.secretenv import token_environ
 
-    token = cfg.github_settings.token if cfg.github_settings else os.environ.get("GITHUB_TOKEN", "")
+    settings = cfg.github_settings
     try:
-        sync_all(cfg.remotes, cfg.state_dir, token)
-    except CloneError as exc:
+        if settings is not None:
+            token, url = settings.token, settings.api_url
+        else:
+            token = read_token(None) if token_environ().get("GITHUB_TOKEN", "").strip() else ""
+            url = api_url()
+        sync_all(cfg.remotes, cfg.state_dir, token, url)
+    except (CloneError, TokenError) as exc:
         raise ConfigError(str(exc)) from None
 
 
@@ -235,7 +243,7 @@ def status(
                 typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
-            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {row.last_error or ''}")
+            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
     finally:
         journal.close()
 

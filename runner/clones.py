@@ -11,7 +11,8 @@ Why a bare clone: runner writes objects and refs only (fast-import), so it needs
 tree. Why fast-forward only: a local branch that is not an ancestor of origin's holds work
 not yet pushed; it is kept (and reported in the log), never overwritten. A branch another
 machine pushed is picked up, so a rerun anywhere finds its own work. The token reaches git
-through environment-only config (never argv), as for pushes.
+through environment-only config (never argv), as for pushes, and only when the URL is on the
+git host of the configured GitHub (runner.ghclient.git_auth_env); any other host gets none.
 
 With `--backend dask` or `dask-local` the master's clone is only read (the index, the base
 commit, publishing): each worker host keeps its own clone, named by `url_key` too, and commits
@@ -28,7 +29,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
-from runner.ghclient import git_auth_env
+from runner.ghclient import DEFAULT_API_URL, git_auth_env, redact
 
 log = logging.getLogger("runner.clones")
 
@@ -89,14 +90,16 @@ def clone_dir(state_dir: Path, url: str) -> Path:
     return state_dir / "clones" / url_key(url)
 
 
-def sync_all(remotes: Mapping[str, str], state_dir: Path, token: str = "") -> dict[str, Path]:
-    """Clone or update every remote; {key: clone directory}."""
-    return {key: sync(url, clone_dir(state_dir, url), token) for key, url in remotes.items()}
+def sync_all(remotes: Mapping[str, str], state_dir: Path, token: str = "",
+             api_url: str = DEFAULT_API_URL) -> dict[str, Path]:
+    """Clone or update every remote; {key: clone directory}. `token` goes only to the git host
+    of the GitHub `api_url` names."""
+    return {key: sync(url, clone_dir(state_dir, url), token, api_url) for key, url in remotes.items()}
 
 
-def sync(url: str, directory: Path, token: str = "") -> Path:
+def sync(url: str, directory: Path, token: str = "", api_url: str = DEFAULT_API_URL) -> Path:
     """The up-to-date bare clone of `url` at `directory`."""
-    env = {**os.environ, **git_auth_env(url, token), "GIT_TERMINAL_PROMPT": "0"}
+    env = {**os.environ, **git_auth_env(url, token, api_url), "GIT_TERMINAL_PROMPT": "0"}
     if not (directory / "HEAD").is_file():
         _clone(url, directory, env)
     _git(["-C", str(directory), "fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*"], env=env,
@@ -154,5 +157,5 @@ def _git(args: list[str], *, env: dict[str, str] | None = None, check: bool = Tr
     if status:
         return str(proc.returncode)
     if check and proc.returncode != 0:
-        raise CloneError(f"{what}: {proc.stderr.strip() or f'git exited with {proc.returncode}'}")
+        raise CloneError(f"{what}: {redact(proc.stderr.strip()) or f'git exited with {proc.returncode}'}")
     return proc.stdout.strip()

@@ -228,7 +228,15 @@ class Collector(threading.Thread):
             self.finish(ticket, status, None, ticket.last_error, None)
 
 
-def describe(error: BaseException) -> str:
+def describe(error: BaseException, limit: int = 500) -> str:
+    """The error's type and first line, at most `limit` characters, cut between words: a token
+    in it stays whole, so redaction still recognises it."""
     text = str(error).strip().splitlines()
     first = text[0] if text else ""
-    return f"{type(error).__name__}: {first}"[:500] if first else type(error).__name__
+    if not first:
+        return type(error).__name__
+    line = f"{type(error).__name__}: {first}"
+    if len(line) <= limit:
+        return line
+    cut = line[:limit + 1].rsplit(None, 1)[0]
+    return cut if len(cut) <= limit else ""

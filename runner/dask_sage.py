@@ -2,6 +2,7 @@
 
     SagePlugin (pickled once, kept by the scheduler)
         setup(worker) on every worker, current and future (off the worker's event loop):
+            drop_token_env()            the worker's own GITHUB_TOKEN & co.: sages never hold a token
             SagePayload.materialize(<worker local dir>/runner-sage-<token>)   index files, templates
             worker_git.install(...)     repositories given as URLs: this host's clones (runner/worker_git.py)
             sage.initialize(setup) -> init time, logged as event INIT_TOPIC
@@ -31,6 +32,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from runner import sage, worker_git
 from runner.models import Task
 from runner.pool_errors import PoolError
+from runner.secretenv import drop_token_env
 from runner.worker_git import WorkerGitSettings
 
 log = logging.getLogger("runner.dask")
@@ -151,6 +153,7 @@ class SagePlugin(WorkerPlugin):
         payload = self.payload
         assert payload is not None
         _active_token = None
+        drop_token_env()
         if payload.ignore_sigint and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.directory = Path(worker.local_directory) / f"runner-sage-{self.token}"

@@ -3,7 +3,9 @@
 Worker processes started by forkserver or spawn re-import the master's main
 module; this keeps that to one tiny module instead of the CLI and the
 terminal UI. It also starts the sages' fork server before the CLI is imported,
-so the server imports the sage modules on another core meanwhile.
+so the server imports the sage modules on another core meanwhile. Before anything
+else, the token variables leave the environment (runner.secretenv), so neither
+the fork server nor any process started later inherits them.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ SAGE_MODULES = ("runner.pool", "runner.sage", "runner.render")
 
 
 def main() -> None:
+    from runner.secretenv import take_token_env
+
+    take_token_env()
     start_fork_server_for(sys.argv[1:])
     from runner.cli import main as cli_main
 

@@ -336,8 +336,9 @@ def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
     """The `runner fetch` command: the exit code, with every message free of the token."""
     from runner.config import default_state_dir
     from runner.ghclient import GitHubSettings, TokenError, api_url, make_github, read_token
+    from runner.secretenv import token_environ
 
-    env = dict(os.environ if environ is None else environ)
+    env = token_environ() if environ is None else dict(environ)
     token = ""
     try:
         token = read_token(request.token_file, env)

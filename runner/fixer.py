@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -35,6 +36,7 @@ import psutil
 
 from runner.foreign import foreign_changes, main_refs
 from runner.gitstore import GitError
+from runner.secretenv import TOKEN_ENV
 from runner.worktrees import (
     MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive, keep_worktree,
     processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
@@ -45,8 +47,9 @@ __all__ = ["FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "T
 TAIL_BYTES = 4096
 TITLE_ENV_CHARS = 4096
 # Inherited variables the command does not get unless extra_env passes them on purpose:
-# whatever it prints lands in a log file, and tokens must never reach logs.
-SECRET_ENV = frozenset({"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GH_ENTERPRISE_TOKEN"})
+# whatever it prints lands in a log file, and tokens must never reach logs. (A sage has
+# dropped them already; this keeps run_fixer safe wherever it is called.)
+SECRET_ENV = frozenset(TOKEN_ENV)
 _NULL_MODE = b"000000"
 _GITLINK_MODE = b"160000"
 
@@ -304,7 +307,21 @@ def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
 
 
 def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
+    """The end of the log, from the first whole word: a word cut by the seek could be part of a
+    secret that redaction no longer recognises."""
     with open(path, "rb") as log:
         log.seek(0, os.SEEK_END)
-        log.seek(max(0, log.tell() - size))
-        return log.read().decode("utf-8", errors="replace")
+        start = max(0, log.tell() - size)
+        log.seek(start)
+        data = log.read()
+    if start > 0:
+        cut = re.search(rb"\s", data)
+        data = data[cut.end():] if cut else b""
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()
+    except FileNotFoundError:
+        return ""

@@ -17,22 +17,20 @@ MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 4
 
 
-class _Redact(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
+class _RedactingFormatter(logging.Formatter):
+    """Scrubs the whole formatted line, so a traceback or stack logged with it is covered too."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = redact(message, secret)
-            record.msg, record.args = message, None
-        return True
+    def __init__(self, fmt: str, secrets: list[str] | None) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets or () if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), *self.secrets)
 
 
-def setup_logging(state_dir: Path, secrets: list[str]) -> logging.Logger:
-    """Attach a rotating file handler (once per process) to the `runner` logger."""
+def setup_logging(state_dir: Path, secrets: list[str] | None = None) -> logging.Logger:
+    """Attach a rotating file handler (once per process) to the `runner` logger. Every line is
+    scrubbed of `secrets` and of the tokens runner read or took out of its environment."""
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.INFO)
     target = (state_dir / "logs" / "runner.log").resolve()
@@ -41,8 +39,7 @@ def setup_logging(state_dir: Path, secrets: list[str]) -> logging.Logger:
             return logger
     target.parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(process)d %(message)s"))
-    handler.addFilter(_Redact(secrets))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(process)d %(message)s", secrets))
     logger.addHandler(handler)
     logger.propagate = False
     return logger

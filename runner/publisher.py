@@ -195,7 +195,7 @@ class Publisher:
 
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
         refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token)}
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, self.settings.token, self.settings.api_url)}
         argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
         try:
             proc = run_in_own_group(argv, env, self.settings.push_timeout_s)

@@ -4,19 +4,23 @@
         │ finish_many([Finish, ...])
         ▼
     Recorder ──> ledger (no longer open) ──> metrics (latency, counts)
-             ──> report line ──> journal row ──> observer (progress)
+             ──> redact ──> report line ──> journal row ──> log ──> observer (progress)
 
 The issues of a batch reach their terminal state together, when its branches are in
 place, so they are recorded together: each lock is taken and the clock read once per
 call rather than once per issue. Recording is the last thing a run does after its
-last result, so its cost per issue is the length of the run's tail.
+last result, so its cost per issue is the length of the run's tail. Errors are scrubbed of
+the token here, once, before any of them is written: they quote git, GitHub and the
+output of fixer commands.
 """
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Callable, NamedTuple, Sequence
 
+from runner.ghclient import redact
 from runner.journal import Journal, journal_state
 from runner.ledger import Ledger, Ticket
 from runner.logs import LOGGER
@@ -64,6 +68,7 @@ class Recorder:
         the rest of the run's story out of the log files."""
         if not items:
             return
+        items = [_redacted(item) for item in items]
         self.ledger.close_many([item.ticket for item in items])
         self.metrics.record_finished_many([(i.ticket.key, i.status, i.ticket.triage.priority.label) for i in items])
         now, finished_at = time.monotonic(), now_iso()
@@ -98,3 +103,23 @@ class Recorder:
                 busy[item.result.worker_pid] = busy.get(item.result.worker_pid, 0.0) + item.result.busy_s
         for pid, seconds in busy.items():
             self.metrics.record_busy(pid, seconds)
+
+
+def _redacted(item: Finish) -> Finish:
+    """The item with its error, and the fixer facts its result carries, free of the token."""
+    if item.error:
+        item = item._replace(error=redact(item.error))
+    result = item.result
+    if result is not None and result.fixer:
+        clean = {key: _scrubbed(value) for key, value in result.fixer.items()}
+        if clean != result.fixer:
+            item = item._replace(result=replace(result, fixer=clean))
+    return item
+
+
+def _scrubbed(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value

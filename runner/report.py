@@ -3,7 +3,9 @@
 Issue records are appended to a side file as they finish and streamed into the
 final JSON at the end, so a run over a million issues does not hold a million
 records in memory. Both files are written to a temporary name and renamed, so
-a reader never sees half a report.
+a reader never sees half a report. Issue records arrive scrubbed of the token
+(runner.recorder); the run-level sections (a stop reason, breaker events) are
+scrubbed here.
 
 Writing the report is the last step of a run whose work (branches, journal) is
 already done, so a report directory that fills up or cannot be written must not
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from runner.ghclient import redact
 from runner.logs import LOGGER
 
 log = logging.getLogger(LOGGER)
@@ -197,7 +200,7 @@ class ReportSink:
                 for i, line in enumerate(self._lines(name)):
                     out.write(("\n    " if i == 0 else ",\n    ") + line)
                 out.write("\n  ]")
-            body = json.dumps(dict(sections), ensure_ascii=False, indent=2, default=str)
+            body = redact(json.dumps(dict(sections), ensure_ascii=False, indent=2, default=str))
             out.write(",\n" + body[1:].lstrip("\n") if sections else "\n}")
             out.write("\n")
         os.replace(tmp, path)

@@ -1,9 +1,11 @@
 """The sage: worker-side code that turns one `Task` into one `SageResult`.
 
-A sage process is initialized once (`initialize`): it compiles every template
-and loads each repository's index. After that, `work` is a pure function of
-its task and that state: no git, no network, no terminal UI, so it is safe to
-kill at any point and cheap to retry.
+A sage process is initialized once (`initialize`): it drops any GitHub token
+variable it inherited (a sage never needs one, and a fixer command could read
+it from the sage's environment), compiles every template and loads each
+repository's index. After that, `work` is a pure function of its task and that
+state: no git, no network, no terminal UI, so it is safe to kill at any point
+and cheap to retry.
 """
 from __future__ import annotations
 
@@ -21,11 +23,13 @@ from runner.analysis import analyse
 from runner.display import readable
 from runner.models import KINDS, RelatedFile, SageResult, Task
 from runner.fixer import FixerOutcome, FixerSpec, run_fixer
+from runner.secretenv import drop_token_env
 
 if TYPE_CHECKING:
     from runner.render import Renderer
 
 SUMMARY_CHARS = 600
+TAIL_CHARS = 300
 # C0/C1 controls, and the Unicode direction overrides and isolates that can make a plan
 # read differently from what it contains ("trojan source").
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -58,6 +62,7 @@ _state: _State | None = None
 def initialize(setup: SageSetup) -> float:
     """Compile templates and load indexes; returns the time it took."""
     global _state
+    drop_token_env()
     started = time.perf_counter()
     from runner.render import Renderer  # Jinja2 loads in sages only, not in the master
 

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from runner.ghclient import redact
+
 LOG_EVERY_S = 5.0
 PRIORITIES = ("Critical", "High", "Medium", "Low")
 
@@ -103,6 +105,7 @@ class TerminalObserver:
 
     def error(self, message: str) -> None:
         self.close()
+        message = redact(message)
         if self.console.is_terminal:
             self.console.print(Text.assemble(("runner: error:", "bold red"), " ", message), soft_wrap=True)
         else:

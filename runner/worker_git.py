@@ -20,9 +20,10 @@ refused, fetches, and finds that commit: the same plan is UNCHANGED, and a fixer
 `Runner-Run: <run>` so this run's earlier attempt is recognised too. Whichever attempt lands first
 wins; the others end unchanged.
 
-The token is read here, from this host's own environment, and reaches git only through
-environment-only config (runner.ghclient.git_auth_env); the master never sends it. Nothing here
-imports the terminal UI.
+No GitHub token reaches a worker host: the master never sends it, and the sage drops any token
+variable the worker inherited (runner.secretenv), so a fixer command cannot find one in its
+parent's environment. git here authenticates with this host's own git credentials (a credential
+helper, an SSH key). Nothing here imports the terminal UI.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from filelock import FileLock
 from runner.clones import porcelain_statuses, url_key
 from runner.config import Identity
 from runner.fixer import prune_stale_worktrees
-from runner.ghclient import TokenError, git_auth_env, read_token, redact
+from runner.ghclient import redact
 from runner.gitstore import GENERATION_NAME, LOCK_NAME, LOCK_TIMEOUT_S, GitError, RepoWriter, WriteItem, run_git
 from runner.models import FAILED, UNCHANGED, CommitOutcome, SageResult, Task
 from runner.records import commit_message
@@ -97,39 +98,30 @@ def cache_dir(setting: str | None) -> Path:
     return Path(setting).expanduser().resolve() if setting else default_cache_dir()
 
 
-def own_token() -> str:
-    """This host's token (GITHUB_TOKEN); empty when there is none (public or local remotes)."""
-    try:
-        return read_token(None)
-    except TokenError:
-        return ""
-
-
 class Clone:
     """This host's clone of one remote repository, and the writer that commits into it."""
 
-    def __init__(self, url: str, directory: Path, settings: WorkerGitSettings, base: str, token: str) -> None:
-        self.url, self.directory, self.token = url, directory, token
-        self.env = git_env(url, token)
+    def __init__(self, url: str, directory: Path, settings: WorkerGitSettings, base: str) -> None:
+        self.url, self.directory = url, directory
+        self.env = git_env()
         self.writer = RepoWriter(directory, settings.identity, settings.branch_prefix, base, settings.dry_run)
         self.lock = self.writer.lock
 
     @classmethod
-    def open(cls, url: str, directory: Path, settings: WorkerGitSettings, base: str, token: str,
-             run: str) -> Clone:
+    def open(cls, url: str, directory: Path, settings: WorkerGitSettings, base: str, run: str) -> Clone:
         """Clone once per host, fetch once per run and host, then check the base commit is here."""
-        env = git_env(url, token)
+        env = git_env()
         with FileLock(str(directory.with_name(directory.name + ".lock")), timeout=LOCK_TIMEOUT_S):
             if not (directory / ".git" / "HEAD").is_file():
-                _clone(url, directory, env, token)
+                _clone(url, directory, env)
         mark = directory / ".git" / RUN_MARK
         with FileLock(str(directory / ".git" / LOCK_NAME), timeout=LOCK_TIMEOUT_S):
             if _read(mark) != run:
-                _network(["-C", str(directory), "fetch", "--quiet", "--no-tags", "--prune", "origin"], env, token,
+                _network(["-C", str(directory), "fetch", "--quiet", "--no-tags", "--prune", "origin"], env,
                          f"fetching {url}")
                 mark.write_text(run + "\n")
         try:
-            return cls(url, directory, settings, base, token)
+            return cls(url, directory, settings, base)
         except GitError as exc:
             raise WorkerGitError(f"{url}: {exc}") from None
 
@@ -149,7 +141,7 @@ class Clone:
         """Fetch the branch again (someone pushed it since we looked), then align to it."""
         with self.lock:
             _network(["-C", str(self.directory), "fetch", "--quiet", "--no-tags", "origin",
-                      f"+refs/heads/{branch}:refs/remotes/origin/{branch}"], self.env, self.token,
+                      f"+refs/heads/{branch}:refs/remotes/origin/{branch}"], self.env,
                      f"fetching {branch} from {self.url}")
         return self.align(branch)
 
@@ -169,7 +161,7 @@ class Clone:
                     f"pushing {branch}")
         flag, summary = porcelain_statuses(proc.stdout.decode(errors="replace")).get(ref, ("?", ""))
         if flag == "?":
-            error = redact(proc.stderr.decode(errors="replace").strip()[-300:], self.token)
+            error = redact(proc.stderr.decode(errors="replace").strip())[-300:]
             raise WorkerGitError(f"git push of {branch} to {self.url} failed: {error or 'no status'}")
         if flag == "!":
             return ("moved" if any(w in summary for w in _MOVED) else "refused"), summary
@@ -203,11 +195,11 @@ def install(settings: WorkerGitSettings, setup: SageSetup, run: str) -> SageSetu
     """Clone or update every remote on this host; the sage setup that works in those clones."""
     global _state
     close()
-    root, token = cache_dir(settings.cache_dir), own_token()
+    root = cache_dir(settings.cache_dir)
     clones: dict[str, Clone] = {}
     try:
         for key, url in settings.remotes.items():
-            clones[key] = Clone.open(url, root / url_key(url), settings, settings.bases[key], token, run)
+            clones[key] = Clone.open(url, root / url_key(url), settings, settings.bases[key], run)
     except BaseException:
         for clone in clones.values():
             clone.close()
@@ -280,26 +272,26 @@ def _prune_leftovers(clone: Clone, number: int) -> None:
     prune_stale_worktrees(clone.directory, Path(_state.worktrees_dir), Path(clone.lock.lock_file), number)
 
 
-def _clone(url: str, directory: Path, env: dict[str, str], token: str) -> None:
+def _clone(url: str, directory: Path, env: dict[str, str]) -> None:
     """A clone without checkout: objects and refs, and a working tree only for the fixer's worktrees."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     partial = directory.with_name(f"{directory.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     _network(["clone", "--quiet", "--no-checkout", "--no-tags", "--config", "core.logAllRefUpdates=false",
-              "--", url, str(partial)], env, token,
-             f"cloning {url}")
+              "--", url, str(partial)], env, f"cloning {url}")
     os.replace(partial, directory)
 
 
-def git_env(url: str, token: str) -> dict[str, str]:
-    """The environment for git talking to `url`: the token only as environment-only config."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **git_auth_env(url, token)}
+def git_env() -> dict[str, str]:
+    """The environment for git talking to a remote: no prompt (a worker has no terminal), and
+    the host's own credential helpers; never a token."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
 
-def _network(args: list[str], env: dict[str, str], token: str, what: str) -> None:
+def _network(args: list[str], env: dict[str, str], what: str) -> None:
     proc = _run(args, env, what)
     if proc.returncode != 0:
-        error = redact(proc.stderr.decode(errors="replace").strip()[-300:], token)
+        error = redact(proc.stderr.decode(errors="replace").strip())[-300:]
         raise WorkerGitError(f"{what}: {error or f'git exited with {proc.returncode}'}")
 
 

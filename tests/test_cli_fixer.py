@@ -1,6 +1,7 @@
 """`runner process --command`: the user's fixer tool per issue, in isolated worktrees, end to end."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -263,3 +264,74 @@ def test_a_fixer_runs_on_the_clone_of_a_repository_given_as_a_url(make_repo, wri
     clone = clone_dir(tmp_path / "state", canonical(str(remote)))
     assert git(clone, "show", "runner/issue-2:app/fixes/mod2.py") == "fixed #2: Fix module 2"
     assert branches(remote) == {}
+
+
+PROBE = r'''
+import json, os, sys
+TOKEN = {token!r}
+chain, pid = [], os.getppid()
+while pid > 1:
+    try:
+        with open(f"/proc/{{pid}}/environ", "rb") as f:
+            environ = f.read()
+        with open(f"/proc/{{pid}}/cmdline", "rb") as f:
+            cmdline = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        with open(f"/proc/{{pid}}/stat") as f:
+            parent = int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        break
+    chain.append({{"pid": pid, "token": TOKEN.encode() in environ, "cmdline": cmdline}})
+    pid = parent
+with open(os.path.join({out!r}, "chain-" + os.environ["RUNNER_ISSUE_NUMBER"] + ".json"), "w") as f:
+    json.dump({{"chain": chain, "own": any(TOKEN in v for v in os.environ.values())}}, f)
+print("leaking what it found:", TOKEN)
+sys.exit(1)
+'''
+
+
+@pytest.mark.parametrize("backend, source", [("local", "env"), ("local", "file"), ("dask-local", "env")])
+def test_no_sage_holds_the_token_and_a_failing_fixer_cannot_leak_it(github_world, runner_cli, tmp_path, backend,
+                                                                      source):
+    """The fixer reads the environment of every ancestor: only runner's master may hold the token, and
+    only when it was started with it; the token it prints is redacted wherever its output is recorded."""
+    from conftest import TOKEN
+
+    if backend != "local":
+        pytest.importorskip("distributed")
+    world = github_world()
+    world.seed(2)
+    probe_dir = tmp_path / "probe"
+    probe_dir.mkdir()
+    (probe_dir / "probe.py").write_text(PROBE.format(token=TOKEN, out=str(probe_dir)))
+    env = {"GITHUB_API_URL": world.url}
+    flags = ["--command", f"{sys.executable} {probe_dir / 'probe.py'}", "--backend", backend, "--workers", "2"]
+    if source == "env":
+        env.update(GITHUB_TOKEN=TOKEN, GH_TOKEN=TOKEN)
+    else:
+        (probe_dir / "token").write_text(TOKEN + "\n")
+        flags += ["--token-file", str(probe_dir / "token")]
+    result = runner_cli("process", str(world.issues_file(tmp_path / "issues.jsonl")), "--repo", str(world.clone),
+                        *world.fast_flags(), *flags, env=env)
+    assert result.returncode == 1, result.stderr.decode()
+
+    for probe in probe_dir.glob("chain-*.json"):
+        seen = json.loads(probe.read_text())
+        chain = seen["chain"]
+        master = next(i for i, p in enumerate(chain) if p["cmdline"][1:3] == ["-m", "runner"])
+        assert master >= (2 if backend == "local" else 1), chain
+        assert not seen["own"] and not any(p["token"] for p in chain[:master]), chain
+        assert source == "env" or not any(p["token"] for p in chain), chain
+    assert len(list(probe_dir.glob("chain-*.json"))) == 2
+
+    report = latest_report(tmp_path / "reports")
+    assert [r["status"] for r in report["issues"]] == ["failed", "failed"]
+    assert all("leaking what it found: ***" in json.dumps(r) for r in report["issues"])
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state"))
+    assert status.returncode == 0 and "failed" in status.stdout.decode()
+    written = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
+    written += [p for p in (tmp_path / "reports").iterdir() if p.is_file()]
+    assert any(p.name == "journal.sqlite" for p in written) and any(p.name == "runner.log" for p in written)
+    for path in written:
+        assert TOKEN.encode() not in path.read_bytes(), path
+    for text in (result.stdout, result.stderr, status.stdout, status.stderr):
+        assert TOKEN.encode() not in text

@@ -400,3 +400,16 @@ def test_secrets_and_repository_overrides_are_not_inherited(make_repo, tmp_path,
     outcome = fix(repo, spec, 42)
     assert outcome.changed == {"env.txt": b"none|none|42"}
     assert "ghp_secret_value" not in Path(outcome.log_path).read_text()
+
+
+def test_the_tail_of_a_long_log_starts_at_a_whole_word(tmp_path):
+    from runner.fixer import read_tail
+
+    secret = "ghp_" + "T" * 36
+    log = tmp_path / "out.log"
+    log.write_bytes(b"a" * 5000 + b" " + secret.encode() + b"\nend\n")
+    assert read_tail(log, size=30) == "end\n"
+    assert read_tail(log, size=len(secret) + 4) == "end\n"
+    assert read_tail(log, size=len(secret) + 10) == f"{secret}\nend\n"
+    log.write_bytes(b"short output\n")
+    assert read_tail(log) == "short output\n"
