@@ -318,10 +318,3 @@ def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
         cut = re.search(rb"\s", data)
         data = data[cut.end():] if cut else b""
     return data.decode("utf-8", errors="replace")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace").strip()
-    except FileNotFoundError:
-        return ""

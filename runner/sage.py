@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from runner.render import Renderer
 
 SUMMARY_CHARS = 600
-TAIL_CHARS = 300
 # C0/C1 controls, and the Unicode direction overrides and isolates that can make a plan
 # read differently from what it contains ("trojan source").
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
