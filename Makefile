@@ -19,7 +19,7 @@ $(STAMP): setup.cfg setup.py
 venv: $(STAMP) ## create .venv and install runner with its test tools
 
 demo: $(STAMP) ## build a sample repository and issues file, run runner on it
-	$(BIN)/python -m runner.demo --dir $(DEMO)
+	$(BIN)/python -m runner.cli.demo --dir $(DEMO)
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -65,7 +65,7 @@ class Profiles:
 
 def _short(filename: str) -> str:
     """The last two path components, stdlib and site-packages prefixes dropped:
-    `runner/pool.py`, `selectors.py`, `requests/sessions.py`."""
+    `runner/pool/sagepool.py`, `selectors.py`, `requests/sessions.py`."""
     match = _TAIL.search(filename)
     return filename[match.end():] if match else filename
 

@@ -29,12 +29,12 @@ from typing import Any
 from perf import simtasks
 from perf.common import Context, ratio
 from perf.profiling import profiled
-from runner.autoscale import Autoscaler
-from runner.executor import INFLIGHT_PER_WORKER
-from runner.metrics import RunMetrics
-from runner.monitor import PsutilSampler, ResourceMonitor
+from runner.scaling.autoscaler import Autoscaler
+from runner.run.backend import INFLIGHT_PER_WORKER
+from runner.records.metrics import RunMetrics
+from runner.scaling.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import SagePool
-from runner.scaling import ScalingPolicy
+from runner.scaling.policy import ScalingPolicy
 
 SLEEP_S = 0.02
 FIXED_SIZES = (1, 2, 4, 8, 16)

@@ -24,8 +24,8 @@ from perf import engine_overhead
 from perf.common import Context, ratio, summary
 from perf.profiling import profiled
 from perf.workload import clone_repo, git, git_env, issues
-from runner.fastimport import GIT_OPTIONS, HOLDING_REF, IMPORT_OPTIONS, MALLOC_PADDING
-from runner.packedrefs import PackedRefs
+from runner.git.fastimport import GIT_OPTIONS, HOLDING_REF, IMPORT_OPTIONS, MALLOC_PADDING
+from runner.git.packedrefs import PackedRefs
 
 NAIVE_CHUNKS = 3
 STAMP = b"Bench Author <bench@example.com> 1704067200 +0000"

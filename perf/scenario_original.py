@@ -24,11 +24,11 @@ from perf import simtasks
 from perf.common import Context, ratio, run_cli, runner_argv, summary
 from perf.profiling import profiled
 from perf.workload import issues, write_issues
-from runner.executor import INFLIGHT_PER_WORKER
-from runner.metrics import percentiles
+from runner.run.backend import INFLIGHT_PER_WORKER
+from runner.records.metrics import percentiles
 from runner.pool import SagePool
-from runner.render import shipped_templates
-from runner.retry import RetryPolicy
+from runner.sage.render import shipped_templates
+from runner.core.retry import RetryPolicy
 
 OLD_PUBLISHED = {"sequential": 9.88, "concurrent_5": 48.66, "concurrent_10": 96.84, "stress": 89.92}
 CASES = (  # name, workers, issues, simulated latency (s), injected transient failure rate

@@ -202,7 +202,7 @@ def long_batch(bench: Bench, name: str, count: int, scale: float) -> dict[str, A
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    from runner.testing.github_emulator import Emulator, EmulatorConfig
+    from runner.testing.emulator import Emulator, EmulatorConfig
 
     n, scale = sizes(ctx.quick), scales(ctx.quick)
     counts = {"bench/paced": n["steady"], "bench/competitor": n["competitor"],

@@ -80,7 +80,7 @@ def aggregate(runs: list[CliRun]) -> dict[str, Any]:
 def profile_in_process(ctx: Context, path: Path) -> dict[str, Any]:
     """The one-repository case once more, inside this process, under cProfile."""
     from runner.config import build_config
-    from runner.pipeline import ProcessRun
+    from runner.run.pipeline import ProcessRun
 
     work = ctx.path("pipeline-profiled")
     config = build_config({"repo_args": [str(ctx.fresh_repo("profiled"))], "state_dir": work / "state",

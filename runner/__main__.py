@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from runner.entry import main
+from runner.cli.entry import main
 
 if __name__ == "__main__":
     main()

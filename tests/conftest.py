@@ -128,7 +128,7 @@ class GitHubWorld:
     `logins` adds tokens of other users (token -> login), for someone other than runner."""
 
     def __init__(self, root: Path, clone: Path, logins: dict[str, str] | None = None, **config: Any) -> None:
-        from runner.testing.github_emulator import Emulator, EmulatorConfig
+        from runner.testing.emulator import Emulator, EmulatorConfig
 
         self.root = root
         self.bare = root / "remote.git"

@@ -1,0 +1,1 @@
+"""What runner ships for testing itself and its users' set-ups: the GitHub emulator."""

@@ -360,8 +360,8 @@ def test_injected_secondary_limits_name_the_client_and_block_for_their_wait(emul
 
 
 def test_injected_limits_follow_the_seed() -> None:
-    from runner.testing.emulator_config import EmulatedClock
-    from runner.testing.emulator_limits import Limiter
+    from runner.testing.emulator.config import EmulatedClock
+    from runner.testing.emulator.limits import Limiter
 
     def refusals(seed: int) -> list[tuple[int, str]]:
         now = [0.0]

@@ -1,0 +1,97 @@
+"""Where GitHub is and with what token: the settings of the `[github]` table and the token reader.
+
+The token comes from `GITHUB_TOKEN` or a token file, never from the command line (argv is
+visible to every user of the machine). It is checked when it is read: one line of printable
+ASCII, else a usage error that does not echo it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.core.secrets import REDACTED, remember_secret, token_environ
+from runner.git.auth import DEFAULT_API_URL
+from runner.core.errors import UsageError
+
+
+class TokenError(UsageError):
+    """No usable token (exit 2)."""
+
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    api_url: str = DEFAULT_API_URL
+    token: str = field(default="", repr=False)
+    write_interval_s: float = 1.0
+    notify_interval_s: float = 3.0
+    content_per_minute: int = 80
+    content_per_hour: int = 500
+    max_wait_s: float = 120.0
+    secondary_wait_s: float = 60.0
+    read_retries: int = 3
+    timeout_s: int = 30
+    comment: bool = True
+    time_scale: float = 1.0
+    labels: tuple[str, ...] = ("runner",)
+    recreate_closed: bool = False
+    remote: str = "origin"
+    push_timeout_s: float = 600.0
+    login: str | None = None
+
+    def __repr__(self) -> str:
+        return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"
+
+
+
+def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:
+    """The token from `token_file`, else from GITHUB_TOKEN (`environ`, default: as the user set it).
+
+    Surrounding whitespace is dropped; a token with whitespace or control characters inside
+    (a second line in the file, `$(cat file)` of one) is refused: an HTTP library would put it
+    in an error message quoted with escapes that a plain search for the token does not find."""
+    if token_file is not None:
+        where = f"the token file {token_file}"
+        try:
+            text = token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TokenError(f"cannot read {where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise TokenError(f"{where} is not UTF-8 text; it must hold the token alone, on one line") from None
+        if not text.strip():
+            raise TokenError(f"{where} is empty")
+    else:
+        where = "GITHUB_TOKEN"
+        text = (token_environ() if environ is None else environ).get("GITHUB_TOKEN", "")
+        if not text.strip():
+            raise TokenError("no GitHub token: set GITHUB_TOKEN or pass --token-file FILE")
+    token = text.strip()
+    for secret in (token, *token.splitlines()):
+        remember_secret(secret.strip())
+    problem = token_problem(token)
+    if problem:
+        raise TokenError(f"{where} {problem}; it must hold the token alone, on one line")
+    return token
+
+
+
+def token_problem(token: str) -> str | None:
+    """What makes `token` unusable in an HTTP header, without quoting any of it; None if nothing."""
+    lines = len(token.splitlines())
+    if lines > 1:
+        return f"has {lines} lines"
+    bad = next((c for c in token if not "!" <= c <= "~"), None)
+    if bad is None:
+        return None
+    if bad.isspace():
+        return "has whitespace inside the token"
+    if bad.isprintable():
+        return "has a character other than ASCII letters, digits and punctuation"
+    return "has a control character inside the token"
+
+
+
+def api_url(environ: dict[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")

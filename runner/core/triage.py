@@ -1,0 +1,238 @@
+"""Priority and kind for an issue, from its labels first and its words second.
+
+The rules are data (`TriageRules`) so that `runner.toml` can replace any list,
+and the README documents the same tables. Matching is deliberately simple and
+predictable, because users must be able to tell why an issue got its priority:
+
+1. Labels (case-insensitive). A label matches when it equals an alias, or when
+   its value after a prefix such as ``priority:``, ``severity/``, ``kind/`` or
+   ``type:`` equals one (``priority: critical`` -> ``critical``).
+2. Words, title first: the most severe level whose phrase appears in the title
+   wins; only when the title has none is the body searched (its first
+   `BODY_SCAN_CHARS` characters, so a 1 MB body costs no more than a short one).
+3. Otherwise the configured default.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from runner.core.models import KINDS, Issue, Priority, Triage
+
+BODY_SCAN_CHARS = 20_000
+_LABEL_PREFIX = re.compile(
+    r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$"
+)
+_NON_WORD = re.compile(r"[^\w+#]+")
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
+
+DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
+    "critical": ("critical", "urgent", "p0", "blocker", "showstopper", "sev0", "s0", "emergency"),
+    "high": ("high", "p1", "important", "major", "sev1", "s1"),
+    "medium": ("medium", "p2", "normal", "moderate", "sev2", "s2"),
+    "low": ("low", "p3", "p4", "minor", "trivial", "nice to have", "nice-to-have", "sev3", "s3"),
+}
+DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
+    "critical": (
+        "data loss", "loses data", "corrupt", "corrupted", "corruption", "outage", "production down",
+        "remote code execution", "rce", "sql injection", "security vulnerability", "all users",
+        "crash on startup", "cannot start", "urgent",
+    ),
+    "high": (
+        "crash", "crashes", "crashed", "broken", "fails", "failing", "failure", "regression",
+        "exception", "traceback", "500", "cannot", "can't", "leak", "vulnerability", "injection",
+        "xss", "csrf", "security", "deadlock", "hangs",
+    ),
+    "low": (
+        "typo", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
+        "how do i", "how to", "readme", "docs", "documentation", "polish",
+    ),
+}
+DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
+    "security": ("security", "vulnerability", "cve", "security issue"),
+    "performance": ("performance", "perf", "slow", "speed", "optimization"),
+    "bug": ("bug", "defect", "regression", "crash", "broken"),
+    "docs": ("docs", "documentation", "doc"),
+    "feature": ("feature", "enhancement", "feature request", "improvement", "new feature"),
+    "question": ("question", "support", "how-to", "discussion"),
+    "chore": ("chore", "maintenance", "dependencies", "deps", "ci", "build", "refactor", "tech debt", "cleanup"),
+}
+DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "security": (
+        "security", "vulnerability", "injection", "xss", "csrf", "cve", "exploit", "session fixation",
+        "privilege escalation", "leaks credentials", "password in logs",
+    ),
+    "performance": (
+        "slow", "slower", "performance", "latency", "memory leak", "n+1", "takes minutes", "timeout",
+        "cpu usage", "high memory",
+    ),
+    "bug": (
+        "bug", "crash", "crashes", "error", "fails", "failing", "broken", "exception", "traceback",
+        "regression", "wrong", "incorrect", "does not work", "doesn't work",
+    ),
+    "docs": ("docs", "documentation", "readme", "typo", "docstring", "tutorial"),
+    "feature": (
+        "add", "support for", "feature", "allow", "would be nice", "request", "implement", "option to",
+        "ability to",
+    ),
+    "question": ("how do i", "how to", "question", "is it possible", "why does"),
+    "chore": ("bump", "upgrade", "dependency", "dependencies", "ci", "refactor", "cleanup", "lint"),
+}
+# When several kinds match at the same step, the first in this order wins.
+KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    priority_labels: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_PRIORITY_LABELS)
+    priority_words: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_PRIORITY_WORDS)
+    kind_labels: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_KIND_LABELS)
+    kind_words: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_KIND_WORDS)
+    default_priority: Priority = Priority.MEDIUM
+    default_kind: str = "chore"
+
+    def with_overrides(self, table: Mapping[str, object]) -> TriageRules:
+        """Return rules where each list named in a `[triage]` table replaces the default."""
+        unknown = sorted(set(table) - set(_OVERRIDE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown [triage] key {unknown[0]!r} (expected one of {', '.join(_OVERRIDE_KEYS)})")
+        return TriageRules(
+            priority_labels=_merge(self.priority_labels, table.get("priority_labels"), _PRIORITY_NAMES),
+            priority_words=_merge(self.priority_words, table.get("priority_words"), _PRIORITY_NAMES),
+            kind_labels=_merge(self.kind_labels, table.get("kind_labels"), KINDS),
+            kind_words=_merge(self.kind_words, table.get("kind_words"), KINDS),
+            default_priority=Priority.parse(str(table.get("default_priority", self.default_priority.name))),
+            default_kind=_checked_kind(str(table.get("default_kind", self.default_kind))),
+        )
+
+
+_PRIORITY_NAMES = tuple(p.name.lower() for p in Priority)
+_OVERRIDE_KEYS = (
+    "priority_labels", "priority_words", "kind_labels", "kind_words", "default_priority", "default_kind",
+)
+
+
+def _checked_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    return kind
+
+
+def _merge(base: Mapping[str, Sequence[str]], override: object, names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    merged = {k: tuple(v) for k, v in base.items()}
+    if override is None:
+        return merged
+    if not isinstance(override, Mapping):
+        raise ValueError("triage overrides must be tables of lists")
+    for key, words in override.items():
+        if key not in names:
+            raise ValueError(f"unknown triage key {key!r} (expected one of {', '.join(names)})")
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"triage list {key!r} must be a list of strings")
+        merged[key] = tuple(w.lower() for w in words)
+    return merged
+
+
+class Triager:
+    """Applies `TriageRules`; built once per run, so lookups are precomputed."""
+
+    def __init__(self, rules: TriageRules | None = None) -> None:
+        self.rules = rules or TriageRules()
+        self._priority_labels = _alias_table(self.rules.priority_labels)
+        self._kind_labels = _alias_table(self.rules.kind_labels)
+        self._priority_words = [
+            (Priority[name.upper()], _phrases(words))
+            for name, words in sorted(self.rules.priority_words.items(), key=lambda kv: Priority[kv[0].upper()])
+        ]
+        self._kind_words = [
+            (kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE
+        ]
+
+    def triage(self, issue: Issue) -> Triage:
+        texts = _Texts(issue)
+        priority, p_reason = self._priority(issue, texts)
+        kind, k_reason = self._kind(issue, texts)
+        return Triage(priority, kind, p_reason, k_reason)
+
+    def _priority(self, issue: Issue, texts: _Texts) -> tuple[Priority, str]:
+        found = _best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
+        if found:
+            return Priority[found[0].upper()], f"label {found[1]!r}"
+        for where, text in texts:
+            for level, phrases in self._priority_words:
+                hit = _first_phrase(text, phrases)
+                if hit:
+                    return level, f"{where} mentions {hit!r}"
+        return self.rules.default_priority, "default"
+
+    def _kind(self, issue: Issue, texts: _Texts) -> tuple[str, str]:
+        found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
+        if found:
+            return found[0], f"label {found[1]!r}"
+        for where, text in texts:
+            if where == "title" and issue.title.rstrip().endswith("?"):
+                return "question", "title is a question"
+            for kind, phrases in self._kind_words:
+                hit = _first_phrase(text, phrases)
+                if hit:
+                    return kind, f"{where} mentions {hit!r}"
+        return self.rules.default_kind, "default"
+
+
+def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {alias.lower().strip(): name for name, aliases in groups.items() for alias in aliases}
+
+
+def _phrases(words: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f" {_normalize(w)} " for w in words if _normalize(w))
+
+
+def _normalize(text: str) -> str:
+    """Lower case, each run of characters other than word characters, `+` and `#` one space."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+class _Texts:
+    """Title and body padded and normalized for phrase search, each made only when asked:
+    labels often decide, and then the body is never read."""
+
+    def __init__(self, issue: Issue) -> None:
+        self._issue = issue
+        self._made: dict[str, str] = {}
+
+    def __iter__(self):
+        for where in ("title", "body"):
+            if where not in self._made:
+                text = self._issue.title if where == "title" else self._issue.body[:BODY_SCAN_CHARS]
+                self._made[where] = f" {_normalize(text)} "
+            yield where, self._made[where]
+
+
+def _first_phrase(padded_text: str, phrases: tuple[str, ...]) -> str | None:
+    for phrase in phrases:
+        if phrase in padded_text:
+            return phrase.strip()
+    return None
+
+
+def _best_label(labels: Sequence[str], table: Mapping[str, str], key) -> tuple[str, str] | None:
+    """The most significant (lowest `key`) rule name any label maps to, with that label."""
+    best: tuple[str, str] | None = None
+    for label in labels:
+        name = _label_name(label, table)
+        if name and (best is None or key(name) < key(best[0])):
+            best = (name, label)
+    return best
+
+
+def _label_name(label: str, table: Mapping[str, str]) -> str | None:
+    text = label.lower().strip()
+    if text in table:
+        return table[text]
+    match = _LABEL_PREFIX.match(text)
+    if match and match.group(1).strip() in table:
+        return table[match.group(1).strip()]
+    return None

@@ -1,0 +1,18 @@
+"""Everything that speaks to GitHub, paced and exactly once.
+
+    committed branches ──> stage.PublishStage (a thread) ──> publisher.Publisher
+                                                              │ push (git), draft PR, labels,
+                                                              │ one comment; looks before it writes
+                             pacing.Pacer (budget) <──────────┤ content writes paced to the limits
+                             breaker.CircuitBreaker <─────────┘ stops a storm of failures
+    runner fetch ──> fetch (paginated, ETag-cached) ──> issues as JSON Lines
+
+client builds the PyGithub client; ratelimit reads GitHub's rate-limit answers (one copy);
+identity finds runner's own login.
+"""
+from __future__ import annotations
+
+from runner.github.breaker import CircuitBreaker
+from runner.github.client import make_github
+
+__all__ = ["CircuitBreaker", "make_github"]

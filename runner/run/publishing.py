@@ -1,0 +1,127 @@
+"""The publishing stage: a thread between the git writer and the report.
+
+Committed (or unchanged) issues wait here for their push (unless the Dask
+worker that committed them pushed already), pull request and comment. One thread
+per run keeps GitHub writes serialized per token; branches of the same repository
+that arrive together are pushed together. Whatever goes wrong while publishing,
+every issue handed to this stage leaves it with a terminal state.
+"""
+from __future__ import annotations
+
+import logging
+import queue as stdqueue
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+from runner.core.secrets import redact
+from runner.run.ledger import Ledger
+from runner.core.models import Ticket
+from runner.core.logs import LOGGER
+from runner.core.models import CommitOutcome, SageResult
+from runner.github.publisher import PublishItem, PublishResult, Publisher
+from runner.core.display import clean
+from runner.core.status import Status
+
+BATCH_MAX = 100
+log = logging.getLogger(LOGGER)
+
+
+@dataclass
+class Pending:
+    ticket: Ticket
+    outcome: CommitOutcome
+    result: SageResult | None
+
+
+class PublishStage(threading.Thread):
+    def __init__(self, *, publishers: dict[str, Publisher], ledger: Ledger,
+                 finish: Callable[..., None], labels: tuple[str, ...], stopping: threading.Event) -> None:
+        super().__init__(name="runner-publisher", daemon=True)
+        self.publishers = publishers
+        self.ledger = ledger
+        self.finish = finish
+        self.labels = labels
+        self.stopping = stopping
+        self.inbox: stdqueue.SimpleQueue[Pending] = stdqueue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._halt = threading.Event()
+
+    def accepts(self, repo_key: str) -> bool:
+        return repo_key in self.publishers
+
+    def submit(self, pending: Pending) -> None:
+        self.inbox.put(pending)
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        try:
+            while not (self._halt.is_set() and self.inbox.empty()):
+                batch = self._next_batch()
+                if batch:
+                    self._publish(batch)
+                elif self.ledger.finished():
+                    break
+        except BaseException as exc:
+            self.error = exc
+
+    def _next_batch(self) -> list[Pending]:
+        try:
+            batch = [self.inbox.get(timeout=0.1)]
+        except stdqueue.Empty:
+            return []
+        while len(batch) < BATCH_MAX:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except stdqueue.Empty:
+                break
+        return batch
+
+    def _publish(self, batch: list[Pending]) -> None:
+        by_repo: dict[str, list[Pending]] = {}
+        for pending in batch:
+            by_repo.setdefault(pending.ticket.repo_key, []).append(pending)
+        for repo_key, items in by_repo.items():
+            publisher = self.publishers[repo_key]
+            results = iter(publisher.publish([self._item(p) for p in items], self.stopping.is_set))
+            failure: PublishResult | None = None
+            for pending in items:
+                published = failure
+                if published is None:
+                    try:
+                        published = next(results)
+                    except Exception as exc:  # a defect must not end the thread, leaving issues without a state
+                        published = failure = _failure(publisher, exc)
+                self.finish(pending.ticket, published.status, pending.outcome, published.error,
+                            pending.result, published.pull_request)
+
+    def _item(self, pending: Pending) -> PublishItem:
+        issue, triage = pending.ticket.issue, pending.ticket.triage
+        title = clean(issue.title).strip()
+        labels = (*self.labels, f"priority/{triage.priority.name.lower()}", f"kind/{triage.kind}")
+        return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
+                           pull_request_body(pending), labels, pending.outcome.pushed)
+
+
+def _failure(publisher: Publisher, exc: Exception) -> PublishResult:
+    """What the issues left in a batch get when publishing it broke: failed, with the error."""
+    token = publisher.settings.token
+    log.error("publishing to %s stopped: %s", publisher.full_name, redact(traceback.format_exc(), token))
+    reason = redact(f"{type(exc).__name__}: {exc}", token)[:400]
+    return PublishResult(0, Status.FAILED, None, f"publishing stopped by an unexpected error: {reason}")
+
+
+def pull_request_body(pending: Pending) -> str:
+    issue, result = pending.ticket.issue, pending.result
+    lines = [f"Draft opened by runner for #{issue.number}.", ""]
+    if result is not None and result.summary:
+        lines += ["> " + line for line in result.summary.splitlines()] + [""]
+    if result is not None and result.related:
+        lines += ["Related files:", *[f"- `{f.path}`" for f in result.related[:8]], ""]
+    lines += [f"Priority {pending.ticket.triage.priority.label}, kind {pending.ticket.triage.kind}, "
+              f"risk {result.risk if result else 'unknown'}. The plan is in the branch under `.runner/issues/`.",
+              "", f"Closes #{issue.number}"]
+    return "\n".join(lines) + "\n"

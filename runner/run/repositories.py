@@ -1,0 +1,62 @@
+"""The run's repositories, opened side by side before anything is read or written.
+
+    config.repos ──open_writers──> {key: RepoWriter}    (git checks, base commit, branch tips,
+                                                          the first batch's fast-import)
+    writers ──────index_paths────> {key: index file}    (built or loaded once per base commit)
+
+Why side by side: the time goes to git processes, which run in parallel; eight
+repositories took eight times one repository's start-up when opened one after
+another. Clones at the same commit share one index.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from runner.sage import index as repoindex
+from runner.config import Config, ConfigError
+from runner.git.store import GitError, RepoWriter
+
+MAX_AT_ONCE = 8
+
+
+def open_writers(config: Config) -> dict[str, RepoWriter]:
+    """A writer per repository, checked before anything is read or written."""
+    targets = dict(config.repos)
+    if config.default_repo is not None:
+        targets[""] = config.default_repo
+    if not targets:
+        raise ConfigError("no repository given: use --repo PATH (or --repo OWNER/NAME=PATH, or [repos] in runner.toml)")
+    opened: list[RepoWriter] = []
+
+    def open_one(path: Path) -> RepoWriter:
+        writer = RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run,
+                            stream_ahead=True)
+        opened.append(writer)
+        return writer
+
+    try:
+        return per_repository(open_one, targets)
+    except BaseException as exc:
+        for writer in opened:
+            writer.close()
+        if isinstance(exc, GitError):
+            raise ConfigError(str(exc)) from None
+        raise
+
+
+def index_paths(writers: dict[str, RepoWriter], cache: Path) -> dict[str, str]:
+    """Each repository's index file, built (or found in `cache`) once per distinct base commit."""
+    one_per_commit = {w.base_commit: w for w in writers.values()}
+    built = per_repository(lambda w: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]), one_per_commit)
+    return {key: built[w.base_commit] for key, w in writers.items()}
+
+
+def per_repository(fn: Callable[[Any], Any], items: dict[str, Any]) -> dict[str, Any]:
+    """`fn` of each item, all at once; the first failure, in key order, is raised."""
+    if len(items) <= 1:
+        return {key: fn(item) for key, item in items.items()}
+    with ThreadPoolExecutor(min(MAX_AT_ONCE, len(items)), thread_name_prefix="runner-setup") as workers:
+        futures = {key: workers.submit(fn, item) for key, item in items.items()}
+        return {key: future.result() for key, future in futures.items()}

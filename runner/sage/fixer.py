@@ -1,0 +1,320 @@
+"""Fixer commands: the user's own tool, run once per issue in a throw-away git worktree.
+
+    run_fixer ─┬─ refs, HEAD and config of the main checkout (before)
+               ├─(repository lock) git worktree add --detach <worktrees>/<repo>/issue-<N>-<token> <start>
+               ├─ <worktree>.issue.json, <worktree>.plan.md   (beside the worktree, so never committed)
+               ├─ command: argv, cwd=worktree, stdin=/dev/null, own session ──> <logs>/issue-<N>-<time>-<token>.log
+               │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
+               │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
+               ├─ git add -A; git diff --cached --raw <start> ──> git cat-file --batch ──> changed, modes
+               ├─ refs, HEAD and config of the main checkout (after) ──> foreign_changes
+               │     (all but the moves runner's own git writer makes meanwhile)
+               └─(repository lock) git worktree remove --force   (--keep-worktrees: mark it kept instead)
+
+The command runs outside the lock, so many commands work on one repository at
+once. No shell is involved: issue text reaches the command only through
+environment variables and files, so `$(...)` in a title stays text. The issue
+branch is never checked out; only the git writer moves it, under its lock, from
+`changed`. New contents come from the blobs `git add` made, not from reading
+the files: filters apply as in a commit, and a symlink to `/etc/passwd` yields
+its target path, never the file it points at.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import psutil
+
+from runner.sage.foreign import foreign_changes, main_refs
+from runner.git.store import GitError
+from runner.core.secrets import TOKEN_ENV
+from runner.sage.worktrees import (
+    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive, keep_worktree,
+    processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
+)
+
+__all__ = ["FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "TAIL_BYTES"]
+
+TAIL_BYTES = 4096
+TITLE_ENV_CHARS = 4096
+# Inherited variables the command does not get unless extra_env passes them on purpose:
+# whatever it prints lands in a log file, and tokens must never reach logs. (A sage has
+# dropped them already; this keeps run_fixer safe wherever it is called.)
+SECRET_ENV = frozenset(TOKEN_ENV)
+_NULL_MODE = b"000000"
+_GITLINK_MODE = b"160000"
+
+
+@dataclass(frozen=True)
+class FixerSpec:
+    """The fixer command and where it works; picklable, sent once to each sage."""
+
+    command: tuple[str, ...]
+    timeout_s: float
+    worktrees_dir: str
+    logs_dir: str
+    keep_worktrees: bool = False
+
+
+@dataclass(frozen=True)
+class FixerOutcome:
+    """What one run of the command did.
+
+    `changed` holds every path that differs from the start commit (None = deleted),
+    whatever the exit code; it is empty when the command timed out. `modes` has
+    an entry for each path whose content is not None. A negative `exit_code` is
+    the signal that killed the command.
+    """
+
+    exit_code: int | None
+    timed_out: bool
+    changed: dict[str, bytes | None]
+    modes: dict[str, str]
+    output_tail: str
+    log_path: str
+    foreign_changes: list[str]
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class _Run:
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+
+
+def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, issue_json: bytes, plan_text: bytes,
+              spec: FixerSpec, lock_path: Path, extra_env: Mapping[str, str] | None = None, *,
+              branch_prefix: str, hidden_env: frozenset[str] = SECRET_ENV) -> FixerOutcome:
+    """Run the command for one issue in its own worktree at `start_commit`; report what it changed.
+
+    `branch_prefix` is the run's `--branch-prefix`: branches under it may move while
+    the command runs, as the git writer commits other issues, and only those moves
+    are not foreign changes.
+
+    Raises GitError when runner's own git plumbing fails (the worktree is removed
+    all the same) and ValueError when `worktrees_dir` lies inside the checkout.
+    """
+    repo = repo.resolve()
+    dirs = repo_dirs(repo)
+    root = _worktrees_root(repo, Path(spec.worktrees_dir), dirs)
+    commit = _resolve_commit(repo, start_commit)
+    token = secrets.token_hex(4)
+    log_path = _log_path(Path(spec.logs_dir).resolve(), issue_number, token)
+    worktree = add_worktree(repo, root, issue_number, token, commit, lock_path)
+    try:
+        worktree.issue_file.write_bytes(issue_json)
+        worktree.plan_file.write_bytes(plan_text)
+        env = command_env(repo, issue_number, issue_title(issue_json), branch, worktree, extra_env, hidden_env)
+        before = main_refs(repo, dirs)
+        run = _run_command(spec, worktree.path, env, log_path)
+        foreign = foreign_changes(repo, before, main_refs(repo, dirs), branch_prefix)
+        changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
+    finally:
+        if spec.keep_worktrees:
+            keep_worktree(worktree)
+        else:
+            remove_worktree(repo, worktree, lock_path)
+    return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
+                        foreign, run.duration_s)
+
+
+def command_env(repo: Path, number: int, title: str, branch: str, worktree: Worktree,
+                extra_env: Mapping[str, str] | None, hidden_env: frozenset[str] = SECRET_ENV) -> dict[str, str]:
+    """The command's environment: ours, minus secrets and repository overrides, plus the issue."""
+    env = {k: v for k, v in clean_environ().items() if k not in hidden_env}
+    env.update({
+        "RUNNER_ISSUE_NUMBER": str(number),
+        "RUNNER_ISSUE_TITLE": env_safe(title)[:TITLE_ENV_CHARS],
+        "RUNNER_ISSUE_JSON": str(worktree.issue_file),
+        "RUNNER_PLAN": str(worktree.plan_file),
+        "RUNNER_REPO": str(repo),
+        "RUNNER_BRANCH": branch,
+    })
+    env.update(extra_env or {})
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env[MARKER_ENV] = str(worktree.path)
+    return env
+
+
+def issue_title(issue_json: bytes) -> str:
+    try:
+        data = json.loads(issue_json)
+    except ValueError:
+        return ""
+    title = data.get("title") if isinstance(data, dict) else None
+    return title if isinstance(title, str) else ""
+
+
+def env_safe(text: str) -> str:
+    """Text an environment variable can hold: no NUL, no lone surrogates."""
+    return text.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _worktrees_root(repo: Path, worktrees_dir: Path, dirs: RepoDirs) -> Path:
+    """Where this repository's worktrees go; never inside its checkout (or, for a bare
+    repository such as the clone of a `--repo URL`, inside its git directory)."""
+    bare = git("-C", str(repo), "rev-parse", "--is-bare-repository").strip() == b"true"
+    top = str(dirs.common) if bare else \
+        git("-C", str(repo), "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
+    toplevel, wanted = Path(top).resolve(), worktrees_dir.resolve()
+    if wanted == toplevel or toplevel in wanted.parents:
+        raise ValueError(f"worktrees directory {wanted} is inside the checkout {toplevel}")
+    return repo_root(wanted, dirs.common)
+
+
+def _resolve_commit(repo: Path, start_commit: str) -> str:
+    if not start_commit or start_commit.startswith("-"):
+        raise GitError(f"{start_commit!r} is not a valid start commit")
+    try:
+        out = git("-C", str(repo), "rev-parse", "--verify", "--quiet", f"{start_commit}^{{commit}}")
+    except GitError:
+        raise GitError(f"{repo}: {start_commit!r} does not name a commit") from None
+    return out.decode().strip()
+
+
+def _log_path(logs_dir: Path, number: int, token: str) -> Path:
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return logs_dir / f"issue-{number}-{stamp}-{token}.log"
+
+
+def _run_command(spec: FixerSpec, worktree: Path, env: dict[str, str], log_path: Path) -> _Run:
+    """Run to exit or timeout, output streamed straight into the log file (no pipe, no memory)."""
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        try:
+            proc = subprocess.Popen(list(spec.command), cwd=worktree, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            log.write(f"runner: cannot start {spec.command[0]!r}: {exc}\n".encode(errors="replace"))
+            return _Run(127 if isinstance(exc, FileNotFoundError) else 126, False, time.monotonic() - started)
+    exited = False
+    try:
+        exited = _wait_exit(proc.pid, spec.timeout_s)
+    finally:
+        _stop_command(proc.pid, worktree)
+        proc.wait()
+    return _Run(proc.returncode if exited else None, not exited, time.monotonic() - started)
+
+
+def _wait_exit(pid: int, timeout_s: float) -> bool:
+    """Wait for our child to exit without reaping it, so its process group id stays reserved."""
+    deadline, delay = time.monotonic() + timeout_s, 0.001
+    while not _has_exited(pid):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)
+    return True
+
+
+def _has_exited(pid: int) -> bool:
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _stop_command(leader: int, worktree: Path, grace_s: float = STOP_GRACE_S) -> None:
+    """End everything the command started: its group, its descendants, anything marked with its worktree.
+
+    Rounds of SIGTERM then SIGKILL; each round looks again, for processes forked
+    meanwhile. The leader is our unreaped child throughout, so signalling its
+    group can never reach a stranger that reused the id.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGKILL):
+        others = {p.pid: p for p in _descendants(leader) + processes_using(worktree, group=leader)}
+        if not others and _has_exited(leader):
+            return
+        try:
+            os.killpg(leader, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for proc in others.values():
+            try:
+                proc.send_signal(sig)
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + grace_s
+        wait_gone(list(others.values()), grace_s)
+        while not _has_exited(leader) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return [p for p in psutil.Process(pid).children(recursive=True) if is_alive(p)]
+    except psutil.Error:
+        return []
+
+
+def collect_changes(worktree: Worktree, start: str) -> tuple[dict[str, bytes | None], dict[str, str]]:
+    """Everything that differs from `start`: edits, new and deleted files, and commits the command made."""
+    at = ("-C", str(worktree.path), "--git-dir", str(worktree.admin_dir), "--work-tree", str(worktree.path))
+    git(*at, "add", "-A")
+    raw = git(*at, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", start)
+    entries = _parse_raw_diff(raw)
+    blobs = _read_blobs(at, [oid for _, mode, oid in entries if mode != _NULL_MODE])
+    changed: dict[str, bytes | None] = {}
+    modes: dict[str, str] = {}
+    for path, mode, oid in entries:
+        if mode == _NULL_MODE:
+            changed[path] = None
+        else:
+            changed[path] = blobs[oid]
+            modes[path] = mode.decode()
+    return changed, modes
+
+
+def _parse_raw_diff(raw: bytes) -> list[tuple[str, bytes, str]]:
+    """(path, new mode, new object id) per entry; submodules and anything under .git are left out."""
+    fields = raw.split(b"\0")
+    entries = []
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        _old_mode, new_mode, _old_oid, new_oid, _status = meta.lstrip(b":").split(b" ")
+        name = path.decode("utf-8", "surrogateescape")
+        if new_mode == _GITLINK_MODE or name.split("/", 1)[0] == ".git":
+            continue
+        entries.append((name, new_mode, new_oid.decode()))
+    return entries
+
+
+def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
+    if not oids:
+        return {}
+    out = git(*at, "cat-file", "--batch", input="".join(f"{oid}\n" for oid in oids).encode())
+    blobs, pos = {}, 0
+    for _ in oids:
+        end = out.index(b"\n", pos)
+        oid, kind, size = out[pos:end].decode().split(" ")
+        if kind != "blob":
+            raise GitError(f"object {oid} is a {kind}, not a blob")
+        start = end + 1
+        blobs[oid] = out[start:start + int(size)]
+        pos = start + int(size) + 1
+    return blobs
+
+
+def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
+    """The end of the log, from the first whole word: a word cut by the seek could be part of a
+    secret that redaction no longer recognises."""
+    with open(path, "rb") as log:
+        log.seek(0, os.SEEK_END)
+        start = max(0, log.tell() - size)
+        log.seek(start)
+        data = log.read()
+    if start > 0:
+        cut = re.search(rb"\s", data)
+        data = data[cut.end():] if cut else b""
+    return data.decode("utf-8", errors="replace")

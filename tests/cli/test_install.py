@@ -1,0 +1,42 @@
+"""`pip install .` puts the templates where an installed runner finds them."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import branches, issue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(300)
+def test_installed_package_runs_from_another_directory(tmp_path, make_repo, write_issues):
+    target = tmp_path / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(ROOT)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert build.returncode == 0, build.stderr
+    assert (target / "runner" / "templates" / "default" / "PLAN.md.j2").is_file()
+    assert (target / "runner" / "demo_data" / "issues.json").is_file()
+    assert (target / "runner" / "py.typed").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    repo = make_repo()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    where = subprocess.run([sys.executable, "-c", "import runner; print(runner.__file__)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert where.stdout.startswith(str(target)), where.stdout + where.stderr
+    path = write_issues([issue(3, "Login fails", "app/auth/login.py")])
+    run = subprocess.run(
+        [sys.executable, "-m", "runner", "process", str(path), "--repo", str(repo),
+         "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"), "-q"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert set(branches(repo)) == {"runner/issue-3"}
