@@ -13,7 +13,7 @@ help: ## list the targets
 
 $(STAMP): setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench,lint]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install runner with its test tools
@@ -30,9 +30,10 @@ bench: $(STAMP) ## run the benchmark suite (about 10 minutes on 2 cores)
 bench-quick: $(STAMP) ## every benchmark scenario, small (about 90 seconds)
 	$(BIN)/python -m perf.bench --quick
 
-lint: $(STAMP) ## byte-compile everything and check with ruff when available
-	$(BIN)/python -m compileall -q runner perf tests
-	@if $(BIN)/python -m ruff --version >/dev/null 2>&1; then $(BIN)/python -m ruff check runner perf tests; fi
+lint: $(STAMP) ## ruff (lint and format check) and mypy, as CI runs them
+	$(BIN)/python -m ruff check runner perf tests
+	$(BIN)/python -m ruff format --check runner perf tests
+	$(BIN)/python -m mypy
 
 clean: ## remove the virtualenv, the demo and build leftovers
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache

@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.core.status import ExitCode
+
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
 SAMPLE_FILES = DATA_DIR / "sample-repo"
 EARLIER_FILES = DATA_DIR / "earlier"
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     elif repo.exists() and any(repo.iterdir()):
         print(f"{repo} exists but is not a git repository; remove it or pick another --dir",
               file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     else:
         build_sample_repo(repo)
         print(f"Built the sample repository in {repo} ({len(HISTORY)} commits)")

@@ -18,7 +18,7 @@ Why it is built this way:
   sees the same methods as SagePool and concurrent futures.
 - Workers need nothing but the installed package: the plugin carries the repository
   indexes and the user's templates, so no file of the master has to be shared. For a
-  repository given as a URL each worker host clones it, commits and pushes (worker_git).
+  repository given as a URL each worker host clones it, commits and pushes (runner.dask.git).
 - A lost worker is Dask's to handle (it reschedules the task); when Dask gives up the
   future fails with a transient error, and the master's retry policy takes over.
 - With `--backend dask` the cluster is someone else's: resize() only records what it

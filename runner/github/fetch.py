@@ -355,14 +355,14 @@ def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
         finally:
             gh.close()
     except (TokenError, ValueError) as exc:
-        return _fail(stderr, str(exc), token, 2)
+        return _fail(stderr, str(exc), token, ExitCode.USAGE)
     except FetchError as exc:
         return _fail(stderr, str(exc), token, exc.exit_code)
     except OSError as exc:
-        return _fail(stderr, f"cannot write the issues: {exc}", token, 1)
+        return _fail(stderr, f"cannot write the issues: {exc}", token, ExitCode.FAILED)
     if not request.quiet:
         stderr.write(redact(_summary(request.repo, stats), token) + "\n")
-    return 0
+    return ExitCode.OK
 
 
 def _fetch_options(request: FetchRequest, default_state_dir: Callable[[], Path]) -> dict[str, Any]:

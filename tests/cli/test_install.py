@@ -23,7 +23,10 @@ def test_installed_package_runs_from_another_directory(tmp_path, make_repo, writ
     )
     assert build.returncode == 0, build.stderr
     assert (target / "runner" / "templates" / "default" / "PLAN.md.j2").is_file()
-    assert (target / "runner" / "demo_data" / "issues.json").is_file()
+    assert (target / "runner" / "cli" / "demo_data" / "issues.json").is_file()
+    source_packages = {p.parent.relative_to(ROOT) for p in (ROOT / "runner").rglob("__init__.py")
+                       if "demo_data" not in p.parts}
+    assert all((target / package / "__init__.py").is_file() for package in source_packages), source_packages
     assert (target / "runner" / "py.typed").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

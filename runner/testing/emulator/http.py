@@ -5,7 +5,7 @@
                           2. concurrency limit, latency, then seeded faults: drop the connection / 502 / 503
                           3. credentials ─> 401 Bad credentials
                           4. primary and secondary limits ─> 403 + GitHub's message
-                          5. route ─> endpoint (emulator_api) ─> Reply
+                          5. route ─> endpoint (api) ─> Reply
                           6. ETag / If-None-Match ─> 304, refunded to the primary budget
                           7. x-ratelimit-* and GitHub's other headers
                           8. seeded "lost reply": the work is done but the connection is cut
