@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 WRITER_SCRIPT = """
 import sys
 from pathlib import Path
-from runner.config import Identity
+from runner.core.models import Identity
 from runner.git.store import RepoWriter, WriteItem
 repo, start, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 writer = RepoWriter(repo, Identity(), "runner/issue-", None)
@@ -106,7 +106,7 @@ def test_runs_without_any_git_identity(make_repo, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     code = (
-        "from pathlib import Path; from runner.config import Identity; from runner.git.store import RepoWriter, WriteItem;"
+        "from pathlib import Path; from runner.core.models import Identity; from runner.git.store import RepoWriter, WriteItem;"
         f"w = RepoWriter(Path({str(repo)!r}), Identity(), 'runner/issue-', None);"
         "print(w.write([WriteItem(5, 'runner/issue-5', '.runner/issues/5', {'.runner/issues/5/PLAN.md': b'x'}, 'm')])[0].status)"
     )

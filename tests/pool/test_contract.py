@@ -115,7 +115,7 @@ def test_slots_bound_the_work_in_flight_and_resize_changes_the_pool(make_pool):
 @pytest.mark.timeout(90)
 def test_shutdown_with_cancel_futures_returns_promptly_and_refuses_new_work(make_pool):
     pool = make_pool(1)
-    futures = [pool.submit(time.sleep, 0.3) for _ in range(pool.free_slots())]
+    futures = [pool.submit(time.sleep, 0.3) for _ in range(pool.free_slots() + 4)]
     pool.shutdown(wait=True, cancel_futures=True)
     wait(futures, timeout=30)
     assert all(f.done() for f in futures) and any(f.cancelled() for f in futures)
