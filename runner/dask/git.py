@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from filelock import FileLock
 
+from runner.git.cmd import git_environ
 from runner.git.clones import porcelain_statuses, url_key
 from runner.core.models import Identity
 from runner.sage.fixer import prune_stale_worktrees
@@ -287,7 +288,7 @@ def _clone(url: str, directory: Path, env: dict[str, str]) -> None:
 def git_env() -> dict[str, str]:
     """The environment for git talking to a remote: no prompt (a worker has no terminal), and
     the host's own credential helpers; never a token."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    return git_environ()
 
 
 def _network(args: list[str], env: dict[str, str], what: str) -> None:

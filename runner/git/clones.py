@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runner.git.auth import DEFAULT_API_URL, git_auth_env
+from runner.git.cmd import git_environ
 from runner.core.secrets import redact
 from runner.core.errors import UsageError
 
@@ -101,7 +102,7 @@ def sync_all(remotes: Mapping[str, str], state_dir: Path, token: str = "",
 
 def sync(url: str, directory: Path, token: str = "", api_url: str = DEFAULT_API_URL) -> Path:
     """The up-to-date bare clone of `url` at `directory`."""
-    env = {**os.environ, **git_auth_env(url, token, api_url), "GIT_TERMINAL_PROMPT": "0"}
+    env = git_environ(git_auth_env(url, token, api_url))
     if not (directory / "HEAD").is_file():
         _clone(url, directory, env)
     _git(["-C", str(directory), "fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*"], env=env,
@@ -154,7 +155,7 @@ def _refs(directory: Path, prefix: str) -> dict[str, str]:
 
 def _git(args: list[str], *, env: dict[str, str] | None = None, check: bool = True, status: bool = False,
          what: str = "git") -> str:
-    proc = subprocess.run(["git", *args], capture_output=True, text=True, env=env, timeout=GIT_TIMEOUT_S,
+    proc = subprocess.run(["git", *args], capture_output=True, text=True, env=env or git_environ(), timeout=GIT_TIMEOUT_S,
                           stdin=subprocess.DEVNULL)
     if status:
         return str(proc.returncode)

@@ -1,14 +1,15 @@
 """Everything that speaks to GitHub, paced and exactly once.
 
-    committed branches ──> stage.PublishStage (a thread) ──> publisher.Publisher
+    committed branches ──> (the run's publishing thread) ──> publisher.Publisher
                                                               │ push (git), draft PR, labels,
                                                               │ one comment; looks before it writes
                              pacing.Pacer (budget) <──────────┤ content writes paced to the limits
                              breaker.CircuitBreaker <─────────┘ stops a storm of failures
     runner fetch ──> fetch (paginated, ETag-cached) ──> issues as JSON Lines
 
-client builds the PyGithub client; ratelimit reads GitHub's rate-limit answers (one copy);
-identity finds runner's own login.
+client builds the PyGithub client; identity finds runner's own login. GitHub's rate-limit
+answers are read in one place, `runner.core.ratelimit`, because the shared retry policy needs
+them too; the thread that feeds the publisher is the run's (`runner.run.publishing`).
 """
 from __future__ import annotations
 
