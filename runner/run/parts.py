@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.config import Config, ConfigError
 from runner.core.models import CommitOutcome, Issue, SageResult, Ticket
@@ -28,11 +28,13 @@ from runner.run.collector import Collector
 from runner.run.intake import Intake
 from runner.run.ledger import Ledger
 from runner.run.outcome import Observer
-from runner.run.publishing import PublishStage
 from runner.run.queue import PriorityQueue
 from runner.run.recorder import Recorder
 from runner.run.routing import Router
 from runner.scaling import Autoscaler, PsutilSampler, ResourceMonitor, ScalingPolicy
+
+if TYPE_CHECKING:
+    from runner.run.publishing import PublishStage
 
 MONITOR_INTERVAL_S = 0.1
 
@@ -126,6 +128,7 @@ def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledge
     from runner.github.client import make_github
     from runner.github.pacing import Pacer
     from runner.github.publisher import Publisher
+    from runner.run.publishing import PublishStage
 
     breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
                              wait_in_open_s=30.0, permitted_calls_in_half_open=3)
