@@ -95,3 +95,16 @@ def test_module_level_imports_have_no_cycle():
 def _is_package_reexport(package: str, module: str) -> bool:
     """A package's __init__ re-exporting its own module is not a cycle (the module loads first)."""
     return module.startswith(package + ".")
+
+
+def test_the_worker_side_loads_no_master_ui_or_github_code():
+    """What the fork server preloads and what a Dask worker imports stay on the worker's side."""
+    import subprocess
+    import sys
+
+    code = ("import sys, runner.pool.start as s, importlib; [importlib.import_module(m) for m in s.SAGE_MODULES]; "
+            "import runner.dask.worker; print(' '.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    master_side = [m for m in loaded if m.startswith(("runner.run", "runner.cli", "runner.github", "runner.records",
+                                                      "runner.scaling", "typer", "rich", "github"))]
+    assert not master_side, master_side

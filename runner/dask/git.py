@@ -46,7 +46,7 @@ from runner.core.secrets import redact
 from runner.git.store import GENERATION_NAME, LOCK_NAME, LOCK_TIMEOUT_S, GitError, RepoWriter, WriteItem, run_git
 from runner.core.models import CommitOutcome, SageResult, Task
 from runner.core.status import Status
-from runner.records.issue import commit_message
+from runner.git.message import commit_message
 from runner.core.errors import RunnerError
 
 if TYPE_CHECKING:

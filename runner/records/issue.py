@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Sequence
 
-from runner.core.display import clean, readable
 from runner.records.journal import Journal
 from runner.core.models import Ticket
 from runner.core.models import CommitOutcome, SageResult
@@ -65,24 +64,4 @@ def record_carried(sink: ReportSink, journal: Journal | None, run_id: str, carri
         journal.record_rows([Journal.row(c.repo, c.number, c.status, run_id=run_id, error=c.error, at=finished_at)
                              for c in carried], durable=True)
 
-
-def commit_message(ticket: Ticket, result: SageResult) -> str:
-    issue, triage = ticket.issue, ticket.triage
-    title = clean(issue.title).strip()
-    if len(title) > 60:
-        title = title[:59] + "…"
-    lines = [f"runner: plan for #{issue.number}: {title}", ""]
-    if result.summary:
-        lines += [result.summary, ""]
-    if result.changes:
-        changed = sorted(readable(path) for path in result.changes)
-        lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
-    lines += [
-        f"Priority: {triage.priority.label} ({clean(triage.priority_reason)})",
-        f"Kind: {triage.kind}",
-        f"Risk: {result.risk}",
-        f"Runner-Issue: {issue.number}",
-        f"Runner-Content: {issue.content_hash}",
-    ]
-    return "\n".join(lines) + "\n"
 

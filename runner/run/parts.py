@@ -19,7 +19,7 @@ from runner.core.retry import RetryPolicy
 from runner.git.store import RepoWriter
 from runner.github.breaker import CircuitBreaker
 from runner.pool import WorkerPool
-from runner.records.issue import commit_message
+from runner.git.message import commit_message
 from runner.records.journal import Journal
 from runner.records.metrics import RunMetrics
 from runner.records.report import ReportError, ReportSink

@@ -18,7 +18,7 @@ from runner.sage.fixer import FixerSpec, prune_stale_worktrees, run_fixer
 from runner.git.store import RepoWriter, WriteItem
 from runner.core.models import Ticket
 from runner.core.models import Issue, Priority, SageResult, Triage
-from runner.records.issue import commit_message
+from runner.git.message import commit_message
 
 pytestmark = pytest.mark.timeout(60)
 
