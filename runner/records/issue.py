@@ -5,7 +5,7 @@ from typing import Any, NamedTuple, Sequence
 
 from runner.core.display import clean, readable
 from runner.records.journal import Journal
-from runner.core.models import Ticket
+from runner.core.models import Task, Ticket
 from runner.core.models import CommitOutcome, SageResult
 from runner.records.report import ReportSink
 from runner.core.clock import now_iso
@@ -66,7 +66,7 @@ def record_carried(sink: ReportSink, journal: Journal | None, run_id: str, carri
                              for c in carried], durable=True)
 
 
-def commit_message(ticket: Ticket, result: SageResult) -> str:
+def commit_message(ticket: Ticket | Task, result: SageResult) -> str:
     issue, triage = ticket.issue, ticket.triage
     title = clean(issue.title).strip()
     if len(title) > 60:
