@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -36,7 +36,7 @@ class TerminalObserver:
         self.done = 0
         self.total = 0
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._last_log = time.monotonic()
 
     def run_started(self, info: dict[str, Any]) -> None:
@@ -62,6 +62,7 @@ class TerminalObserver:
                   f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}"
                   f"{paused_note(snapshot.get('paused_until'))}")
         if self._progress is not None:
+            assert self._task is not None
             handled = sum(snapshot["totals"][k] for k in ("succeeded", "failed", "deferred", "skipped", "invalid"))
             self._progress.update(self._task, completed=handled, status=status)
         elif not self.quiet and time.monotonic() - self._last_log >= LOG_EVERY_S:

@@ -86,7 +86,7 @@ def _one_repository_per_clone(config: Config) -> Config:
             raise ValueError(f"{seen[path]} and {key} are both the clone {path}: a clone holds the issues "
                              "of one repository; give each repository its own clone")
         seen[path] = key
-    if config.default_repo is not None and config.github in config.repos:
+    if config.default_repo is not None and config.github is not None and config.github in config.repos:
         raise ValueError(f"--github {config.github} is mapped to {config.repos[config.github]}, and the plain "
                          f"--repo {config.default_repo} would publish there too: give one of them")
     return config

@@ -99,9 +99,9 @@ def _brackets(text: str, pos: int, depth: int, max_depth: int) -> tuple[int, int
     depth > `max_depth` at the opening bracket one level too deep; otherwise the end of
     `text`, or the start of a string that does not end in it.
     """
-    flat, end = _FLAT.match, len(text)
+    end = len(text)
     while True:
-        pos = flat(text, pos).end()
+        pos = _match_end(_FLAT, text, pos)
         if pos >= end or text[pos] == '"':
             return pos, depth
         if text[pos] in _OPEN:
@@ -160,6 +160,14 @@ def array_values(stream: TextIO, max_depth: int = MAX_DEPTH,
         pos = reader.skip_space(pos + 1)
 
 
+def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where `pattern`'s match at `pos` ends. Each pattern given here also matches the empty
+    string, at any position, so a match always exists."""
+    match = pattern.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
 def _element_end(reader: _Reader, start: int, max_depth: int, max_chars: int) -> int:
     first = reader.char(start)
     if first in _OPEN:
@@ -170,7 +178,7 @@ def _element_end(reader: _Reader, start: int, max_depth: int, max_chars: int) ->
         if match is None:
             reader.fail("Unterminated string starting at", start)
         return match.end()
-    while (end := _ATOM.match(reader.text, start).end()) == len(reader.text) and reader.more(start, max_chars):
+    while (end := _match_end(_ATOM, reader.text, start)) == len(reader.text) and reader.more(start, max_chars):
         pass
     if end == start:
         reader.fail("Expecting value" if first else "the input ends early", start)
@@ -214,7 +222,7 @@ class _Reader:
 
     def skip_space(self, pos: int) -> int:
         """Index of the next character that is not white space; forgets the text before it."""
-        while (pos := _SPACE.match(self.text, pos).end()) == len(self.text):
+        while (pos := _match_end(_SPACE, self.text, pos)) == len(self.text):
             pos = self.release(pos)
             if not self.more(pos):
                 break

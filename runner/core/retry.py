@@ -99,7 +99,8 @@ def http_status(exc: BaseException) -> int | None:
     """The HTTP status carried by a PyGithub or requests exception, if any."""
     github_error = _github_class("GithubException")
     if github_error is not None and isinstance(exc, github_error):
-        return exc.status if isinstance(exc.status, int) else None
+        status = getattr(exc, "status", None)
+        return status if isinstance(status, int) else None
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None

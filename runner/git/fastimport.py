@@ -64,11 +64,16 @@ NO_REF_OPTIONS = ("-c", "core.hooksPath=/dev/null")
 
 
 class Commitable(Protocol):
-    branch: str
-    files: dict[str, bytes]
-    message: str
-    changes: dict[str, bytes | None]
-    modes: dict[str, str]
+    @property
+    def branch(self) -> str: ...
+    @property
+    def files(self) -> dict[str, bytes]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def changes(self) -> dict[str, bytes | None]: ...
+    @property
+    def modes(self) -> dict[str, str]: ...
 
 
 class RefsRejected(GitError):
@@ -99,6 +104,9 @@ class ImportStream:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
             env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
         )
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        assert stdin is not None and stdout is not None
+        self._stdin, self._stdout = stdin, stdout
         self._broken = False
         self._holding = False
         self._reader: threading.Thread | None = None
@@ -130,7 +138,7 @@ class ImportStream:
         release = b"reset %s\n\n" % HOLDING_REF.encode() if self._holding else b""
         self._send(release + b"".join(b"get-mark :%d\n" % mark for mark in self._marks.values()) + b"done\n")
         try:
-            self._proc.stdin.close()
+            self._stdin.close()
         except (BrokenPipeError, ValueError):
             self._broken = True
 
@@ -142,6 +150,7 @@ class ImportStream:
         """{branch: commit} for every branch added. Raises RefsRejected (commits written,
         some refs refused) or GitError (the process failed)."""
         self.seal()
+        assert self._reader is not None
         self._reader.join()
         self._errors.seek(0)
         errors = self._errors.read()
@@ -166,15 +175,15 @@ class ImportStream:
 
     def _read_answers(self) -> None:
         """Read git's answers as they come, so a long list of marks can never fill its pipe."""
-        self._answers = self._proc.stdout.read()
-        self._proc.stdout.close()
+        self._answers = self._stdout.read()
+        self._stdout.close()
         self._proc.wait()
 
     def _send(self, data: bytes) -> None:
         if self._broken:
             return
         try:
-            self._proc.stdin.write(data)
+            self._stdin.write(data)
         except (BrokenPipeError, ValueError):
             self._broken = True
 

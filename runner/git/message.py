@@ -3,10 +3,10 @@ and the trailers a rerun reads back (`Runner-Issue`, `Runner-Content`)."""
 from __future__ import annotations
 
 from runner.core.display import clean, readable
-from runner.core.models import SageResult, Ticket
+from runner.core.models import SageResult, Task, Ticket
 
 
-def commit_message(ticket: Ticket, result: SageResult) -> str:
+def commit_message(ticket: Ticket | Task, result: SageResult) -> str:
     issue, triage = ticket.issue, ticket.triage
     title = clean(issue.title).strip()
     if len(title) > 60:

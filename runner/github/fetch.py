@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TextIO
 from urllib.parse import quote, urlencode
 
 import github
@@ -36,6 +36,9 @@ from runner.core.secrets import redact
 from runner.core import ratelimit
 from runner.core.errors import RunnerError
 from runner.core.status import ExitCode
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PER_PAGE = 100
 STATES = ("open", "closed", "all")
@@ -124,7 +127,7 @@ class PageCache:
 def fetch_issues(
     gh: github.Github,
     repo: str,
-    out: TextIO,
+    out: SupportsWrite[str],
     *,
     state: str = "open",
     labels: Iterable[str] = (),
@@ -304,7 +307,7 @@ def _json_or_none(body: str) -> Any:
         return None
 
 
-def _write_issues(items: list[Any], out: TextIO, stats: FetchStats) -> None:
+def _write_issues(items: list[Any], out: SupportsWrite[str], stats: FetchStats) -> None:
     for item in items:
         if isinstance(item, dict) and "pull_request" in item:
             stats.pull_requests_skipped += 1

@@ -40,7 +40,7 @@ import threading
 import time
 from collections import deque
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from runner.core.logs import LOGGER
 from runner.github.budget import ContentBudget, PacingEvent
@@ -184,11 +184,11 @@ class Pacer:
         """Intervals x2, from at least GitHub's advice, to at most x8 of it (or of the configured
         ones). Faster-than-advised intervals were the user's to try; after a limit the pace comes
         back to the advice, not below it."""
-        self._target = tuple(max(c, g) for c, g in zip(self.configured, self._guide))
+        self._target = _pair(max(c, g) for c, g in zip(self.configured, self._guide))
         widened = [min(max(current * BACKOFF, target), target * MAX_BACKOFF)
                    for current, target in zip((self.write_interval_s, self.notify_interval_s), self._target)]
         self.write_interval_s, self.notify_interval_s = widened
-        self._steps = tuple((w - t) / RECOVERY_WRITES for w, t in zip(widened, self._target))
+        self._steps = _pair((w - t) / RECOVERY_WRITES for w, t in zip(widened, self._target))
 
     def _event(self, kind: str, said: str, retry_after_s: float | None, pause: float) -> None:
         until = self._paused_until if pause else None
@@ -223,3 +223,9 @@ class Pacer:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _pair(values: Iterable[float]) -> tuple[float, float]:
+    """(write, notify) from values computed for both intervals alike."""
+    write, notify = values
+    return write, notify

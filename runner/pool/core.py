@@ -13,20 +13,19 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import Future
-from multiprocessing.context import BaseContext
 from typing import Any, Callable
 
 from runner.pool.errors import (InitializerError, PoolBroken, PoolError, RemoteTraceback,
                                 ResultNotPicklable, TaskTimeout, WorkerCrashed)
 from runner.pool.handle import Sage, Task, kill_group
-from runner.pool.types import PoolConfig, PoolEvent, PoolStats
+from runner.pool.types import PoolConfig, PoolEvent, PoolStats, StartContext
 from runner.pool.child import InitFailed, Raised, Ready, Returned, Unpicklable
 
 
 class PoolCore:
     """All mutable pool state and the policies acting on it; the caller holds the lock."""
 
-    def __init__(self, config: PoolConfig, ctx: BaseContext, init_blob: bytes, target: int,
+    def __init__(self, config: PoolConfig, ctx: StartContext, init_blob: bytes, target: int,
                  wake: Callable[[], None]) -> None:
         self.config = config
         self.target = target

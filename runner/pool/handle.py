@@ -11,12 +11,12 @@ import signal
 import time
 from collections import deque
 from concurrent.futures import Future
-from multiprocessing.context import BaseContext
 from typing import Any, Callable
 
 import psutil
 
 from runner.pool.child import STOP, worker_main
+from runner.pool.types import StartContext
 
 
 class Task:
@@ -48,7 +48,7 @@ class Sage:
     running (its `started_at` is when it got there), the others wait unread in the pipe.
     """
 
-    def __init__(self, ctx: BaseContext, name: str, sys_path: list[str], init_blob: bytes) -> None:
+    def __init__(self, ctx: StartContext, name: str, sys_path: list[str], init_blob: bytes) -> None:
         parent_end, child_end = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=worker_main, name=name,
                                    args=(child_end, sys_path, init_blob))
@@ -60,7 +60,8 @@ class Sage:
         finally:
             child_end.close()
         self.conn = parent_end
-        self.pid: int = self.process.pid  # type: ignore[assignment]
+        assert self.process.pid is not None, "a started process has a pid"
+        self.pid: int = self.process.pid
         self.sentinel: int = self.process.sentinel
         self.spawned_at = time.monotonic()
         self.inflight: deque[Task] = deque()

@@ -11,11 +11,10 @@ import threading
 import time
 import weakref
 from concurrent.futures import Executor, Future, InvalidStateError
-from multiprocessing.context import BaseContext
 from typing import Any, Callable
 
 from runner.pool.core import PoolCore
-from runner.pool.types import PoolConfig, PoolEvent, PoolStats
+from runner.pool.types import PoolConfig, PoolEvent, PoolStats, StartContext
 from runner.pool.errors import (ArgumentsNotPicklable, PoolBroken)
 from runner.pool.handle import Task
 from runner.pool.child import PROTOCOL
@@ -70,7 +69,7 @@ class SagePool(Executor):
                  max_tasks_per_worker: int | None = None, max_worker_rss: int | None = None,
                  inflight_per_worker: int = 2, max_init_failures: int = 3,
                  on_event: Callable[[PoolEvent], None] | None = None,
-                 mp_context: BaseContext | None = None, rss_check_interval: float = 0.5,
+                 mp_context: StartContext | None = None, rss_check_interval: float = 0.5,
                  init_backoff_s: float = 0.1) -> None:
         if workers < 1 or inflight_per_worker < 1 or max_init_failures < 1:
             raise ValueError("workers, inflight_per_worker and max_init_failures must be >= 1")

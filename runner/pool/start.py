@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Sequence
-from multiprocessing.context import BaseContext
+
+from runner.pool.types import StartContext
 
 SAGE_MODULES = ("runner.pool", "runner.sage.worker", "runner.sage.render")
 
 
-def default_context(preload: Sequence[str] = SAGE_MODULES) -> BaseContext:
+def default_context(preload: Sequence[str] = SAGE_MODULES) -> StartContext:
     """forkserver where available: fork is unsafe once the master runs threads, and spawn
     starts a fresh interpreter for every sage (perf/engine_overhead.py measures all three:
     forkserver starts sages several times faster than spawn once the server runs).

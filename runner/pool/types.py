@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from multiprocessing.context import DefaultContext, ForkContext, ForkServerContext, SpawnContext
+
+# A multiprocessing context that can start a process (BaseContext itself has no `Process`).
+StartContext: TypeAlias = "DefaultContext | ForkContext | ForkServerContext | SpawnContext"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from runner.core.secrets import redact
 from runner.core.logs import LOGGER
@@ -63,7 +63,7 @@ class ReportSink:
             self._discard()
             raise ReportError(report_dir, exc) from None
 
-    def add_issues(self, records: list[Mapping[str, Any]]) -> None:
+    def add_issues(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Count the records and append them to the report in one write."""
         with self._lock:
             for record in records:

@@ -52,6 +52,10 @@ class Done:
     error: BaseException | None
 
 
+# An issue whose commit is in an open or sealed batch, with the result it was made from.
+Streamed = tuple[Ticket, SageResult]
+
+
 class Collector(threading.Thread):
     def __init__(
         self,
@@ -80,9 +84,9 @@ class Collector(threading.Thread):
         self.retries = 0
         self.error: BaseException | None = None
         self._halt = threading.Event()
-        self._open: dict[str, tuple[WriteBatch, list[Done]]] = {}
-        self._sealed: dict[str, tuple[WriteBatch, list[Done]]] = {}
-        self._unrecorded: deque[tuple[Done, CommitOutcome]] = deque()
+        self._open: dict[str, tuple[WriteBatch, list[Streamed]]] = {}
+        self._sealed: dict[str, tuple[WriteBatch, list[Streamed]]] = {}
+        self._unrecorded: deque[tuple[Ticket, CommitOutcome, SageResult]] = deque()
 
     def submit_done(self, done: Done) -> None:
         self.results.put(done)
@@ -128,25 +132,27 @@ class Collector(threading.Thread):
 
     def _handle(self, dones: list[Done]) -> None:
         for done in dones:
-            result = done.result
             if done.error is not None:
                 self._failed_attempt(done.ticket, done.error)
-            elif result.written is not None:
+                continue
+            result = done.result
+            assert result is not None, "a task that raised nothing returned a result"
+            if result.written is not None:
                 self.after_commit([(done.ticket, result.written, result)])
             elif result.fixer is not None and result.fixer.get("error"):
                 self.finish(done.ticket, Status.FAILED, None, result.fixer["error"], result)
             elif result.fixer is not None and not result.changes:
                 self.finish(done.ticket, Status.NO_CHANGE, None, None, result)
             else:
-                self._stream(done)
+                self._stream(done.ticket, result)
 
-    def _stream(self, done: Done) -> None:
-        repo_key = done.ticket.repo_key
+    def _stream(self, ticket: Ticket, result: SageResult) -> None:
+        repo_key = ticket.repo_key
         if repo_key not in self._open:
             self._open[repo_key] = (self.writers[repo_key].open_batch(), [])
         batch, members = self._open[repo_key]
-        batch.add(self._write_item(done.ticket, done.result))
-        members.append(done)
+        batch.add(self._write_item(ticket, result))
+        members.append((ticket, result))
         if len(batch) >= BATCH_MAX:
             self._seal(repo_key)
 
@@ -189,15 +195,15 @@ class Collector(threading.Thread):
                 del self._sealed[repo_key]
                 self._collect(batch, members)
 
-    def _collect(self, batch: WriteBatch, members: list[Done]) -> None:
-        self._unrecorded.extend(zip(members, batch.close()))
+    def _collect(self, batch: WriteBatch, members: list[Streamed]) -> None:
+        self._unrecorded.extend((ticket, outcome, result) for (ticket, result), outcome in zip(members, batch.close()))
 
     def _record_some(self, count: int) -> None:
         """Record a few outcomes at a time: between them new results keep git busy."""
         take = self._unrecorded.popleft
         chunk = [take() for _ in range(min(count, len(self._unrecorded)))]
         if chunk:
-            self.after_commit([(done.ticket, outcome, done.result) for done, outcome in chunk])
+            self.after_commit(chunk)
 
     def _close_all_quietly(self) -> None:
         """On the way out (normally nothing is left): never leave a repository locked."""

@@ -48,6 +48,15 @@ class RepoIndex:
     def __post_init__(self) -> None:
         self._forget_memos()
 
+    def _forget_memos(self) -> None:
+        """Per-process caches, filled as a sage meets tokens and files; never pickled."""
+        self._idf_memo: dict[str, float] = {}
+        self._content_memo: dict[str, list[tuple[int, float]]] = {}
+        self._lowered_memo: dict[int, tuple[str, list[int]]] = {}
+        self._lines_memo: dict[int, dict[str, tuple[int, ...]]] = {}
+        self._memo_size = 0
+        self._path_id_memo: dict[str, int] = {}
+
     def idf(self, token: str) -> float:
         memo = self._idf_memo
         value = memo.get(token)
@@ -114,15 +123,6 @@ class RepoIndex:
                 offset += len(line) + 1
             found = self._lowered_memo[path_id] = ("\n".join(lowered), starts)
         return found
-
-    def _forget_memos(self) -> None:
-        """Per-process caches, filled as a sage meets tokens and files; never pickled."""
-        self._idf_memo: dict[str, float] = {}
-        self._content_memo: dict[str, list[tuple[int, float]]] = {}
-        self._lowered_memo: dict[int, tuple[str, list[int]]] = {}
-        self._lines_memo: dict[int, dict[str, tuple[int, ...]]] = {}
-        self._memo_size = 0
-        self._path_id_memo: dict[str, int] = {}
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if not k.endswith("_memo")}

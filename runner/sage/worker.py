@@ -86,6 +86,7 @@ def work(task: Task) -> SageResult:
     found = analyse(issue, triage, _state.indexes[task.repo_key])
     summary = summarize(issue.body)
     risk_reasons = tuple(readable(reason) for reason in found.risk_reasons)
+    branch = f"{_state.setup.branch_prefix}{issue.number}"
     context = {
         "issue": {
             "number": issue.number,
@@ -102,13 +103,13 @@ def work(task: Task) -> SageResult:
         "risk": found.risk,
         "risk_reasons": list(risk_reasons),
         "duplicates": list(task.duplicates),
-        "branch": f"{_state.setup.branch_prefix}{issue.number}",
+        "branch": branch,
     }
     rendered = _state.renderer.render(triage.kind, context)
     directory = _state.setup.plan_dir.format(number=issue.number)
     files = {f"{directory}/{name}": clean_bytes(text) for name, text in rendered.items()}
     spec = _state.setup.fixer
-    fixed = _run_fixer(task, files, context["branch"]) if spec else None
+    fixed = _run_fixer(task, files, branch) if spec else None
     facts = _fixer_facts(fixed, spec.timeout_s) if fixed and spec else None
     applied = fixed if facts is not None and "error" not in facts else None
     return SageResult(

@@ -111,7 +111,7 @@ def smoothed(samples: Sequence[ResourceSample], window_s: float) -> ResourceSamp
         return replace(latest, cpu_percent=cpu)
     by_pid: dict[int, list[float]] = {}
     for sample in recent:
-        for pid, worker_cpu in zip(sample.worker_pids, sample.worker_cpu):
-            by_pid.setdefault(pid, []).append(worker_cpu)
+        for pid, reading in zip(sample.worker_pids, sample.worker_cpu):
+            by_pid.setdefault(pid, []).append(reading)
     worker_cpu = [sum(by_pid[pid]) / len(by_pid[pid]) for pid in latest.worker_pids]
     return replace(latest, cpu_percent=cpu, worker_cpu=worker_cpu)

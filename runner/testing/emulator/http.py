@@ -312,6 +312,7 @@ class Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host", "")
         if not _HOST.match(host):
             address, port = self.server.server_address[:2]
+            assert isinstance(address, str), "a bound socket names its host as text"
             host = f"{address}:{port}"
         return f"http://{host}"
 

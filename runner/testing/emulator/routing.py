@@ -11,7 +11,8 @@ import math
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from email.message import Message
+from typing import TYPE_CHECKING, Any, Callable
 
 from runner.testing.emulator.errors import ApiError
 from runner.testing.emulator.limits import RateSnapshot
@@ -31,7 +32,7 @@ class Request:
     method: str
     path: str
     query: list[tuple[str, str]]
-    headers: Mapping[str, str]
+    headers: Message[str, str]
     body: bytes
     base_url: str
 

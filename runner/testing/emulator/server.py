@@ -64,6 +64,7 @@ class Emulator:
             return self.url
         self._server = EmulatorHTTPServer(self._address, self.app)
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), "a bound socket names its host as text"
         self._url = f"http://{host}:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="github-emulator", daemon=True
@@ -134,7 +135,7 @@ def _parse_repos(specs: Sequence[str]) -> dict[str, Path]:
 
 def _parse_tokens(flags: Sequence[str], token_file: Path | None) -> dict[str, str | None]:
     """Accepted tokens and their logins (None: the configured login)."""
-    pairs = []
+    pairs: list[tuple[str, str | None]] = []
     for flag in flags:
         token, sep, login = flag.rpartition("=")
         pairs.append((token, login) if sep and token and _LOGIN.match(login) else (flag, None))
