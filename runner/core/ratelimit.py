@@ -18,7 +18,9 @@ def lowered(headers: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def is_rate_limit(status: int | None, headers: Mapping[str, str], message: str = "") -> bool:
-    """Whether an answer is a rate-limit refusal; `headers` as `lowered` gives them."""
+    """Whether an answer is a rate-limit refusal; `headers` as `lowered` gives them. The retry
+    policy gives no `message`: text in an error decides nothing there, since an issue's own
+    words can end up in one; `fetch` reads GitHub's own answer body and gives it."""
     if status == 429:
         return True
     if status != 403:

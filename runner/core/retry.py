@@ -92,7 +92,7 @@ def is_rate_limited(exc: BaseException) -> bool:
     limited = _github_class("RateLimitExceededException")
     if limited is not None and isinstance(exc, limited):
         return True
-    return ratelimit.is_rate_limit(http_status(exc), _headers(exc), _message(exc))
+    return ratelimit.is_rate_limit(http_status(exc), _headers(exc))
 
 
 def http_status(exc: BaseException) -> int | None:
@@ -186,7 +186,3 @@ def _headers(exc: BaseException) -> dict[str, str]:
         headers = getattr(getattr(exc, "response", None), "headers", None)
     return ratelimit.lowered(headers)
 
-
-def _message(exc: BaseException) -> str:
-    data = getattr(exc, "data", None)
-    return str(data.get("message", "")) if isinstance(data, dict) else ""

@@ -125,6 +125,7 @@ def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledge
     settings = config.github_settings
     if settings is None or config.dry_run:
         return None
+    assert config.github is not None, "--github comes with the GitHub settings"
     from runner.github.client import make_github
     from runner.github.pacing import Pacer
     from runner.github.publisher import Publisher

@@ -94,7 +94,7 @@ class ProcessRun:
         writers = open_writers(self.config)
         work_dir = self.config.state_dir / "tmp"
         spooled = self.input_spec in ("-", None)
-        path = self._spool_input(work_dir) if spooled else Path(self.input_spec)
+        path = self._spool_input(work_dir) if spooled or self.input_spec is None else Path(self.input_spec)
         try:
             if not path.is_file():
                 raise source.InputError(f"{path}: no such file")
@@ -331,8 +331,9 @@ class ProcessRun:
             metrics["github"] = {**github_counts(publishing.publishers), "pacing": publishing.pacer.summary()}
             events = [e.as_dict() for e in publishing.breaker.events]
             pacing = [e.as_dict() for e in publishing.pacer.events]
+        history = self.parts.autoscaler.history()
         sections = {"dry_run": self.config.dry_run, "metrics": metrics,
-                    "scaling_history": self.parts.autoscaler.history(), "breaker_events": events, "pacing_events": pacing}
+                    "scaling_history": history, "breaker_events": events, "pacing_events": pacing}
         if self.stop_reason:
             sections["stopped"] = self.stop_reason
         json_path = md_path = failure = None
@@ -348,7 +349,7 @@ class ProcessRun:
         for event in pacing:
             log.info("pacing %s at %s: %s; intervals %s s / %s s", event["event"], event["at"],
                      event["github"] or "-", event["write_interval_s"], event["notify_interval_s"])
-        for decision in sections["scaling_history"]:
+        for decision in history:
             if decision.get("applied"):
                 log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])
         log.info("run %s finished: exit %d, %s%s; report %s", self.run_id, final,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.git.cmd import GitError
 from runner.sage import index as repoindex
 from runner.sage.index import RepoIndex, build, load, load_or_build, tokens
 
@@ -192,7 +193,7 @@ def test_idf_favours_rare_tokens(index: RepoIndex) -> None:
 
 
 def test_unknown_commit_fails_loudly(sample: tuple[Path, str, str]) -> None:
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(GitError):
         build(sample[0], "0" * 40)
 
 
