@@ -97,7 +97,7 @@ class ImportStream:
         self._write_refs = write_refs
         self._stamp = b""
         self._marks: dict[str, int] = {}
-        self._errors = tempfile.TemporaryFile()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - git writes to it until close()
         self._proc = subprocess.Popen(
             ["git", "-C", str(repo), *GIT_OPTIONS, *(() if write_refs else NO_REF_OPTIONS), "fast-import",
              *IMPORT_OPTIONS], bufsize=STREAM_BUFFER,

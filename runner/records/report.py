@@ -223,8 +223,7 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
     lines += _metrics_lines(sections.get("metrics") or {})
     lines += _pacing_lines(sections.get("pacing_events") or [])
     lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error |", "|---|---|---|---|---|---|---|"]
-    shown = 0
-    for record in issues:
+    for shown, record in enumerate(issues):
         if shown == MD_ISSUE_ROWS:
             lines.append(f"| … | | | | | | more in {head['run_id']}.json |")
             break
@@ -232,7 +231,6 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
             f"| {record['number']} | {record.get('priority', '')} | {record.get('kind', '')} | {record['status']} "
             f"| `{record.get('branch') or ''}` | {record.get('latency_s', '')} | {_cell(record.get('error'))} |"
         )
-        shown += 1
     for title, rows in (("Invalid items", invalid), ("Skipped items", skipped)):
         lines += _list_section(title, rows)
     return "\n".join(lines) + "\n"

@@ -93,7 +93,7 @@ def scan(path: Path, work_dir: Path, route: Callable[[str | None], str | None] |
     counter = _NumberCounter(work_dir)
     try:
         count = 0
-        for count, (_line, value) in enumerate(_values(path, fmt), start=1):
+        for count, (_line, value) in enumerate(_values(path, fmt), start=1):  # noqa: B007 - the last one is the count
             key = _repeat_key(value, route)
             if key is not None:
                 counter.add(*key)

@@ -206,7 +206,7 @@ def test_on_transition_is_called_outside_the_lock_and_events_are_json_ready():
 
     def on_transition(event: BreakerEvent) -> None:
         seen.append((event, breaker.state))
-        breaker.failure_rate  # would deadlock if called under the lock
+        _ = breaker.failure_rate  # would deadlock if called under the lock
 
     breaker = make_breaker(clock, on_transition=on_transition)
     open_breaker(breaker)

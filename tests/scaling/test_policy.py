@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import json
 import random
 from dataclasses import replace
@@ -269,7 +271,7 @@ def _simulate_long_tasks(scaler: ScalingPolicy, clock: FakeClock, *, issues: int
 
 def direction_changes(decisions: list[Decision]) -> int:
     actions = [d.action for d in decisions]
-    return sum(1 for before, after in zip(actions, actions[1:]) if before != after)
+    return sum(1 for before, after in itertools.pairwise(actions) if before != after)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -333,7 +335,7 @@ def test_bursts_with_long_gaps_turn_around_at_most_once_per_shrink_cooldown(gap_
     applied = _bursts(policy(clock, max_workers=16), clock, work_s=10, gap_s=gap_s)
     assert [d.to_size for _, d in applied[:2]] == [6, 16]
     assert any(d.action == "shrink" for _, d in applied)
-    for (before_at, before), (at, after) in zip(applied, applied[1:]):
+    for (before_at, before), (at, after) in itertools.pairwise(applied):
         if after.action == "shrink":
             assert at - before_at >= 15
             assert after.to_size == before.to_size - 1

@@ -475,7 +475,7 @@ def test_each_token_acts_as_its_own_user_and_an_app_token_may_not_read_user(repo
         authors = [(c.user.login, c.user.type) for c in comments]
         assert authors == [("mallory", "User"), ("runner-app[bot]", "Bot")]
         with pytest.raises(GithubException) as refused:
-            client(url, token="app-token").get_user().login
+            _ = client(url, token="app-token").get_user().login
         assert refused.value.status == 403 and refused.value.data["message"] == "Resource not accessible by integration"
     finally:
         process.terminate()

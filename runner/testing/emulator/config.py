@@ -88,18 +88,15 @@ class EmulatorConfig:
 
 def _coerce(key: str, type_name: Any, value: Any) -> Any:
     kind = type_name if isinstance(type_name, str) else type_name.__name__
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-    elif kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind == "float":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif kind == "str":
-        if isinstance(value, str):
-            return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "int" and number and isinstance(value, int):
+        return value
+    if kind == "float" and number:
+        return float(value)
+    if kind == "str" and isinstance(value, str):
+        return value
     raise ValueError(f"{key} must be of type {kind}")
 
 
