@@ -26,6 +26,7 @@ from runner.core.errors import RunnerError
 from runner.core.locks import RunLock
 
 JOURNAL_NAME = "journal.sqlite"
+LOGIN_HELP = "runner's GitHub login, for a token that may not ask GitHub (github-actions[bot], an App's <slug>[bot])"
 JSON_HELP = "the summary as one JSON object on stdout (people's output goes to stderr)"
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Turn GitHub issues into ready-to-review branches.")
 
@@ -69,6 +70,7 @@ def process(
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
     github: Optional[str] = typer.Option(None, help="publish to OWNER/NAME: push, draft PR, labels, comment"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
     write_interval: Optional[float] = typer.Option(None, help="seconds between GitHub writes [1]"),
     notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
@@ -98,7 +100,7 @@ def process(
         "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_push_timeout": push_timeout,
+        "gh_push_timeout": push_timeout, "gh_login": login,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
@@ -203,6 +205,7 @@ def nightly(
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
     from runner.run.nightly import QuietRun, advance_marks, nightly_input
@@ -212,7 +215,7 @@ def nightly(
     first = sorted((data.get("repos") or {}).keys())[:1]
     options = {"state_dir": state_dir, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
                "quiet": quiet or None,
-               "github": first[0] if first else None, "gh_token_file": token_file}
+               "github": first[0] if first else None, "gh_token_file": token_file, "gh_login": login}
     marks: dict[str, str] = {}
     inputs: list[Path] = []
 
