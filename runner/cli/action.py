@@ -14,8 +14,9 @@ import secrets
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from runner.core.errors import UsageError
 from runner.core.status import ExitCode

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import GH_REPO, git
+
 from runner.cli.action import action_argv, succeeded
 
 pytestmark = pytest.mark.timeout(120)
@@ -135,7 +135,8 @@ def test_the_example_workflow_publishes_and_its_next_run_builds_on_the_last(gith
     assert len(pulls) == 2 and all(p.draft and p.user.login == "github-actions[bot]" for p in pulls)
     assert outputs["exit-code"] == "0" and outputs["run-id"]
     report = json.loads(Path(outputs["report"]).read_text())
-    assert report["run_id"] == outputs["run-id"] and Path(outputs["report"]).parent == scratch / "temp" / "runner-reports"
+    assert report["run_id"] == outputs["run-id"]
+    assert Path(outputs["report"]).parent == scratch / "temp" / "runner-reports"
     assert json.loads(outputs["summary"])["by_status"] == {"published": 2}
     assert f"nightly {outputs['run-id']}: exit 0" in (scratch / "summary.md").read_text()
     assert (tmp_path / "home" / ".local" / "state" / "runner" / "journal.sqlite").is_file()
