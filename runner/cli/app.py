@@ -243,8 +243,8 @@ def status(
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
     runs: int = typer.Option(5, help="how many recent runs to show"),
     json_output: bool = typer.Option(False, "--json", help="one JSON object on stdout: runs, by_state, issues"),
-    every_issue: bool = typer.Option(False, "--all", help="with --json: every issue the journal knows, "
-                                     "not only failed, deferred and requeued ones"),
+    every_issue: bool = typer.Option(False, "--all", help="list every issue the journal knows, not only "
+                                     "failed, deferred and requeued ones"),
 ) -> None:
     """The last runs, issues by state, and the failed and deferred ones with their errors."""
     journal = _open_journal(state_dir)
@@ -262,7 +262,7 @@ def status(
             if run["finished_at"]:
                 typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
-        for row in journal.rows(states=("failed", "deferred", "retry")):
+        for row in journal.rows(states=None if every_issue else ("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
     finally:
         journal.close()
