@@ -1,4 +1,4 @@
-# runner: `make demo` and `make test` are all a new machine needs (Python 3.11+, git, make).
+# runner (the distribution issue-runner): `make demo` and `make test` are all a new machine needs (Python 3.11+, git, make).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin

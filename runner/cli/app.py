@@ -26,6 +26,8 @@ from runner.core.errors import RunnerError
 from runner.core.locks import RunLock
 
 JOURNAL_NAME = "journal.sqlite"
+LOGIN_HELP = "runner's GitHub login, for a token that may not ask GitHub (github-actions[bot], an App's <slug>[bot])"
+JSON_HELP = "the summary as one JSON object on stdout (people's output goes to stderr)"
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Turn GitHub issues into ready-to-review branches.")
 
 
@@ -65,8 +67,10 @@ def process(
     max_attempts: Optional[int] = typer.Option(None, help="attempts per issue for transient failures [3]"),
     dry_run: bool = typer.Option(False, "--dry-run", help="analyse and show what would be done; write nothing to git"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
     github: Optional[str] = typer.Option(None, help="publish to OWNER/NAME: push, draft PR, labels, comment"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
     write_interval: Optional[float] = typer.Option(None, help="seconds between GitHub writes [1]"),
     notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
@@ -86,8 +90,6 @@ def process(
                                                "[$XDG_CACHE_HOME/runner/clones]"),
 ) -> None:
     """Process a batch of issues into one branch per issue (and, with --github, a draft PR)."""
-    from runner.cli.ui import TerminalObserver
-
     options = {
         "repo_args": repo, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
         "state_dir": state_dir, "workers": workers,
@@ -98,11 +100,11 @@ def process(
         "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_push_timeout": push_timeout,
+        "gh_push_timeout": push_timeout, "gh_login": login,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
-    ui = TerminalObserver(quiet=quiet)
+    ui = _observer("process", quiet, json_output)
 
     def start(cfg: Config, journal: Journal) -> ProcessRun:
         if input is None and cfg.github is None:
@@ -110,6 +112,17 @@ def process(
         return ProcessRun(cfg, input, ui, journal=journal)
 
     _run_batch(options, config, ui, start)
+
+
+def _observer(command: str, quiet: bool, json_output: bool):
+    """The terminal UI, or with --json the one that prints the summary as JSON on stdout."""
+    if json_output:
+        from runner.cli.jsonout import JsonObserver
+
+        return JsonObserver(command, quiet=quiet)
+    from runner.cli.ui import TerminalObserver
+
+    return TerminalObserver(quiet=quiet)
 
 
 def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None) -> None:
@@ -191,17 +204,18 @@ def nightly(
                                               help="allow --report-dir inside a target repository's working tree"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
+    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
     from runner.run.nightly import QuietRun, advance_marks, nightly_input
-    from runner.cli.ui import TerminalObserver
 
-    ui = TerminalObserver(quiet=quiet)
+    ui = _observer("nightly", quiet, json_output)
     data, _ = read_toml(config)
     first = sorted((data.get("repos") or {}).keys())[:1]
     options = {"state_dir": state_dir, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
                "quiet": quiet or None,
-               "github": first[0] if first else None, "gh_token_file": token_file}
+               "github": first[0] if first else None, "gh_token_file": token_file, "gh_login": login}
     marks: dict[str, str] = {}
     inputs: list[Path] = []
 
@@ -228,10 +242,18 @@ def nightly(
 def status(
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
     runs: int = typer.Option(5, help="how many recent runs to show"),
+    json_output: bool = typer.Option(False, "--json", help="one JSON object on stdout: runs, by_state, issues"),
+    every_issue: bool = typer.Option(False, "--all", help="list every issue the journal knows, not only "
+                                     "failed, deferred and requeued ones"),
 ) -> None:
     """The last runs, issues by state, and the failed and deferred ones with their errors."""
     journal = _open_journal(state_dir)
     try:
+        if json_output:
+            from runner.cli.jsonout import emit, status_document
+
+            emit(status_document(journal, runs, every_issue))
+            return
         for run in journal.runs(runs):
             totals = run["totals"] or {}
             typer.echo(f"{run['run_id']}  {run['command']:8} exit {run['exit_code']!s:4} "
@@ -240,7 +262,7 @@ def status(
             if run["finished_at"]:
                 typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
-        for row in journal.rows(states=("failed", "deferred", "retry")):
+        for row in journal.rows(states=None if every_issue else ("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
     finally:
         journal.close()
@@ -281,12 +303,15 @@ def fetch(
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files, incl. the page cache [$XDG_STATE_HOME/runner]"),
     max_wait: float = typer.Option(120.0, help="longest rate-limit wait in seconds before giving up (exit 3)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary line"),
+    json_output: bool = typer.Option(False, "--json", help="counts and the output path as one JSON object on "
+                                     "stdout (needs --output)"),
 ) -> None:
     """Download a repository's issues as JSON Lines (pull requests left out)."""
     from runner.github.fetch import FetchRequest, run_fetch
 
     request = FetchRequest(repo=repository, output=output, state=state, labels=tuple(label), since=since,
-                           token_file=token_file, state_dir=state_dir, max_wait_s=max_wait, quiet=quiet)
+                           token_file=token_file, state_dir=state_dir, max_wait_s=max_wait, quiet=quiet,
+                           json_output=json_output)
     raise typer.Exit(run_fetch(request, sys.stdout, sys.stderr))
 
 

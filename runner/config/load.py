@@ -281,7 +281,7 @@ def _backend(m: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
     if dask_workers is not None and backend != "dask-local":
         raise ValueError("dask_workers is only used with backend dask-local (an external cluster has its own)")
     if backend != "local" and importlib.util.find_spec("distributed") is None:
-        raise ValueError(f"backend {backend} needs Dask: pip install 'runner[dask]'")
+        raise ValueError(f"backend {backend} needs Dask: pip install 'issue-runner[dask]'")
     return backend, str(scheduler) if scheduler else None, dask_workers
 
 

@@ -332,6 +332,7 @@ class FetchRequest:
     state_dir: Path | None = None
     max_wait_s: float = 120.0
     quiet: bool = False
+    json_output: bool = False
 
 
 def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
@@ -345,6 +346,8 @@ def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
     env = token_environ() if environ is None else dict(environ)
     token = ""
     try:
+        if request.json_output and request.output is None:
+            raise ValueError("--json needs --output FILE: without it stdout carries the issues themselves")
         token = read_token(request.token_file, env)
         options = _fetch_options(request, default_state_dir)
         settings = GitHubSettings(api_url=api_url(env), token=token, max_wait_s=request.max_wait_s)
@@ -365,6 +368,9 @@ def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
         return _fail(stderr, f"cannot write the issues: {exc}", token, ExitCode.FAILED)
     if not request.quiet:
         stderr.write(redact(_summary(request.repo, stats), token) + "\n")
+    if request.json_output:
+        stdout.write(redact(json.dumps(_document(request, stats), indent=2, ensure_ascii=False), token) + "\n")
+        stdout.flush()
     return ExitCode.OK
 
 
@@ -388,6 +394,14 @@ def _fetch_options(request: FetchRequest, default_state_dir: Callable[[], Path])
 def _summary(repo: str, stats: FetchStats) -> str:
     return (f"runner: fetched {stats.issues} issues from {repo} ({stats.pages} pages, "
             f"{stats.not_modified} not modified; {stats.pull_requests_skipped} pull requests left out)")
+
+
+def _document(request: FetchRequest, stats: FetchStats) -> dict[str, Any]:
+    """`runner fetch --json`: the counts and where the issues went."""
+    output = str(request.output.resolve()) if request.output else None
+    return {"repository": request.repo, "output": output, "issues": stats.issues, "pages": stats.pages,
+            "not_modified": stats.not_modified, "pull_requests_skipped": stats.pull_requests_skipped,
+            "requests": stats.requests}
 
 
 def _fail(stderr: TextIO, message: str, token: str, code: int) -> int:

@@ -56,7 +56,7 @@ def make_dask_pool(config: Config, setup: sage.SageSetup) -> WorkerPool:
     try:
         from runner.dask.pool import DaskPool
     except ImportError as exc:
-        raise ConfigError(f"--backend {config.backend} needs Dask: pip install 'runner[dask]' ({exc})") from None
+        raise ConfigError(f"--backend {config.backend} needs Dask: pip install 'issue-runner[dask]' ({exc})") from None
     from runner.dask.git import settings_for
 
     workers = config.dask_workers or initial_workers(config)

@@ -1,6 +1,8 @@
-"""`pip install .` puts the templates where an installed runner finds them."""
+"""`pip install .` puts the templates where an installed runner finds them, under the
+distribution name `issue-runner` (`runner` on the package index is another project)."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pytest
 from conftest import branches, issue
 
 ROOT = Path(__file__).resolve().parents[2]
+DISTRIBUTION = "issue-runner"
 
 
 @pytest.mark.timeout(300)
@@ -28,6 +31,9 @@ def test_installed_package_runs_from_another_directory(tmp_path, make_repo, writ
                        if "demo_data" not in p.parts}
     assert all((target / package / "__init__.py").is_file() for package in source_packages), source_packages
     assert (target / "runner" / "py.typed").is_file()
+    installed = list(importlib.metadata.distributions(path=[str(target)]))
+    assert [d.metadata["Name"] for d in installed] == [DISTRIBUTION]
+    assert installed[0].entry_points.select(group="console_scripts", name="runner")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     repo = make_repo()

@@ -16,7 +16,8 @@ import pytest
 import requests
 from github import Auth, Github
 
-from runner.github.fetch import FetchStats, NetworkError, PageCache, RateLimited, RepoNotFound, fetch_issues, fetch_to_path
+from runner.github.fetch import (FetchRequest, FetchStats, NetworkError, PageCache, RateLimited, RepoNotFound,
+                                 fetch_issues, fetch_to_path, run_fetch)
 from runner.config.github import GitHubSettings
 from runner.github.client import make_github
 from runner.testing.emulator import Emulator, EmulatorConfig
@@ -347,3 +348,20 @@ def test_fetch_to_path_replaces_atomically(emulator: Emulator, tmp_path: Path) -
     with pytest.raises(RepoNotFound):
         fetch_to_path(client(emulator.url), "acme/nothing", out, cache_dir=None)
     assert len(out.read_text().splitlines()) == len(CLOSED) and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_cli_json_gives_the_counts_and_the_output_path(emulator: Emulator, tmp_path: Path) -> None:
+    out = tmp_path / "issues.jsonl"
+    state = str(tmp_path / "state")
+    result = run_cli(REPO, "-o", str(out), "--json", "--quiet", "--state-dir", state, url=emulator.url)
+
+    assert result.returncode == 0 and result.stderr == ""
+    assert json.loads(result.stdout) == {
+        "repository": REPO, "output": str(out), "issues": len(descending(lambda n: n not in CLOSED)),
+        "pages": 3, "not_modified": 0, "pull_requests_skipped": PULLS, "requests": 3}
+    assert len(out.read_text().splitlines()) == len(descending(lambda n: n not in CLOSED))
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    request = FetchRequest(repo=REPO, json_output=True, state_dir=tmp_path / "state")
+    assert run_fetch(request, stdout, stderr, {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": emulator.url}) == 2
+    assert stdout.getvalue() == "" and "--json needs --output" in stderr.getvalue()
