@@ -64,6 +64,14 @@ class Apps:
         self.tokens: dict[str, InstallationToken] = {}
         self.issued: list[InstallationToken] = []
         self.uses: Counter[tuple[int, str]] = Counter()
+        self._lifetimes: list[float] = []
+        self.jwts: list[str] = []
+
+    def queue_lifetimes(self, *seconds: float) -> None:
+        """Lifetimes (emulated seconds) of the next tokens issued, before the configured one applies
+        again: a test decides which token expires during a run, whatever the machine's speed."""
+        with self._lock:
+            self._lifetimes.extend(seconds)
 
     def add(self, app_id: int, key_pem: str | bytes, slug: str | None = None) -> AppRecord:
         """Register an app by its key: a public key PEM, or the private key PEM it belongs to."""
@@ -99,6 +107,8 @@ class Apps:
         except jwt.PyJWTError:
             raise _jwt_error(NOT_DECODED) from None
         _check_times(claims, self.clock.real_now())
+        with self._lock:
+            self.jwts.append(token)
         return app
 
     def installation(self, installation_id: int, app: AppRecord) -> tuple[AppRecord, str]:
@@ -112,6 +122,7 @@ class Apps:
         self.installation(installation_id, app)
         with self._lock:
             now = self.clock.now()
+            lifetime_s = self._lifetimes.pop(0) if self._lifetimes else lifetime_s
             issued = InstallationToken("ghs_" + secrets.token_urlsafe(27).replace("-", "a").replace("_", "b")[:36],
                                        len(self.issued) + 1, installation_id, app.bot_login, now, now + lifetime_s)
             self.tokens[issued.token] = issued
