@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ APP_ID = 4242
 SHORT_LIFE_S = 2.0
 
 
-def rsa_pem() -> str:
+@functools.lru_cache(maxsize=None)
+def rsa_pem(which: str = "app") -> str:
+    """A throw-away RSA key, made once per session for each `which` (making one takes a while)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -122,27 +126,67 @@ def test_an_app_run_publishes_renewing_its_token_mid_run_and_leaks_nothing(app_w
                  texts=(out, err)) == []
 
 
-def test_a_key_that_is_not_a_private_key_is_a_usage_error_that_quotes_nothing(app_world, runner_cli, tmp_path):
+def test_a_bad_key_file_is_a_usage_error_that_quotes_nothing(app_world, runner_cli, tmp_path):
     world = app_world()
     issues = world.issues_file(1)
-    for content in ("not a key\n" + world.pem.splitlines()[1] + "\n", ""):
-        world.key_file.write_text(content)
-        proc = runner_cli("process", str(issues), *world.argv(), env=world.env())
-        err = proc.stderr.decode()
-        assert proc.returncode == 2, err
-        assert "App key file" in err and "Traceback" not in err
-        assert world.pem.splitlines()[1] not in err + proc.stdout.decode()
+    world.key_file.write_text("not a key\n" + world.pem.splitlines()[1] + "\n")
+    proc = runner_cli("process", str(issues), *world.argv(), env=world.env())
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert f"the App key file {world.key_file} is not an unencrypted PEM private key" in err
+    assert "Traceback" not in err and world.pem.splitlines()[1] not in out + err
     assert world.emulator.stats["requests"] == 0
 
 
-def test_a_key_of_another_app_or_an_unknown_installation_is_a_usage_error(app_world, runner_cli, tmp_path):
-    world = app_world()
-    issues = world.issues_file(1)
-    world.key_file.write_text(rsa_pem())
-    proc = runner_cli("process", str(issues), *world.argv(), env=world.env())
-    assert proc.returncode == 2 and "GitHub refused the App 4242's credentials" in proc.stderr.decode()
+def app_settings(world: AppWorld, repository: str = GH_REPO, installation_id: int | None = None):
+    from runner.config.github import GitHubSettings, app_credentials
 
-    world.key_file.write_text(world.pem)
-    proc = runner_cli("process", str(issues), *world.argv("--installation-id", "999"), env=world.env())
-    assert proc.returncode == 2 and "has no installation 999" in proc.stderr.decode()
-    assert world.emulator.stats["writes"] == 0 and world.emulator.stats["git_pushes"] == 0
+    app = app_credentials(APP_ID, world.key_file, installation_id, repository)
+    return GitHubSettings(api_url=world.url, app=app)
+
+
+def test_a_wrong_key_or_installation_stops_before_any_work_as_a_usage_error(app_world):
+    from runner.core.errors import ExitCode
+    from runner.github.app_auth import AppAuthError, connect_app
+
+    world = app_world()
+    cases = [(GH_REPO, 999, "has no installation 999 (check --installation-id)"),
+             ("acme/elsewhere", None, "the GitHub App 4242 is not installed on acme/elsewhere"),
+             (GH_REPO, None, "GitHub refused the App 4242's credentials")]
+    for repository, installation_id, message in cases:
+        if "refused" in message:
+            world.key_file.write_text(rsa_pem("another app"))
+        with pytest.raises(AppAuthError, match=re.escape(message)) as raised:
+            connect_app(app_settings(world, repository, installation_id))
+        assert raised.value.exit_code == ExitCode.USAGE
+    assert world.apps.issued == []
+
+
+def test_the_key_and_the_app_settings_are_checked_where_they_are_read(tmp_path):
+    from runner.config.github import AppCredentials, TokenError, app_credentials
+
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(rsa_pem())
+    app = app_credentials("17", key_file, None, GH_REPO)
+    assert isinstance(app, AppCredentials) and app.app_id == 17
+    assert "PRIVATE" not in repr(app) and app.private_key.splitlines()[1] not in repr(app)
+    assert app_credentials(None, None, None, GH_REPO) is None
+    for args, message in [((17, None, None), "needs both app_id and app_key_file"),
+                          (("x", key_file, None), "app_id must be a positive whole number"),
+                          ((17, key_file, 0), "installation_id must be a positive whole number"),
+                          ((17, tmp_path / "missing.pem", None), "cannot read the App key file")]:
+        with pytest.raises(TokenError, match=message):
+            app_credentials(*args, GH_REPO)
+
+
+def test_a_run_config_takes_the_app_from_runner_toml(tmp_path, make_repo):
+    from runner.config import build_config
+
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(rsa_pem())
+    (tmp_path / "runner.toml").write_text(f'[github]\napp_id = 17\napp_key_file = "{key_file}"\n'
+                                          "installation_id = 99\n")
+    cfg = build_config({"repo_args": [str(make_repo())], "github": GH_REPO, "state_dir": tmp_path / "s"},
+                       tmp_path / "runner.toml")
+    app = cfg.github_settings.app
+    assert (app.app_id, app.installation_id, app.repository, cfg.github_settings.token) == (17, 99, GH_REPO, "")
