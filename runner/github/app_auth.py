@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from github import Auth, GithubException, GithubIntegration
 
 from runner.config.github import AppCredentials, GitHubSettings, TokenError
+from runner.core.errors import RunnerError
 from runner.core.secrets import redact, remember_secret
 
 if TYPE_CHECKING:
@@ -35,6 +37,10 @@ RENEW_FRACTION = 0.25
 
 class AppAuthError(TokenError):
     """The App cannot act here: wrong key, no such installation, not installed on the repository (exit 2)."""
+
+
+class AppConnectError(RunnerError):
+    """GitHub could not be asked (network, 5xx, rate limit): nothing was done, and the settings may be right."""
 
 
 class RememberingAppAuth(Auth.AppAuth):
@@ -98,7 +104,12 @@ def connect_app(settings: GitHubSettings) -> RenewingInstallationAuth:
             auth.bot_login = f"{slug}[bot]"
             _first_token(settings, auth, installation)
         except GithubException as exc:
-            raise AppAuthError(_problem(exc, app)) from None
+            if exc.status in (401, 403, 404, 422):
+                raise AppAuthError(_problem(exc, app)) from None
+            raise AppConnectError(_problem(exc, app)) from None
+        except OSError as exc:
+            raise AppConnectError(redact(f"cannot reach GitHub at {settings.api_url} to authenticate the App "
+                                         f"{app.app_id}: {exc}")[:500]) from None
         _auths[(settings.api_url, app)] = auth
         return auth
 
@@ -124,7 +135,7 @@ def _first_token(settings: GitHubSettings, auth: RenewingInstallationAuth, insta
 
     make_github(settings, auth)
     try:
-        auth.token
+        auth.token  # noqa: B018  (the property asks GitHub for the first token)
     except GithubException as exc:
         if exc.status == 404:
             raise AppAuthError(f"the GitHub App {settings.app.app_id if settings.app else '?'} has no installation "
@@ -152,5 +163,5 @@ def _problem(exc: GithubException, app: AppCredentials) -> str:
 
 def _epoch(moment: datetime) -> float:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -198,7 +198,11 @@ class Publisher:
 
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
         refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
-        token = current_token(self.settings)
+        try:
+            token = current_token(self.settings)
+        except (GithubException, OSError) as exc:
+            self.breaker.record_failure()
+            return {b: (Status.DEFERRED, f"no GitHub App token for the push: {redact(str(exc))[:300]}") for b in chunk}
         env = git_environ(git_auth_env(url, token, self.settings.api_url))
         argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
         try:

@@ -8,14 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import GH_REPO, TOKEN, git, latest_report
 
 APP_ID = 4242
 SHORT_LIFE_S = 2.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rsa_pem(which: str = "app") -> str:
     """A throw-away RSA key, made once per session for each `which` (making one takes a while)."""
     from cryptography.hazmat.primitives import serialization

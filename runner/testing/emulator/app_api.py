@@ -38,11 +38,12 @@ def get_app(call: Call) -> Reply:
 
 @route("GET", "/repos/{owner}/{repo}/installation", app_jwt=True)
 def get_repo_installation(call: Call) -> Reply:
-    app, apps = _caller(call)
+    app, _ = _caller(call)
     repo = call.state.repo(call.full_name)
     installation_id = app.installations.get(repo.owner.login.lower())
     if installation_id is None:
-        raise ApiError(404, "Not Found", documentation_url=f"{APPS_DOCS}#get-a-repository-installation-for-the-authenticated-app")
+        raise ApiError(404, "Not Found",
+                       documentation_url=f"{APPS_DOCS}#get-a-repository-installation-for-the-authenticated-app")
     return Reply(200, _installation(call, app, installation_id, repo.owner.login))
 
 

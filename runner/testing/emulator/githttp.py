@@ -14,14 +14,16 @@ import binascii
 import os
 import re
 import subprocess
-from typing import TYPE_CHECKING, Mapping
+from email.message import Message
+from typing import TYPE_CHECKING, BinaryIO
 
 from runner.testing.emulator.errors import ApiError
 
 if TYPE_CHECKING:
     from runner.testing.emulator.http import App
 
-GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/info/refs|/git-upload-pack|/git-receive-pack)$")
+GIT_PATH = re.compile(
+    r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/info/refs|/git-upload-pack|/git-receive-pack)$")
 AUTH_HEADERS = [("WWW-Authenticate", 'Basic realm="GitHub"'), ("Content-Type", "text/plain")]
 _TIMEOUT_S = 120
 
@@ -32,7 +34,7 @@ def is_git_path(path: str) -> bool:
     return GIT_PATH.match(path) is not None
 
 
-def serve(app: App, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Response:
+def serve(app: App, method: str, path: str, query: str, headers: Message, body: bytes) -> Response:
     found = GIT_PATH.match(path)
     assert found is not None
     rest = found["rest"]
@@ -69,7 +71,7 @@ def _login(app: App, header: str | None, kind: str) -> str | None:
     return app.token_login(token, kind)
 
 
-def _backend(git_dir: os.PathLike[str], method: str, rest: str, query: str, headers: Mapping[str, str],
+def _backend(git_dir: os.PathLike[str], method: str, rest: str, query: str, headers: Message,
              body: bytes, login: str) -> Response:
     """One CGI exchange with `git http-backend`, pushes enabled."""
     directory = os.path.abspath(git_dir)
@@ -91,9 +93,9 @@ def _backend(git_dir: os.PathLike[str], method: str, rest: str, query: str, head
     return status, reply_headers, rest_bytes
 
 
-def read_chunked(rfile) -> bytes:
+def read_chunked(rfile: BinaryIO) -> bytes:
     """A request body sent with `Transfer-Encoding: chunked` (git does for large pushes)."""
-    parts = []
+    parts: list[bytes] = []
     while True:
         size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
         if size == 0:
