@@ -7,8 +7,9 @@
                              breaker.CircuitBreaker <─────────┘ stops a storm of failures
     runner fetch ──> fetch (paginated, ETag-cached) ──> issues as JSON Lines
 
-client builds the PyGithub client; ratelimit reads GitHub's rate-limit answers (one copy);
-identity finds runner's own login.
+client builds the PyGithub client; app_auth acts as a GitHub App (installation tokens, renewed
+before they expire); ratelimit reads GitHub's rate-limit answers (one copy); identity finds
+runner's own login.
 """
 from __future__ import annotations
 
