@@ -71,6 +71,9 @@ def process(
     github: Optional[str] = typer.Option(None, help="publish to OWNER/NAME: push, draft PR, labels, comment"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
     login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
+    app_id: Optional[int] = typer.Option(None, help="act as this GitHub App (with --app-key-file) instead of a token"),
+    app_key_file: Optional[Path] = typer.Option(None, help="the GitHub App's private key (.pem)"),
+    installation_id: Optional[int] = typer.Option(None, help="the App's installation [the one on --github's repository]"),
     write_interval: Optional[float] = typer.Option(None, help="seconds between GitHub writes [1]"),
     notify_interval: Optional[float] = typer.Option(None, help="seconds between PRs/comments [3]"),
     max_wait: Optional[float] = typer.Option(None, help="longest rate-limit wait before deferring [120]"),
@@ -101,6 +104,7 @@ def process(
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
         "gh_push_timeout": push_timeout, "gh_login": login,
+        "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
@@ -131,6 +135,7 @@ def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None
         cfg = build_config(options, config_path)
         setup_logging(cfg.state_dir, [cfg.github_settings.token] if cfg.github_settings else [])
         with RunLock(cfg.state_dir):
+            _connect_app(cfg)
             _sync_clones(cfg)
             journal = Journal(cfg.state_dir / JOURNAL_NAME)
             try:
@@ -151,6 +156,15 @@ def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None
     raise typer.Exit(outcome.exit_code)
 
 
+def _connect_app(cfg: Config) -> None:
+    """As a GitHub App: find the installation and take its first token now, so a wrong key or
+    installation is a usage error before any work."""
+    if cfg.github_settings is not None and cfg.github_settings.app is not None:
+        from runner.github.app_auth import connect_app
+
+        connect_app(cfg.github_settings)
+
+
 def _sync_clones(cfg: Config) -> None:
     """Clone or fetch the repositories given as URLs (`<state-dir>/clones/`), under the run lock."""
     if not cfg.remotes:
@@ -162,7 +176,9 @@ def _sync_clones(cfg: Config) -> None:
     settings = cfg.github_settings
     try:
         if settings is not None:
-            token, url = settings.token, settings.api_url
+            from runner.github.client import current_token
+
+            token, url = current_token(settings), settings.api_url
         else:
             token = read_token(None) if token_environ().get("GITHUB_TOKEN", "").strip() else ""
             url = api_url()
@@ -203,6 +219,9 @@ def nightly(
     allow_report_in_repo: bool = typer.Option(False, "--allow-report-in-repo",
                                               help="allow --report-dir inside a target repository's working tree"),
     token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    app_id: Optional[int] = typer.Option(None, help="act as this GitHub App (with --app-key-file) instead of a token"),
+    app_key_file: Optional[Path] = typer.Option(None, help="the GitHub App's private key (.pem)"),
+    installation_id: Optional[int] = typer.Option(None, help="the App's installation [the one on the first repository]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
     login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
@@ -215,7 +234,8 @@ def nightly(
     first = sorted((data.get("repos") or {}).keys())[:1]
     options = {"state_dir": state_dir, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
                "quiet": quiet or None,
-               "github": first[0] if first else None, "gh_token_file": token_file, "gh_login": login}
+               "github": first[0] if first else None, "gh_token_file": token_file, "gh_login": login,
+               "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id}
     marks: dict[str, str] = {}
     inputs: list[Path] = []
 

@@ -2,7 +2,9 @@
 
 The token comes from `GITHUB_TOKEN` or a token file, never from the command line (argv is
 visible to every user of the machine). It is checked when it is read: one line of printable
-ASCII, else a usage error that does not echo it.
+ASCII, else a usage error that does not echo it. A GitHub App is given instead by its id, the
+file of its private key (read here, checked, and every line of it kept for redaction) and,
+optionally, its installation id; `runner.github.app_auth` turns them into installation tokens.
 """
 from __future__ import annotations
 
@@ -39,9 +41,75 @@ class GitHubSettings:
     remote: str = "origin"
     push_timeout_s: float = 600.0
     login: str | None = None
+    app: AppCredentials | None = None
 
     def __repr__(self) -> str:
         return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App: its id, its private key (PEM text) and the installation runner acts as
+    (None: the installation on `repository`, asked of GitHub at start)."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    key_file: Path
+    installation_id: int | None = None
+    repository: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"AppCredentials(app_id={self.app_id}, key_file={str(self.key_file)!r}, private_key={REDACTED}, "
+                f"installation_id={self.installation_id})")
+
+
+def app_credentials(app_id: object, key_file: object, installation_id: object,
+                    repository: str | None) -> AppCredentials | None:
+    """The App settings (`app_id`, `app_key_file`, `installation_id`), checked; None when none is given."""
+    if app_id is None and key_file is None and installation_id is None:
+        return None
+    if app_id is None or key_file is None:
+        raise TokenError("a GitHub App needs both app_id and app_key_file (--app-id, --app-key-file)")
+    path = Path(str(key_file)).expanduser()
+    return AppCredentials(app_id=_app_number(app_id, "app_id"), private_key=read_app_key(path), key_file=path,
+                          installation_id=None if installation_id is None else _app_number(installation_id,
+                                                                                           "installation_id"),
+                          repository=repository)
+
+
+def _app_number(value: object, name: str) -> int:
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) < 1:
+        raise TokenError(f"{name} must be a positive whole number (the App's settings page shows it), got {value!r}")
+    return int(text)
+
+
+def read_app_key(path: Path) -> str:
+    """The App's private key from its PEM file; every line is remembered for redaction before any
+    check, and no message quotes it. GitHub Apps sign with RSA keys."""
+    where = f"the App key file {path}"
+    try:
+        text = path.read_text(encoding="ascii")
+    except OSError as exc:
+        raise TokenError(f"cannot read {where}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise TokenError(f"{where} is not a PEM file (it holds non-ASCII bytes)") from None
+    for line in (text.strip(), *text.splitlines()):
+        if not line.startswith("-----"):
+            remember_secret(line.strip())
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        raise TokenError(f"{where} is not an unencrypted PEM private key (the .pem file the App's settings "
+                         "page generates)") from None
+    except Exception:
+        raise TokenError(f"{where} holds a private key this system cannot read") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TokenError(f"{where} holds a private key that is not RSA; GitHub Apps use RSA keys")
+    return text.strip() + "\n"
 
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runner.git.clones import clone_dir, split_remotes
-from runner.config.github import GitHubSettings, TokenError, api_url, read_token
+from runner.config.github import GitHubSettings, TokenError, api_url, app_credentials, read_token
 from runner.git.cmd import run_git, simple_branch_text
 from runner.git.paths import path_problem
 from runner.core.triage import TriageRules
@@ -128,9 +128,13 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
         raise ValueError("github labels must be a list of strings")
     scale = _time_scale(get("time_scale", 1.0))
+    app = app_credentials(get("app_id", None), get("app_key_file", None), get("installation_id", None), repo.lower())
+    if app is not None and token_file:
+        raise ValueError("give a token file or a GitHub App (app_id, app_key_file), not both")
     settings = GitHubSettings(
         api_url=str(get("api_url", None) or api_url()),
-        token=read_token(Path(token_file).expanduser() if token_file else None),
+        token="" if app is not None else read_token(Path(token_file).expanduser() if token_file else None),
+        app=app,
         write_interval_s=float(get("write_interval", 1.0)) / scale,
         notify_interval_s=float(get("notify_interval", 3.0)) / scale,
         content_per_minute=_positive_int(get("content_per_minute", 80), "content_per_minute"),

@@ -39,6 +39,7 @@ from runner.github.breaker import CallNotPermitted, CircuitBreaker
 from runner.git.clones import porcelain_statuses
 from runner.config.github import GitHubSettings
 from runner.git.auth import git_auth_env
+from runner.github.client import app_login, current_token
 from runner.core.secrets import redact
 from runner.git.cmd import git_environ, git_proc, run_in_own_group
 from runner.github.identity import IdentityError, own_login
@@ -197,7 +198,12 @@ class Publisher:
 
     def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
         refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
-        env = git_environ(git_auth_env(url, self.settings.token, self.settings.api_url))
+        try:
+            token = current_token(self.settings)
+        except (GithubException, OSError) as exc:
+            self.breaker.record_failure()
+            return {b: (Status.DEFERRED, f"no GitHub App token for the push: {redact(str(exc))[:300]}") for b in chunk}
+        env = git_environ(git_auth_env(url, token, self.settings.api_url))
         argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
         try:
             proc = run_in_own_group(argv, env, self.settings.push_timeout_s)
@@ -212,7 +218,7 @@ class Publisher:
         statuses = porcelain_statuses(proc.stdout.decode(errors="replace"))
         if proc.returncode != 0 and not statuses:
             self.breaker.record_failure()
-            error = redact(proc.stderr.decode(errors="replace").strip()[-300:], self.settings.token)
+            error = redact(proc.stderr.decode(errors="replace").strip()[-300:], token)
             return {b: (Status.DEFERRED, f"git push failed: {error}") for b in chunk}
         self.breaker.record_success()
         problems = {}
@@ -347,7 +353,7 @@ class Publisher:
             raise self._login
         if self._login is None:
             try:
-                self._login = self._call(lambda: own_login(self.gh, self.settings.login))
+                self._login = app_login(self.settings) or self._call(lambda: own_login(self.gh, self.settings.login))
             except IdentityError as exc:
                 self._login = exc
                 raise

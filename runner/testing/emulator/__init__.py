@@ -21,12 +21,18 @@ A token may name its own user: ``--token TOKEN=LOGIN``, or a ``TOKEN LOGIN`` lin
 file, so a test can act as runner and as someone else. A login ending in ``[bot]`` stands for a
 GitHub App installation token: like GitHub, ``GET /user`` refuses it (403).
 
+GitHub Apps: ``Emulator(..., apps={APP_ID: key_pem})`` (``--app APP_ID=KEY_PEM_FILE``) registers an
+App, installed on every repository owner; it calls ``GET /repos/{o}/{r}/installation`` and ``POST
+/app/installations/{id}/access_tokens`` with its RS256 JWT and gets ``<slug>[bot]`` tokens that expire
+after ``installation_token_lifetime_s`` emulated seconds (module apps). Each repository is also a git
+remote at ``<url>/OWNER/NAME.git`` (smart HTTP, module githttp); a push there needs a valid token.
+
 The API is served at the root (base_url "http://127.0.0.1:PORT") and, like GitHub Enterprise,
 under "/api/v3"; the URLs in answers keep whichever prefix the request used.
 Control endpoints: GET/POST /_emulator/config, GET/DELETE /_emulator/stats, POST /_emulator/reset-limits.
 
 Modules: server (Emulator, the command line), http (one request, in order), routing (route
-table, pagination), api (the endpoints), state (the data), shapes (GitHub's JSON), limits
+table, pagination), api (the endpoints), app_api and apps (GitHub Apps), githttp (git over HTTP), state (the data), shapes (GitHub's JSON), limits
 (rate limits, faults, statistics), config (settings, emulated time), errors, git.
 """
 from __future__ import annotations

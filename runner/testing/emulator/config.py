@@ -34,6 +34,7 @@ class EmulatorConfig:
     seed                             seeds the fault dice; setting it again replays the sequence
     time_scale                       emulated seconds per real second for rate-limit windows
     login                            the user behind tokens that have no login of their own
+    installation_token_lifetime_s    emulated seconds a GitHub App installation token lives (GitHub: an hour)
     """
 
     primary_limit: int = 5000
@@ -53,6 +54,7 @@ class EmulatorConfig:
     seed: int = 0
     time_scale: float = 1.0
     login: str = "octocat"
+    installation_token_lifetime_s: float = 3600.0
 
     def __post_init__(self) -> None:
         for name in ("primary_limit", "anonymous_limit", "content_per_minute", "content_per_hour", "max_concurrent"):
@@ -65,8 +67,8 @@ class EmulatorConfig:
             raise ValueError("latency_s and min_write_interval_s must be >= 0")
         if self.inject_secondary_every_s < 0 or self.inject_secondary_wait_s <= 0:
             raise ValueError("inject_secondary_every_s must be >= 0 and inject_secondary_wait_s > 0")
-        if self.time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+        if self.time_scale <= 0 or self.installation_token_lifetime_s <= 0:
+            raise ValueError("time_scale and installation_token_lifetime_s must be > 0")
         if self.rate_limit_status not in (403, 429):
             raise ValueError("rate_limit_status must be 403 or 429")
         if not self.login:

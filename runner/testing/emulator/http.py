@@ -1,9 +1,10 @@
 """HTTP front of the GitHub emulator: what happens to one request, in order.
 
-    socket ─> Handler ─> App.dispatch
+    socket ─> Handler ─> /OWNER/NAME.git/* : git smart HTTP (githttp), the token checked like the API's
+                 └─────> App.dispatch
                           1. /_emulator/*  control endpoints (never limited, never faulty)
                           2. concurrency limit, latency, then seeded faults: drop the connection / 502 / 503
-                          3. credentials ─> 401 Bad credentials
+                          3. credentials ─> 401 Bad credentials (an App's JWT on /app endpoints, apps)
                           4. primary and secondary limits ─> 403 + GitHub's message
                           5. route ─> endpoint (api) ─> Reply
                           6. ETag / If-None-Match ─> 304, refunded to the primary budget
@@ -27,6 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
 
 from runner.testing.emulator import api as emulator_api  # noqa: F401  (registers the routes)
+from runner.testing.emulator import app_api as emulator_app_api  # noqa: F401  (registers the routes)
+from runner.testing.emulator import githttp
+from runner.testing.emulator.apps import NOT_DECODED, AppRecord, Apps
 from runner.testing.emulator.config import ConfigHolder, EmulatedClock, EmulatorConfig
 from runner.testing.emulator.errors import ApiError, not_found
 from runner.testing.emulator.limits import FaultInjector, Limiter, RateSnapshot, Stats
@@ -52,6 +56,7 @@ class App:
         self.faults = FaultInjector(config.seed)
         self.stats = Stats()
         self.tokens = dict(tokens) if tokens is not None else None
+        self.apps = Apps(self.clock)
         self._request_ids = itertools.count(1)
 
     def _config_changed(self, new: EmulatorConfig, changes: Mapping[str, Any]) -> None:
@@ -99,18 +104,18 @@ class App:
         return None
 
     def _serve(self, request: Request, cfg: EmulatorConfig) -> Reply:
-        try:
-            user = self._authenticate(request)
-        except ApiError as error:
-            self.stats.incr("bad_credentials")
-            return self._finish(request, "auth", None, _error(error), self.limiter.snapshot(None))
         found = resolve(request.method, request.path)
         route = found[0] if found else None
         name = route.name if route else "unknown"
+        try:
+            user, app = self._authenticate(request, route)
+        except ApiError as error:
+            self.stats.incr("bad_credentials")
+            return self._finish(request, "auth", None, _error(error), self.limiter.snapshot(None))
         refused, snapshot = self._admit(request, route, user, cfg)
         if refused is not None:
             return self._finish(request, name, user, refused, snapshot)
-        reply = self._call(request, found, user, snapshot)
+        reply = self._call(request, found, user, snapshot, app)
         if request.method in ("GET", "HEAD") and reply.status == 200:
             reply = self._conditional(request, reply, user)
             if reply.status == 304:
@@ -139,11 +144,12 @@ class App:
         return None, snapshot
 
     def _call(self, request: Request, found: tuple[Route, dict[str, str]] | None, user: str | None,
-              snapshot: RateSnapshot) -> Reply:
+              snapshot: RateSnapshot, app: AppRecord | None = None) -> Reply:
         if found is None:
             return _error(not_found())
         route, params = found
-        call = Call(request, params, user, self.state, Shapes(request.base_url), self.stats, snapshot)
+        call = Call(request, params, user, self.state, Shapes(request.base_url), self.stats, snapshot, app=app,
+                    apps=self.apps, token_lifetime_s=self.config.get().installation_token_lifetime_s)
         try:
             return route.endpoint(call)
         except ApiError as error:
@@ -153,14 +159,28 @@ class App:
             traceback.print_exc(file=sys.stderr)
             return _error(ApiError(500, "Server Error"))
 
-    def _authenticate(self, request: Request) -> str | None:
+    def _authenticate(self, request: Request, route: Route | None) -> tuple[str | None, AppRecord | None]:
+        """The caller: a login, or an App (by its JWT) on the endpoints that take one, as on GitHub."""
         header = request.headers.get("Authorization")
         if not header:
-            return None
+            if route is not None and route.app_jwt:
+                raise ApiError(401, NOT_DECODED)
+            return None, None
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
         if scheme.lower() not in ("token", "bearer") or not token:
             raise ApiError(401, "Bad credentials")
+        if route is not None and route.app_jwt:
+            app = self.apps.verify_jwt(token)
+            return app.bot_login, app
+        kind = "read" if route is None or route.kind == READ else "write"
+        return self.token_login(token, kind), None
+
+    def token_login(self, token: str, kind: str = "read") -> str:
+        """The login a token acts as: an installation token's bot while it lives, else a configured token's."""
+        bot = self.apps.token_login(token, kind)
+        if bot is not None:
+            return bot
         if self.tokens is not None and token not in self.tokens:
             raise ApiError(401, "Bad credentials")
         return (self.tokens or {}).get(token) or self.config.get().login
@@ -289,9 +309,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(400, "Bad Content-Length")
             return
-        body = self.rfile.read(length) if length > 0 else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = githttp.read_chunked(self.rfile)
+        else:
+            body = self.rfile.read(length) if length > 0 else b""
         split = urllib.parse.urlsplit(self.path)
         path, base_url = split.path, self._base_url()
+        if githttp.is_git_path(path):
+            self._write_git(*githttp.serve(self.server.app, self.command, path, split.query, self.headers, body))
+            return
         if path == ENTERPRISE_PREFIX or path.startswith(ENTERPRISE_PREFIX + "/"):
             path, base_url = path[len(ENTERPRISE_PREFIX):] or "/", base_url + ENTERPRISE_PREFIX
         request = Request(
@@ -315,6 +341,14 @@ class Handler(BaseHTTPRequestHandler):
             assert isinstance(address, str), "a bound socket names its host as text"
             host = f"{address}:{port}"
         return f"http://{host}"
+
+    def _write_git(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _write(self, reply: Reply) -> None:
         self.send_response(reply.status)

@@ -280,7 +280,7 @@ class Stats:
             "requests", "reads", "writes", "not_modified", "primary_limit_violations",
             "secondary_limit_violations", "failures_injected", "drops_injected", "bad_credentials",
             "issues_created", "comments_created", "pulls_created", "labels_created", "issues_closed",
-            "merge_attempts", "replies_lost", "internal_errors",
+            "merge_attempts", "replies_lost", "internal_errors", "installation_tokens_issued", "git_pushes",
         )
         with self._lock:
             data: dict[str, Any] = {name: self._counts.get(name, 0) for name in names}

@@ -3,6 +3,7 @@
 An endpoint is a function ``Call -> Reply`` registered with ``@route(METHOD, TEMPLATE, kind)``.
 ``kind`` tells the dispatcher how the request counts against the secondary limits:
 READ (free), WRITE (subject to the write interval) or CREATE (also a content-creating request).
+``app_jwt`` endpoints are called as a GitHub App, with its JWT, instead of with a token.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from runner.testing.emulator.errors import ApiError
 from runner.testing.emulator.limits import RateSnapshot
 
 if TYPE_CHECKING:
+    from runner.testing.emulator.apps import AppRecord, Apps
     from runner.testing.emulator.limits import Stats
     from runner.testing.emulator.shapes import Shapes
     from runner.testing.emulator.state import State
@@ -55,6 +57,9 @@ class Call:
     shapes: Shapes
     stats: Stats
     rate: RateSnapshot
+    app: AppRecord | None = None
+    apps: Apps | None = None
+    token_lifetime_s: float = 3600.0
     _json: Any = field(default=None, init=False)
     _parsed: bool = field(default=False, init=False)
 
@@ -95,6 +100,7 @@ class Route:
     endpoint: Callable[[Call], Reply]
     kind: str
     counted: bool
+    app_jwt: bool = False
 
     @property
     def name(self) -> str:
@@ -107,7 +113,7 @@ ROUTES: list[Route] = []
 def _compile(template: str) -> re.Pattern[str]:
     def group(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name in ("number", "comment_id", "repo_id"):
+        if name in ("number", "comment_id", "repo_id", "installation_id"):
             return rf"(?P<{name}>\d+)"
         if name == "branch":
             return rf"(?P<{name}>.+)"
@@ -116,11 +122,12 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{(\w+)\}", group, template) + "/?$")
 
 
-def route(method: str, template: str, kind: str = READ, counted: bool = True) -> Callable[..., Any]:
+def route(method: str, template: str, kind: str = READ, counted: bool = True,
+          app_jwt: bool = False) -> Callable[..., Any]:
     """Register an endpoint; ``counted=False`` for calls GitHub does not bill (GET /rate_limit)."""
 
     def register(endpoint: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
-        ROUTES.append(Route(method, template, _compile(template), endpoint, kind, counted))
+        ROUTES.append(Route(method, template, _compile(template), endpoint, kind, counted, app_jwt))
         return endpoint
 
     return register

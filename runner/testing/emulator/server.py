@@ -24,6 +24,8 @@ class Emulator:
 
     ``tokens``: None accepts any token (as the configured ``login``); a set accepts only
     those tokens, all belonging to ``login``; a mapping gives each token its own login.
+    ``apps``: GitHub Apps by id, each given by its key (public, or the private PEM), installed
+    on every repository owner; their installation tokens are accepted besides ``tokens``.
     """
 
     def __init__(
@@ -33,9 +35,14 @@ class Emulator:
         config: EmulatorConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        apps: Mapping[int, str | bytes] | None = None,
     ) -> None:
         self.state = State(repos)
         self.app = App(self.state, config or EmulatorConfig(), _token_logins(tokens))
+        for app_id, key in (apps or {}).items():
+            self.app.apps.add(app_id, key)
+            for repo in self.state.repos.values():
+                self.app.apps.install(app_id, repo.owner.login)
         self._address = (host, port)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -113,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", action="append", default=[], metavar="TOKEN[=LOGIN]",
                         help="accepted token, optionally with its own login (repeatable)")
     parser.add_argument("--token-file", type=Path, help="file with one accepted token per line ('TOKEN [LOGIN]')")
+    parser.add_argument("--app", action="append", default=[], metavar="APP_ID=KEY_PEM_FILE",
+                        help="a GitHub App and its (public or private) key, installed on every owner (repeatable)")
     types = {"int": int, "float": float, "str": str}
     for item in dataclasses.fields(EmulatorConfig):
         flag = "--" + item.name.replace("_", "-")
@@ -131,6 +140,16 @@ def _parse_repos(specs: Sequence[str]) -> dict[str, Path]:
             raise ValueError(f"--repo expects OWNER/NAME=BARE_GIT_DIR, got {spec!r}")
         repos[name] = Path(path)
     return repos
+
+
+def _parse_apps(specs: Sequence[str]) -> dict[int, bytes]:
+    apps = {}
+    for spec in specs:
+        app_id, sep, path = spec.partition("=")
+        if not sep or not app_id.isdigit() or not path:
+            raise ValueError(f"--app expects APP_ID=KEY_PEM_FILE, got {spec!r}")
+        apps[int(app_id)] = Path(path).read_bytes()
+    return apps
 
 
 def _parse_tokens(flags: Sequence[str], token_file: Path | None) -> dict[str, str | None]:
@@ -155,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         tokens = _parse_tokens(args.token, args.token_file)
         config = EmulatorConfig().with_changes({k: v for k, v in settings.items() if v is not None})
-        emulator = Emulator(_parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port)
+        emulator = Emulator(_parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port,
+                            apps=_parse_apps(args.app))
         url = emulator.start()
     except (OSError, ValueError) as error:
         print(f"github_emulator: {error}", file=sys.stderr)
