@@ -10,12 +10,13 @@ Reads are served without one, as for a public repository, but a credential sent 
 from __future__ import annotations
 
 import base64
+import io
 import binascii
 import os
 import re
 import subprocess
 from email.message import Message
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from runner.testing.emulator.errors import ApiError
 
@@ -93,7 +94,7 @@ def _backend(git_dir: os.PathLike[str], method: str, rest: str, query: str, head
     return status, reply_headers, rest_bytes
 
 
-def read_chunked(rfile: BinaryIO) -> bytes:
+def read_chunked(rfile: io.BufferedIOBase) -> bytes:
     """A request body sent with `Transfer-Encoding: chunked` (git does for large pushes)."""
     parts: list[bytes] = []
     while True:
