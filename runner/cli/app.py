@@ -77,6 +77,11 @@ def process(
     push_timeout: Optional[float] = typer.Option(None, help="seconds a git push may take before its issues are "
                                                  "deferred [600]"),
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
+    publish: Optional[str] = typer.Option(None, "--publish", help="with --github: triage (labels and one comment "
+                                          "on the issue, nothing pushed) or pr (a draft PR) [pr with --command, "
+                                          "else triage]"),
+    commit_plan: bool = typer.Option(False, "--commit-plan", help="commit the plan files on the issue branch even "
+                                     "with a fixer command (needed for --publish pr without one)"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
     keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
     backend: Optional[str] = typer.Option(None, help="where sages run: local, dask (--scheduler) or dask-local [local]"),
@@ -98,7 +103,7 @@ def process(
         "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_push_timeout": push_timeout,
+        "gh_push_timeout": push_timeout, "gh_publish": publish, "commit_plan": commit_plan or None,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }

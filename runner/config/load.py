@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runner.git.clones import clone_dir, split_remotes
-from runner.config.github import GitHubSettings, TokenError, api_url, read_token
+from runner.config.github import GitHubSettings, TokenError, api_url, publish_settings, read_token
 from runner.git.cmd import run_git, simple_branch_text
 from runner.git.paths import path_problem
 from runner.core.triage import TriageRules
@@ -144,6 +144,7 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
         remote=str(get("remote", "origin")),
         push_timeout_s=float(get("push_timeout", 600.0)),
         login=_login(get("login", None)),
+        **publish_settings(get, has_fixer=bool(config.command), commit_plan=config.commit_plan),
     )
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
@@ -165,7 +166,7 @@ def _login(value: Any) -> str | None:
 
 
 RUNNER_KEYS = frozenset({
-    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "dask_workers",
+    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "commit_plan", "dask_workers",
     "dry_run", "github", "grace", "keep_worktrees", "max_attempts", "max_workers", "min_workers", "plan_dir",
     "queue_size", "quiet", "report_dir", "scheduler", "state_dir", "task_timeout", "templates", "worker_cache",
     "workers",
@@ -254,6 +255,7 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         grace_s=float(m.get("grace", 30.0)),
         command=command,
         keep_worktrees=bool(m.get("keep_worktrees", False)),
+        commit_plan=_flag(m.get("commit_plan", False), "commit_plan"),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,

@@ -63,6 +63,7 @@ class PublishItem:
     body: str
     labels: tuple[str, ...]
     pushed: bool = False
+    label_specs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class PublishResult:
     status: str
     pull_request: str | None = None
     error: str | None = None
+    comment: str | None = None
 
 
 def marker(number: int) -> str:

@@ -13,7 +13,9 @@ from runner.core.clock import now_iso
 
 def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
                  result: SageResult | None, pull_request: str | None, latency_s: float,
-                 finished_at: str | None = None) -> dict[str, Any]:
+                 finished_at: str | None = None, comment: str | None = None) -> dict[str, Any]:
+    """The report's record of one issue. `comment` and `published` say what reached GitHub and
+    where: the triage comment's URL, and a list of {"what", "url"} (the pull request, the comment)."""
     record: dict[str, Any] = {
         "number": ticket.issue.number,
         "title": ticket.issue.title,
@@ -33,6 +35,9 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "risk": result.risk if result else None,
         "related": [f.path for f in result.related[:5]] if result else [],
         "duplicates": list(ticket.duplicates),
+        "comment": comment,
+        "published": [{"what": what, "url": url} for what, url in (("pull_request", pull_request),
+                                                                      ("comment", comment)) if url],
     }
     if result is not None and result.fixer is not None:
         record["fixer"] = result.fixer
@@ -67,16 +72,24 @@ def record_carried(sink: ReportSink, journal: Journal | None, run_id: str, carri
 
 
 def commit_message(ticket: Ticket, result: SageResult) -> str:
+    """The issue's commit message. A fixer's commit says what changed; when its branch holds
+    only the change, the plan (and the command's own summary) is the message body, ahead of
+    the trailers runner reads back (`Runner-Issue`, `Runner-Content`)."""
     issue, triage = ticket.issue, ticket.triage
     title = clean(issue.title).strip()
     if len(title) > 60:
         title = title[:59] + "…"
-    lines = [f"runner: plan for #{issue.number}: {title}", ""]
+    what = "fix" if result.changes else "plan"
+    lines = [f"runner: {what} for #{issue.number}: {title}", ""]
     if result.summary:
         lines += [result.summary, ""]
+    if result.fixer_summary:
+        lines += [result.fixer_summary.strip(), ""]
     if result.changes:
         changed = sorted(readable(path) for path in result.changes)
         lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
+    if result.plan:
+        lines += [result.plan.strip(), ""]
     lines += [
         f"Priority: {triage.priority.label} ({clean(triage.priority_reason)})",
         f"Kind: {triage.kind}",
@@ -85,4 +98,3 @@ def commit_message(ticket: Ticket, result: SageResult) -> str:
         f"Runner-Content: {issue.content_hash}",
     ]
     return "\n".join(lines) + "\n"
-
