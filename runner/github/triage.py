@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterator
+from urllib.parse import quote
 
 from github import GithubException
 
@@ -136,8 +137,11 @@ class TriagePublisher(Publisher):
         return issue
 
     def _remove_label(self, issue, name: str) -> None:
+        """DELETE with the name quoted whole: PyGithub's `remove_from_labels` leaves the `/` of
+        `priority/high` as a path separator."""
+        url = f"{issue.url}/labels/{quote(name, safe='')}"
         try:
-            self._call(lambda: issue.remove_from_labels(name), write=True)
+            self._call(lambda: issue.requester.requestJsonAndCheck("DELETE", url), write=True)
         except GithubException as exc:
             if exc.status != 404:  # gone meanwhile: what was wanted
                 raise
@@ -150,7 +154,7 @@ class TriagePublisher(Publisher):
         if key in self._labels_present:
             return
         try:
-            self._call(lambda: self._repository().get_label(spec.name))
+            self._call(lambda: self._repository().get_label(spec.name).name)  # the object is lazy: .name fetches it
         except GithubException as exc:
             if exc.status != 404:
                 raise
@@ -159,7 +163,7 @@ class TriagePublisher(Publisher):
 
     def _find_label(self, name: str):
         try:
-            return self._call(lambda: self._repository().get_label(name))
+            return self._call(lambda: self._repository().get_label(name).name)
         except GithubException as exc:
             if exc.status == 404:
                 return None

@@ -107,13 +107,22 @@ def assemble(*, config: Config, run_id: str, scan: source.Scan, writers: dict[st
                              stop_event=stop_event, hooks=hooks, journal=journal)
     intake = Intake(scan=scan, config=config, router=router, queue=queue, ledger=ledger, sink=sink,
                     on_enqueued=hooks.enqueued, on_stopped=hooks.defer_unstarted, stop=stop_event,
-                    skip_reason=hooks.skip_reason)
+                    skip_reason=hooks.skip_reason, own_labels=_own_labels(config, journal))
     monitor = ResourceMonitor(PsutilSampler(os.getpid(), pool.worker_pids), interval_s=MONITOR_INTERVAL_S)
     low, high = (config.workers, config.workers) if config.workers else (config.min_workers, config.max_workers)
     autoscaler = Autoscaler(pool=pool, policy=ScalingPolicy(low, high), monitor=monitor, metrics=metrics,
                             queue_depth=lambda: len(queue))
     return RunParts(sink=sink, ledger=ledger, recorder=recorder, queue=queue, collector=collector, intake=intake,
                     monitor=monitor, autoscaler=autoscaler, publishing=publishing)
+
+
+def _own_labels(config: Config, journal: Journal | None) -> Callable[[str, int], frozenset[str]]:
+    """The labels runner put on an issue in publish mode triage (from the journal), which the
+    intake leaves out of the issue: runner's own output must not become its next triage's input."""
+    settings = config.github_settings
+    if journal is None or settings is None or settings.publish != "triage":
+        return lambda _key, _number: frozenset()
+    return lambda key, number: journal.triage_state(key, number)[1]
 
 
 def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledger, recorder: Recorder,
