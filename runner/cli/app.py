@@ -233,8 +233,10 @@ def nightly(
 def status(
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
     runs: int = typer.Option(5, help="how many recent runs to show"),
+    published: bool = typer.Option(False, "--published", help="list each issue's pull request and triage "
+                                   "comment URLs"),
 ) -> None:
-    """The last runs, issues by state, and the failed and deferred ones with their errors."""
+    """The last runs, issues by state, the failed and deferred ones with their errors, and what was published."""
     journal = _open_journal(state_dir)
     try:
         for run in journal.runs(runs):
@@ -247,8 +249,22 @@ def status(
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
+        _echo_published(journal, published)
     finally:
         journal.close()
+
+
+def _echo_published(journal: Journal, each: bool) -> None:
+    """How many issues have a pull request and a triage comment; with `each`, where, per issue."""
+    comments = journal.comments()
+    pulls = {(row.repo, row.number): row.pull_request for row in journal.rows() if row.pull_request}
+    typer.echo(f"published: {len(pulls)} pull requests, {len(comments)} triage comments"
+               + ("" if each or not (pulls or comments) else " (--published lists them)"))
+    if each:
+        for repo, number in sorted({*pulls, *comments}):
+            where = [f"{what} {url}" for what, url in (("pull request", pulls.get((repo, number))),
+                                                       ("comment", comments.get((repo, number)))) if url]
+            typer.echo(f"  {repo or '(default)'}#{number}: " + ", ".join(where))
 
 
 @app.command()

@@ -65,6 +65,7 @@ NO_REF_OPTIONS = ("-c", "core.hooksPath=/dev/null")
 
 class Commitable(Protocol):
     branch: str
+    directory: str
     files: dict[str, bytes]
     message: str
     changes: dict[str, bytes | None]
@@ -190,6 +191,10 @@ def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: 
         b"data %d\n" % len(message), message, b"\n",
         b"from %s\n" % parent.encode(),
     ]
+    if item.changes and not item.files and item.directory:
+        # a fixer's commit without the plan: a plan an earlier run committed on the branch goes,
+        # so the branch's diff against its base is only the change
+        parts.append(b"D %s\n" % quote_path(item.directory))
     for path, data in sorted(item.changes.items()):
         if data is None:
             parts.append(b"D %s\n" % quote_path(path))
