@@ -17,8 +17,8 @@ journaled by the next run) and the comment's URL, for `runner status` and the re
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from urllib.parse import quote
 
 from github import GithubException
@@ -82,7 +82,7 @@ class TriagePublisher(Publisher):
         self._labels_present: set[str] = set()
         self.counts.update({"comments_updated": 0, "labels_created": 0, "labels_removed": 0})
 
-    def publish(self, items: list[PublishItem],  # type: ignore[override]
+    def publish(self, items: list[PublishItem],
                 stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
         for item in items:
             if stopping():
@@ -100,6 +100,8 @@ class TriagePublisher(Publisher):
             self.on_step(item.number, "labelling")
             issue = self._retrying(lambda: self._ensure_issue_labels(item.number, item.label_specs))
             self.on_step(item.number, "labelled")
+            if not self.settings.comment:  # --no-comment: the labels alone
+                return PublishResult(item.number, Status.PUBLISHED, None, None)
             url = self._retrying(lambda: self._ensure_triage_comment(issue, item))
             self.on_step(item.number, "commented")
             return PublishResult(item.number, Status.PUBLISHED, None, None, comment=url)

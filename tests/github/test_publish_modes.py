@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from conftest import GH_REPO, git, latest_report
 
 pytestmark = pytest.mark.timeout(240)
