@@ -67,6 +67,10 @@ def test_triage_mode_labels_and_comments_each_issue_once_and_pushes_nothing(gith
     run(runner_cli, world, path, *TRIAGE)
     assert world.emulator.stats["writes"] == writes
     assert all(len(triage_comments(world, n)) == 1 for n in numbers[:5])
+    status = runner_cli("status", "--state-dir", str(tmp_path / "state"), "--published").stdout.decode()
+    assert "published: 0 pull requests, 30 triage comments" in status
+    first = next(r for r in report["issues"] if r["number"] == numbers[0])
+    assert f"#{numbers[0]}: comment {first['comment']}\n" in status
 
 
 def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world, runner_cli, tmp_path):
