@@ -18,6 +18,7 @@ journaled by the next run) and the comment's URL, for `runner status` and the re
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -25,12 +26,24 @@ from github import GithubException
 
 from runner.core.retry import Deferral, classify
 from runner.core.status import Status
-from runner.github.publisher import Publisher, PublishItem, PublishResult, _normalized, is_unedited, signed_body
+from runner.github.publisher import (_SIGNATURE, Publisher, PublishItem, PublishResult, _normalized, is_unedited,
+                                     signed_body)
 
 PRIORITY_COLOURS = {"critical": "b60205", "high": "d93f0b", "medium": "fbca04", "low": "0e8a16"}
 KIND_COLOURS = {"bug": "d73a4a", "feature": "a2eeef", "docs": "0075ca", "security": "ee0701",
                 "performance": "5319e7", "question": "d876e3", "chore": "c5def5"}
 DEFAULT_COLOUR = "ededed"
+
+
+_BLOB_COMMIT = re.compile(r"/blob/[0-9a-f]{40,64}/")
+
+
+def _same_text(current: str, wanted: str) -> bool:
+    """Whether the comment says what runner would write now, but for the commit its links name:
+    a base that moved on alone is no reason to rewrite every comment."""
+    def plain(text: str) -> str:
+        return _BLOB_COMMIT.sub("/blob/-/", _SIGNATURE.sub("", _normalized(text)))
+    return plain(current) == plain(wanted)
 
 
 def triage_marker(number: int) -> str:
@@ -193,7 +206,7 @@ class TriagePublisher(Publisher):
                                      lambda: self._create_comment(issue, body), notify=True)
         else:
             current = found.body or ""
-            if _normalized(current) != _normalized(body) and is_unedited(current):
+            if not _same_text(current, body) and is_unedited(current):
                 self.on_step(item.number, "commenting")
                 self._call(lambda: found.edit(body), write=True)
                 self.counts["comments_updated"] += 1
