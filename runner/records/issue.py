@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Sequence
 
 from runner.core.display import clean, readable
+from runner.core.secrets import redact
 from runner.records.journal import Journal
 from runner.core.models import Ticket
 from runner.core.models import CommitOutcome, SageResult
@@ -84,7 +85,7 @@ def commit_message(ticket: Ticket, result: SageResult) -> str:
     if result.summary:
         lines += [result.summary, ""]
     if result.fixer_summary:
-        lines += [result.fixer_summary.strip(), ""]
+        lines += [redact(result.fixer_summary.strip()), ""]
     if result.changes:
         changed = sorted(readable(path) for path in result.changes)
         lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]

@@ -130,7 +130,7 @@ def pull_request_body(pending: Pending) -> str:
     if result is not None and result.summary:
         lines += ["> " + line for line in result.summary.splitlines()] + [""]
     if result is not None and result.fixer_summary:
-        lines += ["## What the fixer command did", "", result.fixer_summary.strip(), ""]
+        lines += ["## What the fixer command did", "", redact(result.fixer_summary.strip()), ""]
     if result is not None and result.plan:
         lines += ["<details><summary>runner's plan for this issue</summary>", "", result.plan.strip(), "",
                   "</details>", ""]
