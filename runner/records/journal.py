@@ -81,7 +81,7 @@ class Journal:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")  # one transaction: the WAL gets each page once
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise JournalError(
