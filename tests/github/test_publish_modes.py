@@ -36,7 +36,9 @@ def test_triage_mode_labels_and_comments_each_issue_once_and_pushes_nothing(gith
     world = github_world()
     numbers = world.seed(30)
     path = world.issues_file(tmp_path / "issues.jsonl")
+    seeded = world.emulator.stats["writes"]
     run(runner_cli, world, path, *TRIAGE)
+    assert world.emulator.stats["writes"] - seeded == 30 + 30 + 2  # comments, label writes, label creations
 
     repo = world.client().get_repo(GH_REPO)
     assert list(repo.get_pulls(state="all")) == []
