@@ -17,8 +17,8 @@ journaled by the next run) and the comment's URL, for `runner status` and the re
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -26,8 +26,15 @@ from github import GithubException
 
 from runner.core.retry import Deferral, classify
 from runner.core.status import Status
-from runner.github.publisher import (_SIGNATURE, Publisher, PublishItem, PublishResult, _normalized, is_unedited,
-                                     signed_body)
+from runner.github.publisher import (
+    _SIGNATURE,
+    Publisher,
+    PublishItem,
+    PublishResult,
+    _normalized,
+    is_unedited,
+    signed_body,
+)
 
 PRIORITY_COLOURS = {"critical": "b60205", "high": "d93f0b", "medium": "fbca04", "low": "0e8a16"}
 KIND_COLOURS = {"bug": "d73a4a", "feature": "a2eeef", "docs": "0075ca", "security": "ee0701",
