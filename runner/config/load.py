@@ -119,6 +119,8 @@ def _flag(value: Any, name: str) -> bool:
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
     """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
     if not repo:
+        if table.get("gh_publish"):
+            raise ValueError("--publish needs --github OWNER/NAME: without it nothing is published")
         return config
     if not _REPO_KEY.match(repo):
         raise ValueError(f"--github {repo!r} must look like OWNER/NAME")

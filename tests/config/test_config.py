@@ -412,6 +412,8 @@ def test_publish_mode_defaults_to_pr_with_a_fixer_and_triage_without(tmp_path: P
                                 'priority_label = "P-{priority}"\nkind_label = "type: {kind}"\n')
     settings = config_from({"github": "acme/app"}, path).github_settings
     assert settings.publish == "pr" and settings.issue_labels("high", "bug") == ("P-high", "type: bug")
+    assert "--publish needs --github" in config_error({"gh_publish": "triage"})
+    assert config_from({}, path).github_settings is None  # the file's publish waits for --github
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
