@@ -154,7 +154,8 @@ def run_case(ctx, emulator, name: str, clone: Path, issues: Path, toml: str, *, 
     control(emulator.url, "/_emulator/reset-limits", "POST")
     control(emulator.url, "/_emulator/stats", "DELETE")
     other.start()
-    cli = run_cli(runner_argv(str(issues), "--repo", str(clone), "--github", name, *args, state=work / "state",
+    cli = run_cli(runner_argv(str(issues), "--repo", str(clone), "--github", name, "--publish", "pr", "--commit-plan",
+                              *args, state=work / "state",
                               reports=work / "reports"),
                   work / "reports", cwd=work, env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": emulator.url},
                   timeout_s=timeout_s, stop_after_s=stop_after_s)

@@ -169,8 +169,10 @@ class GitHubWorld:
     def env(self) -> dict[str, str]:
         return {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": self.url}
 
-    def fast_flags(self) -> list[str]:
-        return ["--github", GH_REPO, "--write-interval", "0", "--notify-interval", "0"]
+    def fast_flags(self, *publish: str) -> list[str]:
+        """Publishing without waits; by default plan branches as draft PRs (`--publish pr --commit-plan`)."""
+        return ["--github", GH_REPO, "--write-interval", "0", "--notify-interval", "0",
+                *(publish or ("--publish", "pr", "--commit-plan"))]
 
     def stop(self) -> None:
         self.emulator.stop()

@@ -84,6 +84,11 @@ def process(
     push_timeout: Optional[float] = typer.Option(None, help="seconds a git push may take before its issues are "
                                                  "deferred [600]"),
     label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
+    publish: Optional[str] = typer.Option(None, "--publish", help="with --github: triage (labels and one comment "
+                                          "on the issue, nothing pushed) or pr (a draft PR) [pr with --command, "
+                                          "else triage]"),
+    commit_plan: bool = typer.Option(False, "--commit-plan", help="commit the plan files on the issue branch even "
+                                     "with a fixer command (needed for --publish pr without one)"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
     keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
     backend: Optional[str] = typer.Option(None, help="where sages run: local, dask (--scheduler) or dask-local [local]"),
@@ -103,7 +108,7 @@ def process(
         "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
         "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_push_timeout": push_timeout, "gh_login": login,
+        "gh_push_timeout": push_timeout, "gh_login": login, "gh_publish": publish, "commit_plan": commit_plan or None,
         "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id,
         "command": command, "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
@@ -265,8 +270,10 @@ def status(
     json_output: bool = typer.Option(False, "--json", help="one JSON object on stdout: runs, by_state, issues"),
     every_issue: bool = typer.Option(False, "--all", help="list every issue the journal knows, not only "
                                      "failed, deferred and requeued ones"),
+    published: bool = typer.Option(False, "--published", help="list each issue's pull request and triage "
+                                   "comment URLs"),
 ) -> None:
-    """The last runs, issues by state, and the failed and deferred ones with their errors."""
+    """The last runs, issues by state, the failed and deferred ones with their errors, and what was published."""
     journal = _open_journal(state_dir)
     try:
         if json_output:
@@ -284,8 +291,22 @@ def status(
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=None if every_issue else ("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
+        _echo_published(journal, published)
     finally:
         journal.close()
+
+
+def _echo_published(journal: Journal, each: bool) -> None:
+    """How many issues have a pull request and a triage comment; with `each`, where, per issue."""
+    comments = journal.comments()
+    pulls = {(row.repo, row.number): row.pull_request for row in journal.rows() if row.pull_request}
+    typer.echo(f"published: {len(pulls)} pull requests, {len(comments)} triage comments"
+               + ("" if each or not (pulls or comments) else " (--published lists them)"))
+    if each:
+        for repo, number in sorted({*pulls, *comments}):
+            where = [f"{what} {url}" for what, url in (("pull request", pulls.get((repo, number))),
+                                                       ("comment", comments.get((repo, number)))) if url]
+            typer.echo(f"  {repo or '(default)'}#{number}: " + ", ".join(where))
 
 
 @app.command()

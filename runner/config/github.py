@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from runner.core.secrets import REDACTED, remember_secret, token_environ
 from runner.git.auth import DEFAULT_API_URL
@@ -42,6 +43,13 @@ class GitHubSettings:
     push_timeout_s: float = 600.0
     login: str | None = None
     app: AppCredentials | None = None
+    publish: str = "pr"
+    priority_label: str = "priority/{priority}"
+    kind_label: str = "kind/{kind}"
+
+    def issue_labels(self, priority: str, kind: str) -> tuple[str, str]:
+        """The priority and kind labels of an issue triaged as `priority` (lower case) and `kind`."""
+        return self.priority_label.format(priority=priority), self.kind_label.format(kind=kind)
 
     def __repr__(self) -> str:
         return f"GitHubSettings(api_url={self.api_url!r}, token={REDACTED})"
@@ -111,6 +119,35 @@ def read_app_key(path: Path) -> str:
         raise TokenError(f"{where} holds a private key that is not RSA; GitHub Apps use RSA keys")
     return text.strip() + "\n"
 
+
+
+PUBLISH_MODES = ("triage", "pr")
+
+
+def publish_settings(get: Callable[[str, Any], Any], *, has_fixer: bool, commit_plan: bool) -> dict[str, Any]:
+    """`publish`, `priority_label` and `kind_label` of the `[github]` table (or `--publish`).
+
+    The default is `pr` with a fixer command (there is a change to propose) and `triage`
+    without one; `pr` without a fixer has nothing but the plan to propose, so it is taken
+    only with `commit_plan` (plan branches as pull requests), never by surprise."""
+    mode = get("publish", None) or ("pr" if has_fixer else "triage")
+    if mode not in PUBLISH_MODES:
+        raise ValueError(f"github publish must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
+    if mode == "pr" and not has_fixer and not commit_plan:
+        raise ValueError("--publish pr without a fixer command (--command) has no change to propose: add "
+                         "--commit-plan to publish plan branches as pull requests, or use --publish triage")
+    labels = {key: get(key, default) for key, default in (("priority_label", "priority/{priority}"),
+                                                          ("kind_label", "kind/{kind}"))}
+    for key, template in labels.items():
+        field_name = key.split("_")[0]
+        try:
+            ok = isinstance(template, str) and template.format(**{field_name: "x"}) != template
+        except (KeyError, IndexError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"github {key} must be a label name with {{{field_name}}} in it "
+                             f"(e.g. \"{field_name}/{{{field_name}}}\"), got {template!r}")
+    return {"publish": mode, **labels}
 
 
 def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runner.git.clones import clone_dir, split_remotes
-from runner.config.github import GitHubSettings, TokenError, api_url, app_credentials, read_token
+from runner.config.github import GitHubSettings, TokenError, api_url, app_credentials, publish_settings, read_token
 from runner.git.cmd import run_git, simple_branch_text
 from runner.git.paths import path_problem
 from runner.core.triage import TriageRules
@@ -119,6 +119,8 @@ def _flag(value: Any, name: str) -> bool:
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
     """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
     if not repo:
+        if table.get("gh_publish"):
+            raise ValueError("--publish needs --github OWNER/NAME: without it nothing is published")
         return config
     if not _REPO_KEY.match(repo):
         raise ValueError(f"--github {repo!r} must look like OWNER/NAME")
@@ -148,6 +150,7 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
         remote=str(get("remote", "origin")),
         push_timeout_s=float(get("push_timeout", 600.0)),
         login=_login(get("login", None)),
+        **publish_settings(get, has_fixer=bool(config.command), commit_plan=config.commit_plan),
     )
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
         raise ValueError("write_interval, notify_interval and max_wait must not be negative")
@@ -169,7 +172,7 @@ def _login(value: Any) -> str | None:
 
 
 RUNNER_KEYS = frozenset({
-    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "dask_workers",
+    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "commit_plan", "dask_workers",
     "dry_run", "github", "grace", "keep_worktrees", "max_attempts", "max_workers", "min_workers", "plan_dir",
     "queue_size", "quiet", "report_dir", "scheduler", "state_dir", "task_timeout", "templates", "worker_cache",
     "workers",
@@ -258,6 +261,7 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         grace_s=float(m.get("grace", 30.0)),
         command=command,
         keep_worktrees=bool(m.get("keep_worktrees", False)),
+        commit_plan=_flag(m.get("commit_plan", False), "commit_plan"),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,

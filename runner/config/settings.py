@@ -42,6 +42,7 @@ class Config:
     grace_s: float = 30.0
     command: tuple[str, ...] | None = None
     keep_worktrees: bool = False
+    commit_plan: bool = False
     dry_run: bool = False
     quiet: bool = False
     rules: TriageRules = field(default_factory=TriageRules)

@@ -119,7 +119,10 @@ class SageResult:
     """What a sage produced for one issue: analysis plus the files to commit.
 
     `written` is set when the worker committed (and pushed) the files itself, on its own
-    clone (Dask workers on other hosts); the master then writes nothing for it.
+    clone (Dask workers on other hosts); the master then writes nothing for it. `plan` holds
+    the rendered plan when it is not among `files` (a fixer's branch holds only the change),
+    `fixer_summary` what the fixer command wrote to RUNNER_SUMMARY, `comment` the triage
+    comment for the issue (publish mode triage).
     """
 
     number: int
@@ -135,6 +138,9 @@ class SageResult:
     modes: dict[str, str] = field(default_factory=dict)
     fixer: dict | None = None
     written: CommitOutcome | None = None
+    plan: str = ""
+    fixer_summary: str = ""
+    comment: str = ""
 
     def __reduce__(self) -> tuple:
         """Related files as plain tuples: a result crosses a pipe per issue, and a named

@@ -23,7 +23,7 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
@@ -84,6 +84,7 @@ class SagePayload:
     fixer: Any = None
     ignore_sigint: bool = False
     git: WorkerGitSettings | None = None
+    outputs: sage.Outputs = field(default_factory=sage.Outputs)
 
     @classmethod
     def from_setup(cls, setup: sage.SageSetup, token: str, ignore_sigint: bool = False,
@@ -96,7 +97,7 @@ class SagePayload:
         indexes = {key: Path(path).read_bytes() for key, path in setup.index_paths.items()}
         templates = read_tree(Path(setup.templates_dir)) if setup.templates_dir else None
         return cls(token, indexes, templates, setup.branch_prefix, setup.plan_dir, dict(setup.repos), setup.fixer,
-                   ignore_sigint, git)
+                   ignore_sigint, git, setup.outputs)
 
     def materialize(self, directory: Path) -> sage.SageSetup:
         """Write the indexes and templates under `directory`; the setup that points there."""
@@ -110,7 +111,7 @@ class SagePayload:
             templates_dir = directory / "templates"
             write_tree(templates_dir, self.templates)
         return sage.SageSetup(paths, str(templates_dir) if templates_dir else None,
-                              self.branch_prefix, self.plan_dir, self.repos, self.fixer)
+                              self.branch_prefix, self.plan_dir, self.repos, self.fixer, self.outputs)
 
 
 def read_tree(root: Path) -> dict[str, bytes]:

@@ -67,6 +67,8 @@ class Commitable(Protocol):
     @property
     def branch(self) -> str: ...
     @property
+    def directory(self) -> str: ...
+    @property
     def files(self) -> dict[str, bytes]: ...
     @property
     def message(self) -> str: ...
@@ -199,6 +201,10 @@ def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: 
         b"data %d\n" % len(message), message, b"\n",
         b"from %s\n" % parent.encode(),
     ]
+    if item.changes and not item.files and item.directory:
+        # a fixer's commit without the plan: a plan an earlier run committed on the branch goes,
+        # so the branch's diff against its base is only the change
+        parts.append(b"D %s\n" % quote_path(item.directory))
     for path, data in sorted(item.changes.items()):
         if data is None:
             parts.append(b"D %s\n" % quote_path(path))

@@ -64,6 +64,7 @@ class PublishItem:
     body: str
     labels: tuple[str, ...]
     pushed: bool = False
+    label_specs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PublishResult:
     status: str
     pull_request: str | None = None
     error: str | None = None
+    comment: str | None = None
 
 
 def marker(number: int) -> str:

@@ -12,7 +12,9 @@ from runner.core.clock import now_iso
 
 def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
                  result: SageResult | None, pull_request: str | None, latency_s: float,
-                 finished_at: str | None = None) -> dict[str, Any]:
+                 finished_at: str | None = None, comment: str | None = None) -> dict[str, Any]:
+    """The report's record of one issue. `comment` and `published` say what reached GitHub and
+    where: the triage comment's URL, and a list of {"what", "url"} (the pull request, the comment)."""
     record: dict[str, Any] = {
         "number": ticket.issue.number,
         "title": ticket.issue.title,
@@ -32,6 +34,9 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "risk": result.risk if result else None,
         "related": [f.path for f in result.related[:5]] if result else [],
         "duplicates": list(ticket.duplicates),
+        "comment": comment,
+        "published": [{"what": what, "url": url} for what, url in (("pull_request", pull_request),
+                                                                      ("comment", comment)) if url],
     }
     if result is not None and result.fixer is not None:
         record["fixer"] = result.fixer

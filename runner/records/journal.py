@@ -8,6 +8,11 @@ comment), so a step that happened but was not journaled is found, not redone.
 
     queued -> committed -> pushing -> pushed -> opening-pr -> pr-opened -> commenting -> commented -> done
                                        (or failed / deferred / skipped)
+    publish mode triage (nothing pushed):
+    queued -> committed -> labelling -> labelled -> commenting -> commented -> done
+
+The `triage` table keeps what a triage run put on each issue: its comment's URL and the
+labels runner added, so that a label a person removed later is not put back.
 
 Each step with a side effect outside the repository is written before ("pushing",
 "opening-pr", "commenting") and after it happens, at once (not batched).
@@ -38,6 +43,9 @@ CREATE TABLE IF NOT EXISTS issues (
     last_error TEXT, content_hash TEXT, branch TEXT, commit_id TEXT, pull_request TEXT,
     run_id TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (repo, number));
 CREATE INDEX IF NOT EXISTS issues_state ON issues(state);
+CREATE TABLE IF NOT EXISTS triage (
+    repo TEXT NOT NULL, number INTEGER NOT NULL, comment TEXT, labels TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (repo, number));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     exit_code INTEGER, totals TEXT, report TEXT);
@@ -73,7 +81,7 @@ class Journal:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")  # one transaction: the WAL gets each page once
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise JournalError(
@@ -190,6 +198,33 @@ class Journal:
                 f"UPDATE issues SET state = 'retry', updated_at = ? WHERE state IN ({','.join('?' * len(states))})",
                 (now_iso(), *states))
             return cursor.rowcount
+
+    def triage_state(self, repo: str, number: int) -> tuple[str | None, frozenset[str]]:
+        """The URL of runner's triage comment on the issue, and the labels (lower case) runner
+        has put on it: a label runner added that is gone was removed by a person."""
+        with self._lock:
+            row = self._db.execute("SELECT comment, labels FROM triage WHERE repo = ? AND number = ?",
+                                   (repo, number)).fetchone()
+        return (row[0], frozenset(json.loads(row[1]))) if row else (None, frozenset())
+
+    def record_triage(self, repo: str, number: int, *, comment: str | None = None,
+                      added: frozenset[str] | None = None) -> None:
+        """Remember the triage comment's URL and/or the labels runner has put on the issue (at once:
+        each follows a write on GitHub)."""
+        labels = json.dumps(sorted(added)) if added is not None else None
+        with self._lock:
+            self._db.execute(
+                """INSERT INTO triage (repo, number, comment, labels) VALUES (?, ?, ?, COALESCE(?, '[]'))
+                   ON CONFLICT (repo, number) DO UPDATE SET comment = COALESCE(excluded.comment, comment),
+                     labels = COALESCE(?, labels)""", (repo, number, comment, labels, labels))
+
+    def comments(self, repo: str | None = None) -> dict[tuple[str, int], str]:
+        """Every triage comment runner wrote, by (repo, number)."""
+        query, args = "SELECT repo, number, comment FROM triage WHERE comment IS NOT NULL", []
+        if repo is not None:
+            query, args = query + " AND repo = ?", [repo]
+        with self._lock:
+            return {(r, n): c for r, n, c in self._db.execute(query, args).fetchall()}
 
     def run_started(self, run_id: str, command: str) -> None:
         with self._lock:

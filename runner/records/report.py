@@ -222,14 +222,16 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
     ]
     lines += _metrics_lines(sections.get("metrics") or {})
     lines += _pacing_lines(sections.get("pacing_events") or [])
-    lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error |", "|---|---|---|---|---|---|---|"]
+    lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error | published |",
+              "|---|---|---|---|---|---|---|---|"]
     for shown, record in enumerate(issues):
         if shown == MD_ISSUE_ROWS:
-            lines.append(f"| … | | | | | | more in {head['run_id']}.json |")
+            lines.append(f"| … | | | | | | more in {head['run_id']}.json | |")
             break
         lines.append(
             f"| {record['number']} | {record.get('priority', '')} | {record.get('kind', '')} | {record['status']} "
-            f"| `{record.get('branch') or ''}` | {record.get('latency_s', '')} | {_cell(record.get('error'))} |"
+            f"| `{record.get('branch') or ''}` | {record.get('latency_s', '')} | {_cell(record.get('error'))} "
+            f"| {_published(record)} |"
         )
     for title, rows in (("Invalid items", invalid), ("Skipped items", skipped)):
         lines += _list_section(title, rows)
@@ -272,6 +274,12 @@ def _list_section(title: str, rows: Iterator[dict[str, Any]]) -> list[str]:
         number = f" #{row['number']}" if row.get("number") else ""
         out.append(f"- {where}{number}: {_cell(row['reason'])}")
     return out
+
+
+def _published(record: Mapping[str, Any]) -> str:
+    """Links to what reached GitHub for the issue: its pull request, its triage comment."""
+    names = {"pull_request": "PR", "comment": "comment"}
+    return " ".join(f"[{names.get(p['what'], p['what'])}]({p['url']})" for p in record.get("published") or ())
 
 
 def _cell(text: object) -> str:

@@ -43,6 +43,7 @@ class Intake(threading.Thread):
         on_stopped: Callable[[list[Ticket]], None],
         stop: threading.Event,
         skip_reason: Callable[[str, Issue], str | None] = lambda _key, _issue: None,
+        own_labels: Callable[[str, int], frozenset[str]] = lambda _key, _number: frozenset(),
     ) -> None:
         super().__init__(name="runner-intake", daemon=True)
         self.scan = scan
@@ -55,6 +56,7 @@ class Intake(threading.Thread):
         self.on_stopped = on_stopped
         self.stop = stop
         self.skip_reason = skip_reason
+        self.own_labels = own_labels
         self.triager = Triager(config.rules)
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
@@ -85,6 +87,7 @@ class Intake(threading.Thread):
         if route.key is None:
             self.sink.add_skipped(issue.position, issue.number, route.reason or "no clone for this issue")
             return
+        issue = source.without_labels(issue, self.own_labels(route.key, issue.number))
         skip = self.skip_reason(route.key, issue)
         if skip:
             self.sink.add_skipped(issue.position, issue.number, skip)

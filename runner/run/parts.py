@@ -106,10 +106,10 @@ def assemble(*, config: Config, run_id: str, scan: source.Scan, writers: dict[st
                           after_commit=hooks.after_commit, message_for=commit_message,
                           directory_for=config.plan_dir_for, branch_for=config.branch_for)
     publishing = _publishing(config=config, writers=writers, ledger=ledger, recorder=recorder,
-                             stop_event=stop_event, hooks=hooks)
+                             stop_event=stop_event, hooks=hooks, journal=journal)
     intake = Intake(scan=scan, config=config, router=router, queue=queue, ledger=ledger, sink=sink,
                     on_enqueued=hooks.enqueued, on_stopped=hooks.defer_unstarted, stop=stop_event,
-                    skip_reason=hooks.skip_reason)
+                    skip_reason=hooks.skip_reason, own_labels=_own_labels(config, journal))
     monitor = ResourceMonitor(PsutilSampler(os.getpid(), pool.worker_pids), interval_s=MONITOR_INTERVAL_S)
     low, high = (config.workers, config.workers) if config.workers else (config.min_workers, config.max_workers)
     autoscaler = Autoscaler(pool=pool, policy=ScalingPolicy(low, high), monitor=monitor, metrics=metrics,
@@ -118,10 +118,20 @@ def assemble(*, config: Config, run_id: str, scan: source.Scan, writers: dict[st
                     monitor=monitor, autoscaler=autoscaler, publishing=publishing)
 
 
+def _own_labels(config: Config, journal: Journal | None) -> Callable[[str, int], frozenset[str]]:
+    """The labels runner put on an issue in publish mode triage (from the journal), which the
+    intake leaves out of the issue: runner's own output must not become its next triage's input."""
+    settings = config.github_settings
+    if journal is None or settings is None or settings.publish != "triage":
+        return lambda _key, _number: frozenset()
+    return lambda key, number: journal.triage_state(key, number)[1]
+
+
 def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledger, recorder: Recorder,
-                stop_event: threading.Event, hooks: RunHooks) -> Publishing | None:
-    """Publishers per repository when `--github` is set (and this is not a dry run). PyGithub is
-    imported only then: a local run does not pay for it."""
+                stop_event: threading.Event, hooks: RunHooks, journal: Journal | None) -> Publishing | None:
+    """Publishers per repository when `--github` is set (and this is not a dry run): pull requests,
+    or in publish mode triage labels and a comment on each issue. PyGithub is imported only then:
+    a local run does not pay for it."""
     settings = config.github_settings
     if settings is None or config.dry_run:
         return None
@@ -130,17 +140,21 @@ def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledge
     from runner.github.pacing import Pacer
     from runner.github.publisher import Publisher
     from runner.run.publishing import PublishStage
+    from runner.github.triage import LabelMemory, TriagePublisher
 
     breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
                              wait_in_open_s=30.0, permitted_calls_in_half_open=3)
     gh = make_github(settings)
     pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
                   settings.content_per_hour, settings.max_wait_s, settings.secondary_wait_s, settings.time_scale)
-    publishers = {
-        key: Publisher(settings=settings, gh=gh, full_name=key or config.github, repo_path=w.repo,
-                       base=w.base_name, breaker=breaker, pacer=pacer, on_step=hooks.step_recorder(key))
-        for key, w in writers.items()
-    }
+    def publisher(key: str, w: RepoWriter) -> Publisher:
+        common: dict[str, Any] = dict(settings=settings, gh=gh, full_name=key or config.github, repo_path=w.repo,
+                                      base=w.base_name, breaker=breaker, pacer=pacer, on_step=hooks.step_recorder(key))
+        if settings.publish == "triage":
+            return TriagePublisher(memory=LabelMemory(journal, key), **common)
+        return Publisher(**common)
+
+    publishers = {key: publisher(key, w) for key, w in writers.items()}
     stage = PublishStage(publishers=publishers, ledger=ledger, finish=recorder.finish, labels=settings.labels,
                          stopping=stop_event)
     return Publishing(breaker=breaker, pacer=pacer, publishers=publishers, stage=stage)

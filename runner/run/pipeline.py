@@ -41,7 +41,7 @@ from runner.records.issue import CarriedIssue, record_carried
 from runner.run.parts import RunParts, assemble
 from runner.run.summary import github_counts, pool_stats
 from runner.run.recorder import Finish
-from runner.run.repositories import index_paths, open_writers
+from runner.run.repositories import index_paths, open_writers, sage_outputs
 from runner.records.report import ReportError
 from runner.run.routing import Router
 from runner.run.outcome import NullObserver, Observer, RunAbort, RunOutcome
@@ -141,7 +141,7 @@ class ProcessRun:
         templates = str(self.config.templates_dir) if self.config.templates_dir else None
         repos = {key: (str(w.repo), w.base_commit, str(w.lock.lock_file)) for key, w in writers.items()}
         return sage.SageSetup(paths, templates, self.config.branch_prefix, self.config.plan_dir, repos,
-                              self._fixer_spec(writers))
+                              self._fixer_spec(writers), sage_outputs(self.config, writers))
 
     def _fixer_spec(self, writers: dict[str, RepoWriter]) -> FixerSpec | None:
         """The fixer command's settings; leftovers of a killed run are pruned first (we hold the run lock)."""

@@ -86,7 +86,7 @@ class PublishStage(threading.Thread):
             by_repo.setdefault(pending.ticket.repo_key, []).append(pending)
         for repo_key, items in by_repo.items():
             publisher = self.publishers[repo_key]
-            results = iter(publisher.publish([self._item(p) for p in items], self.stopping.is_set))
+            results = iter(publisher.publish([self._item(p, publisher) for p in items], self.stopping.is_set))
             failure: PublishResult | None = None
             for pending in items:
                 published = failure
@@ -96,14 +96,22 @@ class PublishStage(threading.Thread):
                     except Exception as exc:  # a defect must not end the thread, leaving issues without a state
                         published = failure = _failure(publisher, exc)
                 self.finish(pending.ticket, published.status, pending.outcome, published.error,
-                            pending.result, published.pull_request)
+                            pending.result, published.pull_request, comment=published.comment)
 
-    def _item(self, pending: Pending) -> PublishItem:
+    def _item(self, pending: Pending, publisher: Publisher) -> PublishItem:
+        """What to publish for the issue: in mode triage its labels and comment, else its pull request."""
         issue, triage = pending.ticket.issue, pending.ticket.triage
         title = clean(issue.title).strip()
-        labels = (*self.labels, f"priority/{triage.priority.name.lower()}", f"kind/{triage.kind}")
+        settings = publisher.settings
+        names = settings.issue_labels(triage.priority.name.lower(), triage.kind)
+        if settings.publish == "triage":
+            from runner.github.triage import label_specs
+
+            comment = pending.result.comment if pending.result is not None else ""
+            return PublishItem(issue.number, title, pending.outcome.branch, comment, names, True,
+                               label_specs(names, triage.priority.name.lower(), triage.kind))
         return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
-                           pull_request_body(pending), labels, pending.outcome.pushed)
+                           pull_request_body(pending), (*self.labels, *names), pending.outcome.pushed)
 
 
 def _failure(publisher: Publisher, exc: Exception) -> PublishResult:
@@ -115,13 +123,23 @@ def _failure(publisher: Publisher, exc: Exception) -> PublishResult:
 
 
 def pull_request_body(pending: Pending) -> str:
+    """The draft PR's description. A fixer's PR, whose diff is only the change, carries the plan
+    here (and the command's own summary, if it wrote one); a plan branch's PR points at its files."""
     issue, result = pending.ticket.issue, pending.result
     lines = [f"Draft opened by runner for #{issue.number}.", ""]
     if result is not None and result.summary:
         lines += ["> " + line for line in result.summary.splitlines()] + [""]
-    if result is not None and result.related:
-        lines += ["Related files:", *[f"- `{f.path}`" for f in result.related[:8]], ""]
+    if result is not None and result.fixer_summary:
+        lines += ["## What the fixer command did", "", redact(result.fixer_summary.strip()), ""]
+    if result is not None and result.plan:
+        lines += ["<details><summary>runner's plan for this issue</summary>", "", result.plan.strip(), "",
+                  "</details>", ""]
+        where = "The plan is above; the diff is only the fixer's change."
+    else:
+        where = "The plan is in the branch under `.runner/issues/`."
+        if result is not None and result.related:
+            lines += ["Related files:", *[f"- `{f.path}`" for f in result.related[:8]], ""]
     lines += [f"Priority {pending.ticket.triage.priority.label}, kind {pending.ticket.triage.kind}, "
-              f"risk {result.risk if result else 'unknown'}. The plan is in the branch under `.runner/issues/`.",
+              f"risk {result.risk if result else 'unknown'}. {where}",
               "", f"Closes #{issue.number}"]
     return "\n".join(lines) + "\n"

@@ -46,6 +46,7 @@ class Finish(NamedTuple):
     error: str | None = None
     result: SageResult | None = None
     pull_request: str | None = None
+    comment: str | None = None
 
 
 class Recorder:
@@ -60,8 +61,8 @@ class Recorder:
         self.run_id = run_id
 
     def finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None, error: str | None,
-               result: SageResult | None, pull_request: str | None = None) -> None:
-        self.finish_many([Finish(ticket, status, outcome, error, result, pull_request)])
+               result: SageResult | None, pull_request: str | None = None, comment: str | None = None) -> None:
+        self.finish_many([Finish(ticket, status, outcome, error, result, pull_request, comment)])
 
     def finish_many(self, items: Sequence[Finish], log_each: bool = True) -> None:
         """Record each item's terminal state; each ticket must be finished exactly once.
@@ -80,7 +81,7 @@ class Recorder:
         self.sink.add_issues(records)
         if self.journal is not None:
             rows = [self._row(item, record, finished_at) for item, record in zip(items, records)]
-            self.journal.record_rows(rows, durable=any(item.pull_request for item in items))
+            self.journal.record_rows(rows, durable=any(item.pull_request or item.comment for item in items))
         for item, record in zip(items, records):
             if log_each and item.status in (Status.FAILED, Status.DEFERRED):
                 ticket = item.ticket
@@ -90,7 +91,7 @@ class Recorder:
     def _record(self, item: Finish, latency_s: float, finished_at: str) -> dict:
         ticket = item.ticket
         return issue_record(ticket, item.status, self.branch_for(ticket.issue.number), item.outcome, item.error,
-                            item.result, item.pull_request, latency_s, finished_at)
+                            item.result, item.pull_request, latency_s, finished_at, comment=item.comment)
 
     def _row(self, item: Finish, record: dict, finished_at: str) -> tuple:
         ticket = item.ticket

@@ -16,7 +16,9 @@ from typing import Any, Callable
 
 from runner.sage import index as repoindex
 from runner.config import Config, ConfigError
+from runner.git.auth import git_origin
 from runner.git.store import GitError, RepoWriter
+from runner.sage.worker import Outputs
 
 MAX_AT_ONCE = 8
 
@@ -60,3 +62,13 @@ def per_repository(fn: Callable[[Any], Any], items: dict[str, Any]) -> dict[str,
     with ThreadPoolExecutor(min(MAX_AT_ONCE, len(items)), thread_name_prefix="runner-setup") as workers:
         futures = {key: workers.submit(fn, item) for key, item in items.items()}
         return {key: future.result() for key, future in futures.items()}
+
+
+def sage_outputs(config: Config, writers: dict[str, RepoWriter]) -> Outputs:
+    """What the sages return besides the plan: the triage comment (publish mode triage), with
+    links to each repository's files on its GitHub web host (an Enterprise host too)."""
+    settings = config.github_settings
+    triage = settings is not None and settings.publish == "triage" and config.github is not None
+    origin = git_origin(settings.api_url) if settings is not None else None
+    web = {key: f"{origin}/{key or config.github}" for key in writers} if triage and origin else {}
+    return Outputs(commit_plan=config.commit_plan, comment=triage, web_urls=web)

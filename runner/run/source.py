@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, TypeGuard
@@ -171,7 +171,7 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
     body = _text(value.get("body") or "")
     labels = tuple(_text(label if isinstance(label, str) else label["name"]) for label in value.get("labels") or ())
     repository = repository_from_url(_text(value.get("repository_url") or ""))
-    digest = hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
+    digest = _content_digest(number, title, body, labels, repository)
     return Issue(
         number=number,
         title=title,
@@ -183,6 +183,20 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
         position=position,
         content_hash=digest,
     )
+
+
+def _content_digest(number: int, title: str, body: str, labels: tuple[str, ...], repository: str | None) -> str:
+    return hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
+
+
+def without_labels(issue: Issue, drop: frozenset[str]) -> Issue:
+    """The issue without the labels in `drop` (lower case), its content hash to match: the labels
+    runner put on it itself are its own output, neither input to its triage nor a change."""
+    kept = tuple(label for label in issue.labels if label.lower() not in drop)
+    if len(kept) == len(issue.labels):
+        return issue
+    return replace(issue, labels=kept,
+                   content_hash=_content_digest(issue.number, issue.title, issue.body, kept, issue.repository))
 
 
 def repository_from_url(url: str | None) -> str | None:

@@ -3,6 +3,7 @@
     run_fixer ─┬─ refs, HEAD and config of the main checkout (before)
                ├─(repository lock) git worktree add --detach <worktrees>/<repo>/issue-<N>-<token> <start>
                ├─ <worktree>.issue.json, <worktree>.plan.md   (beside the worktree, so never committed)
+               │     and <worktree>.summary.md, where the command may write what it did (RUNNER_SUMMARY)
                ├─ command: argv, cwd=worktree, stdin=/dev/null, own session ──> <logs>/issue-<N>-<time>-<token>.log
                │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
                │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
@@ -26,6 +27,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from runner.sage.worktrees import (
 __all__ = ["FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "TAIL_BYTES"]
 
 TAIL_BYTES = 4096
+SUMMARY_BYTES = 16_384
 TITLE_ENV_CHARS = 4096
 # Inherited variables the command does not get unless extra_env passes them on purpose:
 # whatever it prints lands in a log file, and tokens must never reach logs. (A sage has
@@ -83,6 +86,7 @@ class FixerOutcome:
     log_path: str
     foreign_changes: list[str]
     duration_s: float
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,14 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
         run = _run_command(spec, worktree.path, env, log_path)
         foreign = foreign_changes(repo, before, main_refs(repo, dirs), branch_prefix)
         changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
+        summary = "" if run.timed_out else read_summary(worktree.summary_file)
     finally:
         if spec.keep_worktrees:
             keep_worktree(worktree)
         else:
             remove_worktree(repo, worktree, lock_path)
     return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
-                        foreign, run.duration_s)
+                        foreign, run.duration_s, summary)
 
 
 def command_env(repo: Path, number: int, title: str, branch: str, worktree: Worktree,
@@ -137,6 +142,7 @@ def command_env(repo: Path, number: int, title: str, branch: str, worktree: Work
         "RUNNER_ISSUE_TITLE": env_safe(title)[:TITLE_ENV_CHARS],
         "RUNNER_ISSUE_JSON": str(worktree.issue_file),
         "RUNNER_PLAN": str(worktree.plan_file),
+        "RUNNER_SUMMARY": str(worktree.summary_file),
         "RUNNER_REPO": str(repo),
         "RUNNER_BRANCH": branch,
     })
@@ -304,6 +310,20 @@ def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
         blobs[oid] = out[start:start + int(size)]
         pos = start + int(size) + 1
     return blobs
+
+
+def read_summary(path: Path, size: int = SUMMARY_BYTES) -> str:
+    """What the command wrote to RUNNER_SUMMARY: its first `size` bytes as text; "" when it wrote
+    nothing there. Only a regular file counts: a symlink could point anywhere on the machine."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        data = file.read(size)
+    return data.decode("utf-8", errors="replace").strip()
 
 
 def read_tail(path: Path, size: int = TAIL_BYTES) -> str:

@@ -16,6 +16,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SUFFIX = ".j2"
+COMMENT_TEMPLATE = "github/triage-comment.md.j2"
+PLAN_NAME = "PLAN.md"
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -90,6 +92,20 @@ class Renderer:
 
     def render(self, kind: str, context: Mapping[str, Any]) -> dict[str, str]:
         return {name: self._template(kind, name).render(context) for name in self.outputs}
+
+    def render_comment(self, kind: str, context: Mapping[str, Any]) -> str:
+        """The triage comment (`github/triage-comment.md.j2`). Its `checklist` is the plan's
+        checklist block for the kind, so a kind template's own checklist shows on the issue too."""
+        checklist = ""
+        if PLAN_NAME in self.outputs:
+            plan = self._template(kind, PLAN_NAME)
+            block = plan.blocks.get("checklist")
+            if block is not None:
+                checklist = "".join(block(plan.new_context(dict(context)))).strip()
+        template = self._compiled.get(("", COMMENT_TEMPLATE))
+        if template is None:
+            template = self._compiled[("", COMMENT_TEMPLATE)] = self.env.get_template(COMMENT_TEMPLATE)
+        return template.render({**context, "checklist": checklist})
 
     def _template(self, kind: str, name: str) -> jinja2.Template:
         key = (kind, name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 import json
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
@@ -34,6 +35,20 @@ SUMMARY_CHARS = 600
 
 
 @dataclass(frozen=True)
+class Outputs:
+    """What a sage hands back besides the analysis and the plan files.
+
+    `commit_plan`: a fixer's branch holds the plan files too (else only the change, and the
+    plan travels in `SageResult.plan`). `comment`: render the triage comment, whose related
+    files link to `web_urls[repo_key]/blob/<analysed commit>/<path>#L<a>-L<b>`.
+    """
+
+    commit_plan: bool = False
+    comment: bool = False
+    web_urls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SageSetup:
     """Everything a sage needs, sent once to each worker."""
 
@@ -43,6 +58,7 @@ class SageSetup:
     plan_dir: str
     repos: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
     fixer: FixerSpec | None = None
+    outputs: Outputs = field(default_factory=Outputs)
 
 
 @dataclass
@@ -112,6 +128,11 @@ def work(task: Task) -> SageResult:
     fixed = _run_fixer(task, files, branch) if spec else None
     facts = _fixer_facts(fixed, spec.timeout_s) if fixed and spec else None
     applied = fixed if facts is not None and "error" not in facts else None
+    outputs = _state.setup.outputs
+    plan = ""
+    if applied is not None and applied.changed and not outputs.commit_plan:
+        plan, files = "\n".join(data.decode("utf-8", "replace").rstrip() for data in files.values()) + "\n", {}
+    comment = _comment(task, context, found.related) if outputs.comment else ""
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
@@ -125,7 +146,28 @@ def work(task: Task) -> SageResult:
         changes=applied.changed if applied else {},
         modes=applied.modes if applied else {},
         fixer=facts,
+        plan=plan,
+        fixer_summary=clean_text(applied.summary) if applied else "",
+        comment=comment,
     )
+
+
+def _comment(task: Task, context: dict, related) -> str:
+    """The triage comment: the plan's context, with each related file's matching lines as a link
+    to those lines at the commit the analysis read."""
+    assert _state is not None
+    commit = _state.indexes[task.repo_key].commit
+    web = _state.setup.outputs.web_urls.get(task.repo_key)
+    files = []
+    for found in related:
+        numbers = [number for number, _ in found.lines]
+        first, last = (min(numbers), max(numbers)) if numbers else (None, None)
+        url = None
+        if web:
+            path = quote(found.path.encode("utf-8", "surrogateescape"))
+            url = f"{web}/blob/{commit}/{path}" + (f"#L{first}-L{last}" if first else "")
+        files.append({"path": readable(found.path), "score": found.score, "first": first, "last": last, "url": url})
+    return _state.renderer.render_comment(task.triage.kind, {**context, "related": files, "commit": commit})
 
 
 def _run_fixer(task: Task, files: dict[str, bytes], branch: str) -> FixerOutcome:

@@ -65,6 +65,10 @@ class Worktree:
         return self.path.with_name(self.path.name + ".plan.md")
 
     @property
+    def summary_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".summary.md")
+
+    @property
     def kept_file(self) -> Path:
         return self.path.with_name(self.path.name + KEPT_SUFFIX)
 
@@ -113,7 +117,7 @@ def remove_worktree(repo: Path, worktree: Worktree, lock_path: Path) -> None:
             force_rmtree(worktree.path)
             if worktree.admin_dir.parent.name == "worktrees":
                 force_rmtree(worktree.admin_dir)
-    for side in (worktree.issue_file, worktree.plan_file):
+    for side in (worktree.issue_file, worktree.plan_file, worktree.summary_file):
         side.unlink(missing_ok=True)
 
 

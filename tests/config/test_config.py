@@ -399,3 +399,32 @@ def test_bad_push_timeout_or_login_names_the_file(tmp_path: Path, monkeypatch: p
     path = write_toml(tmp_path, "[github]\n" + text)
     message = config_error({"github": "acme/app"}, path)
     assert str(path) in message and fragment in message
+
+
+def test_publish_mode_defaults_to_pr_with_a_fixer_and_triage_without(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    assert config_from({"github": "acme/app"}).github_settings.publish == "triage"
+    assert config_from({"github": "acme/app", "command": "fix-it"}).github_settings.publish == "pr"
+    plans = config_from({"github": "acme/app", "gh_publish": "pr", "commit_plan": True})
+    assert plans.github_settings.publish == "pr" and plans.commit_plan
+    path = write_toml(tmp_path, '[runner]\ncommit_plan = true\n[github]\npublish = "pr"\n'
+                                'priority_label = "P-{priority}"\nkind_label = "type: {kind}"\n')
+    settings = config_from({"github": "acme/app"}, path).github_settings
+    assert settings.publish == "pr" and settings.issue_labels("high", "bug") == ("P-high", "type: bug")
+    assert "--publish needs --github" in config_error({"gh_publish": "triage"})
+    assert config_from({}, path).github_settings is None  # the file's publish waits for --github
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ('publish = "pr"\n', "--commit-plan"),
+    ('publish = "everything"\n', "publish must be one of triage, pr"),
+    ('priority_label = "priority"\n', "priority_label must be a label name with {priority}"),
+    ('kind_label = "{priority}"\n', "kind_label must be a label name with {kind}"),
+])
+def test_bad_publish_settings_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                               fragment: str) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0k")
+    path = write_toml(tmp_path, "[github]\n" + text)
+    message = config_error({"github": "acme/app"}, path)
+    assert str(path) in message and fragment in message

@@ -269,7 +269,8 @@ def test_a_competing_client_spends_the_budget_and_runner_still_publishes_each_is
     other = threading.Thread(target=lambda: made.update(fill_the_minute_when_runner_starts(world, stop)))
     other.start()
     try:
-        result = runner_cli("process", str(path), "--repo", str(world.clone), "--github", GH_REPO, env=world.env())
+        result = runner_cli("process", str(path), "--repo", str(world.clone), "--github", GH_REPO,
+                            "--publish", "pr", "--commit-plan", env=world.env())
     finally:
         stop.set()
         other.join(timeout=30)

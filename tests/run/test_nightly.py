@@ -118,7 +118,8 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     world = github_world()
     numbers = world.seed(6)
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'\nwrite_interval = 0\nnotify_interval = 0\n[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+    config.write_text(config.read_text() + f'\nwrite_interval = 0\nnotify_interval = 0\n{PLAN_PRS}'
+                                           f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
     first = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
                        env=world.env())
     assert first.returncode == 0, first.stderr.decode()
@@ -164,9 +165,12 @@ def test_a_damaged_journal_is_a_clear_error_and_a_missing_state_dir_is_rebuilt(m
     assert runner_cli("process", str(path), "--repo", str(repo)).returncode == 0
 
 
+PLAN_PRS = 'publish = "pr"\n[runner]\ncommit_plan = true\n'  # plan branches as draft PRs
+
+
 def nightly_config(tmp_path: Path, world, extra: str = "") -> None:
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'write_interval = 0\nnotify_interval = 0\n{extra}'
+    config.write_text(config.read_text() + f'write_interval = 0\nnotify_interval = 0\n{extra}{PLAN_PRS}'
                       f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
 
 

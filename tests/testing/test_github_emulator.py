@@ -273,6 +273,36 @@ def test_labels_and_comments(emulator_factory: Any) -> None:
     assert emulator.stats["comments_created"] == 3
 
 
+def test_label_creation_issue_labels_and_comment_edits_as_on_github(emulator_factory: Any) -> None:
+    emulator = emulator_factory(secondary_limits=False)
+    repo = client(emulator.url).get_repo(REPO)
+    created = repo.create_label("priority/high", "d93f0b", "Priority high")
+    assert (created.name, created.color, created.description) == ("priority/high", "d93f0b", "Priority high")
+    for bad in (lambda: repo.create_label("PRIORITY/HIGH", "d93f0b"), lambda: repo.create_label("x", "red"),
+                lambda: repo.create_label("y", "ededed", "d" * 101)):
+        with pytest.raises(GithubException) as caught:
+            bad()
+        assert caught.value.status == 422 and caught.value.data["message"] == "Validation Failed"
+    assert repo.get_label("priority/high").color == "d93f0b"  # the name quoted whole: priority%2Fhigh
+
+    issue = repo.create_issue("labelled")
+    issue.add_to_labels("priority/high", "kind/bug")
+    removed = requests.delete(f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh",
+                              headers=headers(), timeout=10)
+    assert removed.status_code == 200 and [label["name"] for label in removed.json()] == ["kind/bug"]
+    again = requests.delete(f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh",
+                            headers=headers(), timeout=10)
+    assert again.status_code == 404 and again.json()["message"] == "Label does not exist"
+
+    comment = issue.create_comment("first")
+    comment.edit("second")
+    assert repo.get_issue(issue.number).get_comment(comment.id).body == "second"
+    stats = emulator.stats
+    assert (stats["labels_created"], stats["labels_added"], stats["labels_removed"]) == (1, 2, 1)
+    assert (stats["comments_created"], stats["comments_updated"]) == (1, 1)
+    assert stats["by_route"]["POST /repos/{owner}/{repo}/labels"] == 4
+
+
 # -- rate limits --------------------------------------------------------------
 
 

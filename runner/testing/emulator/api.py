@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+import re
 from typing import Any
 
 from runner.testing.emulator import git as emulator_git
 from runner.testing.emulator.errors import ApiError, not_found, validation_failed
 from runner.testing.emulator.routing import CREATE, WRITE, Call, Reply, paginate, route
+
+_COLOUR = re.compile(r"^[0-9a-fA-F]{6}$")
 
 PULLS_DOCS_BASE = "https://docs.github.com/rest/pulls/pulls"
 PULLS_DOCS = f"{PULLS_DOCS_BASE}#create-a-pull-request"
@@ -215,7 +218,12 @@ def create_label(call: Call) -> Reply:
     data = call.json_object()
     name = _text(data, "name", "Label", required=True) or ""
     color = _text(data, "color", "Label") or "ededed"
-    label = call.state.create_label(call.full_name, name, color, _text(data, "description", "Label"))
+    description = _text(data, "description", "Label")
+    if not _COLOUR.match(color.lstrip("#")):
+        raise validation_failed("Label", "invalid", "color")
+    if description is not None and len(description) > 100:
+        raise validation_failed("Label", "invalid", "description", "description is too long (maximum is 100 characters)")
+    label = call.state.create_label(call.full_name, name, color, description)
     call.stats.incr("labels_created")
     with call.state.lock:
         payload = call.shapes.label(call.state.repo(call.full_name), label)
@@ -239,7 +247,9 @@ def list_issue_labels(call: Call) -> Reply:
 
 @route("POST", "/repos/{owner}/{repo}/issues/{number}/labels", WRITE)
 def add_issue_labels(call: Call) -> Reply:
-    return _labels_reply(call, call.state.add_labels(call.full_name, call.number(), _label_names(call.json())))
+    names = _label_names(call.json())
+    call.stats.incr("labels_added", len(names))
+    return _labels_reply(call, call.state.add_labels(call.full_name, call.number(), names))
 
 
 @route("PUT", "/repos/{owner}/{repo}/issues/{number}/labels", WRITE)
@@ -250,7 +260,9 @@ def set_issue_labels(call: Call) -> Reply:
 
 @route("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}", WRITE)
 def remove_issue_label(call: Call) -> Reply:
-    return _labels_reply(call, call.state.remove_label(call.full_name, call.number(), call.params["name"]))
+    labels = call.state.remove_label(call.full_name, call.number(), call.params["name"])
+    call.stats.incr("labels_removed")
+    return _labels_reply(call, labels)
 
 
 @route("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels", WRITE)
@@ -296,6 +308,7 @@ def get_comment(call: Call) -> Reply:
 def update_comment(call: Call) -> Reply:
     body = _text(call.json_object(), "body", "IssueComment", required=True) or ""
     comment = call.state.update_comment(call.full_name, call.number("comment_id"), body)
+    call.stats.incr("comments_updated")
     with call.state.lock:
         return Reply(200, call.shapes.comment(call.state.repo(call.full_name), comment))
 

@@ -279,7 +279,8 @@ class Stats:
         names = (
             "requests", "reads", "writes", "not_modified", "primary_limit_violations",
             "secondary_limit_violations", "failures_injected", "drops_injected", "bad_credentials",
-            "issues_created", "comments_created", "pulls_created", "labels_created", "issues_closed",
+            "issues_created", "comments_created", "comments_updated", "pulls_created", "labels_created",
+            "labels_added", "labels_removed", "issues_closed",
             "merge_attempts", "replies_lost", "internal_errors", "installation_tokens_issued", "git_pushes",
         )
         with self._lock:
