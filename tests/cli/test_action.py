@@ -23,9 +23,12 @@ pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 WORKFLOW_TOKEN = "ghs_workflow_token_0123456789abcdefSECRET"
-CONFIG = """[repos]
+CONFIG = """[runner]
+commit_plan = true
+[repos]
 "acme/inventory" = "."
 [github]
+publish = "pr"
 content_per_minute = 1000
 secondary_wait = 1
 write_interval = 0

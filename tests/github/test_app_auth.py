@@ -58,8 +58,8 @@ class AppWorld:
         return path
 
     def argv(self, *extra: str) -> list[str]:
-        return ["--repo", str(self.clone), "--github", GH_REPO, "--app-id", str(APP_ID),
-                "--app-key-file", str(self.key_file), "--notify-interval", "0", *extra]
+        return ["--repo", str(self.clone), "--github", GH_REPO, "--publish", "pr", "--commit-plan",
+                "--app-id", str(APP_ID), "--app-key-file", str(self.key_file), "--notify-interval", "0", *extra]
 
     def env(self) -> dict[str, str]:
         return {"GITHUB_API_URL": self.url}
