@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from runner.issue_signals import declared_kind, error_evidence, question_form, template_kind
 from runner.models import KINDS, Issue, Priority, Triage
 
 BODY_SCAN_CHARS = 20_000
@@ -170,14 +171,42 @@ class Triager:
         found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
-        for where, text in texts:
-            if where == "title" and issue.title.rstrip().endswith("?"):
-                return "question", "title is a question"
-            for kind, phrases in self._kind_words:
-                hit = _first_phrase(text, phrases)
-                if hit:
-                    return kind, f"{where} mentions {hit!r}"
+        return self.kind_from_text(issue, texts)
+
+    def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:
+        """Kind from the words alone: what the issue declares, a question, the title's words, the
+        body's template, error output, the body's words; chore only on its own words."""
+        declared = declared_kind(issue.title, issue.body)
+        if declared:
+            return declared
+        question = question_form(issue.title)
+        if question:
+            return "question", question
+        words = iter(texts or _Texts(issue))
+        hit = self._kind_phrase(next(words)[1], self._kind_words)
+        if hit:
+            return hit[0], f"title mentions {hit[1]!r}"
+        template = template_kind(issue.body)
+        if template:
+            return template
+        error = error_evidence(issue.body)
+        if error:
+            return "bug", f"body has {error}"
+        question = question_form("", issue.body)
+        if question:
+            return "question", question
+        hit = self._kind_phrase(next(words)[1], self._kind_words)
+        if hit:
+            return hit[0], f"body mentions {hit[1]!r}"
         return self.rules.default_kind, "default"
+
+    @staticmethod
+    def _kind_phrase(text: str, table: list[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
+        for kind, phrases in table:
+            hit = _first_phrase(text, phrases)
+            if hit:
+                return kind, hit
+        return None
 
 
 def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
