@@ -64,7 +64,9 @@ _QUESTION_TITLE = re.compile(
     r"|which\b|does\s+\w+\s+support\b|question\b)", re.I)
 _QUESTION_BODY = re.compile(
     r"\b(?:how (?:do|can|could|should) (?:i|we)\b|is (?:it|there) (?:possible|a way)\b|any (?:idea|help|suggestions?)\b"
-    r"|can (?:someone|anyone|you) (?:help|explain|tell)\b|i(?:'m| am) (?:new|a beginner)\b)", re.I)
+    r"|can (?:someone|anyone|you) (?:help|explain|tell)\b|i(?:'m| am) (?:new|a beginner)\b|please help|help me\b"
+    r"|what am i doing wrong|am i (?:doing|missing) \w+|is this a bug|not sure (?:if|whether|how)\b|thanks in advance"
+    r"|i(?:'m| am) (?:trying|unable|struggling) to\b|how (?:can|do|should) i\b)", re.I)
 _ERROR_EVIDENCE = (
     ("a Python traceback", re.compile(r"Traceback \(most recent call last\)")),
     ("a Java stack trace", re.compile(r"^\s*at [\w$.<>]+\([\w$ ]+\.(?:java|kt|scala|groovy):\d+\)", re.M)),
@@ -170,3 +172,38 @@ def signal_words(title: str, body: str) -> list[str]:
     if "```" in body or "\n    " in body:
         words.append("zzcodeblock")
     return words
+
+
+_FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
+_CHANGE_TITLE = re.compile(
+    r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
+    r"|consider|offer|create|use|have|include|integrate|automatically|auto)\b", re.I)
+_WISH = re.compile(r"\b(?:should|would like|would be (?:nice|great|good|helpful|useful)|it would|could you|please add"
+                   r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b", re.I)
+_FAULT = re.compile(
+    r"\b(?:not|no longer|doesn'?t|don'?t|isn'?t|aren'?t|won'?t|can'?t|cannot|couldn'?t|unable|missing|unexpected"
+    r"|unexpectedly|incorrect|invalid|issue|problem|bad|weird|strange|wrongly|instead|expected|actual|stuck|freezes?"
+    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b", re.I)
+
+
+def weak_kind(title: str, body: str) -> tuple[str, str] | None:
+    """A guess from how the title reads, when nothing stronger spoke: "Fix ..." or words of a fault
+    read as a bug; "Add ...", "Allow ...", "... should ..." as a feature request."""
+    if _FIX_TITLE.match(title):
+        return "bug", "title asks for a fix"
+    change = _CHANGE_TITLE.match(_without_prefix(title))
+    if change:
+        return "feature", f"title asks to {change.group(0).strip().lower()!r}"
+    fault = _FAULT.search(title)
+    if fault:
+        return "bug", f"title reads like a fault ({fault.group(0).lower()!r})"
+    wish = _WISH.search(title)
+    if wish:
+        return "feature", f"title reads like a wish ({wish.group(0).lower()!r})"
+    text = body[:2000]
+    fault, wish = _FAULT.search(text), _WISH.search(text)
+    if wish and (not fault or wish.start() < fault.start()):
+        return "feature", f"body reads like a wish ({wish.group(0).lower()!r})"
+    if fault:
+        return "bug", f"body reads like a fault ({fault.group(0).lower()!r})"
+    return None

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from runner.issue_signals import declared_kind, error_evidence, question_form, template_kind
+from runner.issue_signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
 from runner.models import KINDS, Issue, Priority, Triage
 
 BODY_SCAN_CHARS = 20_000
@@ -40,14 +40,17 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "remote code execution", "rce", "sql injection", "security vulnerability", "all users",
         "crash on startup", "cannot start", "urgent",
     ),
+    # Calibrated on issues with a human priority: "fails", "exception" or "cannot" are in most
+    # ordinary bug reports, so they leave an issue at medium; these words mark the urgent ones.
     "high": (
-        "crash", "crashes", "crashed", "broken", "fails", "failing", "failure", "regression",
-        "exception", "traceback", "500", "cannot", "can't", "leak", "vulnerability", "injection",
-        "xss", "csrf", "security", "deadlock", "hangs",
+        "crash", "crashes", "crashed", "regression", "deadlock", "deadlocks", "hangs", "hang", "memory leak",
+        "vulnerability", "injection", "xss", "csrf", "security issue", "security hole", "unusable",
     ),
     "low": (
-        "typo", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
-        "how do i", "how to", "readme", "docs", "documentation", "polish",
+        "typo", "typos", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
+        "how do i", "how to", "readme", "docs", "documentation", "polish", "javadoc", "comment",
+        "comments", "log message", "unused", "checkstyle", "findbugs", "lint", "warning", "warnings", "misleading",
+        "rename", "cleanup", "clean up",
     ),
 }
 DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
@@ -82,6 +85,7 @@ DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
 }
 # When several kinds match at the same step, the first in this order wins.
 KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
+_PASSING = ("security", "performance")
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,11 @@ class Triager:
         self._kind_words = [
             (kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE
         ]
+        # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
+        self._body_kind_words = [
+            (kind, tuple(p for p in phrases if kind not in _PASSING or p.strip().count(" ")))
+            for kind, phrases in self._kind_words if kind != "chore"
+        ]
 
     def triage(self, issue: Issue) -> Triage:
         texts = _Texts(issue)
@@ -186,16 +195,23 @@ class Triager:
         hit = self._kind_phrase(next(words)[1], self._kind_words)
         if hit:
             return hit[0], f"title mentions {hit[1]!r}"
+        question = question_form("", issue.body)
+        if question:
+            return "question", question
         template = template_kind(issue.body)
         if template:
             return template
         error = error_evidence(issue.body)
         if error:
             return "bug", f"body has {error}"
-        question = question_form("", issue.body)
-        if question:
-            return "question", question
-        hit = self._kind_phrase(next(words)[1], self._kind_words)
+        body = next(words)[1]
+        hit = self._kind_phrase(body, self._body_kind_words)
+        if hit:
+            return hit[0], f"body mentions {hit[1]!r}"
+        weak = weak_kind(issue.title, issue.body)
+        if weak:
+            return weak
+        hit = self._kind_phrase(body, self._kind_words)
         if hit:
             return hit[0], f"body mentions {hit[1]!r}"
         return self.rules.default_kind, "default"
