@@ -14,6 +14,7 @@ from runner import __version__
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
 from runner.ghclient import redact
 from runner.journal import Journal, JournalError
+from runner.learn_cli import learn, status_lines
 from runner.logs import setup_logging
 from runner.packedrefs import release_held_locks
 from runner.pipeline import ProcessRun
@@ -195,7 +196,7 @@ def nightly(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
-    from runner.nightly import QuietRun, advance_marks, nightly_input
+    from runner.nightly import QuietRun, advance_marks, nightly_input, retrain_models
     from runner.ui import TerminalObserver
 
     ui = TerminalObserver(quiet=quiet)
@@ -208,6 +209,7 @@ def nightly(
     inputs: list[Path] = []
 
     def start(cfg: Config, journal: Journal):
+        retrain_models(cfg, ui.note)
         tonight = nightly_input(cfg, journal)
         inputs.append(tonight.path)
         marks.update(tonight.marks)
@@ -244,6 +246,10 @@ def status(
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
         for row in journal.rows(states=("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
+        models = status_lines((state_dir or default_state_dir()).expanduser().resolve())
+        typer.echo("triage models:" if models else "triage models: none (runner learn OWNER/NAME)")
+        for line in models:
+            typer.echo(line)
     finally:
         journal.close()
 
@@ -290,6 +296,9 @@ def fetch(
     request = FetchRequest(repo=repository, output=output, state=state, labels=tuple(label), since=since,
                            token_file=token_file, state_dir=state_dir, max_wait_s=max_wait, quiet=quiet)
     raise typer.Exit(run_fetch(request, sys.stdout, sys.stderr))
+
+
+app.command(name="learn")(learn)
 
 
 def main() -> None:

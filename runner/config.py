@@ -20,6 +20,7 @@ from runner.clones import clone_dir, split_remotes
 from runner.ghclient import GitHubSettings, TokenError, api_url, read_token
 from runner.gitcmd import run_git, simple_branch_text
 from runner.gitpaths import path_problem
+from runner.learn_settings import LearnSettings, learn_settings
 from runner.triage import TriageRules
 
 DEFAULT_CONFIG_NAME = "runner.toml"
@@ -67,6 +68,7 @@ class Config:
     dask_workers: int | None = None
     remotes: Mapping[str, str] = field(default_factory=dict)
     worker_cache: str | None = None
+    learn: LearnSettings = field(default_factory=LearnSettings)
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"
@@ -109,6 +111,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
         config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
+        config = replace(config, learn=learn_settings(_table(data, "learn", where)))
         if not merged.get("allow_report_in_repo"):
             _check_report_dir(config)
         _check_fixer_backend(config)

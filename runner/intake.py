@@ -23,7 +23,7 @@ from runner.models import InvalidItem, Issue
 from runner.queue import PriorityQueue
 from runner.report import ReportSink
 from runner.routing import Router
-from runner.triage import Triager
+from runner.learn_settings import RunTriager
 
 STOPPED_BATCH = 500
 
@@ -53,7 +53,7 @@ class Intake(threading.Thread):
         self.on_stopped = on_stopped
         self.stop = stop
         self.skip_reason = skip_reason
-        self.triager = Triager(config.rules)
+        self.triager = RunTriager(config.rules, config.state_dir, config.learn)
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
         self.read_after_stop = 0
@@ -87,7 +87,8 @@ class Intake(threading.Thread):
         if skip:
             self.sink.add_skipped(issue.position, issue.number, skip)
             return
-        ticket = Ticket(issue, self.triager.triage(issue), route.key, repository=route.repository)
+        triage = self.triager.triage(issue, route.repository or issue.repository or self.config.github)
+        ticket = Ticket(issue, triage, route.key, repository=route.repository)
         if self.stop.is_set():
             self._defer(ticket)
             return

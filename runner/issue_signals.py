@@ -66,15 +66,17 @@ _QUESTION_BODY = re.compile(
     r"\b(?:how (?:do|can|could|should) (?:i|we)\b|is (?:it|there) (?:possible|a way)\b|any (?:idea|help|suggestions?)\b"
     r"|can (?:someone|anyone|you) (?:help|explain|tell)\b|i(?:'m| am) (?:new|a beginner)\b|please help|help me\b"
     r"|what am i doing wrong|am i (?:doing|missing) \w+|is this a bug|not sure (?:if|whether|how)\b|thanks in advance"
-    r"|i(?:'m| am) (?:trying|unable|struggling) to\b|how (?:can|do|should) i\b)", re.I)
+    r"|i(?:'m| am) (?:trying|unable|struggling) to\b|how (?:can|do|should) i\b)")  # matched on lower-cased text
+# (what, substrings one of which must be there, pattern): the substrings are a cheap test first.
 _ERROR_EVIDENCE = (
-    ("a Python traceback", re.compile(r"Traceback \(most recent call last\)")),
-    ("a Java stack trace", re.compile(r"^\s*at [\w$.<>]+\([\w$ ]+\.(?:java|kt|scala|groovy):\d+\)", re.M)),
-    ("an uncaught exception", re.compile(r"\bException in thread\b|\bUncaught (?:\w+Error|exception)\b")),
-    ("an error message", re.compile(r"(?<![\w.])[A-Z]\w*(?:Error|Exception): \S")),
-    ("a crash", re.compile(r"\b(?:segmentation fault|segfault|core dumped|SIGSEGV|SIGABRT|panic: |fatal error"
-                           r"|assertion (?:failed|`)|Assertion failed|stack overflow|access violation)", re.I)),
-    ("a stack trace", re.compile(r"^\s*(?:#\d+\s+0x[0-9a-f]+|\d+\s+\S+\s+0x[0-9a-f]{6,})", re.M)),
+    ("a Python traceback", ("Traceback (most",), re.compile(r"Traceback \(most recent call last\)")),
+    ("a Java stack trace", ("at ",), re.compile(r"^[ \t]*at [\w$.<>]+\([\w$ ]+\.(?:java|kt|scala|groovy):\d+\)", re.M)),
+    ("an uncaught exception", ("Exception in thread", "Uncaught "),
+     re.compile(r"\bException in thread\b|\bUncaught (?:\w+Error|exception)\b")),
+    ("an error message", ("Error: ", "Exception: "), re.compile(r"(?<![\w.])[A-Z]\w*(?:Error|Exception): \S")),
+    ("a crash", ("egmentation fault", "egfault", "core dumped", "SIGSEGV", "SIGABRT", "panic: ", "atal error",
+                 "ssertion failed", "ssertion `", "tack overflow", "ccess violation"), None),
+    ("a stack trace", ("0x",), re.compile(r"^[ \t]*(?:#\d+ +0x[0-9a-f]+|\d+ +\S+ +0x[0-9a-f]{6,})", re.M)),
 )
 
 
@@ -134,7 +136,7 @@ def question_form(title: str, body: str = "") -> str | None:
     if stripped.endswith("?"):
         return "title is a question"
     if body:
-        found = _QUESTION_BODY.search(_HTML_COMMENT.sub(" ", body[:2000]))
+        found = _QUESTION_BODY.search(_HTML_COMMENT.sub(" ", body[:2000]).lower())
         if found:
             return f"body asks {found.group(0)!r}"
     return None
@@ -148,8 +150,8 @@ def _without_prefix(title: str) -> str:
 def error_evidence(body: str) -> str | None:
     """What error output the body holds (a traceback, an exception message, a crash), if any."""
     text = body[:_SCAN]
-    for what, pattern in _ERROR_EVIDENCE:
-        if pattern.search(text):
+    for what, needles, pattern in _ERROR_EVIDENCE:
+        if any(n in text for n in needles) and (pattern is None or pattern.search(text)):
             return what
     return None
 
@@ -179,11 +181,11 @@ _CHANGE_TITLE = re.compile(
     r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
     r"|consider|offer|create|use|have|include|integrate|automatically|auto)\b", re.I)
 _WISH = re.compile(r"\b(?:should|would like|would be (?:nice|great|good|helpful|useful)|it would|could you|please add"
-                   r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b", re.I)
+                   r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b")
 _FAULT = re.compile(
     r"\b(?:not|no longer|doesn'?t|don'?t|isn'?t|aren'?t|won'?t|can'?t|cannot|couldn'?t|unable|missing|unexpected"
     r"|unexpectedly|incorrect|invalid|issue|problem|bad|weird|strange|wrongly|instead|expected|actual|stuck|freezes?"
-    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b", re.I)
+    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b")  # on lower-cased text
 
 
 def weak_kind(title: str, body: str) -> tuple[str, str] | None:
@@ -194,13 +196,14 @@ def weak_kind(title: str, body: str) -> tuple[str, str] | None:
     change = _CHANGE_TITLE.match(_without_prefix(title))
     if change:
         return "feature", f"title asks to {change.group(0).strip().lower()!r}"
-    fault = _FAULT.search(title)
+    lowered = title.lower()
+    fault = _FAULT.search(lowered)
     if fault:
         return "bug", f"title reads like a fault ({fault.group(0).lower()!r})"
-    wish = _WISH.search(title)
+    wish = _WISH.search(lowered)
     if wish:
         return "feature", f"title reads like a wish ({wish.group(0).lower()!r})"
-    text = body[:2000]
+    text = body[:2000].lower()
     fault, wish = _FAULT.search(text), _WISH.search(text)
     if wish and (not fault or wish.start() < fault.start()):
         return "feature", f"body reads like a wish ({wish.group(0).lower()!r})"

@@ -129,14 +129,20 @@ class TextClassifier:
         self.intercept = np.zeros(0)
         self.classes: list[str] = []
 
-    def fit(self, docs: Sequence[tuple[str, str]], labels: Sequence[str]) -> TextClassifier:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def fit(self, docs: Sequence[tuple[str, str]], labels: Sequence[str], matrix: Any = None,
+            vectorizers: list[Any] | None = None) -> TextClassifier:
+        """Fit on `docs`; or, given the `matrix` those `vectorizers` made of them, on that."""
+        if matrix is None:
+            self.vectorizers = make_vectorizers()
+            matrix = self._matrix(docs, fit=True)
+        else:
+            self.vectorizers = list(vectorizers or [])
+        self.fit_matrix(matrix, labels)
+        return self
+
+    def fit_matrix(self, matrix: Any, labels: Sequence[str]) -> TextClassifier:
         from sklearn.svm import LinearSVC
 
-        self.vectorizers = [TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 3), dtype=np.float32),
-                            TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000,
-                                            dtype=np.float32)]
-        matrix = self._matrix(docs, fit=True)
         svm = LinearSVC(C=self.c, class_weight="balanced" if self.balanced else None).fit(matrix, list(labels))
         self.classes = [str(c) for c in svm.classes_]
         coef, intercept = svm.coef_, svm.intercept_
@@ -146,11 +152,10 @@ class TextClassifier:
         return self
 
     def _matrix(self, docs: Sequence[tuple[str, str]], fit: bool = False):
-        from scipy.sparse import hstack
+        return vectorize(self.vectorizers, docs, fit)
 
-        columns = ([d[0] for d in docs], [d[1] for d in docs])
-        parts = [v.fit_transform(c) if fit else v.transform(c) for v, c in zip(self.vectorizers, columns)]
-        return hstack(parts, format="csr")
+    def scores_of(self, matrix: Any) -> np.ndarray:
+        return np.asarray(matrix @ self.coef.T) + self.intercept
 
     def scores(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
         return np.asarray(self._matrix(docs) @ self.coef.T) + self.intercept
@@ -160,6 +165,21 @@ class TextClassifier:
         probs = softmax(self.scores(docs), self.temperature)
         best = probs.argmax(axis=1)
         return [(self.classes[i], float(probs[row, i])) for row, i in enumerate(best)]
+
+
+def make_vectorizers() -> list[Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return [TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 3), dtype=np.float32),
+            TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000, dtype=np.float32)]
+
+
+def vectorize(vectorizers: list[Any], docs: Sequence[tuple[str, str]], fit: bool = False) -> Any:
+    from scipy.sparse import hstack
+
+    columns = ([d[0] for d in docs], [d[1] for d in docs])
+    parts = [v.fit_transform(c) if fit else v.transform(c) for v, c in zip(vectorizers, columns)]
+    return hstack(parts, format="csr")
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -207,21 +227,23 @@ class TargetReport:
         return text
 
 
-def train_target(target: str, docs: Sequence[tuple[str, str]], labels: Sequence[str | None],
+def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Sequence[str | None],
                  rules_guess: Sequence[str] | None = None, folds: int = 5,
                  min_examples: int = MIN_EXAMPLES) -> tuple[TextClassifier | None, TargetReport]:
-    """A classifier for one target from the examples that have it, cross-validated first."""
+    """A classifier for one target from the examples that have it, cross-validated first.
+    `matrix` holds every example's features (the vocabulary is learned from all the text once:
+    words carry no labels, and it spares a vectorization per fold)."""
     keep = [i for i, label in enumerate(labels) if label]
     counts = Counter(labels[i] for i in keep)
     dropped = {k: v for k, v in counts.items() if v < MIN_PER_CLASS}
     keep = [i for i in keep if labels[i] not in dropped]
     classes = {k: v for k, v in counts.items() if k not in dropped}
     report = TargetReport(target, len(keep), dict(counts), False, dropped=dropped)
-    if len(keep) < min_examples or len(classes) < 2:
+    if matrix is None or len(keep) < min_examples or len(classes) < 2:
         report.reason = (f"fewer than {min_examples} labelled issues" if len(keep) < min_examples
                          else "one class only")
         return None, report
-    x = [docs[i] for i in keep]
+    x = matrix[keep]
     y = np.array([labels[i] for i in keep])
     balanced = target == "priority"
     predicted, scores, order = _cross_validate(x, y, min(folds, min(classes.values())), balanced)
@@ -234,13 +256,13 @@ def train_target(target: str, docs: Sequence[tuple[str, str]], labels: Sequence[
     if rules_guess is not None:
         guesses = [rules_guess[i] for i in keep]
         report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))
-    model = TextClassifier(balanced=balanced).fit(x, y)
+    model = TextClassifier(balanced=balanced).fit([], y, matrix=x, vectorizers=vectorizers)
     model.temperature = fit_temperature(scores, np.array([order.index(v) for v in y]))
     report.trained = True
     return model, report
 
 
-def _cross_validate(x: list, y: np.ndarray, folds: int, balanced: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _cross_validate(x: Any, y: np.ndarray, folds: int, balanced: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Held-out predictions and scores (columns in sorted class order) for every example."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -248,8 +270,8 @@ def _cross_validate(x: list, y: np.ndarray, folds: int, balanced: bool) -> tuple
     predicted = np.empty(len(y), dtype=object)
     scores = np.zeros((len(y), len(order)))
     for train, test in StratifiedKFold(max(folds, 2), shuffle=True, random_state=0).split(np.zeros(len(y)), y):
-        model = TextClassifier(balanced=balanced).fit([x[i] for i in train], y[train])
-        s = model.scores([x[i] for i in test])
+        model = TextClassifier(balanced=balanced).fit_matrix(x[train], y[train])
+        s = model.scores_of(x[test])
         full = np.full((len(test), len(order)), -10.0)
         for j, name in enumerate(model.classes):
             full[:, order.index(name)] = s[:, j]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from runner.learn import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, train_target)
+from runner.learn import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, make_vectorizers,
+                          train_target, vectorize)
 from runner.models import Issue, Priority, Triage
 from runner.triage import Triager, _best_label
 
@@ -55,11 +56,19 @@ def train_repository(repository: str, examples: Sequence[Example], triager: Tria
     started = time.perf_counter()
     triager = triager or Triager()
     docs = [document(e.title, e.body) for e in examples]
+    vectorizers, matrix = [], None
+    if len(examples) >= min_examples:
+        vectorizers = make_vectorizers()
+        try:
+            matrix = vectorize(vectorizers, docs, fit=True)
+        except ValueError:  # no words at all
+            matrix = None
     rule_kinds = [triager.kind_from_text(_issue(e))[0] for e in examples]
     rule_priorities = [triager.triage(_issue(e)).priority.name.lower() for e in examples]
-    kind, kind_report = train_target("kind", docs, [e.kind for e in examples], rule_kinds, folds, min_examples)
-    priority, priority_report = train_target("priority", docs, [e.priority for e in examples], rule_priorities,
-                                             folds, min_examples)
+    kind, kind_report = train_target("kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds,
+                                     min_examples)
+    priority, priority_report = train_target("priority", matrix, vectorizers, [e.priority for e in examples],
+                                             rule_priorities, folds, min_examples)
     reports = [kind_report, priority_report]
     meta = {
         "format": FORMAT_VERSION,
