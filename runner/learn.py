@@ -17,6 +17,7 @@ error output) go in as pseudo-words, so each repository's labels weigh them.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ PRIORITIES = tuple(p.name.lower() for p in Priority)
 BODY_CHARS = 3000
 MIN_EXAMPLES = 20
 MIN_PER_CLASS = 5
+LARGE = 3000  # beyond this many examples three folds estimate as well as five, in less time
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _URL = re.compile(r"https?://\S+")
@@ -111,7 +113,7 @@ def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) ->
 def document(title: str, body: str) -> tuple[str, str]:
     """What a model reads: the title with its signal words; and title twice plus the body without
     template comments, code blocks and URLs, cut to BODY_CHARS (a long log says little more)."""
-    text = _URL.sub(" url ", _FENCE.sub(" codeblock ", _COMMENT.sub(" ", body or "")))[:BODY_CHARS]
+    text = _URL.sub(" url ", _FENCE.sub(" codeblock ", _COMMENT.sub(" ", (body or "")[:4 * BODY_CHARS])))[:BODY_CHARS]
     title_doc = " ".join([title, *signal_words(title, body or "")])
     return title_doc, f"{title} . {title} . {text}"
 
@@ -128,6 +130,7 @@ class TextClassifier:
         self.coef = np.zeros((0, 0))
         self.intercept = np.zeros(0)
         self.classes: list[str] = []
+        self.features: Features | None = None
 
     def fit(self, docs: Sequence[tuple[str, str]], labels: Sequence[str], matrix: Any = None,
             vectorizers: list[Any] | None = None) -> TextClassifier:
@@ -141,9 +144,13 @@ class TextClassifier:
         return self
 
     def fit_matrix(self, matrix: Any, labels: Sequence[str]) -> TextClassifier:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.svm import LinearSVC
 
-        svm = LinearSVC(C=self.c, class_weight="balanced" if self.balanced else None).fit(matrix, list(labels))
+        svm = LinearSVC(C=self.c, class_weight="balanced" if self.balanced else None, tol=1e-3, max_iter=300)
+        with warnings.catch_warnings():  # a few hundred passes are plenty for text; the rest is noise
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm.fit(matrix, list(labels))
         self.classes = [str(c) for c in svm.classes_]
         coef, intercept = svm.coef_, svm.intercept_
         if len(self.classes) == 2:  # one score for two classes: make it one per class
@@ -158,13 +165,60 @@ class TextClassifier:
         return np.asarray(matrix @ self.coef.T) + self.intercept
 
     def scores(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
-        return np.asarray(self._matrix(docs) @ self.coef.T) + self.intercept
+        if len(docs) > 8:
+            return np.asarray(self._matrix(docs) @ self.coef.T) + self.intercept
+        features = features_of(self)
+        return np.vstack([self.scores_one(features.one(d)) for d in docs]) if docs else np.zeros((0, len(self.classes)))
+
+    def scores_one(self, row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        columns, values = row
+        return self.coef[:, columns] @ values + self.intercept
 
     def predict(self, docs: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
         """(class, confidence 0..1) per document."""
         probs = softmax(self.scores(docs), self.temperature)
         best = probs.argmax(axis=1)
         return [(self.classes[i], float(probs[row, i])) for row, i in enumerate(best)]
+
+    def predict_one(self, row: tuple[np.ndarray, np.ndarray]) -> tuple[str, float]:
+        probs = softmax(self.scores_one(row)[None, :], self.temperature)[0]
+        best = int(probs.argmax())
+        return self.classes[best], float(probs[best])
+
+
+class Features:
+    """One document's TF-IDF row without scikit-learn's per-call checks, which cost milliseconds
+    for a single issue: the same analyzers, vocabularies and idf, in plain Python and numpy."""
+
+    def __init__(self, vectorizers: list[Any]) -> None:
+        self.parts = []
+        offset = 0
+        for v in vectorizers:
+            vocabulary = getattr(v, "vocabulary_", None) or v.vocabulary
+            self.parts.append((v.build_analyzer(), vocabulary, np.asarray(v.idf_, dtype=np.float32), offset))
+            offset += len(vocabulary)
+
+    def one(self, doc: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc):
+            counts = Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None)
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weight = (1 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * idf[index]
+            columns.append(index + offset)
+            values.append(weight / np.linalg.norm(weight))
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(columns), np.concatenate(values)
+
+
+def features_of(clf: TextClassifier) -> Features:
+    """The classifier's `Features`, made once (a model lives for a run)."""
+    if clf.features is None:
+        clf.features = Features(clf.vectorizers)
+    return clf.features
 
 
 def make_vectorizers() -> list[Any]:
@@ -246,7 +300,8 @@ def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Seque
     x = matrix[keep]
     y = np.array([labels[i] for i in keep])
     balanced = target == "priority"
-    predicted, scores, order = _cross_validate(x, y, min(folds, min(classes.values())), balanced)
+    folds = min(folds if len(keep) <= LARGE else 3, min(classes.values()))
+    predicted, scores, order = _cross_validate(x, y, folds, balanced)
     from sklearn.metrics import f1_score
 
     names = sorted(classes)

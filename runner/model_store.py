@@ -49,10 +49,12 @@ def save(state_dir: Path, model: TriageModel) -> Path:
     path = model_path(state_dir, model.repository)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(model.meta))}
-    for target in _TARGETS:
-        clf = getattr(model, target)
-        if clf is not None:
-            arrays.update(_classifier_arrays(target, clf))
+    trained = [(t, getattr(model, t)) for t in _TARGETS if getattr(model, t) is not None]
+    for i, vectorizer in enumerate(trained[0][1].vectorizers if trained else []):  # kind and priority share them
+        arrays[f"vocab{i}"] = np.array(vectorizer.get_feature_names_out(), dtype=str)
+        arrays[f"idf{i}"] = vectorizer.idf_.astype(np.float32)
+    for target, clf in trained:
+        arrays.update(_classifier_arrays(target, clf))
     fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -69,9 +71,6 @@ def _classifier_arrays(target: str, clf: TextClassifier) -> dict[str, np.ndarray
     out = {f"{target}.coef": clf.coef, f"{target}.intercept": clf.intercept,
            f"{target}.classes": np.array(clf.classes, dtype=str),
            f"{target}.temperature": np.array(clf.temperature), f"{target}.balanced": np.array(clf.balanced)}
-    for i, vectorizer in enumerate(clf.vectorizers):
-        out[f"{target}.vocab{i}"] = np.array(vectorizer.get_feature_names_out(), dtype=str)
-        out[f"{target}.idf{i}"] = vectorizer.idf_.astype(np.float32)
     return out
 
 
@@ -100,28 +99,34 @@ def load(state_dir: Path, repository: str) -> TriageModel:
         raise ModelProblem(f"model file {path} belongs to {meta.get('repository')!r}, not {repository}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            parts = {t: _classifier(data, t) if f"{t}.coef" in data.files else None for t in _TARGETS}
+            vectorizers = _vectorizers(data) if "vocab0" in data.files else []
+            parts = {t: _classifier(data, t, vectorizers) if f"{t}.coef" in data.files else None for t in _TARGETS}
     except Exception as exc:  # as in read_meta: whatever is wrong with the file, it is not used
         raise ModelProblem(f"model file {path} is damaged ({type(exc).__name__}); rebuild it with runner learn") from None
     return TriageModel(repository.lower(), parts["kind"], parts["priority"], meta)
 
 
-def _classifier(data: Any, target: str) -> TextClassifier:
+def _vectorizers(data: Any) -> list[Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    vectorizers = []
+    for i, options in enumerate(_VECTORIZER_OPTIONS):
+        terms = data[f"vocab{i}"]
+        vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, ngram_range=options["ngram_range"],
+                                     vocabulary={str(t): j for j, t in enumerate(terms)})
+        vectorizer.idf_ = data[f"idf{i}"].astype(np.float64)
+        vectorizers.append(vectorizer)
+    return vectorizers
+
+
+def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifier:
     clf = TextClassifier(balanced=bool(data[f"{target}.balanced"]))
     clf.coef = data[f"{target}.coef"].astype(np.float32)
     clf.intercept = data[f"{target}.intercept"].astype(np.float32)
     clf.classes = [str(c) for c in data[f"{target}.classes"]]
     clf.temperature = float(data[f"{target}.temperature"])
-    width = 0
-    for i, options in enumerate(_VECTORIZER_OPTIONS):
-        terms = data[f"{target}.vocab{i}"]
-        vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, ngram_range=options["ngram_range"],
-                                     vocabulary={str(t): j for j, t in enumerate(terms)})
-        vectorizer.idf_ = data[f"{target}.idf{i}"].astype(np.float64)
-        clf.vectorizers.append(vectorizer)
-        width += len(terms)
+    clf.vectorizers = vectorizers
+    width = sum(len(v.vocabulary) for v in vectorizers)
     if clf.coef.shape != (len(clf.classes), width) or clf.intercept.shape != (len(clf.classes),):
         raise ValueError("weights do not match the vocabulary")
     return clf

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from runner.learn import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, make_vectorizers,
-                          train_target, vectorize)
+from runner.learn import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, features_of,
+                          make_vectorizers, train_target, vectorize)
 from runner.models import Issue, Priority, Triage
 from runner.triage import Triager, _best_label
 
@@ -63,8 +63,9 @@ def train_repository(repository: str, examples: Sequence[Example], triager: Tria
             matrix = vectorize(vectorizers, docs, fit=True)
         except ValueError:  # no words at all
             matrix = None
-    rule_kinds = [triager.kind_from_text(_issue(e))[0] for e in examples]
-    rule_priorities = [triager.triage(_issue(e)).priority.name.lower() for e in examples]
+    by_rules = [triager.triage(_issue(e)) for e in examples]
+    rule_kinds = [t.kind for t in by_rules]
+    rule_priorities = [t.priority.name.lower() for t in by_rules]
     kind, kind_report = train_target("kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds,
                                      min_examples)
     priority, priority_report = train_target("priority", matrix, vectorizers, [e.priority for e in examples],
@@ -117,14 +118,16 @@ class LearnedTriager:
         model = self.models.get((repository or issue.repository or "").lower())
         if model is None:
             return rules
-        doc = [document(issue.title, issue.body)]
+        doc = document(issue.title, issue.body)
+        rows: dict[int, Any] = {}
         kind, kind_reason = rules.kind, rules.kind_reason
         if model.kind is not None and not _best_label(issue.labels, self.triager._kind_labels, key=len):
-            kind, kind_reason = self._decide(model.kind.predict(doc)[0], rules.kind, rules.kind_reason)
+            kind, kind_reason = self._decide(model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind,
+                                             rules.kind_reason)
         priority, priority_reason = rules.priority, rules.priority_reason
         if model.priority is not None and not _best_label(issue.labels, self.triager._priority_labels, key=len):
-            level, priority_reason = self._decide(model.priority.predict(doc)[0], rules.priority.name.lower(),
-                                                  rules.priority_reason)
+            guess = model.priority.predict_one(_row(model.priority, doc, rows))
+            level, priority_reason = self._decide(guess, rules.priority.name.lower(), rules.priority_reason)
             priority = Priority[level.upper()]
         return Triage(priority, kind, priority_reason, kind_reason)
 
@@ -133,3 +136,11 @@ class LearnedTriager:
         if confidence >= self.min_confidence:
             return name, f"model ({confidence:.0%} sure)"
         return rule, f"{rule_reason} (rules; model {confidence:.0%} sure of {name})"
+
+
+def _row(clf: TextClassifier, doc: tuple[str, str], rows: dict[int, Any]) -> Any:
+    """The document's features for `clf`, made once when kind and priority share their vectorizers."""
+    key = id(clf.vectorizers[0])
+    if key not in rows:
+        rows[key] = features_of(clf).one(doc)
+    return rows[key]

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import GH_REPO, issue, latest_report
 from runner import model_store
-from runner.learn import LabelMap, LearnError, examples_from_items
+from runner.learn import LabelMap, LearnError, examples_from_items, vectorize
 from runner.learn_settings import RunTriager, learn_settings
 from runner.models import Issue
 from runner.triage import Triager, TriageRules
@@ -126,6 +126,8 @@ def test_a_stored_model_loads_back_and_predicts_the_same(tmp_path: Path, trained
     loaded = model_store.load(tmp_path, REPO)
     docs = [("The flux dial jitters after resizing", "x"), ("wishlist: pinned presets", "")]
     assert np.allclose(loaded.kind.scores(docs), trained.kind.scores(docs), atol=1e-4)
+    batch = trained.kind.scores_of(vectorize(trained.kind.vectorizers, docs))  # scikit-learn's own transform
+    assert np.allclose(loaded.kind.scores(docs), batch, atol=1e-4)
     assert loaded.meta["targets"]["kind"]["examples"] == 60 and loaded.trained_at
 
 
