@@ -2,22 +2,22 @@
 
     labelled issue objects ──> LabelMap (aliases + runner.toml) ──> examples (text, kind, priority)
                                                                         │
-        TF-IDF (title words; title + body words) + LinearSVC per target ◄┘
+        TF-IDF (title words; title + body words) + linear SVM per target ◄┘
         cross-validated: macro F1 against the rules on the same issues, and a
         softmax temperature so decision scores read as confidence
 
 Why this model: on the NLBSE'24 issues (300 per repository) a linear SVM over
-TF-IDF word n-grams scores within a point of logistic regression and of
-character n-grams, and trains five to fifteen times faster; it needs only
-scikit-learn, on one CPU, in seconds for 10,000 issues, and its whole state is
-arrays (vocabulary, idf, weights), which runner.model_store keeps without pickle.
+TF-IDF word n-grams scores within a point of logistic regression, of a
+calibrated liblinear SVM and of added character n-grams (0.76-0.785 mean macro
+F1 for all of them), and trained by SGD it is five to fifteen times faster than
+those; it needs only scikit-learn, on one CPU, and its whole state is arrays
+(vocabulary, idf, weights), which runner.model_store keeps without pickle.
 The structural signals of runner.issue_signals (template headings, a question,
 error output) go in as pseudo-words, so each repository's labels weigh them.
 """
 from __future__ import annotations
 
 import re
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -119,11 +119,12 @@ def document(title: str, body: str) -> tuple[str, str]:
 
 
 class TextClassifier:
-    """TF-IDF of the title (1-3 word n-grams) and of title + body (1-2), then a linear SVM;
+    """TF-IDF of the title (1-3 word n-grams) and of title + body (1-2), then a linear SVM trained
+    by stochastic gradient descent (30 passes; as good as liblinear's here, five times faster);
     `confidence` is a softmax of its scores at a temperature fitted on cross-validation."""
 
-    def __init__(self, c: float = 1.0, balanced: bool = False) -> None:
-        self.c = c
+    def __init__(self, alpha: float = 1e-4, balanced: bool = False) -> None:
+        self.alpha = alpha
         self.balanced = balanced
         self.temperature = 1.0
         self.vectorizers: list[Any] = []
@@ -144,13 +145,10 @@ class TextClassifier:
         return self
 
     def fit_matrix(self, matrix: Any, labels: Sequence[str]) -> TextClassifier:
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.svm import LinearSVC
+        from sklearn.linear_model import SGDClassifier
 
-        svm = LinearSVC(C=self.c, class_weight="balanced" if self.balanced else None, tol=1e-3, max_iter=300)
-        with warnings.catch_warnings():  # a few hundred passes are plenty for text; the rest is noise
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svm.fit(matrix, list(labels))
+        svm = SGDClassifier(loss="hinge", alpha=self.alpha, class_weight="balanced" if self.balanced else None,
+                            max_iter=30, tol=None, random_state=0).fit(matrix, list(labels))
         self.classes = [str(c) for c in svm.classes_]
         coef, intercept = svm.coef_, svm.intercept_
         if len(self.classes) == 2:  # one score for two classes: make it one per class
@@ -202,11 +200,11 @@ class Features:
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc):
-            counts = Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None)
-            if not counts:
+            found = [j for j in map(vocabulary.get, analyze(text)) if j is not None]
+            if not found:
                 continue
-            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            weight = (1 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * idf[index]
+            index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
+            weight = (1 + np.log(counts.astype(np.float32))) * idf[index]
             columns.append(index + offset)
             values.append(weight / np.linalg.norm(weight))
         if not columns:
