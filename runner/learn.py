@@ -200,11 +200,13 @@ class Features:
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc):
-            found = [j for j in map(vocabulary.get, analyze(text)) if j is not None]
+            get = vocabulary.get
+            found = [(j, n) for term, n in Counter(analyze(text)).items() if (j := get(term)) is not None]
             if not found:
                 continue
-            index, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
-            weight = (1 + np.log(counts.astype(np.float32))) * idf[index]
+            pairs = np.array(found, dtype=np.int64)
+            index = pairs[:, 0]
+            weight = (1 + np.log(pairs[:, 1].astype(np.float32))) * idf[index]
             columns.append(index + offset)
             values.append(weight / np.linalg.norm(weight))
         if not columns:

@@ -218,3 +218,24 @@ def test_learn_fetches_labelled_issues_from_github(github_world, runner_cli, tmp
     meta = model_store.read_meta(model_store.model_path(tmp_path / "state", GH_REPO))
     assert meta["targets"]["kind"]["trained"] and meta["labelled"] == 15
     assert json.dumps(meta).find(world.env()["GITHUB_TOKEN"]) == -1
+
+
+def test_nightly_retrains_a_model_older_than_max_age_days(github_world, runner_cli, tmp_path: Path) -> None:
+    world = github_world()
+    repo = world.client().get_repo(GH_REPO)
+    world.emulator.configure(secondary_limits=False)
+    for item in labelled_items(15):
+        repo.create_issue(item["title"], body=item["body"], labels=[item["labels"][0]]).edit(state="closed")
+    config = tmp_path / "runner.toml"
+    config.write_text(config.read_text() + f'\n[repos]\n"{GH_REPO}" = "{world.clone}"\n[learn]\nmin_issues = 6\n'
+                      'max_age_days = 1\n[learn.labels]\n"kind/glitch" = "bug"\n"kind/wishlist" = "feature"\n'
+                      '"kind/pondering" = "question"\n')
+    state = tmp_path / "state"
+    assert runner_cli("learn", GH_REPO, "--state-dir", str(state), env=world.env()).returncode == 0
+    fresh = model_store.load(state, GH_REPO)
+    model_store.save(state, type(fresh)(GH_REPO, fresh.kind, fresh.priority, dict(fresh.meta, trained_at="2020-01-01T00:00:00Z")))
+    night = runner_cli("nightly", "--state-dir", str(state), "--report-dir", str(tmp_path / "reports"), env=world.env())
+    output = night.stdout.decode() + night.stderr.decode()
+    assert night.returncode == 0, output
+    assert f"retraining the triage model of {GH_REPO}" in output
+    assert model_store.read_meta(model_store.model_path(state, GH_REPO))["trained_at"] > "2020-01-01T00:00:00Z"
