@@ -10,6 +10,7 @@ import pytest
 
 from conftest import GH_REPO, issue, latest_report
 from runner import model_store
+from runner.learn_cli import learn_repository
 from runner.learn import LabelMap, LearnError, examples_from_items, vectorize
 from runner.learn_settings import RunTriager, learn_settings
 from runner.models import Issue
@@ -187,12 +188,14 @@ def test_learn_from_a_file_then_process_uses_the_model(runner_cli, write_issues,
     assert "acme/widgets: trained" in status.stdout.decode()
 
 
-def test_learn_with_too_few_labels_stores_nothing_and_says_so(runner_cli, write_issues, tmp_path: Path) -> None:
-    history = write_issues(labelled_items(8), name="few.json")
-    done = runner_cli("learn", "--from", str(history), "--state-dir", str(tmp_path / "state"))
-    assert done.returncode == 0
-    assert "no model stored: the rules keep triaging acme/widgets" in done.stdout.decode()
-    assert not (tmp_path / "state" / "models" / "acme__widgets.npz").exists()
+def test_learn_with_too_few_labels_stores_nothing_and_says_so(tmp_path: Path) -> None:
+    said: list[str] = []
+    settings = learn_settings({"labels": MAPPING})
+    stored = learn_repository(REPO, labelled_items(8), tmp_path, TriageRules(), settings, said.append)
+    assert stored is False
+    assert "no model stored: the rules keep triaging acme/widgets" in said[-1]
+    assert any("fewer than 20 labelled issues" in line for line in said)
+    assert not (tmp_path / "models" / "acme__widgets.npz").exists()
 
 
 def test_learn_needs_a_repository_for_items_without_one(runner_cli, write_issues, tmp_path: Path) -> None:
