@@ -201,16 +201,23 @@ class Features:
         values: list[np.ndarray] = []
         for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc):
             get = vocabulary.get
-            found = [(j, n) for term, n in Counter(analyze(text)).items() if (j := get(term)) is not None]
-            if not found:
+            index, tf = [], []
+            for term, n in Counter(analyze(text)).items():
+                j = get(term)
+                if j is not None:
+                    index.append(j)
+                    tf.append(n)
+            if not index:
                 continue
-            pairs = np.array(found, dtype=np.int64)
-            index = pairs[:, 0]
-            weight = (1 + np.log(pairs[:, 1].astype(np.float32))) * idf[index]
-            columns.append(index + offset)
-            values.append(weight / np.linalg.norm(weight))
+            where = np.array(index, dtype=np.intp)
+            weight = np.log(np.array(tf, dtype=np.float32))
+            weight += 1
+            weight *= idf[where]
+            weight /= np.sqrt(weight @ weight)
+            columns.append(where + offset)
+            values.append(weight)
         if not columns:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
         return np.concatenate(columns), np.concatenate(values)
 
 
