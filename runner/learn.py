@@ -127,7 +127,6 @@ class TextClassifier:
         self.alpha = alpha
         self.balanced = balanced
         self.temperature = 1.0
-        self.threshold = 0.5
         self.vectorizers: list[Any] = []
         self.coef = np.zeros((0, 0))
         self.intercept = np.zeros(0)
@@ -274,7 +273,6 @@ class TargetReport:
     cv_macro_f1: float | None = None
     cv_rules_macro_f1: float | None = None
     cv_per_class: dict[str, float] = field(default_factory=dict)
-    threshold: float | None = None
     dropped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -285,8 +283,6 @@ class TargetReport:
                 f"{self.cv_macro_f1:.3f}")
         if self.cv_rules_macro_f1 is not None:
             text += f" (rules on the same issues {self.cv_rules_macro_f1:.3f})"
-        if self.threshold is not None:
-            text += f"; decides from {self.threshold:.0%} confidence"
         if self.dropped:
             text += "; too few to learn: " + ", ".join(f"{k} {v}" for k, v in self.dropped.items())
         return text
@@ -324,30 +320,8 @@ def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Seque
         report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))
     model = TextClassifier(balanced=balanced).fit([], y, matrix=x, vectorizers=vectorizers)
     model.temperature = fit_temperature(scores, np.array([order.index(v) for v in y]))
-    if rules_guess is not None:
-        confidence = softmax(scores, model.temperature).max(axis=1)
-        model.threshold = best_threshold(y, predicted, confidence, [rules_guess[i] for i in keep], names)
-        report.threshold = model.threshold
     report.trained = True
     return model, report
-
-
-THRESHOLDS = (0.0, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-def best_threshold(truth: np.ndarray, predicted: np.ndarray, confidence: np.ndarray, rules: Sequence[str],
-                   names: Sequence[str]) -> float:
-    """The confidence from which the model should decide rather than the rules: the one whose
-    mix scores best on the held-out predictions (the lowest of equals, so the model decides more)."""
-    from sklearn.metrics import f1_score
-
-    best, best_score = 0.0, -1.0
-    for threshold in THRESHOLDS:
-        mixed = np.where(confidence >= threshold, predicted, np.array(rules, dtype=object))
-        score = float(f1_score(truth, mixed, labels=list(names), average="macro", zero_division=0))
-        if score > best_score + 1e-9:
-            best, best_score = threshold, score
-    return best
 
 
 def _cross_validate(x: Any, y: np.ndarray, folds: int, balanced: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:

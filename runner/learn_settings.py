@@ -5,7 +5,7 @@ never imports them, so commands start as fast as before.
 
     [learn]
     min_issues = 20          # fewer labelled issues than this: the rules stay
-    min_confidence = 0.6     # the model decides at or above this confidence [learned per repository]
+    min_confidence = 0.5     # the model decides at or above this confidence
     max_age_days = 30        # runner nightly retrains a model older than this
     [learn.labels]           # a repository's own labels -> a kind, a priority or "ignore"
     "RFC" = "feature"
@@ -28,7 +28,7 @@ _KEYS = ("min_issues", "min_confidence", "max_age_days", "labels")
 @dataclass(frozen=True)
 class LearnSettings:
     min_issues: int = 20
-    min_confidence: float | None = None
+    min_confidence: float = 0.5
     max_age_days: float = 30.0
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -43,12 +43,11 @@ def learn_settings(table: Mapping[str, Any]) -> LearnSettings:
         raise ValueError("[learn.labels] must map label names to a kind, a priority or \"ignore\"")
     settings = LearnSettings(
         min_issues=_number(table, "min_issues", 20, int),
-        min_confidence=_number(table, "min_confidence", 0.0, float) if "min_confidence" in table else None,
+        min_confidence=_number(table, "min_confidence", 0.5, float),
         max_age_days=_number(table, "max_age_days", 30.0, float),
         labels=dict(labels),
     )
-    confidence = settings.min_confidence if settings.min_confidence is not None else 0.5
-    if settings.min_issues < 2 or not 0 <= confidence <= 1 or settings.max_age_days <= 0:
+    if settings.min_issues < 2 or not 0 <= settings.min_confidence <= 1 or settings.max_age_days <= 0:
         raise ValueError("[learn] needs min_issues >= 2, 0 <= min_confidence <= 1 and max_age_days > 0")
     return settings
 

@@ -70,8 +70,7 @@ def save(state_dir: Path, model: TriageModel) -> Path:
 def _classifier_arrays(target: str, clf: TextClassifier) -> dict[str, np.ndarray]:
     out = {f"{target}.coef": clf.coef, f"{target}.intercept": clf.intercept,
            f"{target}.classes": np.array(clf.classes, dtype=str),
-           f"{target}.temperature": np.array(clf.temperature), f"{target}.balanced": np.array(clf.balanced),
-           f"{target}.threshold": np.array(clf.threshold)}
+           f"{target}.temperature": np.array(clf.temperature), f"{target}.balanced": np.array(clf.balanced)}
     return out
 
 
@@ -126,7 +125,6 @@ def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifie
     clf.intercept = data[f"{target}.intercept"].astype(np.float32)
     clf.classes = [str(c) for c in data[f"{target}.classes"]]
     clf.temperature = float(data[f"{target}.temperature"])
-    clf.threshold = float(data[f"{target}.threshold"])
     clf.vectorizers = vectorizers
     width = sum(len(v.vocabulary) for v in vectorizers)
     if clf.coef.shape != (len(clf.classes), width) or clf.intercept.shape != (len(clf.classes),):

@@ -3,8 +3,7 @@
 Order of authority for an issue of a repository with a model:
 
 1. a label on the issue (runner.triage's aliases): people's word wins;
-2. the model, when its confidence reaches its threshold: the one that scored best against the
-   rules on cross-validation, unless runner.toml sets `min_confidence`;
+2. the model, when its confidence reaches `min_confidence`;
 3. the rules otherwise.
 
 `kind_reason` / `priority_reason` say which one decided and how sure the model was.
@@ -21,6 +20,7 @@ from runner.learn import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, d
 from runner.models import Issue, Priority, Triage
 from runner.triage import Triager, _best_label
 
+DEFAULT_MIN_CONFIDENCE = 0.5
 FORMAT_VERSION = 1
 
 
@@ -88,7 +88,7 @@ def train_repository(repository: str, examples: Sequence[Example], triager: Tria
 
 def _report_dict(report: TargetReport) -> dict[str, Any]:
     return {"trained": report.trained, "examples": report.examples, "classes": report.classes,
-            "reason": report.reason, "threshold": report.threshold, "cv_macro_f1": report.cv_macro_f1, "cv_rules_macro_f1": report.cv_rules_macro_f1,
+            "reason": report.reason, "cv_macro_f1": report.cv_macro_f1, "cv_rules_macro_f1": report.cv_rules_macro_f1,
             "cv_per_class": report.cv_per_class, "dropped": report.dropped}
 
 
@@ -108,7 +108,7 @@ class LearnedTriager:
     """Labels, then a repository's model when it is confident, then the rules."""
 
     def __init__(self, triager: Triager, models: Mapping[str, TriageModel] | None = None,
-                 min_confidence: float | None = None) -> None:
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
         self.triager = triager
         self.models = dict(models or {})
         self.min_confidence = min_confidence
@@ -122,20 +122,18 @@ class LearnedTriager:
         rows: dict[int, Any] = {}
         kind, kind_reason = rules.kind, rules.kind_reason
         if model.kind is not None and not _best_label(issue.labels, self.triager._kind_labels, key=len):
-            kind, kind_reason = self._decide(model.kind, model.kind.predict_one(_row(model.kind, doc, rows)),
-                                             rules.kind, rules.kind_reason)
+            kind, kind_reason = self._decide(model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind,
+                                             rules.kind_reason)
         priority, priority_reason = rules.priority, rules.priority_reason
         if model.priority is not None and not _best_label(issue.labels, self.triager._priority_labels, key=len):
             guess = model.priority.predict_one(_row(model.priority, doc, rows))
-            level, priority_reason = self._decide(model.priority, guess, rules.priority.name.lower(),
-                                                  rules.priority_reason)
+            level, priority_reason = self._decide(guess, rules.priority.name.lower(), rules.priority_reason)
             priority = Priority[level.upper()]
         return Triage(priority, kind, priority_reason, kind_reason)
 
-    def _decide(self, clf: TextClassifier, guess: tuple[str, float], rule: str, rule_reason: str) -> tuple[str, str]:
+    def _decide(self, guess: tuple[str, float], rule: str, rule_reason: str) -> tuple[str, str]:
         name, confidence = guess
-        threshold = clf.threshold if self.min_confidence is None else self.min_confidence
-        if confidence >= threshold:
+        if confidence >= self.min_confidence:
             return name, f"model ({confidence:.0%} sure)"
         return rule, f"{rule_reason} (rules; model {confidence:.0%} sure of {name})"
 
