@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-quick lint clean
+.PHONY: help venv demo test bench bench-quick eval-triage lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ bench: $(STAMP) ## run the benchmark suite (about 10 minutes on 2 cores)
 
 bench-quick: $(STAMP) ## every benchmark scenario, small (about 90 seconds)
 	$(BIN)/python -m perf.bench --quick
+
+EVAL_DATA ?= ../shared/eval
+eval-triage: $(STAMP) ## triage quality (kind, priority) against people's labels, about 2 minutes
+	$(BIN)/python -m perf.eval_triage --data $(EVAL_DATA)/triage --out perf/results
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy, as CI runs them
 	$(BIN)/python -m ruff check runner perf tests

@@ -1,6 +1,6 @@
 """The package layout is the data flow: each package imports only the ones below it.
 
-    core < git < config < records < sage < pool < scaling < github < dask < run < cli
+    core < learn < git < config < records < sage < pool < scaling < github < dask < run < cli
 
 (`testing` is the GitHub emulator; it stands apart and imports only `core`.) Every import
 counts, at module level, inside a function or under TYPE_CHECKING: a lazy import hides a
@@ -15,7 +15,7 @@ from pathlib import Path
 import runner
 
 ROOT = Path(runner.__file__).resolve().parent
-LAYERS = ["core", "git", "config", "records", "sage", "pool", "scaling", "github", "dask", "run", "cli"]
+LAYERS = ["core", "learn", "git", "config", "records", "sage", "pool", "scaling", "github", "dask", "run", "cli"]
 TOP_LEVEL = {"__init__", "__main__"}
 
 

@@ -24,6 +24,7 @@ from runner.run.pipeline import ProcessRun
 from runner.core.status import ExitCode
 from runner.core.errors import RunnerError
 from runner.core.locks import RunLock
+from runner.cli.learn import learn, status_lines
 
 JOURNAL_NAME = "journal.sqlite"
 LOGIN_HELP = "runner's GitHub login, for a token that may not ask GitHub (github-actions[bot], an App's <slug>[bot])"
@@ -232,7 +233,7 @@ def nightly(
     login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
-    from runner.run.nightly import QuietRun, advance_marks, nightly_input
+    from runner.run.nightly import QuietRun, advance_marks, nightly_input, retrain_models
 
     ui = _observer("nightly", quiet, json_output)
     data, _ = read_toml(config)
@@ -245,6 +246,7 @@ def nightly(
     inputs: list[Path] = []
 
     def start(cfg: Config, journal: Journal):
+        retrain_models(cfg, ui.note)
         tonight = nightly_input(cfg, journal)
         inputs.append(tonight.path)
         marks.update(tonight.marks)
@@ -292,6 +294,10 @@ def status(
         for row in journal.rows(states=None if every_issue else ("failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
         _echo_published(journal, published)
+        models = status_lines((state_dir or default_state_dir()).expanduser().resolve())
+        typer.echo("triage models:" if models else "triage models: none (runner learn OWNER/NAME)")
+        for line in models:
+            typer.echo(line)
     finally:
         journal.close()
 
@@ -354,6 +360,9 @@ def fetch(
                            token_file=token_file, state_dir=state_dir, max_wait_s=max_wait, quiet=quiet,
                            json_output=json_output)
     raise typer.Exit(run_fetch(request, sys.stdout, sys.stderr))
+
+
+app.command(name="learn")(learn)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from runner.git.paths import path_problem
 from runner.core.triage import TriageRules
 from runner.config.settings import DEFAULT_CONFIG_NAME, Config, ConfigError, default_state_dir
 from runner.core.models import Identity
+from runner.learn.settings import learn_settings
 
 _REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -55,6 +56,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
         config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
+        config = replace(config, learn=learn_settings(_table(data, "learn", where)))
         if not merged.get("allow_report_in_repo"):
             _check_report_dir(config)
         _check_fixer_backend(config)

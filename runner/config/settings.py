@@ -10,6 +10,7 @@ from runner.config.github import GitHubSettings
 from runner.core.errors import UsageError
 from runner.core.models import Identity
 from runner.core.triage import TriageRules
+from runner.learn.settings import LearnSettings
 
 
 DEFAULT_CONFIG_NAME = "runner.toml"
@@ -53,6 +54,7 @@ class Config:
     dask_workers: int | None = None
     remotes: Mapping[str, str] = field(default_factory=dict)
     worker_cache: str | None = None
+    learn: LearnSettings = field(default_factory=LearnSettings)
 
     def branch_for(self, number: int) -> str:
         return f"{self.branch_prefix}{number}"

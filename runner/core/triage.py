@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from runner.core.signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
 from runner.core.models import KINDS, Issue, Priority, Triage
 
 BODY_SCAN_CHARS = 20_000
@@ -39,14 +40,17 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "remote code execution", "rce", "sql injection", "security vulnerability", "all users",
         "crash on startup", "cannot start", "urgent",
     ),
+    # Calibrated on issues with a human priority: "fails", "exception" or "cannot" are in most
+    # ordinary bug reports, so they leave an issue at medium; these words mark the urgent ones.
     "high": (
-        "crash", "crashes", "crashed", "broken", "fails", "failing", "failure", "regression",
-        "exception", "traceback", "500", "cannot", "can't", "leak", "vulnerability", "injection",
-        "xss", "csrf", "security", "deadlock", "hangs",
+        "crash", "crashes", "crashed", "regression", "deadlock", "deadlocks", "hangs", "hang", "memory leak",
+        "vulnerability", "injection", "xss", "csrf", "security issue", "security hole", "unusable",
     ),
     "low": (
-        "typo", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
-        "how do i", "how to", "readme", "docs", "documentation", "polish",
+        "typo", "typos", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
+        "how do i", "how to", "readme", "docs", "documentation", "polish", "javadoc", "comment",
+        "comments", "log message", "unused", "checkstyle", "findbugs", "lint", "warning", "warnings", "misleading",
+        "rename", "cleanup", "clean up",
     ),
 }
 DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
@@ -81,6 +85,7 @@ DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
 }
 # When several kinds match at the same step, the first in this order wins.
 KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
+_PASSING = ("security", "performance")
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,11 @@ class Triager:
         self._kind_words = [
             (kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE
         ]
+        # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
+        self._body_kind_words = [
+            (kind, tuple(p for p in phrases if kind not in _PASSING or p.strip().count(" ")))
+            for kind, phrases in self._kind_words if kind != "chore"
+        ]
 
     def triage(self, issue: Issue) -> Triage:
         texts = _Texts(issue)
@@ -170,14 +180,49 @@ class Triager:
         found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
-        for where, text in texts:
-            if where == "title" and issue.title.rstrip().endswith("?"):
-                return "question", "title is a question"
-            for kind, phrases in self._kind_words:
-                hit = _first_phrase(text, phrases)
-                if hit:
-                    return kind, f"{where} mentions {hit!r}"
+        return self.kind_from_text(issue, texts)
+
+    def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:
+        """Kind from the words alone: what the issue declares, a question, the title's words, the
+        body's template, error output, the body's words; chore only on its own words."""
+        declared = declared_kind(issue.title, issue.body)
+        if declared:
+            return declared
+        question = question_form(issue.title)
+        if question:
+            return "question", question
+        words = iter(texts or _Texts(issue))
+        hit = self._kind_phrase(next(words)[1], self._kind_words)
+        if hit:
+            return hit[0], f"title mentions {hit[1]!r}"
+        question = question_form("", issue.body)
+        if question:
+            return "question", question
+        template = template_kind(issue.body)
+        if template:
+            return template
+        error = error_evidence(issue.body)
+        if error:
+            return "bug", f"body has {error}"
+        body = next(words)[1]
+        hit = self._kind_phrase(body, self._body_kind_words)
+        if hit:
+            return hit[0], f"body mentions {hit[1]!r}"
+        weak = weak_kind(issue.title, issue.body)
+        if weak:
+            return weak
+        hit = self._kind_phrase(body, self._kind_words)
+        if hit:
+            return hit[0], f"body mentions {hit[1]!r}"
         return self.rules.default_kind, "default"
+
+    @staticmethod
+    def _kind_phrase(text: str, table: list[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
+        for kind, phrases in table:
+            hit = _first_phrase(text, phrases)
+            if hit:
+                return kind, hit
+        return None
 
 
 def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:

@@ -21,6 +21,8 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "repository": ticket.repository or ticket.repo_key or None,
         "priority": ticket.triage.priority.label,
         "kind": ticket.triage.kind,
+        "priority_reason": ticket.triage.priority_reason,
+        "kind_reason": ticket.triage.kind_reason,
         "status": status,
         "branch": branch,
         "commit": outcome.commit if outcome else None,

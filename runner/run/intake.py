@@ -24,7 +24,7 @@ from runner.core.models import InvalidItem, Issue
 from runner.run.queue import PriorityQueue
 from runner.records.report import ReportSink
 from runner.run.routing import Router
-from runner.core.triage import Triager
+from runner.learn.settings import RunTriager
 
 STOPPED_BATCH = 500
 
@@ -57,7 +57,7 @@ class Intake(threading.Thread):
         self.stop = stop
         self.skip_reason = skip_reason
         self.own_labels = own_labels
-        self.triager = Triager(config.rules)
+        self.triager = RunTriager(config.rules, config.state_dir, config.learn)
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
         self.read_after_stop = 0
@@ -92,7 +92,8 @@ class Intake(threading.Thread):
         if skip:
             self.sink.add_skipped(issue.position, issue.number, skip)
             return
-        ticket = Ticket(issue, self.triager.triage(issue), route.key, repository=route.repository)
+        triage = self.triager.triage(issue, route.repository or issue.repository or self.config.github)
+        ticket = Ticket(issue, triage, route.key, repository=route.repository)
         if self.stop.is_set():
             self._defer(ticket)
             return

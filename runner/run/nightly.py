@@ -59,6 +59,19 @@ class Tonight:
         return "; ".join(parts) + "; none owed"
 
 
+def retrain_models(config: Config, note) -> None:
+    """Retrain the triage models that are older than `[learn] max_age_days` (runner/learn_cli.py)."""
+    if config.github_settings is None or not (config.state_dir / "models").is_dir():
+        return
+    from runner.run.learning import refresh_models
+
+    gh = make_github(config.github_settings)
+    try:
+        refresh_models(config, gh, note)
+    finally:
+        gh.close()
+
+
 def nightly_input(config: Config, journal: Journal) -> Tonight:
     """One JSON Lines file with every issue tonight's run should look at; the new `since` marks;
     and the owed issues that could not be fetched again."""

@@ -126,7 +126,7 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     exactly_once(world, numbers)
     tips = branches(world.clone)
     time.sleep(1.1)
-    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also crashes in export_csv")
+    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also fails in export_csv")
     writes_before = world.emulator.stats["writes"]
     second = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
                         env=world.env())
@@ -139,9 +139,10 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     assert {b: c for b, c in now.items() if b != edited} == {b: c for b, c in tips.items() if b != edited}
     exactly_once(world, numbers)
     assert world.emulator.stats["pulls_created"] == 6
-    assert world.emulator.stats["writes"] == writes_before + 1  # the edited issue's PR description, only
+    # the edited issue's PR description, only (its priority and kind are unchanged, so are the labels)
+    assert world.emulator.stats["writes"] == writes_before + 1
     pull = next(p for p in world.client().get_repo(GH_REPO).get_pulls(state="all") if p.head.ref == edited)
-    assert "also crashes in export_csv" in pull.body
+    assert "also fails in export_csv" in pull.body
     status = runner_cli("status", "--state-dir", str(tmp_path / "state"))
     assert "done 6" in status.stdout.decode()
 

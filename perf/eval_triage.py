@@ -1,0 +1,275 @@
+"""Triage quality against people's answers: kind and priority, learned and by rules, in one run.
+
+    python -m perf.eval_triage --data ../shared/eval/triage [--out perf/results]
+
+Data (see that folder's README): the NLBSE'24 issues (kind, 300 train + 300 test per
+repository), Hadoop's Jira bugs (priority), scikit-learn's issues (its own labels).
+
+- kind, NLBSE'24, as the competition scores it: a model per repository trained on its
+  training rows, macro F1 over bug / feature / question on its test rows, mean of the five.
+  Three columns: the learned model alone; runner with the model (labels, then the model when
+  confident, else rules); the rules alone (any other kind they give counts as wrong).
+- priority, Hadoop: the oldest 80% (by creation date) to learn from, the newest 20% to test;
+  Jira's levels mapped as a runner.toml `[learn.labels]` table would (`HADOOP_LABELS`).
+- kind, scikit-learn: the same date split, its labels read with runner's aliases plus
+  `SKLEARN_LABELS`; the classes the newest 20% hold are scored.
+- speed: `runner learn` on 10,000 issues (training with cross-validation), and one
+  prediction at a time as the intake makes them.
+
+Writes `triage-quality.json` and `.md` (figures and confusion matrices) under --out.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from runner.learn.classifier import Example, LabelMap, document, examples_from_items
+from runner.core.models import Issue
+from runner.core.triage import Triager, TriageRules
+from runner.learn.model import LearnedTriager, train_repository
+
+NLBSE_CLASSES = ("bug", "feature", "question")
+PRIORITY_CLASSES = ("critical", "high", "medium", "low")
+HADOOP_LABELS = {"Blocker": "critical", "Critical": "high", "Major": "medium", "Minor": "low", "Trivial": "low"}
+SKLEARN_LABELS = {"New Feature": "feature", "Build / CI": "chore", "RFC": "feature", "Documentation": "docs"}
+TEST_SHARE = 0.2
+SPEED_ISSUES = 10_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m perf.eval_triage", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the eval/triage folder")
+    parser.add_argument("--out", type=Path, default=Path("perf/results"), help="where the results go")
+    parser.add_argument("--no-speed", action="store_true", help="skip the 10,000-issue timing")
+    args = parser.parse_args(argv)
+    csv.field_size_limit(1 << 30)
+    missing = [n for n in ("nlbse24-train.csv", "nlbse24-test.csv", "gitbugs-hadoop-bugs.csv",
+                           "scikit-learn-issues.jsonl") if not (args.data / n).is_file()]
+    if missing:
+        print(f"eval_triage: {args.data} lacks {', '.join(missing)}", file=sys.stderr)
+        return 2
+    results: dict[str, Any] = {"data": str(args.data), "started_at": datetime.now().isoformat(timespec="seconds")}
+    results["nlbse_kind"] = nlbse(args.data)
+    results["hadoop_priority"] = hadoop(args.data)
+    results["sklearn_kind"] = sklearn_own_labels(args.data)
+    results["rules_all"] = rules_everywhere(args.data)
+    if not args.no_speed:
+        results["speed"] = speed(args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "triage-quality.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "triage-quality.md").write_text(markdown(results))
+    print(headline(results))
+    return 0
+
+
+# -- data -------------------------------------------------------------------------------
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _item(title: str, body: str, labels: Sequence[str], created: str = "") -> dict[str, Any]:
+    return {"title": title, "body": body, "labels": list(labels), "created_at": created}
+
+
+def _issue(title: str, body: str) -> Issue:
+    return Issue(0, title, body or "", (), None, None, None, 0, "")
+
+
+def _date_split(rows: list, key: Callable[[Any], str]) -> tuple[list, list]:
+    ordered = sorted(rows, key=key)
+    cut = int(len(ordered) * (1 - TEST_SHARE))
+    return ordered[:cut], ordered[cut:]
+
+
+# -- scoring ----------------------------------------------------------------------------
+
+
+def score(truth: Sequence[str], guess: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """Macro F1 over `classes` (a guess outside them is simply wrong), per class, and the confusion matrix."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    p, r, f, n = precision_recall_fscore_support(truth, guess, labels=list(classes), zero_division=0)
+    others = sorted(set(guess) - set(classes))
+    columns = [*classes, *others]
+    matrix = {t: {g: sum(1 for a, b in zip(truth, guess) if a == t and b == g) for g in columns} for t in classes}
+    return {
+        "macro_f1": round(float(f1_score(truth, guess, labels=list(classes), average="macro", zero_division=0)), 4),
+        "accuracy": round(sum(a == b for a, b in zip(truth, guess)) / max(len(truth), 1), 4),
+        "per_class": {c: {"precision": round(float(p[i]), 3), "recall": round(float(r[i]), 3),
+                          "f1": round(float(f[i]), 3), "support": int(n[i])} for i, c in enumerate(classes)},
+        "confusion": matrix,
+        "n": len(truth),
+    }
+
+
+def _three_ways(train: list[Example], test: list[Example], classes: Sequence[str], target: str,
+                repository: str, labels: LabelMap) -> dict[str, Any]:
+    """Model alone, runner with the model, rules alone, on one train/test split."""
+    triager = Triager()
+    started = time.perf_counter()
+    model, reports = train_repository(repository, train, triager, unmapped=labels.unmapped)
+    seconds = time.perf_counter() - started
+    clf = model.kind if target == "kind" else model.priority
+    docs = [document(e.title, e.body) for e in test]
+    truth = [getattr(e, target) for e in test]
+    learned = LearnedTriager(triager, {repository: model})
+    out: dict[str, Any] = {"train": len(train), "test": len(test), "train_s": round(seconds, 2),
+                           "cv": reports[0 if target == "kind" else 1].summary()}
+    out["model"] = score(truth, [g for g, _ in clf.predict(docs)], classes) if clf else None
+    hybrid = [learned.triage(_issue(e.title, e.body), repository) for e in test]
+    rules = [triager.triage(_issue(e.title, e.body)) for e in test]
+    pick = (lambda t: t.kind) if target == "kind" else (lambda t: t.priority.name.lower())
+    out["runner_with_model"] = score(truth, [pick(t) for t in hybrid], classes)
+    out["rules"] = score(truth, [pick(t) for t in rules], classes)
+    return out
+
+
+def nlbse(data: Path) -> dict[str, Any]:
+    train, test = _csv(data / "nlbse24-train.csv"), _csv(data / "nlbse24-test.csv")
+    per_repo = {}
+    for repo in sorted({r["repo"] for r in train}):
+        labels = LabelMap.from_rules(TriageRules())
+        pick = lambda rows: examples_from_items(  # noqa: E731
+            [_item(r["title"], r["body"], [r["label"]], r["created_at"]) for r in rows if r["repo"] == repo], labels)
+        per_repo[repo] = _three_ways(pick(train), pick(test), NLBSE_CLASSES, "kind", repo, labels)
+    mean = {way: round(sum(r[way]["macro_f1"] for r in per_repo.values()) / len(per_repo), 4)
+            for way in ("model", "runner_with_model", "rules")}
+    return {"mean_macro_f1": mean, "repositories": per_repo}
+
+
+def hadoop(data: Path) -> dict[str, Any]:
+    rows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
+    labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
+    items = [_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
+    train, test = _date_split(examples_from_items(items, labels), key=lambda e: e.created_at)
+    result = _three_ways(train, test, PRIORITY_CLASSES, "priority", "apache/hadoop", labels)
+    result["mapping"] = HADOOP_LABELS
+    return result
+
+
+def sklearn_own_labels(data: Path) -> dict[str, Any]:
+    items = [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
+    labels = LabelMap.from_rules(TriageRules(), SKLEARN_LABELS)
+    examples = [e for e in examples_from_items(items, labels) if e.kind]
+    train, test = _date_split(examples, key=lambda e: e.created_at)
+    classes = sorted({e.kind for e in test if e.kind}, key=lambda k: -sum(e.kind == k for e in test))
+    result = _three_ways(train, test, [c for c in classes if sum(e.kind == c for e in test) >= 5], "kind",
+                         "scikit-learn/scikit-learn", labels)
+    result["mapping"] = SKLEARN_LABELS
+    result["unmapped_labels"] = dict(labels.unmapped.most_common(15))
+    return result
+
+
+def rules_everywhere(data: Path) -> dict[str, Any]:
+    """The rules alone on every labelled row (train and test): they learn nothing, so all rows are test rows."""
+    triager = Triager()
+    rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
+    kinds = [triager.triage(_issue(r["title"], r["body"])).kind for r in rows]
+    nlbse_all = score([r["label"] for r in rows], kinds, NLBSE_CLASSES)
+    nlbse_all["default_kind"] = sum(triager.triage(_issue(r["title"], r["body"])).kind_reason == "default" for r in rows)
+    hrows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    truth = [HADOOP_LABELS[r["Priority"]] for r in hrows]
+    guess = [triager.triage(_issue(r["Summary"], r["Description"])).priority.name.lower() for r in hrows]
+    return {"nlbse_all_rows_kind": nlbse_all, "hadoop_all_rows_priority": score(truth, guess, PRIORITY_CLASSES)}
+
+
+def speed(data: Path) -> dict[str, Any]:
+    """Training (with 5-fold cross-validation) on 10,000 real issues, the corpora cycled to reach that many."""
+    labels = LabelMap.from_rules(TriageRules(), {**HADOOP_LABELS, **SKLEARN_LABELS})
+    rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
+    items = [_item(r["title"], r["body"], [r["label"]]) for r in rows]
+    items += [_item(r["Summary"], r["Description"], [r["Priority"], "bug"]) for r in _csv(data / "gitbugs-hadoop-bugs.csv")]
+    items += [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
+    examples = examples_from_items(items, labels)
+    examples = [examples[i % len(examples)] for i in range(SPEED_ISSUES)]
+    load = os.getloadavg()[0]
+    (train_s, train_cpu), (model, _) = _timed(lambda: train_repository("speed/test", examples))
+    learned = LearnedTriager(Triager(), {"speed/test": model})
+    sample = [_issue(e.title, e.body) for e in examples[:2000]]
+    (with_model, with_model_cpu), _ = _timed(lambda: [learned.triage(i, "speed/test") for i in sample])
+    (rules_only, rules_cpu), _ = _timed(lambda: [learned.triager.triage(i) for i in sample])
+    per = lambda seconds: round(seconds / len(sample) * 1000, 3)  # noqa: E731
+    return {"issues": SPEED_ISSUES, "load_average_1min": round(load, 1),
+            "train_with_cv_s": round(train_s, 2), "train_with_cv_cpu_s": round(train_cpu, 2),
+            "triage_per_issue_ms": per(with_model), "triage_per_issue_cpu_ms": per(with_model_cpu),
+            "rules_per_issue_ms": per(rules_only), "rules_per_issue_cpu_ms": per(rules_cpu),
+            "model_per_issue_cpu_ms": per(with_model_cpu - rules_cpu)}
+
+
+def _timed(work: Callable[[], Any]) -> tuple[tuple[float, float], Any]:
+    """(wall seconds, CPU seconds of this process) and the result: on a shared machine the CPU
+    time is what the work costs, the wall time what it took beside the others."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return (time.perf_counter() - wall, time.process_time() - cpu), result
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def headline(r: dict[str, Any]) -> str:
+    k, h, s = r["nlbse_kind"]["mean_macro_f1"], r["hadoop_priority"], r["sklearn_kind"]
+    lines = [
+        f"kind NLBSE'24 mean macro F1: model {k['model']:.3f}, runner with model {k['runner_with_model']:.3f}, "
+        f"rules {k['rules']:.3f}",
+        f"priority Hadoop macro F1: model {h['model']['macro_f1']:.3f}, runner with model "
+        f"{h['runner_with_model']['macro_f1']:.3f}, rules {h['rules']['macro_f1']:.3f}",
+        f"kind scikit-learn (own labels) macro F1: model {s['model']['macro_f1']:.3f}, runner with model "
+        f"{s['runner_with_model']['macro_f1']:.3f}, rules {s['rules']['macro_f1']:.3f}",
+    ]
+    if "speed" in r:
+        sp = r["speed"]
+        lines.append(f"learn on {sp['issues']} issues: {sp['train_with_cv_cpu_s']} s CPU ({sp['train_with_cv_s']} s wall, "
+                     f"load average {sp['load_average_1min']}); per issue: model {sp['model_per_issue_cpu_ms']} ms CPU "
+                     f"on top of the rules' {sp['rules_per_issue_cpu_ms']} ms")
+    return "\n".join(lines)
+
+
+def _matrix_md(title: str, s: dict[str, Any]) -> list[str]:
+    columns = list(next(iter(s["confusion"].values())).keys())
+    lines = [f"{title} (rows: people's answer, columns: runner's)", "",
+             "| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [f"| **{t}** | " + " | ".join(str(row[c]) for c in columns) + " |" for t, row in s["confusion"].items()]
+    return lines + [""]
+
+
+def markdown(r: dict[str, Any]) -> str:
+    out = ["# Triage quality", "", f"`python -m perf.eval_triage --data {r['data']}` ({r['started_at']})", "",
+           "```", headline(r), "```", "", "## Kind, NLBSE'24 (macro F1 per repository)", "",
+           "| repository | model | runner with model | rules |", "|---|---|---|---|"]
+    for repo, x in r["nlbse_kind"]["repositories"].items():
+        out.append(f"| {repo} | {x['model']['macro_f1']:.3f} | {x['runner_with_model']['macro_f1']:.3f} "
+                   f"| {x['rules']['macro_f1']:.3f} |")
+    m = r["nlbse_kind"]["mean_macro_f1"]
+    out += [f"| **mean** | **{m['model']:.3f}** | **{m['runner_with_model']:.3f}** | **{m['rules']:.3f}** |", ""]
+    for repo, x in r["nlbse_kind"]["repositories"].items():
+        out += _matrix_md(f"{repo}, model", x["model"]) + _matrix_md(f"{repo}, rules", x["rules"])
+    for key, title in (("hadoop_priority", "Priority, Hadoop (newest 20% by date)"),
+                       ("sklearn_kind", "Kind, scikit-learn's own labels (newest 20% by date)")):
+        x = r[key]
+        out += [f"## {title}", "", f"train {x['train']}, test {x['test']}; mapping `{x['mapping']}`", "",
+                f"- {x['cv']}", ""]
+        for way in ("model", "runner_with_model", "rules"):
+            out += _matrix_md(f"{way.replace('_', ' ')}: macro F1 {x[way]['macro_f1']:.3f}", x[way])
+    a = r["rules_all"]
+    out += ["## Rules alone on every row", "",
+            f"- NLBSE'24, all 3,000 rows: macro F1 {a['nlbse_all_rows_kind']['macro_f1']:.3f} "
+            f"({a['nlbse_all_rows_kind']['default_kind']} fell to the default kind)",
+            f"- Hadoop, all rows: priority macro F1 {a['hadoop_all_rows_priority']['macro_f1']:.3f}", ""]
+    out += _matrix_md("Hadoop priority by rules, all rows", a["hadoop_all_rows_priority"])
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""A repository's learned triage, and how it joins the rules.
+
+Order of authority for an issue of a repository with a model:
+
+1. a label on the issue (runner.core.triage's aliases): people's word wins;
+2. the model, when its confidence reaches `min_confidence`;
+3. the rules otherwise.
+
+`kind_reason` / `priority_reason` say which one decided and how sure the model was.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+from runner.learn.classifier import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, features_of,
+                          make_vectorizers, train_target, vectorize)
+from runner.core.models import Issue, Priority, Triage
+from runner.core.triage import Triager, _best_label
+
+DEFAULT_MIN_CONFIDENCE = 0.5
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TriageModel:
+    repository: str
+    kind: TextClassifier | None
+    priority: TextClassifier | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trained_at(self) -> str:
+        return str(self.meta.get("trained_at", ""))
+
+    def age_days(self, now: float | None = None) -> float:
+        try:
+            moment = datetime.fromisoformat(self.trained_at.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return float("inf")
+        return ((now or time.time()) - moment) / 86400
+
+    def summary(self) -> str:
+        lines = [f"{self.repository}: model of {self.trained_at} ({self.meta.get('issues', 0)} issues read, "
+                 f"{self.meta.get('seconds', 0):.1f} s)"]
+        lines += [f"  {line}" for line in self.meta.get("summaries", [])]
+        return "\n".join(lines)
+
+
+def train_repository(repository: str, examples: Sequence[Example], triager: Triager | None = None,
+                     issues_read: int | None = None, unmapped: Mapping[str, int] | None = None,
+                     min_examples: int = MIN_EXAMPLES, folds: int = 5) -> tuple[TriageModel, list[TargetReport]]:
+    """Learn kind and priority from `examples`, each only when there are enough of them."""
+    started = time.perf_counter()
+    triager = triager or Triager()
+    docs = [document(e.title, e.body) for e in examples]
+    vectorizers, matrix = [], None
+    if len(examples) >= min_examples:
+        vectorizers = make_vectorizers()
+        try:
+            matrix = vectorize(vectorizers, docs, fit=True)
+        except ValueError:  # no words at all
+            matrix = None
+    by_rules = [triager.triage(_issue(e)) for e in examples]
+    rule_kinds = [t.kind for t in by_rules]
+    rule_priorities = [t.priority.name.lower() for t in by_rules]
+    kind, kind_report = train_target("kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds,
+                                     min_examples)
+    priority, priority_report = train_target("priority", matrix, vectorizers, [e.priority for e in examples],
+                                             rule_priorities, folds, min_examples)
+    reports = [kind_report, priority_report]
+    meta = {
+        "format": FORMAT_VERSION,
+        "repository": repository,
+        "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "issues": issues_read if issues_read is not None else len(examples),
+        "labelled": len(examples),
+        "seconds": round(time.perf_counter() - started, 2),
+        "targets": {r.target: _report_dict(r) for r in reports},
+        "summaries": [r.summary() for r in reports],
+        "unmapped_labels": dict(sorted((unmapped or {}).items(), key=lambda kv: -kv[1])[:20]),
+        "versions": _versions(),
+    }
+    return TriageModel(repository, kind, priority, meta), reports
+
+
+def _report_dict(report: TargetReport) -> dict[str, Any]:
+    return {"trained": report.trained, "examples": report.examples, "classes": report.classes,
+            "reason": report.reason, "cv_macro_f1": report.cv_macro_f1, "cv_rules_macro_f1": report.cv_rules_macro_f1,
+            "cv_per_class": report.cv_per_class, "dropped": report.dropped}
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    from runner import __version__
+
+    return {"runner": __version__, "scikit-learn": sklearn.__version__}
+
+
+def _issue(example: Example) -> Issue:
+    return Issue(0, example.title, example.body, (), None, None, None, 0, "")
+
+
+class LearnedTriager:
+    """Labels, then a repository's model when it is confident, then the rules."""
+
+    def __init__(self, triager: Triager, models: Mapping[str, TriageModel] | None = None,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
+        self.triager = triager
+        self.models = dict(models or {})
+        self.min_confidence = min_confidence
+
+    def triage(self, issue: Issue, repository: str | None = None) -> Triage:
+        rules = self.triager.triage(issue)
+        model = self.models.get((repository or issue.repository or "").lower())
+        if model is None:
+            return rules
+        doc = document(issue.title, issue.body)
+        rows: dict[int, Any] = {}
+        kind, kind_reason = rules.kind, rules.kind_reason
+        if model.kind is not None and not _best_label(issue.labels, self.triager._kind_labels, key=len):
+            kind, kind_reason = self._decide(model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind,
+                                             rules.kind_reason)
+        priority, priority_reason = rules.priority, rules.priority_reason
+        if model.priority is not None and not _best_label(issue.labels, self.triager._priority_labels, key=len):
+            guess = model.priority.predict_one(_row(model.priority, doc, rows))
+            level, priority_reason = self._decide(guess, rules.priority.name.lower(), rules.priority_reason)
+            priority = Priority[level.upper()]
+        return Triage(priority, kind, priority_reason, kind_reason)
+
+    def _decide(self, guess: tuple[str, float], rule: str, rule_reason: str) -> tuple[str, str]:
+        name, confidence = guess
+        if confidence >= self.min_confidence:
+            return name, f"model ({confidence:.0%} sure)"
+        return rule, f"{rule_reason} (rules; model {confidence:.0%} sure of {name})"
+
+
+def _row(clf: TextClassifier, doc: tuple[str, str], rows: dict[int, Any]) -> Any:
+    """The document's features for `clf`, made once when kind and priority share their vectorizers."""
+    key = id(clf.vectorizers[0])
+    if key not in rows:
+        rows[key] = features_of(clf).one(doc)
+    return rows[key]
