@@ -111,3 +111,26 @@ def test_a_failing_check_pushes_nothing_unless_publish_failed_and_then_labels_it
     assert record["status"] == "check-failed" and record["pull_request"] == shown[0].html_url
     passed = [p for p in gh.get_pulls(state="all") if p.head.ref == "runner/issue-1"]
     assert "checks-failed" not in {label.name for label in passed[0].labels}
+
+
+def test_issue_picks_exactly_those_and_the_old_label_spelling_still_labels_prs_with_a_warning(
+        github_world, runner_cli, tmp_path):
+    world = github_world()
+    world.seed(4)
+    gh = world.client().get_repo(GH_REPO)
+    old = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(), "--issue", "2", "--issue", "4",
+                     "--label", "legacy", env=world.env())
+    assert old.returncode == 0, old.stderr.decode()
+    assert "--label is deprecated" in old.stderr.decode() and "--pr-label" in old.stderr.decode()
+    made = {p.head.ref: {label.name for label in p.labels} for p in gh.get_pulls(state="all")}
+    assert set(made) == {"runner/issue-2", "runner/issue-4"} and all("legacy" in labels for labels in made.values())
+    report = latest_report(tmp_path / "reports")
+    assert sorted(r["number"] for r in report["issues"]) == [2, 4]
+    assert report["not_selected"] == {"--issue": 2} and report["totals"]["skipped"] == 2 and report["skipped"] == []
+
+    new = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(), "--issue", "1",
+                     "--pr-label", "fresh", env=world.env())
+    assert new.returncode == 0, new.stderr.decode()
+    assert "deprecated" not in new.stderr.decode()
+    made = {p.head.ref: {label.name for label in p.labels} for p in gh.get_pulls(state="all")}
+    assert "fresh" in made["runner/issue-1"] and "fresh" not in made["runner/issue-2"]
