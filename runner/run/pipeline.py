@@ -126,7 +126,7 @@ class ProcessRun:
         fd, name = tempfile.mkstemp(prefix="fetched-", suffix=".jsonl", dir=work_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                stats = fetch_issues(make_github(settings), self.config.github, out,
+                stats = fetch_issues(make_github(settings), self.config.github, out, since=self.config.selection.since,
                                      cache_dir=self.config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
         except FetchError as exc:
             Path(name).unlink(missing_ok=True)
