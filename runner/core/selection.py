@@ -14,7 +14,7 @@ to five would otherwise list 9,995 lines nobody reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from runner.core.models import Issue
 
@@ -23,8 +23,8 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 date or time as an aware UTC datetime (naive = UTC); ValueError if it is none."""
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
-"""`runner nightly` with the selection options: what it leaves out by `--issue` or `--limit` waits for the next night."""
+"""`runner nightly` with the selection options: what `--issue` or `--limit` leaves out waits for the next night."""
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import GH_REPO, latest_report
 
 pytestmark = pytest.mark.timeout(300)
@@ -32,7 +31,8 @@ def test_limit_and_issue_leave_the_rest_for_the_next_night(github_world, tmp_pat
     numbers = world.seed(4)
     world.client().get_repo(GH_REPO).get_issue(numbers[1]).edit(title="Data loss when saving")  # critical
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'write_interval = 0\nnotify_interval = 0\n[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+    config.write_text(config.read_text() + "write_interval = 0\nnotify_interval = 0\n"
+                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
 
     limited = nightly(runner_cli, tmp_path, world, "--limit", "1")
     assert [r["number"] for r in limited["issues"]] == [numbers[1]] and limited["not_selected"] == {"--limit": 3}

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import issue
+
 from runner.config import ConfigError, build_config
 from runner.core.models import Ticket
 from runner.records.report import ReportSink
@@ -26,7 +26,8 @@ ISSUES = [
     issue(2, "Export column order", labels=["Bug"], updated_at="2024-03-01T12:00:00Z"),
     issue(3, "Search returns nothing", labels=["bug", "high"], updated_at="2024-05-01T00:00:00Z"),
     issue(4, "Session expires early", labels=["bug", "wontfix"], updated_at="2024-05-02T00:00:00Z"),
-    issue(5, "Data loss on save", labels=[{"name": "critical"}, {"name": "BUG"}], updated_at="2024-06-01T00:00:00+02:00"),
+    issue(5, "Data loss on save", labels=[{"name": "critical"}, {"name": "BUG"}],
+          updated_at="2024-06-01T00:00:00+02:00"),
     issue(6, "Nice to have: dark mode", labels=["feature"]),
     issue(7, "Login crash", labels=["high"], updated_at="2024-06-02T00:00:00Z"),
 ]

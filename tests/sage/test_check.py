@@ -6,8 +6,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import SAMPLE_FILES, git
+
 from runner.sage.fixer import FixerSpec, run_fixer
 
 pytestmark = pytest.mark.timeout(60)
