@@ -63,6 +63,7 @@ class PublishItem:
     body: str
     labels: tuple[str, ...]
     pushed: bool = False
+    drop_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -289,11 +290,14 @@ class Publisher:
         return (open_ones or mine or [None])[0]
 
     def _ensure_labels(self, pr: PullRequest, item: PublishItem) -> None:
-        present = {label.name.lower() for label in pr.labels}
+        """Add the item's labels the PR lacks; take off the `drop_labels` it has (a state that no longer holds)."""
+        present = {label.name.lower(): label.name for label in pr.labels}
         missing = [label for label in item.labels if label.lower() not in present]
         if missing:
             self._call(lambda: pr.add_to_labels(*missing), write=True)
             self.counts["labels_added"] += len(missing)
+        for name in [present[label.lower()] for label in item.drop_labels if label.lower() in present]:
+            self._call(lambda name=name: pr.remove_from_labels(name), write=True)
 
     def _ensure_comment(self, item: PublishItem, pr: PullRequest) -> None:
         issue = self._call(lambda: self._repository().get_issue(item.number))

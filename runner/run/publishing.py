@@ -105,11 +105,11 @@ class PublishStage(threading.Thread):
         issue, triage = pending.ticket.issue, pending.ticket.triage
         title = clean(issue.title).strip()
         labels = (*self.labels, f"priority/{triage.priority.name.lower()}", f"kind/{triage.kind}")
-        body = pull_request_body(pending)
+        body, drop = pull_request_body(pending), (CHECKS_FAILED_LABEL,)
         if _check_failed(pending):
-            labels, body = (*labels, CHECKS_FAILED_LABEL), body + check_section(pending.result)
+            labels, body, drop = (*labels, CHECKS_FAILED_LABEL), body + check_section(pending.result), ()
         return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
-                           body, labels, pending.outcome.pushed)
+                           body, labels, pending.outcome.pushed, drop)
 
 
 def _check_failed(pending: Pending) -> bool:

@@ -11,7 +11,7 @@ from conftest import GH_REPO, branches, git, issue, latest_report
 pytestmark = pytest.mark.timeout(240)
 
 # Appends to the file the issue body names; a `pytest`-like check that leaves caches and build output in the
-# worktree and fails when the fix says "broken".
+# worktree and fails when the latest fix says "broken".
 FIXER = r'''
 import json, os
 issue = json.load(open(os.environ["RUNNER_ISSUE_JSON"]))
@@ -24,7 +24,7 @@ for cache in ("__pycache__", ".pytest_cache", "build"):
     os.makedirs(cache, exist_ok=True)
     pathlib.Path(cache, "artefact").write_text("left by the check\n")
 changed = subprocess.run(["git", "diff", "--name-only"], capture_output=True, text=True).stdout.split()
-broken = [path for path in changed if "broken" in pathlib.Path(path).read_text()]
+broken = [path for path in changed if "broken" in pathlib.Path(path).read_text().splitlines()[-1]]
 print(f"checked {len(changed)} changed files")
 if broken:
     print("FAILED test_fix: the fix is broken in", *broken, "```")
@@ -112,6 +112,13 @@ def test_a_failing_check_pushes_nothing_unless_publish_failed_and_then_labels_it
     assert record["status"] == "check-failed" and record["pull_request"] == shown[0].html_url
     passed = [p for p in gh.get_pulls(state="all") if p.head.ref == "runner/issue-1"]
     assert "checks-failed" not in {label.name for label in passed[0].labels}
+
+    gh.get_issue(2).edit(title="Export loses a column")
+    world.issues_file(path)
+    third = runner_cli(*run, env=world.env())
+    assert third.returncode == 0, third.stderr.decode()
+    fixed = gh.get_pull(shown[0].number)
+    assert "checks-failed" not in {label.name for label in fixed.labels}, "a passing check takes the label off"
 
 
 def test_issue_picks_exactly_those_and_the_old_label_spelling_still_labels_prs_with_a_warning(
