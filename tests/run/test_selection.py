@@ -33,11 +33,17 @@ ISSUES = [
 ]
 
 
-def taken(tmp_path: Path, make_repo, **options) -> tuple[list[int], ReportSink]:
+def taken(tmp_path: Path, make_repo, items: list | None = None, **options) -> tuple[list[int], ReportSink]:
     """The numbers the intake queues with these options, most urgent first, and the report sink."""
+    queued, sink = tickets(tmp_path, make_repo, items, **options)
+    return [t.issue.number for t in queued], sink
+
+
+def tickets(tmp_path: Path, make_repo, items: list | None = None, **options) -> tuple[list[Ticket], ReportSink]:
+    """The tickets the intake queues, most urgent first."""
     repo = tmp_path / "repo" if (tmp_path / "repo").exists() else make_repo()
     path = tmp_path / "issues.jsonl"
-    path.write_text("".join(json.dumps(i) + "\n" for i in ISSUES))
+    path.write_text("".join(json.dumps(i) + "\n" for i in items or ISSUES))
     config = build_config({"repo_args": [str(repo)], "state_dir": tmp_path / "state", **options})
     router = Router.from_config(config)
     queue: PriorityQueue[Ticket] = PriorityQueue(100)
@@ -47,10 +53,10 @@ def taken(tmp_path: Path, make_repo, **options) -> tuple[list[int], ReportSink]:
                     stop=threading.Event())
     intake.run()
     assert intake.error is None
-    numbers = []
+    queued = []
     while (got := queue.get(timeout=0)) is not None:
-        numbers.append(got[0].issue.number)
-    return numbers, sink
+        queued.append(got[0])
+    return queued, sink
 
 
 def test_without_options_every_issue_is_taken(tmp_path, make_repo):
@@ -99,3 +105,9 @@ def test_limit_counts_only_issues_the_other_options_take(tmp_path, make_repo):
 def test_bad_selection_or_check_is_a_usage_error(tmp_path, make_repo, options, message):
     with pytest.raises(ConfigError, match=message):
         build_config({"repo_args": [str(make_repo())], "state_dir": tmp_path / "state", **options})
+
+
+def test_an_issue_left_out_is_still_named_as_a_possible_duplicate(tmp_path, make_repo):
+    items = [issue(1, "Login crash on save"), issue(2, "Login crash on save again"), issue(3, "Dark mode")]
+    queued, _ = tickets(tmp_path, make_repo, items, select_issues=[2])
+    assert [(t.issue.number, t.duplicates) for t in queued] == [(2, (1,))]
