@@ -95,7 +95,7 @@ class Intake(threading.Thread):
             left_out = "--limit"
         if left_out is not None:
             self.sink.add_not_selected(left_out)
-            self.finders.setdefault(route.key, DuplicateFinder()).check(issue.number, issue.title)  # still a twin
+            self.finders.setdefault(route.key, DuplicateFinder()).remember(issue.number, issue.title)
             return
         skip = self.skip_reason(route.key, issue)
         if skip:
