@@ -79,8 +79,9 @@ def process(
     pr_label: List[str] = typer.Option([], "--pr-label", help="label for runner's PRs (repeatable) [runner]"),
     label: List[str] = typer.Option([], "--label", hidden=True, help="deprecated spelling of --pr-label"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
-    check: Optional[str] = typer.Option(None, "--check", help="run after the fixer changed files, in its worktree "
-                                        "(no shell), e.g. \"pytest -x -q\"; a failure keeps the fix local: check-failed"),
+    check: Optional[str] = typer.Option(None, "--check", help="run after the fixer changed files, in its "
+                                        "worktree (no shell), e.g. \"pytest -x -q\"; a failure keeps the fix "
+                                        "local: check-failed"),
     publish_failed: bool = typer.Option(False, "--publish-failed", help="publish fixes that failed --check too, as "
                                         "drafts labelled checks-failed"),
     issue: List[int] = typer.Option([], "--issue", metavar="N", help="only issue N (repeatable)"),

@@ -7,7 +7,7 @@
                │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
                │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
                ├─ git add -A; git diff --cached --raw <start> ──> git cat-file --batch ──> changed, modes
-               │     (into a copy of the worktree's index: its own index, and so `git status`, stay as the command left them)
+               │     (into a copy of the worktree's index: its own, and `git status`, stay as the command left them)
                ├─ check (exit 0 and changes): argv, same worktree, same variables, the time left ──> <log>.check.log
                ├─ refs, HEAD and config of the main checkout (after) ──> foreign_changes
                │     (all but the moves runner's own git writer makes meanwhile)

@@ -162,8 +162,9 @@ def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
 def _check_facts(check: CheckOutcome) -> dict:
     """The report's `fixer.check`: always the exit code, duration and output tail; `error` when it failed,
     which makes the issue `check-failed` (kept local; runner.run.pipeline)."""
-    facts: dict[str, Any] = {"exit_code": check.exit_code, "passed": check.passed, "duration_s": round(check.duration_s, 3),
-                   "log": check.log_path, "output_tail": clean_text(check.output_tail)}
+    facts: dict[str, Any] = {"exit_code": check.exit_code, "passed": check.passed,
+                             "duration_s": round(check.duration_s, 3), "log": check.log_path,
+                             "output_tail": clean_text(check.output_tail)}
     if check.timed_out:
         facts["error"] = f"the check did not finish in the time the issue had left; its output is in {check.log_path}"
     elif not check.passed:

@@ -287,7 +287,7 @@ def test_a_fix_that_fails_its_check_is_committed_on_the_host_but_pushed_only_wit
     from runner.dask import git as worker_git
     from runner.sage.fixer import FixerSpec
 
-    remote, base, install, task = one_host
+    remote, _base, install, task = one_host
     fixer = FixerSpec(("sh", "-c", "echo fixed >> app/search.py"), 30.0, "/not/on/this/host", "/not/on/this/host",
                       check=("sh", "-c", "echo 1 failed; exit 1"))
     install("host-a", "run-1", fixer)
