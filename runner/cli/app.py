@@ -84,13 +84,28 @@ def process(
     remote: Optional[str] = typer.Option(None, help="remote to push to [origin]"),
     push_timeout: Optional[float] = typer.Option(None, help="seconds a git push may take before its issues are "
                                                  "deferred [600]"),
-    label: List[str] = typer.Option([], "--label", help="label for runner's PRs (repeatable) [runner]"),
+    pr_label: List[str] = typer.Option([], "--pr-label", help="label for runner's PRs (repeatable) [runner]"),
+    label: List[str] = typer.Option([], "--label", hidden=True, help="deprecated spelling of --pr-label"),
     publish: Optional[str] = typer.Option(None, "--publish", help="with --github: triage (labels and one comment "
                                           "on the issue, nothing pushed) or pr (a draft PR) [pr with --command, "
                                           "else triage]"),
     commit_plan: bool = typer.Option(False, "--commit-plan", help="commit the plan files on the issue branch even "
                                      "with a fixer command (needed for --publish pr without one)"),
     command: Optional[str] = typer.Option(None, help="fixer command run per issue in its own worktree (no shell)"),
+    check: Optional[str] = typer.Option(None, "--check", help="run after the fixer changed files, in its "
+                                        "worktree (no shell), e.g. \"pytest -x -q\"; a failure keeps the fix "
+                                        "local: check-failed"),
+    publish_failed: bool = typer.Option(False, "--publish-failed", help="publish fixes that failed --check too, as "
+                                        "drafts labelled checks-failed"),
+    issue: List[int] = typer.Option([], "--issue", metavar="N", help="only issue N (repeatable)"),
+    issue_label: List[str] = typer.Option([], "--issue-label", metavar="L", help="only issues with label L "
+                                          "(repeatable: all must match; case-insensitive)"),
+    exclude_label: List[str] = typer.Option([], "--exclude-label", metavar="L", help="leave out issues with label L "
+                                            "(repeatable: any excludes)"),
+    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="only issues updated (or created) at "
+                                        "or after DATE (ISO 8601)"),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="only the N highest-priority issues "
+                                        "of the whole input (after the other filters)"),
     keep_worktrees: bool = typer.Option(False, "--keep-worktrees", help="keep each issue's worktree after the run"),
     backend: Optional[str] = typer.Option(None, help="where sages run: local, dask (--scheduler) or dask-local [local]"),
     scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address for --backend dask (tcp://HOST:8786)"),
@@ -108,10 +123,12 @@ def process(
         "dry_run": dry_run or None, "quiet": quiet or None, "github": github,
         "gh_comment": False if no_comment else None,
         "gh_token_file": token_file, "gh_write_interval": write_interval, "gh_notify_interval": notify_interval,
-        "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote, "gh_labels": label or None,
-        "gh_push_timeout": push_timeout, "gh_login": login, "gh_publish": publish, "commit_plan": commit_plan or None,
+        "gh_max_wait": max_wait, "gh_recreate": recreate or None, "gh_remote": remote,
+        "gh_labels": _pr_labels(pr_label, label), "gh_push_timeout": push_timeout, "gh_login": login,
+        "gh_publish": publish, "commit_plan": commit_plan or None,
         "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id,
-        "command": command, "keep_worktrees": keep_worktrees or None,
+        "command": command, "check": check, "publish_failed": publish_failed or None,
+        **_selection_options(issue, issue_label, exclude_label, since, limit), "keep_worktrees": keep_worktrees or None,
         "backend": backend, "scheduler": scheduler, "dask_workers": dask_workers, "worker_cache": worker_cache,
     }
     ui = _observer("process", quiet, json_output)
@@ -133,6 +150,21 @@ def _observer(command: str, quiet: bool, json_output: bool):
     from runner.cli.ui import TerminalObserver
 
     return TerminalObserver(quiet=quiet)
+
+
+def _pr_labels(pr_label: List[str], label: List[str]) -> Optional[List[str]]:
+    """`--pr-label`, and its old spelling `--label` for one more release, with a warning."""
+    if label:
+        typer.echo("runner: warning: --label is deprecated and will be removed in the next release: it sets the "
+                   "labels of runner's pull requests; use --pr-label (--issue-label selects issues by label)", err=True)
+    return [*pr_label, *label] or None
+
+
+def _selection_options(issue: List[int], issue_label: List[str], exclude_label: List[str], since: Optional[str],
+                       limit: Optional[int]) -> dict:
+    """The options that choose which issues a run takes (runner.core.selection), for build_config."""
+    return {"select_issues": issue or None, "select_labels": issue_label or None,
+            "exclude_labels": exclude_label or None, "select_since": since, "select_limit": limit}
 
 
 def _run_batch(options: dict, config_path: Optional[Path], ui, start, after=None) -> None:
@@ -231,6 +263,15 @@ def nightly(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
     json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
     login: Optional[str] = typer.Option(None, "--login", help=LOGIN_HELP),
+    issue: List[int] = typer.Option([], "--issue", metavar="N", help="only issue N (repeatable)"),
+    issue_label: List[str] = typer.Option([], "--issue-label", metavar="L", help="only issues with label L "
+                                          "(repeatable: all must match; case-insensitive)"),
+    exclude_label: List[str] = typer.Option([], "--exclude-label", metavar="L", help="leave out issues with label L "
+                                            "(repeatable: any excludes)"),
+    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="only issues updated (or created) at "
+                                        "or after DATE (ISO 8601)"),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="only the N highest-priority issues "
+                                        "(the rest stay for the next night)"),
 ) -> None:
     """The cron batch: new and updated issues of every configured repository, processed and published."""
     from runner.run.nightly import QuietRun, advance_marks, nightly_input, retrain_models
@@ -241,7 +282,8 @@ def nightly(
     options = {"state_dir": state_dir, "report_dir": report_dir, "allow_report_in_repo": allow_report_in_repo or None,
                "quiet": quiet or None,
                "github": first[0] if first else None, "gh_token_file": token_file, "gh_login": login,
-               "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id}
+               "gh_app_id": app_id, "gh_app_key_file": app_key_file, "gh_installation_id": installation_id,
+               **_selection_options(issue, issue_label, exclude_label, since, limit)}
     marks: dict[str, str] = {}
     inputs: list[Path] = []
 
@@ -256,7 +298,7 @@ def nightly(
                           carried=tonight.carried)
 
     def after(cfg: Config, journal: Journal, run, outcome) -> None:
-        advance_marks(journal, marks, outcome.work_exit_code, run.stop_reason is not None)
+        advance_marks(journal, marks, outcome.work_exit_code, run.stop_reason is not None or cfg.selection.partial)
 
     try:
         _run_batch(options, config, ui, start, after)
@@ -291,7 +333,7 @@ def status(
             if run["finished_at"]:
                 typer.echo(f"  report: {run['report'] or 'not written'}")
         typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
-        for row in journal.rows(states=None if every_issue else ("failed", "deferred", "retry")):
+        for row in journal.rows(states=None if every_issue else ("failed", "check-failed", "deferred", "retry")):
             typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
         _echo_published(journal, published)
         models = status_lines((state_dir or default_state_dir()).expanduser().resolve())
@@ -317,12 +359,13 @@ def _echo_published(journal: Journal, each: bool) -> None:
 
 @app.command()
 def retry(
-    failed: bool = typer.Option(False, "--failed", help="requeue failed issues"),
+    failed: bool = typer.Option(False, "--failed", help="requeue failed issues (check-failed ones too)"),
     deferred: bool = typer.Option(False, "--deferred", help="requeue deferred issues"),
     state_dir: Optional[Path] = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
 ) -> None:
     """Mark failed and/or deferred issues so the next nightly run takes them again."""
-    states = tuple(s for s, wanted in (("failed", failed), ("deferred", deferred)) if wanted) or ("failed", "deferred")
+    wanted = (("failed", failed), ("check-failed", failed), ("deferred", deferred))
+    states = tuple(s for s, on in wanted if on) or ("failed", "check-failed", "deferred")
     journal = _open_journal(state_dir)
     try:
         typer.echo(f"requeued {journal.requeue(states)} issues ({', '.join(states)})")

@@ -23,6 +23,7 @@ from runner.core.triage import TriageRules
 from runner.config.settings import DEFAULT_CONFIG_NAME, Config, ConfigError, default_state_dir
 from runner.core.models import Identity
 from runner.learn.settings import learn_settings
+from runner.core.selection import Selection, parse_time
 
 _REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -174,9 +175,10 @@ def _login(value: Any) -> str | None:
 
 
 RUNNER_KEYS = frozenset({
-    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "command", "commit_plan", "dask_workers",
-    "dry_run", "github", "grace", "keep_worktrees", "max_attempts", "max_workers", "min_workers", "plan_dir",
-    "queue_size", "quiet", "report_dir", "scheduler", "state_dir", "task_timeout", "templates", "worker_cache",
+    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "check",
+    "command", "commit_plan", "dask_workers", "dry_run", "github", "grace", "keep_worktrees", "max_attempts",
+    "max_workers", "min_workers", "plan_dir", "publish_failed", "queue_size", "quiet", "report_dir", "scheduler",
+    "state_dir", "task_timeout", "templates", "worker_cache",
     "workers",
 })
 
@@ -242,6 +244,9 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
     timeout = m.get("task_timeout", 600.0)
     command = _command(m.get("command"))
+    check = _command(m.get("check"), "check")
+    if check and not command:
+        raise ValueError("check runs after a fixer command: give command (--command) too")
     state_dir = Path(m.get("state_dir") or default_state_dir()).expanduser().resolve()
     return Config(
         repos=repos,
@@ -262,6 +267,9 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
         grace_s=float(m.get("grace", 30.0)),
         command=command,
+        check=check,
+        publish_failed=_flag(m.get("publish_failed", False), "publish_failed"),
+        selection=_selection(m),
         keep_worktrees=bool(m.get("keep_worktrees", False)),
         commit_plan=_flag(m.get("commit_plan", False), "commit_plan"),
         dry_run=bool(m.get("dry_run", False)),
@@ -295,23 +303,45 @@ def _backend(m: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
     return backend, str(scheduler) if scheduler else None, dask_workers
 
 
-def _command(value: Any) -> tuple[str, ...] | None:
-    """The fixer command as an argument list: a TOML list as is, a command-line string split like a shell would
-    (the user's own words; issue text never reaches it)."""
+def _command(value: Any, name: str = "command") -> tuple[str, ...] | None:
+    """The fixer (or check) command as an argument list: a TOML list as is, a command-line string split like a
+    shell would (the user's own words; issue text never reaches it)."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         try:
             parts = shlex.split(value)
         except ValueError as exc:
-            raise ValueError(f"command {value!r}: {exc}") from None
+            raise ValueError(f"{name} {value!r}: {exc}") from None
     elif isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
         parts = list(value)
     else:
-        raise ValueError("command must be a string or a list of strings")
+        raise ValueError(f"{name} must be a string or a list of strings")
     if not parts:
-        raise ValueError("command is empty")
+        raise ValueError(f"{name} is empty")
     return tuple(parts)
+
+
+def _selection(m: Mapping[str, Any]) -> Selection:
+    """`--issue`, `--issue-label`, `--exclude-label`, `--since`, `--limit` (runner.core.selection)."""
+    since = m.get("select_since")
+    try:
+        when = parse_time(since) if since else None
+    except ValueError:
+        raise ValueError(f"--since expects an ISO 8601 date or time such as 2024-05-01 or "
+                         f"2024-05-01T00:00:00Z, got {since!r}") from None
+    numbers = m.get("select_issues") or ()
+    bad = [n for n in numbers if n < 1]
+    if bad:
+        raise ValueError(f"--issue takes issue numbers (1 or more), got {bad[0]}")
+    limit = m.get("select_limit")
+    return Selection(
+        numbers=frozenset(numbers),
+        labels=tuple(sorted({label.strip().lower() for label in m.get("select_labels") or ()})),
+        exclude_labels=tuple(sorted({label.strip().lower() for label in m.get("exclude_labels") or ()})),
+        since=when,
+        limit=_positive_int(limit, "--limit") if limit is not None else None,
+    )
 
 
 def _workers(value: Any) -> int | None:

@@ -9,6 +9,7 @@ from typing import Mapping
 from runner.config.github import GitHubSettings
 from runner.core.errors import UsageError
 from runner.core.models import Identity
+from runner.core.selection import Selection
 from runner.core.triage import TriageRules
 from runner.learn.settings import LearnSettings
 
@@ -42,6 +43,9 @@ class Config:
     max_attempts: int = 3
     grace_s: float = 30.0
     command: tuple[str, ...] | None = None
+    check: tuple[str, ...] | None = None
+    publish_failed: bool = False
+    selection: Selection = field(default_factory=Selection)
     keep_worktrees: bool = False
     commit_plan: bool = False
     dry_run: bool = False

@@ -142,6 +142,12 @@ class SageResult:
     fixer_summary: str = ""
     comment: str = ""
 
+    @property
+    def check_error(self) -> str | None:
+        """Why the fixer's change failed `--check`; None when it passed or no check ran."""
+        check = (self.fixer or {}).get("check")
+        return check.get("error") if isinstance(check, dict) else None
+
     def __reduce__(self) -> tuple:
         """Related files as plain tuples: a result crosses a pipe per issue, and a named
         tuple is rebuilt by calling its Python `__new__` (half of the unpickling time)."""

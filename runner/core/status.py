@@ -15,6 +15,7 @@ class Status(StrEnum):
     PUBLISHED = "published"
     UNCHANGED = "unchanged"
     NO_CHANGE = "no-change"
+    CHECK_FAILED = "check-failed"
     SKIPPED = "skipped"
     FAILED = "failed"
     DEFERRED = "deferred"
@@ -23,6 +24,10 @@ class Status(StrEnum):
 
 SUCCEEDED = frozenset({Status.COMMITTED, Status.PUBLISHED, Status.UNCHANGED, Status.NO_CHANGE})
 """The statuses that count as done: the report's `succeeded` total, the journal's resting states."""
+
+FAILURES = frozenset({Status.FAILED, Status.CHECK_FAILED})
+"""The statuses that count as failed: the report's `failed` total, exit code 1. A fix that failed its
+`--check` is a failure a person has to look at, kept local, even when `--publish-failed` showed it."""
 
 
 class ExitCode(IntEnum):

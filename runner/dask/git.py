@@ -77,6 +77,7 @@ class WorkerGitSettings:
     dry_run: bool = False
     cache_dir: str | None = None
     logs_dir: str | None = None
+    publish_failed: bool = False
 
 
 def settings_for(config: Config, setup: SageSetup) -> WorkerGitSettings | None:
@@ -87,7 +88,7 @@ def settings_for(config: Config, setup: SageSetup) -> WorkerGitSettings | None:
     logs = setup.fixer.logs_dir if setup.fixer is not None and config.backend == "dask-local" else None
     return WorkerGitSettings({k: config.remotes[k] for k in keys}, {k: setup.repos[k][1] for k in keys},
                              config.identity, config.branch_prefix, config.plan_dir, config.dry_run,
-                             config.worker_cache, logs)
+                             config.worker_cache, logs, config.publish_failed)
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -246,6 +247,8 @@ def work_and_push(task: Task, work: Callable[[], SageResult]) -> SageResult:
     mark = f"Runner-Run: {_state.run}"
     item = WriteItem(number, branch, settings.plan_dir.format(number=number), result.files,
                      commit_message(task, result) + mark + "\n", result.changes, result.modes)
+    if result.check_error is not None and not settings.publish_failed:
+        return replace(result, written=clone.write(item, mark))  # failed its check: committed here, not pushed
     return replace(result, written=_commit_and_push(clone, item, mark, remote_tip, settings.dry_run))
 
 

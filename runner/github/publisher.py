@@ -23,6 +23,8 @@ outlasts the retries defers the issue (exit 3) instead of failing it.
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import re
 import subprocess
@@ -65,6 +67,7 @@ class PublishItem:
     labels: tuple[str, ...]
     pushed: bool = False
     label_specs: tuple = ()
+    drop_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,11 +300,14 @@ class Publisher:
         return (open_ones or mine or [None])[0]
 
     def _ensure_labels(self, pr: PullRequest, item: PublishItem) -> None:
-        present = {label.name.lower() for label in pr.labels}
+        """Add the item's labels the PR lacks; take off the `drop_labels` it has (a state that no longer holds)."""
+        present = {label.name.lower(): label.name for label in pr.labels}
         missing = [label for label in item.labels if label.lower() not in present]
         if missing:
             self._call(lambda: pr.add_to_labels(*missing), write=True)
             self.counts["labels_added"] += len(missing)
+        for name in [present[label.lower()] for label in item.drop_labels if label.lower() in present]:
+            self._call(functools.partial(pr.remove_from_labels, name), write=True)
 
     def _ensure_comment(self, item: PublishItem, pr: PullRequest) -> None:
         issue = self._call(lambda: self._repository().get_issue(item.number))

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from runner.core.secrets import redact
 from runner.core.logs import LOGGER
 from runner.core.clock import now_iso
-from runner.core.status import SUCCEEDED, Status
+from runner.core.status import FAILURES, SUCCEEDED, Status
 from runner.core.errors import RunnerError
 
 log = logging.getLogger(LOGGER)
@@ -51,6 +51,7 @@ class ReportSink:
         self.started_at = now_iso()
         self.totals = dict.fromkeys(TOTAL_KEYS, 0)
         self.by_status: dict[str, int] = {}
+        self.not_selected: dict[str, int] = {}
         self._parts = {name: report_dir / f".{run_id}.{name}.jsonl" for name in ("issues", "invalid", "skipped")}
         self._files: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -74,8 +75,10 @@ class ReportSink:
         self.by_status[status] = self.by_status.get(status, 0) + 1
         if status in SUCCEEDED:
             self.totals["succeeded"] += 1
-        elif status in (Status.FAILED, Status.DEFERRED):
-            self.totals[status] += 1
+        elif status in FAILURES:
+            self.totals["failed"] += 1
+        elif status == Status.DEFERRED:
+            self.totals["deferred"] += 1
         elif status == Status.SKIPPED:
             self.totals["skipped"] += 1
 
@@ -96,6 +99,12 @@ class ReportSink:
         with self._lock:
             self.totals["skipped"] += 1
             self._append("skipped", {"position": position, "number": number, "reason": reason})
+
+    def add_not_selected(self, option: str) -> None:
+        """An issue the selection options left out: counted as skipped, under the option's name, not listed."""
+        with self._lock:
+            self.totals["skipped"] += 1
+            self.not_selected[option] = self.not_selected.get(option, 0) + 1
 
     def count_read(self, n: int = 1) -> None:
         with self._lock:
@@ -155,6 +164,8 @@ class ReportSink:
             "totals": self.totals,
             "by_status": self.by_status,
         }
+        if self.not_selected:
+            head["not_selected"] = dict(sorted(self.not_selected.items()))
         json_path, md_path = self.report_dir / f"{self.run_id}.json", self.report_dir / f"{self.run_id}.md"
         writing = json_path
         try:
@@ -220,6 +231,9 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
         "| " + " | ".join(str(totals[k]) for k in TOTAL_KEYS) + " |",
         "",
     ]
+    if head.get("not_selected"):
+        counts = ", ".join(f"{count} by {option}" for option, count in head["not_selected"].items())
+        lines += [f"Not selected (counted as skipped, not listed): {counts}.", ""]
     lines += _metrics_lines(sections.get("metrics") or {})
     lines += _pacing_lines(sections.get("pacing_events") or [])
     lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error | published |",

@@ -53,6 +53,10 @@ class DuplicateFinder:
         self._remember(number, words)
         return matches
 
+    def remember(self, number: int, title: str) -> None:
+        """Only remember this title: an issue the run does not take can still be a later one's twin."""
+        self._remember(number, title_words(title))
+
     def _matches(self, number: int, words: frozenset[str]) -> tuple[int, ...]:
         """Titles sharing enough words, found through this title's rarest words only.
 

@@ -2,7 +2,9 @@
 
 It streams validated items, records invalid and skipped ones in the report,
 routes each issue to its clone (runner/run/routing.py; an issue of a repository
-no clone holds is skipped), triages it, notes possible duplicates, and puts a
+no clone holds is skipped), leaves out those the user did not select (counted, not
+listed: runner.core.selection; for `--limit` a first pass over the input finds
+the most urgent), triages it, notes possible duplicates, and puts a
 ticket on the bounded queue, blocking while the queue is full (backpressure,
 never drops).
 
@@ -12,6 +14,7 @@ any other run, else as deferred, recorded in batches.
 """
 from __future__ import annotations
 
+import heapq
 import threading
 from typing import Callable
 
@@ -61,10 +64,12 @@ class Intake(threading.Thread):
         self.finders: dict[str, DuplicateFinder] = {}
         self.error: BaseException | None = None
         self.read_after_stop = 0
+        self.chosen: set[tuple[str, int]] | None = None
         self._stopped: list[Ticket] = []
 
     def run(self) -> None:
         try:
+            self.chosen = self._highest_priority(self.config.selection.limit)
             for event in source.items(self.scan):
                 self.sink.count_read()
                 self._handle(event)
@@ -88,6 +93,13 @@ class Intake(threading.Thread):
             self.sink.add_skipped(issue.position, issue.number, route.reason or "no clone for this issue")
             return
         issue = source.without_labels(issue, self.own_labels(route.key, issue.number))
+        left_out = self.config.selection.left_out_by(issue)
+        if left_out is None and self.chosen is not None and (route.key, issue.number) not in self.chosen:
+            left_out = "--limit"
+        if left_out is not None:
+            self.sink.add_not_selected(left_out)
+            self.finders.setdefault(route.key, DuplicateFinder()).remember(issue.number, issue.title)
+            return
         skip = self.skip_reason(route.key, issue)
         if skip:
             self.sink.add_skipped(issue.position, issue.number, skip)
@@ -104,6 +116,28 @@ class Intake(threading.Thread):
         while not self.queue.put(ticket, int(ticket.triage.priority), timeout=0.5):
             if self.stop.is_set():
                 return
+
+    def _highest_priority(self, limit: int | None) -> set[tuple[str, int]] | None:
+        """`--limit`: the (clone, number) of the `limit` most urgent issues the run would take, by
+        triage priority, ties to the earlier in the input (the queue's order); a pass over the whole
+        input holding `limit` entries. None without a limit."""
+        if limit is None:
+            return None
+        best: list[tuple[int, int, tuple[str, int]]] = []
+        for event in source.items(self.scan):
+            if self.stop.is_set():
+                break
+            if not isinstance(event, Issue):
+                continue
+            key = self.router.route(event.repository).key
+            if key is None or self.config.selection.left_out_by(event) or self.skip_reason(key, event):
+                continue
+            entry = (-int(self.triager.triage(event).priority), -event.position, (key, event.number))
+            if len(best) < limit:
+                heapq.heappush(best, entry)
+            elif entry > best[0]:
+                heapq.heapreplace(best, entry)
+        return {key for _, _, key in best}
 
     def _defer(self, ticket: Ticket) -> None:
         """Read after a stop: no analysis, no queue; recorded as deferred a batch at a time."""

@@ -89,6 +89,11 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
             for repo in sorted(config.repos):
                 tonight.marks[repo] = now_iso()
                 tonight.since[repo] = journal.get_meta(f"since:{repo}")
+                wanted = config.selection.numbers
+                if wanted:  # `--issue`: just those, whenever they were updated
+                    owed = _requested(journal, repo, wanted)
+                    tonight.issues += _append_owed(gh, repo, owed, out, tonight.carried, settings.token)
+                    continue
                 owed = list(journal.rows(states=OWED_STATES, repo=repo))
                 fetched = _Noting(out)
                 stats = fetch_issues(gh, repo, fetched if owed else out, since=tonight.since[repo],
@@ -101,6 +106,15 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
             raise RunAbort(f"fetching issues: {exc}", exc.exit_code) from None
         raise
     return tonight
+
+
+def _requested(journal: Journal, repo: str, numbers: frozenset[int]) -> list[IssueRow]:
+    """The issues `--issue` names, as rows to fetch one by one (the journal's, where it has one)."""
+    rows = []
+    for number in sorted(numbers):
+        row = journal.get(repo, number)
+        rows.append(row or IssueRow(repo, number, "requested", 0, None, None, None, None, None, ""))
+    return rows
 
 
 class _Noting:

@@ -126,7 +126,7 @@ class ProcessRun:
         fd, name = tempfile.mkstemp(prefix="fetched-", suffix=".jsonl", dir=work_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                stats = fetch_issues(make_github(settings), self.config.github, out,
+                stats = fetch_issues(make_github(settings), self.config.github, out, since=self.config.selection.since,
                                      cache_dir=self.config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
         except FetchError as exc:
             Path(name).unlink(missing_ok=True)
@@ -154,7 +154,7 @@ class ProcessRun:
             if pruned:
                 log.warning("pruned %d worktrees left by an earlier run in %s", len(pruned), writer.repo)
         return FixerSpec(cfg.command, cfg.task_timeout or 600.0, str(worktrees),
-                         str(cfg.report_dir / f"{self.run_id}-logs"), cfg.keep_worktrees)
+                         str(cfg.report_dir / f"{self.run_id}-logs"), cfg.keep_worktrees, cfg.check)
 
     def _make_pool(self, setup: sage.SageSetup):
         cfg = self.config
@@ -281,16 +281,19 @@ class ProcessRun:
 
     def after_commit(self, committed: list[tuple[Ticket, CommitOutcome, SageResult]]) -> None:
         """Without a publisher the terminal row follows at once in the same journal batch,
-        so a separate "committed" row would add nothing a crash could use."""
+        so a separate "committed" row would add nothing a crash could use. A fix that failed
+        its check is committed but stays local: `check-failed`, published only with `--publish-failed`."""
         stage = self.parts.stage
         if stage is None:
-            self.parts.recorder.finish_many([Finish(t, o.status, o, o.error, r) for t, o, r in committed])
+            self.parts.recorder.finish_many([_finish_local(t, o, r) for t, o, r in committed])
             return
         from runner.run.publishing import Pending
 
         for ticket, outcome, result in committed:
-            if outcome.status not in (Status.COMMITTED, Status.UNCHANGED):
-                self.parts.recorder.finish(ticket, outcome.status, outcome, outcome.error, result)
+            held = outcome.status in (Status.COMMITTED, Status.UNCHANGED) and result.check_error is not None \
+                and not self.config.publish_failed
+            if outcome.status not in (Status.COMMITTED, Status.UNCHANGED) or held:
+                self.parts.recorder.finish_many([_finish_local(ticket, outcome, result)])
                 continue
             if self.journal is not None:
                 self.journal.record(ticket.repo_key, ticket.issue.number, Status.COMMITTED, commit=outcome.commit,
@@ -371,6 +374,13 @@ class ProcessRun:
                    f"files were removed); {work}")
         log.error("run %s: %s", self.run_id, message)
         return message
+
+
+def _finish_local(ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> Finish:
+    """The terminal state of a commit that is not published: its own, or `check-failed`."""
+    if outcome.status in (Status.COMMITTED, Status.UNCHANGED) and result.check_error is not None:
+        return Finish(ticket, Status.CHECK_FAILED, outcome, result.check_error, result)
+    return Finish(ticket, outcome.status, outcome, outcome.error, result)
 
 
 def _done(ticket: Ticket, future) -> Done:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue as stdqueue
+import re
 import threading
 import traceback
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from runner.core.display import clean
 from runner.core.status import Status
 
 BATCH_MAX = 100
+CHECKS_FAILED_LABEL = "checks-failed"
+CHECK_TAIL_LINES = 40
 log = logging.getLogger(LOGGER)
 
 
@@ -95,8 +98,9 @@ class PublishStage(threading.Thread):
                         published = next(results)
                     except Exception as exc:  # a defect must not end the thread, leaving issues without a state
                         published = failure = _failure(publisher, exc)
-                self.finish(pending.ticket, published.status, pending.outcome, published.error,
-                            pending.result, published.pull_request, comment=published.comment)
+                status, error = _with_check(pending, published)
+                self.finish(pending.ticket, status, pending.outcome, error, pending.result, published.pull_request,
+                            comment=published.comment)
 
     def _item(self, pending: Pending, publisher: Publisher) -> PublishItem:
         """What to publish for the issue: in mode triage its labels and comment, else its pull request."""
@@ -110,8 +114,36 @@ class PublishStage(threading.Thread):
             comment = pending.result.comment if pending.result is not None else ""
             return PublishItem(issue.number, title, pending.outcome.branch, comment, names, True,
                                label_specs(names, triage.priority.name.lower(), triage.kind))
+        labels = (*self.labels, *names)
+        body = pull_request_body(pending)
+        drop_labels: tuple[str, ...] = (CHECKS_FAILED_LABEL,)
+        if _check_failed(pending):
+            labels, body, drop_labels = (*labels, CHECKS_FAILED_LABEL), body + check_section(pending.result), ()
         return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
-                           pull_request_body(pending), (*self.labels, *names), pending.outcome.pushed)
+                           body, labels, pending.outcome.pushed, drop_labels=drop_labels)
+
+
+def _check_failed(pending: Pending) -> bool:
+    return pending.result is not None and pending.result.check_error is not None
+
+
+def _with_check(pending: Pending, published: PublishResult) -> tuple[str, str | None]:
+    """A fix that failed its check stays `check-failed` once `--publish-failed` has shown it."""
+    if published.status == Status.PUBLISHED and _check_failed(pending):
+        assert pending.result is not None
+        return Status.CHECK_FAILED, pending.result.check_error
+    return published.status, published.error
+
+
+def check_section(result: SageResult | None) -> str:
+    """What a draft whose fix failed `--check` says about it: the exit code and the end of the output."""
+    check = ((result.fixer or {}) if result else {}).get("check") or {}
+    code = check.get("exit_code")
+    said = "did not finish in time" if code is None else f"exited with {code}"
+    tail = redact("\n".join(str(check.get("output_tail", "")).splitlines()[-CHECK_TAIL_LINES:]))
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", tail)), default=0))
+    return (f"\n**The check failed** ({said} after {check.get('duration_s', 0)} s): this draft is shown "
+            f"because of `--publish-failed`; do not merge it as it is.\n\n{fence}\n{tail}\n{fence}\n")
 
 
 def _failure(publisher: Publisher, exc: Exception) -> PublishResult:

@@ -83,7 +83,7 @@ class Recorder:
             rows = [self._row(item, record, finished_at) for item, record in zip(items, records)]
             self.journal.record_rows(rows, durable=any(item.pull_request or item.comment for item in items))
         for item, record in zip(items, records):
-            if log_each and item.status in (Status.FAILED, Status.DEFERRED):
+            if log_each and item.status in (Status.FAILED, Status.CHECK_FAILED, Status.DEFERRED):
                 ticket = item.ticket
                 log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, item.status, item.error)
             self.observer.issue_finished(record)
@@ -126,4 +126,6 @@ def _scrubbed(value: object) -> object:
         return redact(value)
     if isinstance(value, list):
         return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(v) for key, v in value.items()}
     return value

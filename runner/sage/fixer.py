@@ -8,6 +8,8 @@
                │     timeout, or processes left behind ──> SIGTERM, grace, SIGKILL to its process group,
                │     its descendants and every process marked with its worktree (RUNNER_WORKTREE)
                ├─ git add -A; git diff --cached --raw <start> ──> git cat-file --batch ──> changed, modes
+               │     (into a copy of the worktree's index: its own, and `git status`, stay as the command left them)
+               ├─ check (exit 0 and changes): argv, same worktree, same variables, the time left ──> <log>.check.log
                ├─ refs, HEAD and config of the main checkout (after) ──> foreign_changes
                │     (all but the moves runner's own git writer makes meanwhile)
                └─(repository lock) git worktree remove --force   (--keep-worktrees: mark it kept instead)
@@ -19,6 +21,12 @@ branch is never checked out; only the git writer moves it, under its lock, from
 `changed`. New contents come from the blobs `git add` made, not from reading
 the files: filters apply as in a commit, and a symlink to `/etc/passwd` yields
 its target path, never the file it points at.
+
+What is committed is what `git status` shows in the worktree once the command
+has exited, minus ignored files: nothing outside the worktree, nothing under
+`.git`, no nested repository. The changes are taken before the check runs, so
+whatever the check leaves behind (caches, build output, even edits) is never
+part of the fix it judged.
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -44,7 +53,7 @@ from runner.sage.worktrees import (
     processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
 )
 
-__all__ = ["FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "TAIL_BYTES"]
+__all__ = ["CheckOutcome", "FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "TAIL_BYTES"]
 
 TAIL_BYTES = 4096
 SUMMARY_BYTES = 16_384
@@ -66,6 +75,23 @@ class FixerSpec:
     worktrees_dir: str
     logs_dir: str
     keep_worktrees: bool = False
+    check: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What the check command (`--check`) said about the command's change. `exit_code` None: it
+    did not finish in the time the command left it."""
+
+    exit_code: int | None
+    timed_out: bool
+    output_tail: str
+    log_path: str
+    duration_s: float
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,7 @@ class FixerOutcome:
     foreign_changes: list[str]
     duration_s: float
     summary: str = ""
+    check: CheckOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -120,17 +147,32 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
         worktree.plan_file.write_bytes(plan_text)
         env = command_env(repo, issue_number, issue_title(issue_json), branch, worktree, extra_env, hidden_env)
         before = main_refs(repo, dirs)
-        run = _run_command(spec, worktree.path, env, log_path)
-        foreign = foreign_changes(repo, before, main_refs(repo, dirs), branch_prefix)
+        run = _run_command(spec.command, spec.timeout_s, worktree.path, env, log_path)
         changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
         summary = "" if run.timed_out else read_summary(worktree.summary_file)
+        check = None
+        if spec.check and run.exit_code == 0 and changed:
+            check = run_check(spec.check, spec.timeout_s - run.duration_s, worktree.path, env, log_path)
+        foreign = foreign_changes(repo, before, main_refs(repo, dirs), branch_prefix)
     finally:
         if spec.keep_worktrees:
             keep_worktree(worktree)
         else:
             remove_worktree(repo, worktree, lock_path)
     return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
-                        foreign, run.duration_s, summary)
+                        foreign, run.duration_s, summary, check)
+
+
+def run_check(argv: tuple[str, ...], time_left_s: float, worktree: Path, env: dict[str, str],
+              fixer_log: Path) -> CheckOutcome:
+    """Run the check where the command ran, as it ran (no shell, its variables, its process-group
+    handling), in the time the command left of the issue's timeout; its log beside the command's."""
+    log_path = fixer_log.with_name(fixer_log.name.removesuffix(".log") + ".check.log")
+    if time_left_s <= 0:
+        log_path.write_text("runner: the command used the whole timeout; no time was left for the check\n")
+        return CheckOutcome(None, True, read_tail(log_path), str(log_path), 0.0)
+    run = _run_command(argv, time_left_s, worktree, env, log_path)
+    return CheckOutcome(run.exit_code, run.timed_out, read_tail(log_path), str(log_path), run.duration_s)
 
 
 def command_env(repo: Path, number: int, title: str, branch: str, worktree: Worktree,
@@ -194,19 +236,20 @@ def _log_path(logs_dir: Path, number: int, token: str) -> Path:
     return logs_dir / f"issue-{number}-{stamp}-{token}.log"
 
 
-def _run_command(spec: FixerSpec, worktree: Path, env: dict[str, str], log_path: Path) -> _Run:
+def _run_command(argv: tuple[str, ...], timeout_s: float, worktree: Path, env: dict[str, str],
+                 log_path: Path) -> _Run:
     """Run to exit or timeout, output streamed straight into the log file (no pipe, no memory)."""
     started = time.monotonic()
     with open(log_path, "wb") as log:
         try:
-            proc = subprocess.Popen(list(spec.command), cwd=worktree, env=env, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(list(argv), cwd=worktree, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:
-            log.write(f"runner: cannot start {spec.command[0]!r}: {exc}\n".encode(errors="replace"))
+            log.write(f"runner: cannot start {argv[0]!r}: {exc}\n".encode(errors="replace"))
             return _Run(127 if isinstance(exc, FileNotFoundError) else 126, False, time.monotonic() - started)
     exited = False
     try:
-        exited = _wait_exit(proc.pid, spec.timeout_s)
+        exited = _wait_exit(proc.pid, timeout_s)
     finally:
         _stop_command(proc.pid, worktree)
         proc.wait()
@@ -266,10 +309,19 @@ def _descendants(pid: int) -> list[psutil.Process]:
 
 
 def collect_changes(worktree: Worktree, start: str) -> tuple[dict[str, bytes | None], dict[str, str]]:
-    """Everything that differs from `start`: edits, new and deleted files, and commits the command made."""
+    """Everything that differs from `start`, as `git status` sees it (ignored files are not): edits,
+    new and deleted files, and commits the command made. Staged in a copy of the worktree's index."""
     at = ("-C", str(worktree.path), "--git-dir", str(worktree.admin_dir), "--work-tree", str(worktree.path))
-    git(*at, "add", "-A")
-    raw = git(*at, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", start)
+    index = worktree.index_file
+    try:
+        shutil.copyfile(worktree.admin_dir / "index", index)
+    except FileNotFoundError:
+        index.unlink(missing_ok=True)
+    try:
+        git(*at, "add", "-A", index_file=index)
+        raw = git(*at, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", start, index_file=index)
+    finally:
+        index.unlink(missing_ok=True)
     entries = _parse_raw_diff(raw)
     blobs = _read_blobs(at, [oid for _, mode, oid in entries if mode != _NULL_MODE])
     changed: dict[str, bytes | None] = {}

@@ -15,13 +15,13 @@ import json
 from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from runner.sage import index as repoindex
 from runner.sage.analysis import analyse
 from runner.core.display import readable
 from runner.core.models import KINDS, RelatedFile, SageResult, Task
-from runner.sage.fixer import FixerOutcome, FixerSpec, run_fixer
+from runner.sage.fixer import CheckOutcome, FixerOutcome, FixerSpec, run_fixer
 from runner.core.secrets import drop_token_env
 from runner.core.display import clean, clean_bytes, clean_text
 from runner.git.cmd import git_proc
@@ -188,7 +188,7 @@ def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
     """The report's `fixer` section. A command that failed or timed out adds `error` (the issue fails
     with it, not retried: it would fail the same way) and the tail of its output, which goes to the
     report only: the error, which the journal keeps and `runner status` prints, just names the log."""
-    facts = {"exit_code": outcome.exit_code, "log": outcome.log_path,
+    facts: dict[str, Any] = {"exit_code": outcome.exit_code, "log": outcome.log_path,
              "changed": sorted(readable(path) for path in outcome.changed),
              "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
     if outcome.timed_out:
@@ -197,6 +197,21 @@ def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
         facts["error"] = f"command exited with {outcome.exit_code}; its output is in {outcome.log_path}"
     if "error" in facts:
         facts["output_tail"] = clean_text(outcome.output_tail)
+    if outcome.check is not None:
+        facts["check"] = _check_facts(outcome.check)
+    return facts
+
+
+def _check_facts(check: CheckOutcome) -> dict:
+    """The report's `fixer.check`: always the exit code, duration and output tail; `error` when it failed,
+    which makes the issue `check-failed` (kept local; runner.run.pipeline)."""
+    facts: dict[str, Any] = {"exit_code": check.exit_code, "passed": check.passed,
+                             "duration_s": round(check.duration_s, 3), "log": check.log_path,
+                             "output_tail": clean_text(check.output_tail)}
+    if check.timed_out:
+        facts["error"] = f"the check did not finish in the time the issue had left; its output is in {check.log_path}"
+    elif not check.passed:
+        facts["error"] = f"the check exited with {check.exit_code}; its output is in {check.log_path}"
     return facts
 
 

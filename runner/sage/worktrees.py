@@ -69,6 +69,10 @@ class Worktree:
         return self.path.with_name(self.path.name + ".summary.md")
 
     @property
+    def index_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".index")
+
+    @property
     def kept_file(self) -> Path:
         return self.path.with_name(self.path.name + KEPT_SUFFIX)
 
@@ -78,9 +82,11 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in REPO_LOCATING_ENV}
 
 
-def git(*args: str, input: bytes | None = None) -> bytes:
-    """Run git with an argument list (never a shell); raw stdout, GitError on failure."""
-    proc = subprocess.run(["git", *args], input=input, capture_output=True, env={**clean_environ(), **GIT_ENV})
+def git(*args: str, input: bytes | None = None, index_file: Path | None = None) -> bytes:
+    """Run git with an argument list (never a shell); raw stdout, GitError on failure. `index_file`
+    stands in for the index, so a look at a worktree's changes leaves its own index alone."""
+    env = {**clean_environ(), **GIT_ENV, **({"GIT_INDEX_FILE": str(index_file)} if index_file else {})}
+    proc = subprocess.run(["git", *args], input=input, capture_output=True, env=env)
     if proc.returncode != 0:
         words = " ".join(a for a in args if not a.startswith("/"))[:80]
         raise GitError(f"git {words}: {proc.stderr.decode(errors='replace').strip()}")
@@ -117,7 +123,7 @@ def remove_worktree(repo: Path, worktree: Worktree, lock_path: Path) -> None:
             force_rmtree(worktree.path)
             if worktree.admin_dir.parent.name == "worktrees":
                 force_rmtree(worktree.admin_dir)
-    for side in (worktree.issue_file, worktree.plan_file, worktree.summary_file):
+    for side in (worktree.issue_file, worktree.plan_file, worktree.summary_file, worktree.index_file):
         side.unlink(missing_ok=True)
 
 

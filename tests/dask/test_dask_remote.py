@@ -193,10 +193,11 @@ def one_host(make_repo, tmp_path):
     index_path = repoindex.load_or_build(remote, base, tmp_path / "index")[1]
     plain = sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}")
 
-    def install(cache: str, run: str, fixer=None) -> None:
+    def install(cache: str, run: str, fixer=None, publish_failed: bool = False) -> None:
         setup = replace(plain, repos={"": ("/not/on/this/host", base, "/not/on/this/host.lock")}, fixer=fixer)
         settings = worker_git.WorkerGitSettings({"": str(remote)}, {"": base}, Identity(), setup.branch_prefix,
-                                                setup.plan_dir, cache_dir=str(tmp_path / cache))
+                                                setup.plan_dir, cache_dir=str(tmp_path / cache),
+                                                publish_failed=publish_failed)
         sage.initialize(worker_git.install(settings, setup, run))
 
     def task(number: int):
@@ -279,6 +280,24 @@ def test_a_failing_fixer_on_a_worker_host_commits_nothing_and_keeps_its_output_o
     assert facts["error"] == f"command exited with 4; its output is in {facts['log']}" and facts["host"]
     assert facts["output_tail"] == "broke: [31mred\n" and facts["changed"] == ["app/half.py"]
     assert commit_count(remote) == 2 and "runner/issue-10" not in git(remote, "branch", "--list")
+
+
+def test_a_fix_that_fails_its_check_is_committed_on_the_host_but_pushed_only_with_publish_failed(one_host, tmp_path):
+    from runner.sage import worker as sage
+    from runner.dask import git as worker_git
+    from runner.sage.fixer import FixerSpec
+
+    remote, _base, install, task = one_host
+    fixer = FixerSpec(("sh", "-c", "echo fixed >> app/search.py"), 30.0, "/not/on/this/host", "/not/on/this/host",
+                      check=("sh", "-c", "echo 1 failed; exit 1"))
+    install("host-a", "run-1", fixer)
+    held = worker_git.work_and_push(task(11), lambda: sage.work(task(11)))
+    assert held.check_error and held.written.status == "committed" and not held.written.pushed
+    assert "runner/issue-11" not in git(remote, "branch", "--list")
+    install("host-a", "run-2", fixer, publish_failed=True)
+    shown = worker_git.work_and_push(task(11), lambda: sage.work(task(11)))
+    assert shown.check_error and shown.written.pushed
+    assert git(remote, "rev-parse", "runner/issue-11") == shown.written.commit
 
 
 def test_the_worker_side_imports_no_terminal_ui():
