@@ -146,7 +146,7 @@ class GitHubWorld:
         return Github(base_url=self.url, auth=Auth.Token(token), retry=None, timeout=10,
                       seconds_between_requests=None, seconds_between_writes=None)
 
-    def seed(self, count: int, body: Callable[[int], str | None] = lambda n: f"Login fails in app/auth/login.py ({n})"):
+    def seed(self, count: int, body: Callable[[int], str | None] = lambda n: f"Login crashes in app/auth/login.py ({n})"):
         repo = self.client().get_repo(GH_REPO)
         self.emulator.configure(secondary_limits=False)
         numbers = [repo.create_issue(f"Issue {n}: login session bug", body=body(n) or "").number for n in range(1, count + 1)]

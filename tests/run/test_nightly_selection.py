@@ -31,8 +31,8 @@ def test_limit_and_issue_leave_the_rest_for_the_next_night(github_world, tmp_pat
     numbers = world.seed(4)
     world.client().get_repo(GH_REPO).get_issue(numbers[1]).edit(title="Data loss when saving")  # critical
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + "write_interval = 0\nnotify_interval = 0\n"
-                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+    config.write_text(config.read_text() + 'write_interval = 0\nnotify_interval = 0\npublish = "pr"\n'
+                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n[runner]\ncommit_plan = true\n')
 
     limited = nightly(runner_cli, tmp_path, world, "--limit", "1")
     assert [r["number"] for r in limited["issues"]] == [numbers[1]] and limited["not_selected"] == {"--limit": 3}
