@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
+EVAL   ?= ../shared/eval
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-quick lint clean
+.PHONY: help venv demo test bench bench-quick eval lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +30,10 @@ bench: $(STAMP) ## run the benchmark suite (about 10 minutes on 2 cores)
 
 bench-quick: $(STAMP) ## every benchmark scenario, small (about 90 seconds)
 	$(BIN)/python -m perf.bench --quick
+
+eval: $(STAMP) ## related files vs the files real fixes changed, beside BM25 (EVAL=folder of localization/)
+	$(BIN)/python -m perf.eval_localization --instances $(EVAL)/localization/swebench-lite.jsonl \
+		--bundles $(EVAL)/localization/repos
 
 lint: $(STAMP) ## byte-compile everything and check with ruff when available
 	$(BIN)/python -m compileall -q runner perf tests
