@@ -34,6 +34,7 @@ from perf.eval_trees import bare_clone, commit_of
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".eval-cache"
 BASELINE_DEPTH = 10
+KEEP_INDEXES = 1000
 FIELDS = ("instance_id", "repo", "base_commit", "problem_statement", "gold_files")
 
 
@@ -76,13 +77,14 @@ class RunnerTree:
     """runner's own path for one commit: the master's index build, the sage's load, the sage's analyse()."""
 
     def __init__(self, git_dir: Path, commit: str, index_cache: Path) -> None:
-        from runner import repoindex
+        from runner import codeindex
         from runner.triage import Triager
 
         started = time.perf_counter()
-        _, path = repoindex.load_or_build(git_dir, commit, index_cache)
+        built, path = codeindex.load_or_build(git_dir, commit, index_cache, keep=KEEP_INDEXES)
+        built.close()
         self.build_s = time.perf_counter() - started
-        self.index = repoindex.load(path)
+        self.index = codeindex.load(path)
         self.index_path = path
         self.triager = Triager()
 
@@ -92,7 +94,7 @@ class RunnerTree:
         issue = issue_of(item, number)
         started = time.perf_counter()
         found = analyse(issue, self.triager.triage(issue), self.index)
-        return {"ranked": [f.path for f in found.related], "tests": list(getattr(found, "tests", ()) or ()),
+        return {"ranked": [f.path for f in found.related], "tests": [f.path for f in found.tests],
                 "analyse_s": time.perf_counter() - started}
 
 

@@ -118,6 +118,7 @@ class RelatedFile(NamedTuple):
     path: str
     score: float
     lines: tuple[tuple[int, str], ...]
+    symbols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class SageResult:
     modes: dict[str, str] = field(default_factory=dict)
     fixer: dict | None = None
     written: CommitOutcome | None = None
+    tests: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple:
         """Related files as plain tuples: a result crosses a pipe per issue, and a named

@@ -32,6 +32,8 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "error": error,
         "risk": result.risk if result else None,
         "related": [f.path for f in result.related[:5]] if result else [],
+        "related_symbols": {f.path: list(f.symbols) for f in result.related[:5] if f.symbols} if result else {},
+        "tests": list(result.tests) if result else [],
         "duplicates": list(ticket.duplicates),
     }
     if result is not None and result.fixer is not None:

@@ -13,7 +13,7 @@ import pytest
 from runner import sage
 from runner.models import KINDS, Issue, Priority, SageResult, Task, Triage
 from runner.render import Renderer, shipped_templates
-from runner.repoindex import load_or_build
+from runner.codeindex import load_or_build
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Render Tester",

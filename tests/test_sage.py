@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from runner import repoindex, sage
+from runner import codeindex, sage
 from runner.gitstore import resolve_base
 from runner.models import Issue, Priority, Task, Triage
 
@@ -17,7 +17,7 @@ from runner.models import Issue, Priority, Task, Triage
 def sage_ready(make_repo, tmp_path: Path):
     repo = make_repo()
     _, commit = resolve_base(repo, None)
-    _, index_path = repoindex.load_or_build(repo, commit, tmp_path / "cache")
+    _, index_path = codeindex.load_or_build(repo, commit, tmp_path / "cache")
     sage.initialize(sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}"))
     return repo
 
@@ -66,7 +66,7 @@ def test_a_related_file_whose_name_is_not_utf8_reads_escaped_in_the_plan_and_res
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "latin-1 name")
     _, commit = resolve_base(repo, None)
-    _, index_path = repoindex.load_or_build(repo, commit, tmp_path / "cache")
+    _, index_path = codeindex.load_or_build(repo, commit, tmp_path / "cache")
     sage.initialize(sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}"))
     result = sage.work(task("Login crash in authenticate", body="login fails"))
     assert "l\\xe9gacy_login.py" in [f.path for f in result.related]
