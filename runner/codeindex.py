@@ -32,7 +32,7 @@ from runner import filekinds
 from runner.codesymbols import definitions, module_name
 from runner.repoindex import _as_text, _ls_tree, _read_blobs, tokens
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 MAX_FILE_BYTES = 1024 * 1024
 KEEP_INDEXES = 6
 MAX_CHANGED_SHARE = 0.5
@@ -152,6 +152,20 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+def terms(text: str) -> list[str]:
+    """Code tokens (`runner.repoindex.tokens`) with plurals folded (`blueprints` -> `blueprint`),
+    as the index stores them and queries ask for them."""
+    return [_singular(t) for t in tokens(text)]
+
+
+def _singular(token: str) -> str:
+    if len(token) <= 4 or token[-1] != "s" or token.endswith(("ss", "us", "is", "_s")):
+        return token
+    if token.endswith("ies"):
+        return token[:-3] + "y"
+    return token[:-1]
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -259,8 +273,8 @@ def _add(db: sqlite3.Connection, repo: Path, entries: list[tuple[str, str, int]]
         found = definitions(path, text)
         files.append((zlib.compress(text.encode("utf-8", "surrogateescape"), 1), fid))
         defs += [(name, qual, fid, line) for name, qual, line in found]
-        docs.append((fid, _path_tokens(path), " ".join(tokens(" ".join(n for n, _, _ in found))),
-                     " ".join(tokens(text))))
+        docs.append((fid, _path_tokens(path), " ".join(terms(" ".join(n for n, _, _ in found))),
+                     " ".join(terms(text))))
         if len(docs) >= _BATCH:
             _flush(db, files, docs, defs)
     _flush(db, files, docs, defs)
@@ -282,7 +296,7 @@ def _flush(db: sqlite3.Connection, files: list, docs: list, defs: list) -> None:
 
 def _path_tokens(path: str) -> str:
     module = module_name(path) or ""
-    return " ".join(tokens(path.replace("/", " ").replace(".", " ") + " " + module.replace(".", " ")))
+    return " ".join(terms(path.replace("/", " ").replace(".", " ") + " " + module.replace(".", " ")))
 
 
 def _finish(db: sqlite3.Connection, commit: str, optimize: bool = True) -> None:

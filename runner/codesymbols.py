@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from runner.filekinds import is_code
+
 _PY_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _PY_NAME = re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
 _OTHER_DEF = re.compile(
@@ -21,9 +23,6 @@ _OTHER_DEF = re.compile(
     r"(?:def|class|function\*?|func(?:[ \t]*\([^)]*\))?|fn|struct|interface|trait|enum|type|module|impl|object|"
     r"record|protocol|extension)[ \t]+([A-Za-z_$][\w$]*)", re.MULTILINE)
 _PY_SUFFIXES = (".py", ".pyi", ".pyx")
-_CODE_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".rs", ".rb", ".java", ".kt", ".scala",
-                  ".swift", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".lua", ".ex", ".exs", ".dart",
-                  ".pxd", ".jl", ".r", ".sh")
 
 _BACKTICK = re.compile(r"`{1,2}([^`\n]{1,120})`{1,2}")
 _ROLE = re.compile(r":(?:py:)?(?:meth|func|class|attr|mod|obj|exc|data|const|ref)?:`~?([\w.]+)")
@@ -39,7 +38,7 @@ def definitions(path: str, text: str) -> list[tuple[str, str, int]]:
     lower = path.lower()
     if lower.endswith(_PY_SUFFIXES):
         return _python(text)
-    if lower.endswith(_CODE_SUFFIXES):
+    if is_code(lower):
         lines = _LineNumbers(text)
         return [(m.group(1), m.group(1), lines.at(m.start())) for m in _OTHER_DEF.finditer(text)]
     return []

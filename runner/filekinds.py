@@ -1,7 +1,7 @@
 """What kind of file a path is, as far as "which file would a fix change" goes.
 
     source   code and configuration: what fixes change
-    test     tests: listed apart, as the tests to look at
+    test     tests and test helpers (`testing/` packages): listed apart, as the tests to look at
     docs     prose (.rst, .md, .txt, doc/ and docs/ trees): ranked below source
     other    changelogs, release notes, translation catalogues, vendored (also a `packages`
              folder inside a package), generated, minified and lock files, issue templates:
@@ -28,11 +28,14 @@ _VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "third
                           "node_modules", "externals", "extern", "bower_components", "site-packages"})
 _GENERATED_PARTS = ("_pb2.py", "_pb2_grpc.py", ".generated.", "_generated.", ".g.dart")
 # what people fill in when they open an issue: it shares every issue's boilerplate
+CODE_SUFFIXES = (".py", ".pyi", ".pyx", ".pxd", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".rs", ".rb",
+                 ".java", ".kt", ".scala", ".swift", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".lua",
+                 ".ex", ".exs", ".dart", ".jl", ".r", ".sh", ".pl", ".hs", ".ml", ".clj", ".erl", ".vue", ".svelte")
 _TEMPLATE_DIRS = frozenset({"issue_template", "pull_request_template", "discussion_template"})
 _DOC_SUFFIXES = (".rst", ".md", ".txt", ".adoc", ".rdoc", ".tex", ".html", ".htm")
 _DOC_DIRS = frozenset({"doc", "docs", "documentation", "examples", "example", "tutorial", "tutorials",
                        "benchmarks", "asv_bench", "bench"})
-_TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "testcases"})
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "testcases"})
 # linguist's list of well-known libraries copied into repositories
 _VENDORED_NAME = re.compile(r"(jquery|underscore|bootstrap|modernizr|html5shiv|require|d3|backbone|prototype|"
                             r"mootools|angular|react|vue|lodash|moment|mathjax)([-.][\w.-]*)?\.js$")
@@ -53,12 +56,17 @@ def kind_of(path: str) -> str:
             or any(_CHANGELOG.fullmatch(d) for d in dirs) or "packages" in dirs[1:]
             or any(d in _TEMPLATE_DIRS for d in dirs)):
         return "other"
-    if any(d in _TEST_DIRS for d in dirs) or dirs[:1] == ["testing"] or _TEST_NAME.match(path.rsplit("/", 1)[-1]):
+    if any(d in _TEST_DIRS for d in dirs) or _TEST_NAME.match(path.rsplit("/", 1)[-1]):
         return "test"
     if lower.endswith(_DOC_SUFFIXES) or name in {"readme", "license", "copying", "notice"} \
             or any(d in _DOC_DIRS for d in dirs):
         return "docs"
     return "source"
+
+
+def is_code(path: str) -> bool:
+    """Written in a programming language (by suffix), as opposed to configuration, data or markup."""
+    return path.lower().endswith(CODE_SUFFIXES)
 
 
 def linguist_patterns(gitattributes: str, directory: str = "") -> list[tuple[str, str]]:

@@ -19,9 +19,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from runner.codeindex import CodeIndex
+from runner.codeindex import CodeIndex, terms
 from runner.codesymbols import named_symbols
-from runner.repoindex import tokens
+from runner.filekinds import is_code
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 48
@@ -35,6 +35,8 @@ MODULE_BOOST = 0.8
 PATH_BOOST = 3.0
 NAME_BOOST = 1.2
 MAX_DEFINING = 25
+METHOD_SHARE = 0.5
+NOT_CODE_FACTOR = 0.5
 _PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
 
@@ -57,23 +59,37 @@ class Ranking:
 
 def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) -> Ranking:
     text = f"{title}\n{body[:BODY_CHARS]}"
-    weights = Counter(tokens(title))
+    weights = Counter(terms(title))
     weights.update(weights)
-    weights.update(tokens(body[:BODY_CHARS]))
+    weights.update(terms(body[:BODY_CHARS]))
     query = _query(weights, index)
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
     _text_scores(scores, query, index, 1.0)
-    _text_scores(scores, [t for t in dict.fromkeys(tokens(title)) if t in query], index, TITLE_WEIGHT)
-    _symbol_scores(scores, symbols, named_symbols(text), index)
+    _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
+    _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index)
     _mention_scores(scores, text, index)
     info = index.info(scores)
-    hits = sorted((Hit(fid, *info[fid], score * KIND_FACTOR.get(info[fid][1], 1.0), symbols.get(fid, {}))
+    hits = sorted((Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
                    for fid, score in scores.items() if score > 0 and fid in info),
                   key=lambda h: (-h.score, h.path))
     sources = [h for h in hits if h.kind != "test"][:limit]
     tests = [h for h in hits if h.kind == "test"][:tests_limit]
     return Ranking(sources, tests, tuple(query[:12]))
+
+
+def _factor(path: str, kind: str) -> float:
+    """How likely a fix edits a file of this kind; configuration and markup count as half a source file."""
+    factor = KIND_FACTOR.get(kind, 1.0)
+    return factor if kind != "source" or is_code(path) else factor * NOT_CODE_FACTOR
+
+
+def _named(title: str, body: str) -> dict[str, float]:
+    """Names used as code; a name in the title counts twice."""
+    found = named_symbols(body)
+    for name, weight in named_symbols(title).items():
+        found[name] = max(found.get(name, 0.0), 2 * max(weight, 0.7))
+    return found
 
 
 def _query(weights: Counter, index: CodeIndex) -> list[str]:
@@ -112,6 +128,8 @@ def _symbol_scores(scores: dict[int, float], symbols: dict[int, dict[str, int]],
             boost = SYMBOL_BOOST * share
             if qualified and qual.split(".")[-2:] == qualified:
                 boost += QUALIFIED_BOOST * weight
+            elif "." in qual:
+                boost *= METHOD_SHARE
             if boost > 0 and last[name] not in symbols[fid]:
                 scores[fid] += boost
                 symbols[fid][qual] = line
