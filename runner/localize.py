@@ -24,16 +24,16 @@ from runner.codesymbols import named_symbols
 from runner.filekinds import is_code
 
 BODY_CHARS = 20_000
-QUERY_TERMS = 48
+QUERY_TERMS = 16
 CANDIDATES = 400
 FIELD_WEIGHTS = (4.0, 3.0, 1.0)
-TITLE_WEIGHT = 0.5
+TITLE_WEIGHT = 1.0
 KIND_FACTOR = {"source": 1.0, "test": 1.0, "docs": 0.35, "other": 0.08}
 SYMBOL_BOOST = 0.6
 QUALIFIED_BOOST = 0.6
 MODULE_BOOST = 0.8
 PATH_BOOST = 3.0
-NAME_BOOST = 1.2
+NAME_BOOST = 2.5
 MAX_DEFINING = 25
 METHOD_SHARE = 0.5
 NOT_CODE_FACTOR = 0.5
@@ -113,27 +113,36 @@ def _symbol_scores(scores: dict[int, float], symbols: dict[int, dict[str, int]],
                    index: CodeIndex) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
-    rows = index.defined(set(last.values()))
     by_name: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for name, qual, fid, line in rows:
+    for name, qual, fid, line in index.defined(set(last.values())):
         by_name[name].append((qual, fid, line))
+    boosts: dict[int, list[float]] = defaultdict(list)
     for name, weight in named.items():
         found = by_name.get(last[name], ())
         files = {fid for _, fid, _ in found}
-        if not files or len(files) > MAX_DEFINING:
-            continue
-        share = weight / math.sqrt(len(files))
-        qualified = name.split(".")[-2:] if "." in name else None
-        for qual, fid, line in found:
-            boost = SYMBOL_BOOST * share
-            if qualified and qual.split(".")[-2:] == qualified:
-                boost += QUALIFIED_BOOST * weight
-            elif "." in qual:
-                boost *= METHOD_SHARE
-            if boost > 0 and last[name] not in symbols[fid]:
-                scores[fid] += boost
-                symbols[fid][qual] = line
+        if files and len(files) <= MAX_DEFINING:
+            _name_boosts(name, weight, found, len(files), boosts, symbols)
         _module_scores(scores, name, index, weight)
+    for fid, found in boosts.items():
+        scores[fid] += sum(found)
+
+
+def _name_boosts(name: str, weight: float, found, files: int, boosts: dict[int, list[float]],
+                 symbols: dict[int, dict[str, int]]) -> None:
+    share = weight / math.sqrt(files)
+    qualified = name.split(".")[-2:] if "." in name else None
+    best: dict[int, float] = {}
+    for qual, fid, line in found:
+        boost = SYMBOL_BOOST * share
+        if qualified and qual.split(".")[-2:] == qualified:
+            boost += QUALIFIED_BOOST * weight
+        elif "." in qual:
+            boost *= METHOD_SHARE
+        if boost > best.get(fid, 0.0):
+            best[fid] = boost
+            symbols[fid][qual] = line
+    for fid, boost in best.items():
+        boosts[fid].append(boost)
 
 
 def _module_scores(scores: dict[int, float], dotted: str, index: CodeIndex, weight: float) -> None:
