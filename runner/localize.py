@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from runner.filekinds import is_code
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
-CANDIDATES = 400
+CANDIDATES = 100
 FIELD_WEIGHTS = (4.0, 3.0, 1.0)
 TITLE_WEIGHT = 1.0
 KIND_FACTOR = {"source": 1.0, "test": 1.0, "docs": 0.35, "other": 0.08}
@@ -78,6 +79,7 @@ def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) 
     return Ranking(sources, tests, tuple(query[:12]))
 
 
+@lru_cache(maxsize=1 << 16)
 def _factor(path: str, kind: str) -> float:
     """How likely a fix edits a file of this kind; configuration and markup count as half a source file."""
     factor = KIND_FACTOR.get(kind, 1.0)

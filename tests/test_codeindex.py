@@ -92,6 +92,9 @@ def test_an_update_from_the_previous_commit_equals_a_fresh_build(repo: Path, tmp
         assert {index.info([f])[f][0] for _, _, f, _ in index.defined(["concat_more"])} == {"pkg/extra.py"}
     assert sorted(p for p, _ in updated.info(range(1, 20)).values()) == sorted(
         p for p, _ in fresh.info(range(1, 20)).values())
+    words = ["concat", "save_dataset", "open_dataset", "dataset", "attribute", "render"]
+    assert updated.doc_freq(words) == fresh.doc_freq(words)
+    assert "open_dataset" not in updated.doc_freq(words) and updated.doc_freq(["concat"]) == {"concat": 4}
 
 
 def test_a_damaged_index_file_is_rebuilt(repo: Path, tmp_path: Path) -> None:
