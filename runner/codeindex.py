@@ -286,16 +286,16 @@ def _add(db: sqlite3.Connection, repo: Path, entries: list[tuple[str, str, int]]
          patterns: list[tuple[str, str]]) -> None:
     kinds = {path: filekinds.with_attributes(path, patterns) if patterns else filekinds.kind_of(path)
              for path, _, _ in entries}
-    readable = [(i, sha) for i, (_, sha, size) in enumerate(entries) if size <= MAX_FILE_BYTES]
-    texts = dict(_texts(repo, readable))
+    texts = _texts(repo, [(i, sha) for i, (_, sha, size) in enumerate(entries) if size <= MAX_FILE_BYTES])
+    pending = next(texts, None)
     files, docs, defs = [], [], []
     for i, (path, sha, _) in enumerate(entries):
         fid = db.execute("INSERT INTO files(path, name, sha, kind, module) VALUES (?, ?, ?, ?, ?)",
                          (_raw(path), _raw(path.rsplit("/", 1)[-1].lower()), sha, kinds[path],
                           module_name(path))).lastrowid
-        text = texts.pop(i, None)
-        if text is None:
+        if pending is None or pending[0] != i:
             continue
+        text, pending = pending[1], next(texts, None)
         found = definitions(path, text)
         files.append((zlib.compress(text.encode("utf-8", "surrogateescape"), 1), fid))
         defs += [(name, qual, fid, line) for name, qual, line in found]
