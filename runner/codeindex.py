@@ -1,6 +1,6 @@
 """One repository commit, searchable from disk: an SQLite file every sage opens read-only.
 
-    git objects ──build / update──> <cache>/codeindex-<commit>.sqlite ──open (read-only, mmap)──> sages
+    git objects ──build / update──> <cache>/codeindex-<commit>.sqlite ──open (read-only)──> sages
                                     files  (path, kind, module, zlib text)
                                     defs   (name, qualified name, file, line)
                                     docs   FTS5: path | defs | body, pre-split code tokens
@@ -61,7 +61,10 @@ class CodeIndex:
         self.path = Path(path)
         uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        self.db.execute("PRAGMA mmap_size=4294967296")
+        # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
+        # sage; mapped pages that only one sage touched counted as its own memory (229 MB USS on
+        # a 16,000-file repository, 33 MB without).
+        self.db.execute("PRAGMA mmap_size=0")
         self.db.execute("PRAGMA cache_size=-2000")
         try:
             meta = dict(self.db.execute("SELECT key, value FROM meta"))
