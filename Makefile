@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
+EVAL   ?= ../shared/eval
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-quick eval-triage lint clean
+.PHONY: help venv demo test bench bench-quick eval eval-triage lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +32,10 @@ bench-quick: $(STAMP) ## every benchmark scenario, small (about 90 seconds)
 	$(BIN)/python -m perf.bench --quick
 
 EVAL_DATA ?= ../shared/eval
+eval: eval-triage $(STAMP) ## related files vs the files real fixes changed, beside BM25; then triage quality
+	$(BIN)/python -m perf.eval_localization --instances $(EVAL_DATA)/localization/swebench-lite.jsonl \
+		--bundles $(EVAL_DATA)/localization/repos
+
 eval-triage: $(STAMP) ## triage quality (kind, priority) against people's labels, about 2 minutes
 	$(BIN)/python -m perf.eval_triage --data $(EVAL_DATA)/triage --out perf/results
 

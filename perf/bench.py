@@ -2,7 +2,7 @@
 
     python -m perf.bench [--quick] [--out perf/results] [--only original,pipeline,...]
 
-    warm-up ─> 1 original ─> 2 pipeline ─> 3 baselines ─> 4 pacing ─> 6 adaptive ─> 7 crash ─> 5 scale
+    warm-up ─> 1 original ─> 2 pipeline ─> 3 baselines ─> 4 pacing ─> 6 adaptive ─> 7 crash ─> 8 bigrepo ─> 5 scale
                 (each scenario module: run(ctx) -> dict)                                   (uses what
                                                                                             time is left)
         ─> comparisons + targets (perf.targets) ─> bench-<ts>.json, bench-<ts>.md, bench-<ts>-*.png
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 BUDGET_S = {True: 80.0, False: 545.0}
 REPORT_RESERVE_S = {True: 5.0, False: 10.0}
-SCENARIOS = ("original", "pipeline", "baselines", "pacing", "adaptive", "crash", "scale")
+SCENARIOS = ("original", "pipeline", "baselines", "pacing", "adaptive", "crash", "bigrepo", "scale")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
@@ -50,8 +50,8 @@ def warm_up(ctx: Context) -> dict[str, Any]:
 
 
 def scenario_calls(ctx: Context) -> dict[str, Callable[[], dict[str, Any]]]:
-    from perf import (scenario_adaptive, scenario_baselines, scenario_crash, scenario_original, scenario_pacing,
-                      scenario_pipeline, scenario_scale)
+    from perf import (scenario_adaptive, scenario_baselines, scenario_bigrepo, scenario_crash, scenario_original,
+                      scenario_pacing, scenario_pipeline, scenario_scale)
 
     def baselines() -> dict[str, Any]:
         sizes = scenario_pipeline.sizes(ctx.quick)
@@ -64,6 +64,7 @@ def scenario_calls(ctx: Context) -> dict[str, Callable[[], dict[str, Any]]]:
         "pacing": lambda: scenario_pacing.run(ctx),
         "adaptive": lambda: scenario_adaptive.run(ctx),
         "crash": lambda: scenario_crash.run(ctx),
+        "bigrepo": lambda: scenario_bigrepo.run(ctx),
         "scale": lambda: scenario_scale.run(ctx, REPORT_RESERVE_S[ctx.quick]),
     }
 

@@ -45,7 +45,8 @@ def render(result: dict[str, Any]) -> str:
                    {True: "**met**", False: "**not met**", None: "not measured"}[t["met"]], t["note"]]
                   for t in result["targets"]])
     for name, section in (("original", _original), ("pipeline", _pipeline), ("baselines", _baselines),
-                          ("pacing", _pacing), ("scale", _scale), ("adaptive", _adaptive), ("crash", _crash)):
+                          ("pacing", _pacing), ("scale", _scale), ("adaptive", _adaptive), ("crash", _crash),
+                          ("bigrepo", _bigrepo)):
         data = s.get(name)
         if data is None:
             continue
@@ -223,6 +224,18 @@ def _pacing_before() -> dict[str, Any]:
 
     found = sorted((Path(__file__).resolve().parent / "results").glob("pacing-before-*.json"))
     return json.loads(found[-1].read_text()) if found else {}
+
+
+def _bigrepo(d: dict[str, Any], _r) -> list[str]:
+    shape = d["repository"]
+    rows = [[key, fmt(x.get("issues_per_s")), fmt(x.get("master_uss_mb")), fmt(max(x.get("sage_uss_mb") or [0])),
+             fmt(x.get("wall_s"))] for key, x in (("big", d.get("big")), ("small", d.get("small"))) if x]
+    return ["## 8. Related files on a big repository", "",
+            f"{shape['files']:,} files, {shape['bytes'] / MB:,.0f} MB ({shape['copies']} copies of Python's standard "
+            f"library). Code index: first build {fmt(d['index_build_s'])} s ({fmt(d['index_bytes'] / MB)} MB on "
+            f"disk, {fmt(d['index_searched'])} files searched of {fmt(d['index_files'])}); update after 10 changed "
+            f"files {fmt(d['incremental_10_files_s'])} s.", ""] + table(
+        ["repository", "issues/s", "master USS MB", "largest sage USS MB", "wall s"], rows) + [""]
 
 
 def _scale(d: dict[str, Any], _r) -> list[str]:

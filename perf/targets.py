@@ -82,6 +82,7 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
                      "allowed = runner's notify interval (3 s), below GitHub's 80/min"))
     rows += _pacing_limit_rows(pacing, quick)
     rows += _memory_rows(scenarios.get("scale") or {}, quick)
+    rows += _bigrepo_rows(scenarios.get("bigrepo") or {}, quick)
     adaptive = scenarios.get("adaptive") or {}
     rows.append(_row("adaptive (runner's default policy) vs best fixed size", adaptive.get("auto_vs_best_fixed"),
                      ">= 0.90", _at_least(adaptive.get("auto_vs_best_fixed"), 0.9),
@@ -116,6 +117,22 @@ def _pacing_limit_rows(pacing: dict[str, Any], quick: bool) -> list[dict[str, An
         _row("pacing: long batch, PRs and comments per hour / GitHub's 500 less the other client's", share, ">= 0.90",
              _at_least(share, 0.9), f"{long.get('issues')} issues, {long.get('hours')} emulated hours at "
                                     f"{long.get('time_scale')}x" if long else "full suite only" if quick else ""),
+    ]
+
+
+def _bigrepo_rows(big: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    shape = big.get("repository") or {}
+    note = f"{shape.get('files', 0):,} files, {shape.get('bytes', 0) / MB:,.0f} MB" + ("; quick mode" if quick else "")
+    sages = _get(big, "big", "sage_uss_mb") or []
+    ratio = big.get("big_over_small_issues_per_s")
+    return [
+        _row("big repository: peak USS of a sage", max(sages) if sages else None, "< 100 MB",
+             None if not sages else max(sages) < 100, note),
+        _row("big repository: index update after 10 changed files", big.get("incremental_10_files_s"), "< 2 s",
+             None if big.get("incremental_10_files_s") is None else big["incremental_10_files_s"] < 2,
+             f"first build {big.get('index_build_s')} s"),
+        _row("big repository: issues/s vs the small bench repository", ratio, ">= 0.80 (informative)",
+             None if ratio is None else ratio >= 0.8, "same issue count, `--dry-run --workers auto`"),
     ]
 
 

@@ -112,6 +112,7 @@ class RelatedFile(NamedTuple):
     path: str
     score: float
     lines: tuple[tuple[int, str], ...]
+    symbols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class SageResult:
     plan: str = ""
     fixer_summary: str = ""
     comment: str = ""
+    tests: tuple[str, ...] = ()
 
     @property
     def check_error(self) -> str | None:

@@ -10,7 +10,7 @@
                                               for a cloned repository the worker commits and pushes
 
 Why bytes and not paths: workers on other hosts cannot read the master's state directory,
-so the payload carries the pickled repository indexes and the user's templates, and a
+so the payload carries the repository index files and the user's templates, and a
 worker needs nothing but the installed package. One run per cluster at a time: a worker
 process holds one sage state, and a task of another run fails with SageNotReady.
 """
@@ -104,7 +104,7 @@ class SagePayload:
         directory.mkdir(parents=True, exist_ok=True)
         paths = {}
         for n, (key, data) in enumerate(sorted(self.indexes.items())):
-            paths[key] = str(directory / f"index-{n}.pickle")
+            paths[key] = str(directory / f"index-{n}.sqlite")
             Path(paths[key]).write_bytes(data)
         templates_dir = None
         if self.templates is not None:

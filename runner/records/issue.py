@@ -35,6 +35,8 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "error": error,
         "risk": result.risk if result else None,
         "related": [f.path for f in result.related[:5]] if result else [],
+        "related_symbols": {f.path: list(f.symbols) for f in result.related[:5] if f.symbols} if result else {},
+        "tests": list(result.tests) if result else [],
         "duplicates": list(ticket.duplicates),
         "comment": comment,
         "published": [{"what": what, "url": url} for what, url in (("pull_request", pull_request),

@@ -2,7 +2,8 @@
 
     config.repos ──open_writers──> {key: RepoWriter}    (git checks, base commit, branch tips,
                                                           the first batch's fast-import)
-    writers ──────index_paths────> {key: index file}    (built or loaded once per base commit)
+    writers ──────index_paths────> {key: index file}    (built, updated from an earlier commit's, or found,
+                                                          once per base commit)
 
 Why side by side: the time goes to git processes, which run in parallel; eight
 repositories took eight times one repository's start-up when opened one after
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from runner.sage import index as repoindex
+from runner.sage import codeindex
 from runner.config import Config, ConfigError
 from runner.git.auth import git_origin
 from runner.git.store import GitError, RepoWriter
@@ -51,8 +52,15 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
 def index_paths(writers: dict[str, RepoWriter], cache: Path) -> dict[str, str]:
     """Each repository's index file, built (or found in `cache`) once per distinct base commit."""
     one_per_commit = {w.base_commit: w for w in writers.values()}
-    built = per_repository(lambda w: str(repoindex.load_or_build(w.repo, w.base_commit, cache)[1]), one_per_commit)
+    built = per_repository(lambda w: str(_built(w.repo, w.base_commit, cache)), one_per_commit)
     return {key: built[w.base_commit] for key, w in writers.items()}
+
+
+def _built(repo: Path, commit: str, cache: Path) -> str:
+    """The index file of `commit`; the master keeps no connection to it, sages open their own."""
+    index, path = codeindex.load_or_build(repo, commit, cache)
+    index.close()
+    return str(path)
 
 
 def per_repository(fn: Callable[[Any], Any], items: dict[str, Any]) -> dict[str, Any]:

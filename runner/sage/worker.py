@@ -2,9 +2,9 @@
 
 A sage process is initialized once (`initialize`): it drops any GitHub token
 variable it inherited (a sage never needs one, and a fixer command could read
-it from the sage's environment), compiles every template and loads each
-repository's index. After that, `work` is a pure function of its task and that
-state: no git, no network, no terminal UI, so it is safe to kill at any point
+it from the sage's environment), compiles every template and opens each
+repository's index file (read-only, its pages shared with every other sage).
+After that, `work` is a pure function of its task and that state: no git, no network, no terminal UI, so it is safe to kill at any point
 and cheap to retry.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from runner.sage import index as repoindex
+from runner.sage import codeindex
 from runner.sage.analysis import analyse
 from runner.core.display import readable
 from runner.core.models import KINDS, RelatedFile, SageResult, Task
@@ -65,7 +65,7 @@ class SageSetup:
 class _State:
     setup: SageSetup
     renderer: Renderer
-    indexes: dict[str, repoindex.RepoIndex]
+    indexes: dict[str, codeindex.CodeIndex]
     init_s: float
 
 
@@ -81,7 +81,7 @@ def initialize(setup: SageSetup) -> float:
 
     renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
     renderer.precompile(KINDS)
-    loaded = {path: repoindex.load(Path(path)) for path in set(setup.index_paths.values())}
+    loaded = {path: codeindex.load(Path(path)) for path in set(setup.index_paths.values())}
     indexes = {key: loaded[path] for key, path in setup.index_paths.items()}
     _state = _State(setup, renderer, indexes, 0.0)
     _state.init_s = time.perf_counter() - started
@@ -115,7 +115,10 @@ def work(task: Task) -> SageResult:
         "priority_reason": clean(triage.priority_reason),
         "kind": triage.kind,
         "kind_reason": clean(triage.kind_reason),
-        "related": [{"path": readable(f.path), "score": f.score, "lines": f.lines} for f in found.related],
+        "related": [{"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
+                    for f in found.related],
+        "tests": [{"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
+                  for f in found.tests],
         "risk": found.risk,
         "risk_reasons": list(risk_reasons),
         "duplicates": list(task.duplicates),
@@ -136,7 +139,8 @@ def work(task: Task) -> SageResult:
     return SageResult(
         number=issue.number,
         repo_key=task.repo_key,
-        related=tuple(RelatedFile(readable(f.path), f.score, ()) for f in found.related),
+        related=tuple(RelatedFile(readable(f.path), f.score, (), f.symbols) for f in found.related),
+        tests=tuple(readable(f.path) for f in found.tests),
         risk=found.risk,
         risk_reasons=risk_reasons,
         files=files,

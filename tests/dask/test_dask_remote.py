@@ -181,7 +181,7 @@ def test_the_token_never_travels_in_the_dask_payload(make_repo, tmp_path, monkey
 @pytest.fixture
 def one_host(make_repo, tmp_path):
     """worker_git in this process, as a worker host would run it; the sage initialized for real."""
-    from runner.sage import index as repoindex
+    from runner.sage import codeindex
     from runner.sage import worker as sage
     from runner.dask import git as worker_git
     from runner.core.models import Identity
@@ -190,7 +190,7 @@ def one_host(make_repo, tmp_path):
 
     remote = bare_remote(make_repo, tmp_path)
     base = git(remote, "rev-parse", "main")
-    index_path = repoindex.load_or_build(remote, base, tmp_path / "index")[1]
+    index_path = codeindex.load_or_build(remote, base, tmp_path / "index")[1]
     plain = sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}")
 
     def install(cache: str, run: str, fixer=None, publish_failed: bool = False) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = {"original", "pipeline", "baselines", "pacing", "adaptive", "crash", "scale"}
+SCENARIOS = {"original", "pipeline", "baselines", "pacing", "adaptive", "crash", "bigrepo", "scale"}
 
 
 @pytest.mark.timeout(300)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.sage.analysis import LINE_WIDTH, MAX_LINES, MAX_RELATED, Analysis, analyse
 from runner.core.models import Issue, Priority, Triage
-from runner.sage.index import RepoIndex, build
+from runner.sage.analysis import LINE_WIDTH, MAX_LINES, MAX_RELATED, Analysis, analyse
+from runner.sage.codeindex import CodeIndex as RepoIndex, load_or_build
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Analysis Tester",
@@ -63,7 +63,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> RepoIndex:
         target.write_text(text)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "sample")
-    return build(repo, git(repo, "rev-parse", "HEAD"))
+    return load_or_build(repo, git(repo, "rev-parse", "HEAD"), repo.parent / "cache")[0]
 
 
 def triage(kind: str, priority: Priority = Priority.MEDIUM) -> Triage:

@@ -13,7 +13,7 @@ import pytest
 from runner.sage import worker as sage
 from runner.core.models import KINDS, Issue, Priority, SageResult, Task, Triage
 from runner.sage.render import Renderer, shipped_templates
-from runner.sage.index import load_or_build
+from runner.sage.codeindex import load_or_build
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Render Tester",

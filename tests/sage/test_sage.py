@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from runner.sage import index as repoindex
+from runner.sage import codeindex
 from runner.sage import worker as sage
 from runner.git.store import resolve_base
 from runner.core.models import Issue, Priority, Task, Triage
@@ -18,7 +18,7 @@ from runner.core.models import Issue, Priority, Task, Triage
 def sage_ready(make_repo, tmp_path: Path):
     repo = make_repo()
     _, commit = resolve_base(repo, None)
-    _, index_path = repoindex.load_or_build(repo, commit, tmp_path / "cache")
+    _, index_path = codeindex.load_or_build(repo, commit, tmp_path / "cache")
     sage.initialize(sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}"))
     return repo
 
@@ -67,7 +67,7 @@ def test_a_related_file_whose_name_is_not_utf8_reads_escaped_in_the_plan_and_res
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "latin-1 name")
     _, commit = resolve_base(repo, None)
-    _, index_path = repoindex.load_or_build(repo, commit, tmp_path / "cache")
+    _, index_path = codeindex.load_or_build(repo, commit, tmp_path / "cache")
     sage.initialize(sage.SageSetup({"": str(index_path)}, None, "runner/issue-", ".runner/issues/{number}"))
     result = sage.work(task("Login crash in authenticate", body="login fails"))
     assert "l\\xe9gacy_login.py" in [f.path for f in result.related]

@@ -1,0 +1,121 @@
+"""runner.sage.codeindex: one SQLite file per commit, read-only for sages, updated from an earlier commit's file."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runner.sage import codeindex
+from runner.sage.codeindex import CodeIndex, load_or_build
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "GIT_CONFIG_NOSYSTEM": "1"}
+FILES = {
+    "pkg/__init__.py": "from pkg.core import concat\n",
+    "pkg/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n\ndef concat(items):\n    return items\n",
+    "pkg/io.py": "def open_dataset(path):\n    return Dataset()\n",
+    "tests/test_core.py": "def test_concat():\n    assert concat([]) == []\n",
+    "CHANGES.rst": "concat now keeps attributes\n",
+    "web/app.js": "export function renderPanel(props) {\n  return props;\n}\n",
+    "big.txt": "x" * (codeindex.MAX_FILE_BYTES + 1),
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], env={**os.environ, **GIT_ENV}, capture_output=True,
+                          check=True, text=True).stdout.strip()
+
+
+def commit(repo: Path, files: dict[str, str | None]) -> str:
+    for name, text in files.items():
+        target = repo / name
+        if text is None:
+            target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def searched(index: CodeIndex, *terms: str) -> set[str]:
+    found = index.search(list(terms), (1.0, 1.0, 1.0), 100)
+    return {index.info([fid])[fid][0] for fid, _ in found}
+
+
+def test_every_text_file_is_searched_with_its_definitions_and_kind(repo: Path, tmp_path: Path) -> None:
+    index, path = load_or_build(repo, commit(repo, FILES), tmp_path / "cache")
+    assert path.name == f"codeindex-{index.commit}.sqlite"
+    assert index.file_count == len(FILES) and index.doc_count == len(FILES) - 1
+    assert searched(index, "concat") == {"pkg/__init__.py", "pkg/core.py", "tests/test_core.py", "CHANGES.rst"}
+    assert searched(index, "render") == {"web/app.js"}
+    defined = {(qual, index.info([fid])[fid][0], line) for _, qual, fid, line in index.defined(["to_dict", "concat"])}
+    assert defined == {("Dataset.to_dict", "pkg/core.py", 2), ("concat", "pkg/core.py", 5)}
+    kinds = {p: k for p, k in index.info(range(1, 8)).values()}
+    assert kinds["tests/test_core.py"] == "test" and kinds["CHANGES.rst"] == "other" and kinds["pkg/io.py"] == "source"
+    assert index.modules("pkg.core") and index.modules("pkg") == [index.file_id("pkg/__init__.py")]
+    assert index.lines(index.file_id("pkg/io.py")) == FILES["pkg/io.py"].splitlines()
+    assert index.lines(index.file_id("big.txt")) == [] and index.file_id("big.txt") is not None
+
+
+def test_the_index_file_is_read_only_for_its_readers(repo: Path, tmp_path: Path) -> None:
+    index, _ = load_or_build(repo, commit(repo, FILES), tmp_path / "cache")
+    with pytest.raises(sqlite3.OperationalError):
+        index.db.execute("DELETE FROM files")
+
+
+def test_an_update_from_the_previous_commit_equals_a_fresh_build(repo: Path, tmp_path: Path) -> None:
+    first = commit(repo, FILES)
+    second = commit(repo, {"pkg/io.py": "def save_dataset(path):\n    return path\n", "CHANGES.rst": None,
+                           "pkg/extra.py": "def concat_more(a):\n    return a\n"})
+    cache = tmp_path / "cache"
+    load_or_build(repo, first, cache)
+    updated, _ = load_or_build(repo, second, cache)
+    fresh = CodeIndex(codeindex.build(repo, second, tmp_path / "fresh.sqlite"))
+    for index in (updated, fresh):
+        assert index.commit == second and index.file_count == len(FILES)
+        assert searched(index, "save_dataset") == {"pkg/io.py"}
+        assert searched(index, "open_dataset") == set()
+        assert "CHANGES.rst" not in {p for p, _ in index.info(range(1, 20)).values()}
+        assert {index.info([f])[f][0] for _, _, f, _ in index.defined(["concat_more"])} == {"pkg/extra.py"}
+    assert sorted(p for p, _ in updated.info(range(1, 20)).values()) == sorted(
+        p for p, _ in fresh.info(range(1, 20)).values())
+    words = ["concat", "save_dataset", "open_dataset", "dataset", "attribute", "render"]
+    assert updated.doc_freq(words) == fresh.doc_freq(words)
+    assert "open_dataset" not in updated.doc_freq(words) and updated.doc_freq(["concat"]) == {"concat": 4}
+
+
+def test_a_damaged_index_file_is_rebuilt(repo: Path, tmp_path: Path) -> None:
+    head = commit(repo, FILES)
+    cache = tmp_path / "cache"
+    _, path = load_or_build(repo, head, cache)
+    path.write_bytes(b"not a database")
+    index, again = load_or_build(repo, head, cache)
+    assert again == path and index.file_count == len(FILES)
+
+
+def test_linguist_attributes_mark_vendored_and_generated_files(repo: Path, tmp_path: Path) -> None:
+    head = commit(repo, {**FILES, ".gitattributes": "pkg/io.py linguist-generated=true\n*.js linguist-vendored\n"})
+    index, _ = load_or_build(repo, head, tmp_path / "cache")
+    kinds = {p: k for p, k in index.info(range(1, 10)).values()}
+    assert kinds["pkg/io.py"] == "other" and kinds["web/app.js"] == "other" and kinds["pkg/core.py"] == "source"
+
+
+def test_only_the_newest_index_files_are_kept(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    heads = [commit(repo, {**FILES, "pkg/n.py": f"n = {n}\n"}) for n in range(3)]
+    for head in heads:
+        load_or_build(repo, head, cache, keep=2)
+    assert sorted(p.name for p in cache.glob("codeindex-*")) == sorted(f"codeindex-{h}.sqlite" for h in heads[1:])
