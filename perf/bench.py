@@ -15,6 +15,7 @@ traceback and the others still run.
 Imports of runner and of the scenarios happen inside functions: worker processes started
 by forkserver re-import this main module, and each of them should not pay for PyGithub.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,10 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from perf.common import Context
@@ -44,14 +46,25 @@ def warm_up(ctx: Context) -> dict[str, Any]:
 
     work = ctx.path("warmup")
     path = write_issues(work / "issues.jsonl", issues(50, seed=3))
-    run = run_cli(runner_argv(str(path), "--repo", str(ctx.fresh_repo("warmup")), state=work / "state",
-                              reports=work / "reports"), work / "reports", timeout_s=120)
+    run = run_cli(
+        runner_argv(str(path), "--repo", str(ctx.fresh_repo("warmup")), state=work / "state", reports=work / "reports"),
+        work / "reports",
+        timeout_s=120,
+    )
     return {"exit_code": run.exit_code, "wall_s": round(run.wall_s, 2)}
 
 
 def scenario_calls(ctx: Context) -> dict[str, Callable[[], dict[str, Any]]]:
-    from perf import (scenario_adaptive, scenario_baselines, scenario_bigrepo, scenario_crash, scenario_original,
-                      scenario_pacing, scenario_pipeline, scenario_scale)
+    from perf import (
+        scenario_adaptive,
+        scenario_baselines,
+        scenario_bigrepo,
+        scenario_crash,
+        scenario_original,
+        scenario_pacing,
+        scenario_pipeline,
+        scenario_scale,
+    )
 
     def baselines() -> dict[str, Any]:
         sizes = scenario_pipeline.sizes(ctx.quick)
@@ -79,13 +92,15 @@ def run_scenarios(ctx: Context, only: tuple[str, ...], keep_work: bool = False) 
         ctx.log(f"[bench] {name} ...")
         try:
             results[name] = calls[name]()
-        except Exception:  # noqa: BLE001 - one broken scenario must not hide the others' numbers
+        except Exception:
             results[name] = {"error": traceback.format_exc()}
         if not keep_work:
             ctx.clean()
         results[name]["duration_s"] = round(time.monotonic() - began, 1)
-        ctx.log(f"[bench] {name} done in {results[name]['duration_s']} s"
-                + (" (FAILED)" if "error" in results[name] else ""))
+        ctx.log(
+            f"[bench] {name} done in {results[name]['duration_s']} s"
+            + (" (FAILED)" if "error" in results[name] else "")
+        )
     return results
 
 
@@ -120,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     started = time.monotonic()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = Path(tempfile.mkdtemp(prefix="runner-bench-"))
-    ctx = Context(root, args.quick, started + BUDGET_S[args.quick],
-                  log=lambda line: print(line, file=sys.stderr, flush=True))
+    ctx = Context(
+        root, args.quick, started + BUDGET_S[args.quick], log=lambda line: print(line, file=sys.stderr, flush=True)
+    )
     try:
         result: dict[str, Any] = {
-            "timestamp": stamp, "command": "make bench-quick" if args.quick else "make bench",
-            "quick": args.quick, "machine": machine.describe(), "budget_s": BUDGET_S[args.quick],
+            "timestamp": stamp,
+            "command": "make bench-quick" if args.quick else "make bench",
+            "quick": args.quick,
+            "machine": machine.describe(),
+            "budget_s": BUDGET_S[args.quick],
         }
         result["warmup"] = warm_up(ctx)
         result["scenarios"] = run_scenarios(ctx, only, args.keep_work)

@@ -3,17 +3,19 @@
 Each chart reads only the result dictionary, so a chart can be redrawn from a saved
 bench-<timestamp>.json: `python -m perf.charts perf/results/bench-<timestamp>.json`.
 """
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 MB = 1024 * 1024
 
@@ -23,8 +25,12 @@ def throughput_vs_workers(result: dict[str, Any], ax_pair) -> None:
     cases = [c for c in result["scenarios"]["original"]["cases"] if c["case"] != "stress"]
     workers = [c["workers"] for c in cases]
     left.plot(workers, [c["simulated"]["ideal_issues_per_s"] for c in cases], "k--", label="ideal (workers / 0.1 s)")
-    left.plot(workers, [c["simulated"]["issues_per_s"]["median"] for c in cases], "o-",
-              label="runner engine, SIMULATED 0.1 s sleep")
+    left.plot(
+        workers,
+        [c["simulated"]["issues_per_s"]["median"] for c in cases],
+        "o-",
+        label="runner engine, SIMULATED 0.1 s sleep",
+    )
     left.plot(workers, [c["old_published_issues_per_s"] for c in cases], "s:", label="old report (sleep)")
     left.plot(workers, [c["real"]["issues_per_s"]["median"] for c in cases], "^-", label="runner process, real work")
     left.set(title="Original cases (10/20/30 issues)", xlabel="workers", ylabel="issues/s")
@@ -33,8 +39,13 @@ def throughput_vs_workers(result: dict[str, Any], ax_pair) -> None:
     fixed = adaptive["fixed"]
     right.plot([f["workers"] for f in fixed], [f["tasks_per_s"] for f in fixed], "o-", label="fixed size")
     right.axhline(adaptive["auto_default_policy"]["tasks_per_s"], color="tab:red", label="auto (runner default)")
-    right.set(title=f"SIMULATED I/O ({adaptive['label'].split(': ')[-1]})", xlabel="workers",
-              ylabel="tasks/s", xscale="log", xticks=[f["workers"] for f in fixed])
+    right.set(
+        title=f"SIMULATED I/O ({adaptive['label'].split(': ')[-1]})",
+        xlabel="workers",
+        ylabel="tasks/s",
+        xscale="log",
+        xticks=[f["workers"] for f in fixed],
+    )
     right.set_xticklabels([str(f["workers"]) for f in fixed])
     right.legend(fontsize=7)
 
@@ -50,8 +61,11 @@ def latency_distribution(result: dict[str, Any], ax) -> None:
         value = one[key]["median"]
         if value is not None:
             ax.axvline(value, color="k", ls=style, label=f"{key.split('_')[1]} {value:.2f} s (median of runs)")
-    ax.set(title=f"Latency, enqueue to terminal state ({pipeline['issues']} issues, one repository, median run)",
-           xlabel="seconds", ylabel="issues")
+    ax.set(
+        title=f"Latency, enqueue to terminal state ({pipeline['issues']} issues, one repository, median run)",
+        xlabel="seconds",
+        ylabel="issues",
+    )
     ax.legend()
 
 
@@ -61,8 +75,11 @@ def scaling_timeline(result: dict[str, Any], ax) -> None:
     sizes = run["worker_count_series"]
     if sizes:
         ax.step([t for t, _ in sizes], [n for _, n in sizes], where="post", color="tab:blue", label="workers")
-    ax.set(ylabel="workers", title=f"auto, runner's default policy ({run['tasks']} tasks from a cold pool)",
-           xlabel="seconds (green lines: applied scaling decisions)")
+    ax.set(
+        ylabel="workers",
+        title=f"auto, runner's default policy ({run['tasks']} tasks from a cold pool)",
+        xlabel="seconds (green lines: applied scaling decisions)",
+    )
     twin = ax.twinx()
     series = run["throughput_series"]
     twin.plot([t for t, _ in series], [n for _, n in series], color="tab:orange", label="tasks/s")
@@ -91,8 +108,11 @@ def scale_memory(result: dict[str, Any], ax) -> None:
     for key in ("small", "large"):
         run = scale[key]
         series = run["master_rss_series"]
-        ax.plot([t for t, _ in series], [mb for _, mb in series],
-                label=f"{run['input_items']:,} issues input ({run['processed']:,} processed)")
+        ax.plot(
+            [t for t, _ in series],
+            [mb for _, mb in series],
+            label=f"{run['input_items']:,} issues input ({run['processed']:,} processed)",
+        )
         if run.get("first_pass_s"):
             ax.axvline(run["first_pass_s"], ls=":", color="grey")
     ax.set(title="Master RSS during --dry-run (dotted: end of the first pass)", xlabel="seconds", ylabel="MB")

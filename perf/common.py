@@ -8,6 +8,7 @@
                                                          └─ CliRun: wall time, exit code, CPU seconds,
                                                             peak RSS, runner's own report (read_report)
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import psutil
 
@@ -76,9 +78,15 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
         return {"n": 0, "median": None, "min": None, "max": None, "spread": None, "spread_pct": None, "values": []}
     median = statistics.median(vals)
     spread = max(vals) - min(vals)
-    return {"n": len(vals), "median": median, "min": min(vals), "max": max(vals), "spread": spread,
-            "spread_pct": round(100 * spread / median, 1) if median else None,
-            "values": [round(v, 4) for v in vals]}
+    return {
+        "n": len(vals),
+        "median": median,
+        "min": min(vals),
+        "max": max(vals),
+        "spread": spread,
+        "spread_pct": round(100 * spread / median, 1) if median else None,
+        "values": [round(v, 4) for v in vals],
+    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -145,8 +153,9 @@ class ProcessWatcher(threading.Thread):
                 times = child.cpu_times()
                 if is_sage(child, self.pid):
                     sages.append(child)
-                    self.peaks.worker_rss[child.pid] = max(self.peaks.worker_rss.get(child.pid, 0),
-                                                           child.memory_info().rss)
+                    self.peaks.worker_rss[child.pid] = max(
+                        self.peaks.worker_rss.get(child.pid, 0), child.memory_info().rss
+                    )
                     self.peaks.worker_cpu[child.pid] = times.user + times.system
                 else:
                     self.peaks.helper_cpu[child.pid] = times.user + times.system
@@ -198,9 +207,12 @@ class CliRun:
             "error_rate": m.get("error_rate"),
             "retries": m.get("retries"),
             "pool": m.get("pool"),
-            "cpu_s": {"master_incl_git": round(self.cpu_master_s, 3), "workers": round(self.cpu_workers_s, 3),
-                      "mp_helpers": round(self.cpu_helpers_s, 3),
-                      "total": round(self.cpu_master_s + self.cpu_workers_s + self.cpu_helpers_s, 3)},
+            "cpu_s": {
+                "master_incl_git": round(self.cpu_master_s, 3),
+                "workers": round(self.cpu_workers_s, 3),
+                "mp_helpers": round(self.cpu_helpers_s, 3),
+                "total": round(self.cpu_master_s + self.cpu_workers_s + self.cpu_helpers_s, 3),
+            },
             "peak_rss_bytes": {
                 "report": m.get("peak_rss_bytes"),
                 "sampled_master": self.peaks.master_rss,
@@ -210,8 +222,18 @@ class CliRun:
 
 
 def runner_argv(*args: str, state: Path, reports: Path) -> list[str]:
-    return [sys.executable, "-m", "runner", "process", *args, "-q",
-            "--state-dir", str(state), "--report-dir", str(reports)]
+    return [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        *args,
+        "-q",
+        "--state-dir",
+        str(state),
+        "--report-dir",
+        str(reports),
+    ]
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -220,9 +242,16 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
-def run_cli(argv: list[str], reports: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout_s: float = 600.0, stop_after_s: float | None = None,
-            on_start: Callable[[int, ProcessWatcher], None] | None = None) -> CliRun:
+def run_cli(
+    argv: list[str],
+    reports: Path,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 600.0,
+    stop_after_s: float | None = None,
+    on_start: Callable[[int, ProcessWatcher], None] | None = None,
+) -> CliRun:
     """Run `runner process` to the end (or SIGTERM it after `stop_after_s`: runner then finishes
     in-flight issues and writes its report) while watching its processes."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -253,9 +282,17 @@ def run_cli(argv: list[str], reports: Path, *, cwd: Path | None = None, env: dic
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     master_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     peaks = watcher.peaks
-    return CliRun(argv, proc.returncode, wall, master_cpu, sum(peaks.worker_cpu.values()),
-                  sum(peaks.helper_cpu.values()), peaks, latest_report(reports),
-                  b"".join(stderr_chunks).decode(errors="replace")[-2000:])
+    return CliRun(
+        argv,
+        proc.returncode,
+        wall,
+        master_cpu,
+        sum(peaks.worker_cpu.values()),
+        sum(peaks.helper_cpu.values()),
+        peaks,
+        latest_report(reports),
+        b"".join(stderr_chunks).decode(errors="replace")[-2000:],
+    )
 
 
 def latest_report(reports: Path) -> dict[str, Any] | None:
@@ -286,7 +323,7 @@ def _without_issues(path: Path, size: int) -> dict[str, Any]:
     with path.open("rb") as handle:
         head = json.loads(_head_bytes(handle) + b"}")
         tail = _tail_from(handle, size, SKIPPED_MARK)
-    sections = json.loads(b"{" + tail[tail.index(ARRAY_END) + len(ARRAY_END):])
+    sections = json.loads(b"{" + tail[tail.index(ARRAY_END) + len(ARRAY_END) :])
     return {**head, **sections}
 
 

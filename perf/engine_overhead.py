@@ -6,6 +6,7 @@ startup cost of each start method is measured too, since it decides the default.
 
     python -m perf.engine_overhead [--tasks 20000] [--workers 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,9 +14,9 @@ import importlib
 import multiprocessing as mp
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
-from typing import Callable
 
 from runner.pool import SagePool
 
@@ -97,8 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     for method in ("fork", "forkserver", "spawn"):
         first = startup_seconds(method, args.workers)
         again = startup_seconds(method, args.workers)
-        print(f"start {args.workers} sages with {method:<10}: "
-              f"first {first:.3f} s, again {again:.3f} s")
+        print(f"start {args.workers} sages with {method:<10}: first {first:.3f} s, again {again:.3f} s")
     executor = executor_rate(args.tasks, args.workers, args.inflight)
     sage = sage_rate(args.tasks, args.workers, args.inflight)
     unbounded = executor_unbounded_rate(args.tasks, args.workers)

@@ -2,6 +2,7 @@
 
 bm25s with English stemming and stop words, one document per file: its path, then its text.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,10 +27,11 @@ class Bm25Tree:
         self._retriever.index(tokens, show_progress=False)
 
     def rank(self, text: str, k: int) -> list[str]:
-        query = self._bm25s.tokenize([text], stopwords="en", stemmer=self._stemmer, return_ids=False,
-                                     show_progress=False)
+        query = self._bm25s.tokenize(
+            [text], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
         if not query or not query[0]:
             return []
         k = min(k, len(self.paths))
         found, scores = self._retriever.retrieve(query, k=k, show_progress=False)
-        return [self.paths[int(i)] for i, s in zip(found[0], scores[0]) if s > 0]
+        return [self.paths[int(i)] for i, s in zip(found[0], scores[0], strict=False) if s > 0]

@@ -15,6 +15,7 @@ Data: SWE-bench Lite's instances and one git bundle per repository (see the proj
 README, "How related files are found"). MRR is over each side's list (runner's related
 files, BM25's first ten); a gold file not listed counts 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ class RunnerTree:
     """runner's own path for one commit: the master's index build, the sage's load, the sage's analyse()."""
 
     def __init__(self, git_dir: Path, commit: str, index_cache: Path) -> None:
-        from runner.sage import codeindex
         from runner.core.triage import Triager
+        from runner.sage import codeindex
 
         started = time.perf_counter()
         built, path = codeindex.load_or_build(git_dir, commit, index_cache, keep=KEEP_INDEXES)
@@ -94,12 +95,16 @@ class RunnerTree:
         issue = issue_of(item, number)
         started = time.perf_counter()
         found = analyse(issue, self.triager.triage(issue), self.index)
-        return {"ranked": [f.path for f in found.related], "tests": [f.path for f in found.tests],
-                "analyse_s": time.perf_counter() - started}
+        return {
+            "ranked": [f.path for f in found.related],
+            "tests": [f.path for f in found.tests],
+            "analyse_s": time.perf_counter() - started,
+        }
 
 
-def evaluate(instances: list[dict[str, Any]], bundles: Path, cache: Path, index_cache: Path,
-             progress=print) -> list[dict[str, Any]]:
+def evaluate(
+    instances: list[dict[str, Any]], bundles: Path, cache: Path, index_cache: Path, progress=print
+) -> list[dict[str, Any]]:
     by_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in instances:
         by_repo[repo_name(item)].append(item)
@@ -112,8 +117,10 @@ def evaluate(instances: list[dict[str, Any]], bundles: Path, cache: Path, index_
         for item in items:
             records.append(_one(git_dir, item, index_cache, len(records) + 1))
             last = records[-1]
-            progress(f"{last['instance_id']:<32} runner {last['runner_rank'] or '-':>2}  "
-                     f"bm25 {last['bm25_rank'] or '-':>2}  first {last['runner'][:1]}")
+            progress(
+                f"{last['instance_id']:<32} runner {last['runner_rank'] or '-':>2}  "
+                f"bm25 {last['bm25_rank'] or '-':>2}  first {last['runner'][:1]}"
+            )
     return records
 
 
@@ -126,11 +133,19 @@ def _one(git_dir: Path, item: dict[str, Any], index_cache: Path, number: int) ->
     bm25_build_s = time.perf_counter() - started
     theirs = baseline.rank(str(item["problem_statement"]), BASELINE_DEPTH)
     gold = list(item["gold_files"])
-    return {"instance_id": item["instance_id"], "repo": repo_name(item), "gold": gold,
-            "runner": mine["ranked"], "runner_tests": mine["tests"], "bm25": theirs,
-            "runner_rank": _rank(mine["ranked"], gold), "bm25_rank": _rank(theirs, gold),
-            "runner_index_s": round(runner_tree.build_s, 3), "runner_analyse_s": round(mine["analyse_s"], 4),
-            "bm25_index_s": round(bm25_build_s, 3)}
+    return {
+        "instance_id": item["instance_id"],
+        "repo": repo_name(item),
+        "gold": gold,
+        "runner": mine["ranked"],
+        "runner_tests": mine["tests"],
+        "bm25": theirs,
+        "runner_rank": _rank(mine["ranked"], gold),
+        "bm25_rank": _rank(theirs, gold),
+        "runner_index_s": round(runner_tree.build_s, 3),
+        "runner_analyse_s": round(mine["analyse_s"], 4),
+        "bm25_index_s": round(bm25_build_s, 3),
+    }
 
 
 def _rank(ranked: list[str], gold: list[str]) -> int | None:
@@ -144,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", help="comma-separated repository names (default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where eval-<ts>.json/.md go")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="bare clones of the bundles")
-    parser.add_argument("--index-cache", type=Path, help="keep runner's per-commit indexes here (default: a "
-                        "temporary folder)")
+    parser.add_argument(
+        "--index-cache", type=Path, help="keep runner's per-commit indexes here (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
     try:
         repos = {r.strip() for r in args.repos.split(",") if r.strip()} if args.repos else None
@@ -160,9 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    meta = {"stamp": stamp, "instances": str(args.instances), "repos": sorted(repos) if repos else "all",
-            "wall_s": round(time.perf_counter() - started, 1), "commit": _project_commit()}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    meta = {
+        "stamp": stamp,
+        "instances": str(args.instances),
+        "repos": sorted(repos) if repos else "all",
+        "wall_s": round(time.perf_counter() - started, 1),
+        "commit": _project_commit(),
+    }
     json_path, md_path = write_results(args.out, stamp, meta, records)
     print(summary(records))
     print(f"results: {json_path} {md_path}")
@@ -172,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
 def _project_commit() -> str:
     import subprocess
 
-    out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip()
 
 

@@ -18,6 +18,7 @@ repository), Hadoop's Jira bugs (priority), scikit-learn's issues (its own label
 
 Writes `triage-quality.json` and `.md` (figures and confusion matrices) under --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,14 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from runner.learn.classifier import Example, LabelMap, document, examples_from_items
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
+from runner.learn.classifier import Example, LabelMap, document, examples_from_items
 from runner.learn.model import LearnedTriager, train_repository
 
 NLBSE_CLASSES = ("bug", "feature", "question")
@@ -50,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the 10,000-issue timing")
     args = parser.parse_args(argv)
     csv.field_size_limit(1 << 30)
-    missing = [n for n in ("nlbse24-train.csv", "nlbse24-test.csv", "gitbugs-hadoop-bugs.csv",
-                           "scikit-learn-issues.jsonl") if not (args.data / n).is_file()]
+    missing = [
+        n
+        for n in ("nlbse24-train.csv", "nlbse24-test.csv", "gitbugs-hadoop-bugs.csv", "scikit-learn-issues.jsonl")
+        if not (args.data / n).is_file()
+    ]
     if missing:
         print(f"eval_triage: {args.data} lacks {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -101,19 +106,30 @@ def score(truth: Sequence[str], guess: Sequence[str], classes: Sequence[str]) ->
     p, r, f, n = precision_recall_fscore_support(truth, guess, labels=list(classes), zero_division=0)
     others = sorted(set(guess) - set(classes))
     columns = [*classes, *others]
-    matrix = {t: {g: sum(1 for a, b in zip(truth, guess) if a == t and b == g) for g in columns} for t in classes}
+    matrix = {
+        t: {g: sum(1 for a, b in zip(truth, guess, strict=False) if a == t and b == g) for g in columns}
+        for t in classes
+    }
     return {
         "macro_f1": round(float(f1_score(truth, guess, labels=list(classes), average="macro", zero_division=0)), 4),
-        "accuracy": round(sum(a == b for a, b in zip(truth, guess)) / max(len(truth), 1), 4),
-        "per_class": {c: {"precision": round(float(p[i]), 3), "recall": round(float(r[i]), 3),
-                          "f1": round(float(f[i]), 3), "support": int(n[i])} for i, c in enumerate(classes)},
+        "accuracy": round(sum(a == b for a, b in zip(truth, guess, strict=False)) / max(len(truth), 1), 4),
+        "per_class": {
+            c: {
+                "precision": round(float(p[i]), 3),
+                "recall": round(float(r[i]), 3),
+                "f1": round(float(f[i]), 3),
+                "support": int(n[i]),
+            }
+            for i, c in enumerate(classes)
+        },
         "confusion": matrix,
         "n": len(truth),
     }
 
 
-def _three_ways(train: list[Example], test: list[Example], classes: Sequence[str], target: str,
-                repository: str, labels: LabelMap) -> dict[str, Any]:
+def _three_ways(
+    train: list[Example], test: list[Example], classes: Sequence[str], target: str, repository: str, labels: LabelMap
+) -> dict[str, Any]:
     """Model alone, runner with the model, rules alone, on one train/test split."""
     triager = Triager()
     started = time.perf_counter()
@@ -123,8 +139,12 @@ def _three_ways(train: list[Example], test: list[Example], classes: Sequence[str
     docs = [document(e.title, e.body) for e in test]
     truth = [getattr(e, target) for e in test]
     learned = LearnedTriager(triager, {repository: model})
-    out: dict[str, Any] = {"train": len(train), "test": len(test), "train_s": round(seconds, 2),
-                           "cv": reports[0 if target == "kind" else 1].summary()}
+    out: dict[str, Any] = {
+        "train": len(train),
+        "test": len(test),
+        "train_s": round(seconds, 2),
+        "cv": reports[0 if target == "kind" else 1].summary(),
+    }
     out["model"] = score(truth, [g for g, _ in clf.predict(docs)], classes) if clf else None
     hybrid = [learned.triage(_issue(e.title, e.body), repository) for e in test]
     rules = [triager.triage(_issue(e.title, e.body)) for e in test]
@@ -139,11 +159,18 @@ def nlbse(data: Path) -> dict[str, Any]:
     per_repo = {}
     for repo in sorted({r["repo"] for r in train}):
         labels = LabelMap.from_rules(TriageRules())
-        pick = lambda rows: examples_from_items(  # noqa: E731
-            [_item(r["title"], r["body"], [r["label"]], r["created_at"]) for r in rows if r["repo"] == repo], labels)
+
+        def pick(rows, repo=repo, labels=labels):
+            return examples_from_items(
+                [_item(r["title"], r["body"], [r["label"]], r["created_at"]) for r in rows if r["repo"] == repo],
+                labels,
+            )
+
         per_repo[repo] = _three_ways(pick(train), pick(test), NLBSE_CLASSES, "kind", repo, labels)
-    mean = {way: round(sum(r[way]["macro_f1"] for r in per_repo.values()) / len(per_repo), 4)
-            for way in ("model", "runner_with_model", "rules")}
+    mean = {
+        way: round(sum(r[way]["macro_f1"] for r in per_repo.values()) / len(per_repo), 4)
+        for way in ("model", "runner_with_model", "rules")
+    }
     return {"mean_macro_f1": mean, "repositories": per_repo}
 
 
@@ -164,8 +191,14 @@ def sklearn_own_labels(data: Path) -> dict[str, Any]:
     examples = [e for e in examples_from_items(items, labels) if e.kind]
     train, test = _date_split(examples, key=lambda e: e.created_at)
     classes = sorted({e.kind for e in test if e.kind}, key=lambda k: -sum(e.kind == k for e in test))
-    result = _three_ways(train, test, [c for c in classes if sum(e.kind == c for e in test) >= 5], "kind",
-                         "scikit-learn/scikit-learn", labels)
+    result = _three_ways(
+        train,
+        test,
+        [c for c in classes if sum(e.kind == c for e in test) >= 5],
+        "kind",
+        "scikit-learn/scikit-learn",
+        labels,
+    )
     result["mapping"] = SKLEARN_LABELS
     result["unmapped_labels"] = dict(labels.unmapped.most_common(15))
     return result
@@ -177,7 +210,9 @@ def rules_everywhere(data: Path) -> dict[str, Any]:
     rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
     kinds = [triager.triage(_issue(r["title"], r["body"])).kind for r in rows]
     nlbse_all = score([r["label"] for r in rows], kinds, NLBSE_CLASSES)
-    nlbse_all["default_kind"] = sum(triager.triage(_issue(r["title"], r["body"])).kind_reason == "default" for r in rows)
+    nlbse_all["default_kind"] = sum(
+        triager.triage(_issue(r["title"], r["body"])).kind_reason == "default" for r in rows
+    )
     hrows = _csv(data / "gitbugs-hadoop-bugs.csv")
     truth = [HADOOP_LABELS[r["Priority"]] for r in hrows]
     guess = [triager.triage(_issue(r["Summary"], r["Description"])).priority.name.lower() for r in hrows]
@@ -189,7 +224,9 @@ def speed(data: Path) -> dict[str, Any]:
     labels = LabelMap.from_rules(TriageRules(), {**HADOOP_LABELS, **SKLEARN_LABELS})
     rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
     items = [_item(r["title"], r["body"], [r["label"]]) for r in rows]
-    items += [_item(r["Summary"], r["Description"], [r["Priority"], "bug"]) for r in _csv(data / "gitbugs-hadoop-bugs.csv")]
+    items += [
+        _item(r["Summary"], r["Description"], [r["Priority"], "bug"]) for r in _csv(data / "gitbugs-hadoop-bugs.csv")
+    ]
     items += [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
     examples = examples_from_items(items, labels)
     examples = [examples[i % len(examples)] for i in range(SPEED_ISSUES)]
@@ -200,11 +237,17 @@ def speed(data: Path) -> dict[str, Any]:
     (with_model, with_model_cpu), _ = _timed(lambda: [learned.triage(i, "speed/test") for i in sample])
     (rules_only, rules_cpu), _ = _timed(lambda: [learned.triager.triage(i) for i in sample])
     per = lambda seconds: round(seconds / len(sample) * 1000, 3)  # noqa: E731
-    return {"issues": SPEED_ISSUES, "load_average_1min": round(load, 1),
-            "train_with_cv_s": round(train_s, 2), "train_with_cv_cpu_s": round(train_cpu, 2),
-            "triage_per_issue_ms": per(with_model), "triage_per_issue_cpu_ms": per(with_model_cpu),
-            "rules_per_issue_ms": per(rules_only), "rules_per_issue_cpu_ms": per(rules_cpu),
-            "model_per_issue_cpu_ms": per(with_model_cpu - rules_cpu)}
+    return {
+        "issues": SPEED_ISSUES,
+        "load_average_1min": round(load, 1),
+        "train_with_cv_s": round(train_s, 2),
+        "train_with_cv_cpu_s": round(train_cpu, 2),
+        "triage_per_issue_ms": per(with_model),
+        "triage_per_issue_cpu_ms": per(with_model_cpu),
+        "rules_per_issue_ms": per(rules_only),
+        "rules_per_issue_cpu_ms": per(rules_cpu),
+        "model_per_issue_cpu_ms": per(with_model_cpu - rules_cpu),
+    }
 
 
 def _timed(work: Callable[[], Any]) -> tuple[tuple[float, float], Any]:
@@ -230,43 +273,74 @@ def headline(r: dict[str, Any]) -> str:
     ]
     if "speed" in r:
         sp = r["speed"]
-        lines.append(f"learn on {sp['issues']} issues: {sp['train_with_cv_cpu_s']} s CPU ({sp['train_with_cv_s']} s wall, "
-                     f"load average {sp['load_average_1min']}); per issue: model {sp['model_per_issue_cpu_ms']} ms CPU "
-                     f"on top of the rules' {sp['rules_per_issue_cpu_ms']} ms")
+        lines.append(
+            f"learn on {sp['issues']} issues: {sp['train_with_cv_cpu_s']} s CPU ({sp['train_with_cv_s']} s wall, "
+            f"load average {sp['load_average_1min']}); per issue: model {sp['model_per_issue_cpu_ms']} ms CPU "
+            f"on top of the rules' {sp['rules_per_issue_cpu_ms']} ms"
+        )
     return "\n".join(lines)
 
 
 def _matrix_md(title: str, s: dict[str, Any]) -> list[str]:
     columns = list(next(iter(s["confusion"].values())).keys())
-    lines = [f"{title} (rows: people's answer, columns: runner's)", "",
-             "| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines = [
+        f"{title} (rows: people's answer, columns: runner's)",
+        "",
+        "| | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
     lines += [f"| **{t}** | " + " | ".join(str(row[c]) for c in columns) + " |" for t, row in s["confusion"].items()]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def markdown(r: dict[str, Any]) -> str:
-    out = ["# Triage quality", "", f"`python -m perf.eval_triage --data {r['data']}` ({r['started_at']})", "",
-           "```", headline(r), "```", "", "## Kind, NLBSE'24 (macro F1 per repository)", "",
-           "| repository | model | runner with model | rules |", "|---|---|---|---|"]
+    out = [
+        "# Triage quality",
+        "",
+        f"`python -m perf.eval_triage --data {r['data']}` ({r['started_at']})",
+        "",
+        "```",
+        headline(r),
+        "```",
+        "",
+        "## Kind, NLBSE'24 (macro F1 per repository)",
+        "",
+        "| repository | model | runner with model | rules |",
+        "|---|---|---|---|",
+    ]
     for repo, x in r["nlbse_kind"]["repositories"].items():
-        out.append(f"| {repo} | {x['model']['macro_f1']:.3f} | {x['runner_with_model']['macro_f1']:.3f} "
-                   f"| {x['rules']['macro_f1']:.3f} |")
+        out.append(
+            f"| {repo} | {x['model']['macro_f1']:.3f} | {x['runner_with_model']['macro_f1']:.3f} "
+            f"| {x['rules']['macro_f1']:.3f} |"
+        )
     m = r["nlbse_kind"]["mean_macro_f1"]
     out += [f"| **mean** | **{m['model']:.3f}** | **{m['runner_with_model']:.3f}** | **{m['rules']:.3f}** |", ""]
     for repo, x in r["nlbse_kind"]["repositories"].items():
         out += _matrix_md(f"{repo}, model", x["model"]) + _matrix_md(f"{repo}, rules", x["rules"])
-    for key, title in (("hadoop_priority", "Priority, Hadoop (newest 20% by date)"),
-                       ("sklearn_kind", "Kind, scikit-learn's own labels (newest 20% by date)")):
+    for key, title in (
+        ("hadoop_priority", "Priority, Hadoop (newest 20% by date)"),
+        ("sklearn_kind", "Kind, scikit-learn's own labels (newest 20% by date)"),
+    ):
         x = r[key]
-        out += [f"## {title}", "", f"train {x['train']}, test {x['test']}; mapping `{x['mapping']}`", "",
-                f"- {x['cv']}", ""]
+        out += [
+            f"## {title}",
+            "",
+            f"train {x['train']}, test {x['test']}; mapping `{x['mapping']}`",
+            "",
+            f"- {x['cv']}",
+            "",
+        ]
         for way in ("model", "runner_with_model", "rules"):
             out += _matrix_md(f"{way.replace('_', ' ')}: macro F1 {x[way]['macro_f1']:.3f}", x[way])
     a = r["rules_all"]
-    out += ["## Rules alone on every row", "",
-            f"- NLBSE'24, all 3,000 rows: macro F1 {a['nlbse_all_rows_kind']['macro_f1']:.3f} "
-            f"({a['nlbse_all_rows_kind']['default_kind']} fell to the default kind)",
-            f"- Hadoop, all rows: priority macro F1 {a['hadoop_all_rows_priority']['macro_f1']:.3f}", ""]
+    out += [
+        "## Rules alone on every row",
+        "",
+        f"- NLBSE'24, all 3,000 rows: macro F1 {a['nlbse_all_rows_kind']['macro_f1']:.3f} "
+        f"({a['nlbse_all_rows_kind']['default_kind']} fell to the default kind)",
+        f"- Hadoop, all rows: priority macro F1 {a['hadoop_all_rows_priority']['macro_f1']:.3f}",
+        "",
+    ]
     out += _matrix_md("Hadoop priority by rules, all rows", a["hadoop_all_rows_priority"])
     return "\n".join(out) + "\n"
 

@@ -1,4 +1,5 @@
 """The machine a benchmark ran on: numbers from elsewhere mean nothing without it."""
+
 from __future__ import annotations
 
 import os

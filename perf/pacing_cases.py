@@ -14,6 +14,7 @@ against the emulator, and what the emulator saw, read back on its emulated clock
 All times here are emulated seconds: the emulator's creation times are real ones, converted
 with its clock (the time scale stays the same during a case).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -31,16 +32,24 @@ RECOVERED_SHARE = 0.9
 
 
 def control(url: str, path: str, method: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None),
-                           timeout=10).read()
+    urllib.request.urlopen(
+        urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None), timeout=10
+    ).read()
 
 
 def client(url: str, agent: str | None = None):
     from github import Auth, Github
 
     extra = {"user_agent": agent} if agent else {}
-    return Github(base_url=url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
-                  seconds_between_requests=None, seconds_between_writes=None, **extra)
+    return Github(
+        base_url=url,
+        auth=Auth.Token(TOKEN),
+        retry=None,
+        timeout=10,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        **extra,
+    )
 
 
 class Competitor(threading.Thread):
@@ -129,22 +138,37 @@ def timeline(refusals: list[float], content: list[float], pace_gap_s: float, sta
     """Episodes and the recovery after each, which only counts if it came before the next limit."""
     groups = episodes(refusals, content)
     ends = [group[0] for group in groups[1:]] + [None]
-    recoveries = [recovered_after(group[0], content, pace_gap_s, end) for group, end in zip(groups, ends)]
+    recoveries = [recovered_after(group[0], content, pace_gap_s, end) for group, end in zip(groups, ends, strict=False)]
     measured = [r for r in recoveries if r is not None]
     return {
-        "violations": len(refusals), "episodes": len(groups),
+        "violations": len(refusals),
+        "episodes": len(groups),
         "max_violations_per_episode": max((len(g) for g in groups), default=0),
         "episode_starts_s": [round(g[0] - start, 1) for g in groups],
         "recovery_s": [None if r is None else round(r, 1) for r in recoveries],
         "recovery_s_max": round(max(measured), 1) if measured else None,
         "recovery_s_median": round(statistics.median(measured), 1) if measured else None,
-        "not_recovered_before_the_next_limit": sum(r is None and end is not None for r, end in zip(recoveries, ends)),
+        "not_recovered_before_the_next_limit": sum(
+            r is None and end is not None for r, end in zip(recoveries, ends, strict=False)
+        ),
     }
 
 
-def run_case(ctx, emulator, name: str, clone: Path, issues: Path, toml: str, *, scale: float,
-             competitor: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-             args: tuple[str, ...] = (), timeout_s: float = 600.0, stop_after_s: float | None = None) -> dict[str, Any]:
+def run_case(
+    ctx,
+    emulator,
+    name: str,
+    clone: Path,
+    issues: Path,
+    toml: str,
+    *,
+    scale: float,
+    competitor: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    timeout_s: float = 600.0,
+    stop_after_s: float | None = None,
+) -> dict[str, Any]:
     """One `runner process --github name` with the emulator at `scale`, limits and stats reset,
     and another client of the account as `competitor` says (burst, trickle_s)."""
     work = ctx.path(name.replace("/", "-"))
@@ -154,11 +178,26 @@ def run_case(ctx, emulator, name: str, clone: Path, issues: Path, toml: str, *, 
     control(emulator.url, "/_emulator/reset-limits", "POST")
     control(emulator.url, "/_emulator/stats", "DELETE")
     other.start()
-    cli = run_cli(runner_argv(str(issues), "--repo", str(clone), "--github", name, "--publish", "pr", "--commit-plan",
-                              *args, state=work / "state",
-                              reports=work / "reports"),
-                  work / "reports", cwd=work, env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": emulator.url},
-                  timeout_s=timeout_s, stop_after_s=stop_after_s)
+    cli = run_cli(
+        runner_argv(
+            str(issues),
+            "--repo",
+            str(clone),
+            "--github",
+            name,
+            "--publish",
+            "pr",
+            "--commit-plan",
+            *args,
+            state=work / "state",
+            reports=work / "reports",
+        ),
+        work / "reports",
+        cwd=work,
+        env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": emulator.url},
+        timeout_s=timeout_s,
+        stop_after_s=stop_after_s,
+    )
     other.stop()
     stats = emulator.stats
     events = emulator.app.stats.limit_events()
@@ -166,11 +205,15 @@ def run_case(ctx, emulator, name: str, clone: Path, issues: Path, toml: str, *, 
     start = other.started_at if other.started_at is not None else emulator.app.clock.now()
     content = content_times(emulator, name)
     return {
-        "cli": cli, "start": start, "content": content, "refusals": [e["at"] for e in mine],
+        "cli": cli,
+        "start": start,
+        "content": content,
+        "refusals": [e["at"] for e in mine],
         "refusal_reasons": _count(e["reason"] for e in mine),
         "injected": sum(e["reason"] == "injected" for e in mine),
         "competitor": {"created": other.created, "refused": other.refused},
-        "requests": stats["requests"], "writes": stats["writes"],
+        "requests": stats["requests"],
+        "writes": stats["writes"],
         "primary_violations": stats["primary_limit_violations"],
         "wall_s": round(cli.wall_s, 2),
     }
@@ -188,6 +231,10 @@ def runner_summary(case: dict[str, Any]) -> dict[str, Any]:
     cli = case["cli"]
     github = cli.metrics.get("github") or {}
     report = cli.report or {}
-    return {"exit_code": cli.exit_code, "totals": cli.totals, "rate_limited_retries": github.get("rate_limited"),
-            "pacing": github.get("pacing"), "pacing_events": len(report.get("pacing_events") or [])}
-
+    return {
+        "exit_code": cli.exit_code,
+        "totals": cli.totals,
+        "rate_limited_retries": github.get("rate_limited"),
+        "pacing": github.get("pacing"),
+        "pacing_events": len(report.get("pacing_events") or []),
+    }

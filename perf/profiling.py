@@ -5,6 +5,7 @@ work in threads (intake, collector, publisher, monitor). `profiled()` gives ever
 thread started inside the block its own fresh profiler and merges them all into one
 table, so the top functions describe the whole master process.
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -13,13 +14,22 @@ import pstats
 import re
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 TOP = 20
 _TAIL = re.compile(r"/(?:lib/python3\.\d+/)?(?:site-packages/)?(?=[^/]+(?:/[^/]+)?$)")
-WAITS = ("acquire' of '_thread.lock", "poll' of 'select.poll", "time.sleep", "select.select",
-         "'get' of '_queue.SimpleQueue'", "posix.waitpid", "select.epoll", "wait' of 'threading.Condition")
+WAITS = (
+    "acquire' of '_thread.lock",
+    "poll' of 'select.poll",
+    "time.sleep",
+    "select.select",
+    "'get' of '_queue.SimpleQueue'",
+    "posix.waitpid",
+    "select.epoll",
+    "wait' of 'threading.Condition",
+)
 
 
 class Profiles:
@@ -57,8 +67,9 @@ class Profiles:
             if any(w in label for w in WAITS):
                 waiting += tottime
                 continue
-            rows.append({"function": label, "calls": calls, "tottime_s": round(tottime, 4),
-                         "cumtime_s": round(cumtime, 4)})
+            rows.append(
+                {"function": label, "calls": calls, "tottime_s": round(tottime, 4), "cumtime_s": round(cumtime, 4)}
+            )
         rows.sort(key=lambda r: -r["tottime_s"])
         return {"functions": rows[:n], "waiting_s": round(waiting, 3), "sort": "own time (tottime)"}
 
@@ -67,7 +78,7 @@ def _short(filename: str) -> str:
     """The last two path components, stdlib and site-packages prefixes dropped:
     `runner/pool/sagepool.py`, `selectors.py`, `requests/sessions.py`."""
     match = _TAIL.search(filename)
-    return filename[match.end():] if match else filename
+    return filename[match.end() :] if match else filename
 
 
 @contextmanager

@@ -17,6 +17,7 @@ start-up once, so their rates compare fairly. If a smaller size turns out fastes
 again on the full workload and that run is the baseline for auto / best fixed. In all the
 scenario takes about 65 s on 2 cores (`--quick`: about 10 s).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,11 +30,11 @@ from typing import Any
 from perf import simtasks
 from perf.common import Context, ratio
 from perf.profiling import profiled
-from runner.scaling.autoscaler import Autoscaler
-from runner.run.backend import INFLIGHT_PER_WORKER
-from runner.records.metrics import RunMetrics
-from runner.scaling.monitor import PsutilSampler, ResourceMonitor
 from runner.pool import SagePool
+from runner.records.metrics import RunMetrics
+from runner.run.backend import INFLIGHT_PER_WORKER
+from runner.scaling.autoscaler import Autoscaler
+from runner.scaling.monitor import PsutilSampler, ResourceMonitor
 from runner.scaling.policy import ScalingPolicy
 
 SLEEP_S = 0.02
@@ -48,8 +49,14 @@ def workload(size: int, run_s: float) -> int:
     return round(size * run_s / SLEEP_S)
 
 
-def drive(pool: SagePool, tasks: int, cap_s: float, began: float, metrics: RunMetrics | None = None,
-          backlog: deque[int] | None = None) -> dict[str, Any]:
+def drive(
+    pool: SagePool,
+    tasks: int,
+    cap_s: float,
+    began: float,
+    metrics: RunMetrics | None = None,
+    backlog: deque[int] | None = None,
+) -> dict[str, Any]:
     """Feed `tasks` sleeps through the pool as runner's dispatcher does (submit while a slot is
     free) until the last result, or `cap_s` after `began`. Times are seconds since `began`."""
     backlog = backlog if backlog is not None else deque(range(tasks))
@@ -68,8 +75,14 @@ def drive(pool: SagePool, tasks: int, cap_s: float, began: float, metrics: RunMe
         except stdqueue.Empty:
             continue
     elapsed = (done[-1] if len(done) == tasks else time.monotonic() - began) if done else cap_s
-    return {"tasks": tasks, "tasks_done": len(done), "elapsed_s": round(elapsed, 3),
-            "tasks_per_s": len(done) / elapsed, "capped": len(done) < tasks, "completions": done}
+    return {
+        "tasks": tasks,
+        "tasks_done": len(done),
+        "elapsed_s": round(elapsed, 3),
+        "tasks_per_s": len(done) / elapsed,
+        "capped": len(done) < tasks,
+        "completions": done,
+    }
 
 
 def _finished(completions: stdqueue.SimpleQueue[float], metrics: RunMetrics | None, key: int) -> None:
@@ -113,7 +126,8 @@ def auto(tasks: int, cap_s: float, policy_args: dict[str, Any] | None = None) ->
         pool.shutdown(wait=True)
     shift = scaler.t0 - began
     return {
-        "start_workers": start_size, "policy": {"min_workers": 1, "max_workers": MAX_WORKERS, **policy_args},
+        "start_workers": start_size,
+        "policy": {"min_workers": 1, "max_workers": MAX_WORKERS, **policy_args},
         **{k: v for k, v in result.items() if k != "completions"},
         "worker_count_series": [[0.0, start_size]] + [[round(t + shift, 3), n] for t, n in scaler.sizes],
         "throughput_series": rate_series(result["completions"]),
@@ -124,9 +138,16 @@ def auto(tasks: int, cap_s: float, policy_args: dict[str, Any] | None = None) ->
 
 def _decision(d: dict[str, Any], wall0: float) -> dict[str, Any]:
     at = datetime.fromisoformat(d["at"]).timestamp() - wall0
-    return {"t_s": round(at, 3), "action": d["action"], "from": d["from_size"], "to": d["to_size"],
-            "applied": d["applied"], "suppressed_by": d["suppressed_by"], "repeats": d.get("repeats", 1),
-            "reasons": d["reasons"][:2]}
+    return {
+        "t_s": round(at, 3),
+        "action": d["action"],
+        "from": d["from_size"],
+        "to": d["to_size"],
+        "applied": d["applied"],
+        "suppressed_by": d["suppressed_by"],
+        "repeats": d.get("repeats", 1),
+        "reasons": d["reasons"][:2],
+    }
 
 
 def rate_series(times: list[float], bucket_s: float = 0.5) -> list[list[float]]:
@@ -159,11 +180,18 @@ def run(ctx: Context) -> dict[str, Any]:
     with profiled() as profiles:
         fixed(MAX_WORKERS, tasks // 8, cap_s)
     return {
-        "label": f"SIMULATED I/O: each task sleeps {SLEEP_S} s", "tasks": tasks, "run_s": run_s, "cap_s": cap_s,
+        "label": f"SIMULATED I/O: each task sleeps {SLEEP_S} s",
+        "tasks": tasks,
+        "run_s": run_s,
+        "cap_s": cap_s,
         "load_avg_1m": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
         "fixed": fixed_runs,
-        "best_fixed": {"workers": best["workers"], "tasks_per_s": baseline["tasks_per_s"], "tasks": tasks,
-                       "rerun_on_full_workload": baseline is not best},
+        "best_fixed": {
+            "workers": best["workers"],
+            "tasks_per_s": baseline["tasks_per_s"],
+            "tasks": tasks,
+            "rerun_on_full_workload": baseline is not best,
+        },
         "auto_default_policy": shipped,
         "auto_vs_best_fixed": ratio(shipped["tasks_per_s"], baseline["tasks_per_s"]),
         "profile_top": profiles.top(),

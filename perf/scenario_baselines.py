@@ -12,13 +12,15 @@ engine   no-op tasks through runner's SagePool against a plain ProcessPoolExecut
 
 Rates here are baselines only; bench.py divides runner's rates by them.
 """
+
 from __future__ import annotations
 
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from perf import engine_overhead
 from perf.common import Context, ratio, summary
@@ -49,7 +51,7 @@ def naive_rates(repo: Path, items: list[dict[str, Any]], warmup: int = 5) -> lis
     size = max(1, len(rest) // NAIVE_CHUNKS)
     rates = []
     for start in range(0, size * NAIVE_CHUNKS, size):
-        chunk = rest[start:start + size]
+        chunk = rest[start : start + size]
         began = time.perf_counter()
         for item in chunk:
             commit_one(item, prefix="naive/issue-")
@@ -72,8 +74,9 @@ def _naive_commit(handle, repo: Path, who):
     return commit_one
 
 
-def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "ceiling/issue-",
-                 runner_settings: bool = False) -> dict[str, Any]:
+def ceiling_rate(
+    repo: Path, items: Iterable[dict[str, Any]], prefix: str = "ceiling/issue-", runner_settings: bool = False
+) -> dict[str, Any]:
     """Commits per second of one fast-import stream: one commit on its own new branch per issue.
 
     With `runner_settings`, git does exactly what runner asks of it: its fast-import
@@ -84,8 +87,12 @@ def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "cei
     options, import_options = (GIT_OPTIONS, IMPORT_OPTIONS) if runner_settings else ((), ("--quiet",))
     env = {**git_env(), **MALLOC_PADDING} if runner_settings else git_env()
     began = time.perf_counter()
-    proc = subprocess.Popen(["git", "-C", str(repo), *options, "fast-import", *import_options],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        ["git", "-C", str(repo), *options, "fast-import", *import_options],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     answers: list[bytes] = []
     reader = threading.Thread(target=lambda: answers.append(proc.stdout.read()), daemon=True)
@@ -99,19 +106,25 @@ def ceiling_rate(repo: Path, items: Iterable[dict[str, Any]], prefix: str = "cei
         proc.stdin.write(
             b"commit %s\nmark :%d\ncommitter %s\ndata %d\n%s\nfrom %s\n"
             b"M 100644 inline .runner/issues/%d/PLAN.md\ndata %d\n%s\n\n"
-            % (ref, count + 1, STAMP, len(message), message, base, number, len(data), data))
+            % (ref, count + 1, STAMP, len(message), message, base, number, len(data), data)
+        )
         branches.append(branch.decode())
         count += 1
     if runner_settings:
-        proc.stdin.write(b"reset %s\n\n" % HOLDING_REF.encode()
-                         + b"".join(b"get-mark :%d\n" % mark for mark in range(1, count + 1)))
+        proc.stdin.write(
+            b"reset %s\n\n" % HOLDING_REF.encode() + b"".join(b"get-mark :%d\n" % mark for mark in range(1, count + 1))
+        )
     proc.stdin.close()
     reader.join()
     commits = answers[0].split()
     if proc.wait() != 0:
         raise RuntimeError("git fast-import failed")
     if runner_settings:
-        created = PackedRefs(repo, repo / ".git").create(dict(zip(branches, (c.decode() for c in commits)))).created
+        created = (
+            PackedRefs(repo, repo / ".git")
+            .create(dict(zip(branches, (c.decode() for c in commits), strict=False)))
+            .created
+        )
         if len(created) != count:
             raise RuntimeError("packed-refs refused some ceiling branches")
     elapsed = time.perf_counter() - began
@@ -126,10 +139,15 @@ def engine(tasks: int, reps: int, workers: int = 2, inflight: int = 2) -> dict[s
         sage.append(engine_overhead.sage_rate(tasks, workers, inflight))
     unbounded.append(engine_overhead.executor_unbounded_rate(tasks, workers))
     ex, sg = summary(executor), summary(sage)
-    return {"tasks": tasks, "workers": workers, "inflight_per_worker": inflight,
-            "process_pool_executor_per_s": ex, "sage_pool_per_s": sg,
-            "process_pool_executor_unbounded_per_s": summary(unbounded),
-            "sage_over_executor": ratio(sg["median"], ex["median"])}
+    return {
+        "tasks": tasks,
+        "workers": workers,
+        "inflight_per_worker": inflight,
+        "process_pool_executor_per_s": ex,
+        "sage_pool_per_s": sg,
+        "process_pool_executor_unbounded_per_s": summary(unbounded),
+        "sage_over_executor": ratio(sg["median"], ex["median"]),
+    }
 
 
 def run(ctx: Context, pipeline_issues: int, large_issues: int) -> dict[str, Any]:
@@ -141,19 +159,28 @@ def run(ctx: Context, pipeline_issues: int, large_issues: int) -> dict[str, Any]
     naive = naive_rates(clone, naive_items)
     with profiled(threads=False) as profiles:
         naive_rates(clone, list(issues(naive_count + 20, seed=23))[naive_count:], warmup=0)
-    ceilings_small = [ceiling_rate(ctx.fresh_repo("ceiling"), issues(pipeline_issues, seed=21))
-                      for _ in range(1 if quick else 3)]
+    ceilings_small = [
+        ceiling_rate(ctx.fresh_repo("ceiling"), issues(pipeline_issues, seed=21)) for _ in range(1 if quick else 3)
+    ]
     ceiling_large = ceiling_rate(ctx.fresh_repo("ceiling-large"), issues(large_issues, seed=23))
     ceiling_tuned = ceiling_rate(ctx.fresh_repo("ceiling-tuned"), issues(large_issues, seed=23), runner_settings=True)
     return {
-        "naive": {"issues_measured": naive_count - 5, "chunks": NAIVE_CHUNKS, "issues_per_s": summary(naive),
-                  "note": "measured on a sample of the large issue set (its per-issue cost does not depend on "
-                          "the batch size); GitPython checkout -b / write / add / commit, no analysis"},
+        "naive": {
+            "issues_measured": naive_count - 5,
+            "chunks": NAIVE_CHUNKS,
+            "issues_per_s": summary(naive),
+            "note": "measured on a sample of the large issue set (its per-issue cost does not depend on "
+            "the batch size); GitPython checkout -b / write / add / commit, no analysis",
+        },
         "ceiling": {"issues": pipeline_issues, "commits_per_s": summary([c["commits_per_s"] for c in ceilings_small])},
         "ceiling_large": {"issues": large_issues, **ceiling_large},
-        "ceiling_large_runner_settings": {"issues": large_issues, **ceiling_tuned,
-                                          "note": "what runner asks of git: its fast-import options (heap pad, no reflogs, "
-                                                  "zlib level 1, no deltas) and branches created in packed-refs"},
+        "ceiling_large_runner_settings": {
+            "issues": large_issues,
+            **ceiling_tuned,
+            "note": "what runner asks of git: its fast-import options (heap pad, no reflogs, "
+            "zlib level 1, no deltas) and branches created in packed-refs",
+        },
         "engine": engine(2000 if quick else 8000, 1 if quick else 3),
-        "profile_top": profiles.top(), "profile_of": "an extra, untimed naive loop over 20 more issues",
+        "profile_top": profiles.top(),
+        "profile_of": "an extra, untimed naive loop over 20 more issues",
     }

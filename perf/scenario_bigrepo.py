@@ -11,6 +11,7 @@
 USS (unique set size) is what a process would give back if it ended: pages of the shared
 index file that sit in the page cache are not in it, which is the point of sharing them.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,15 +78,25 @@ def issues_about(repo: Path, count: int, seed: int = 11) -> list[dict[str, Any]]
     found: list[dict[str, Any]] = []
     while len(found) < count:
         path = rng.choice(tracked)
-        names = [name for name, qual, _ in definitions(path, (repo / path).read_text(errors="replace"))
-                 if not name.startswith("_") and name == qual]
+        names = [
+            name
+            for name, qual, _ in definitions(path, (repo / path).read_text(errors="replace"))
+            if not name.startswith("_") and name == qual
+        ]
         if not names:
             continue
         name, module = rng.choice(names), module_name(path) or path
         number = len(found) + 1
-        found.append({"number": number, "title": f"{name} gives a wrong result", "state": "open", "labels": ["bug"],
-                      "body": f"Calling `{module}.{name}()` returns the wrong value.\n\n```python\nfrom "
-                              f"{module.rsplit('.', 1)[0]} import {module.rsplit('.', 1)[-1]}\n```\n"})
+        found.append(
+            {
+                "number": number,
+                "title": f"{name} gives a wrong result",
+                "state": "open",
+                "labels": ["bug"],
+                "body": f"Calling `{module}.{name}()` returns the wrong value.\n\n```python\nfrom "
+                f"{module.rsplit('.', 1)[0]} import {module.rsplit('.', 1)[-1]}\n```\n",
+            }
+        )
     return found
 
 
@@ -128,16 +139,32 @@ def dry_run(ctx: Context, issues_path: Path, repo: Path, name: str, seed_index: 
         samplers.append(UssSampler(pid))
         samplers[-1].start()
 
-    run = run_cli(runner_argv(str(issues_path), "--repo", str(repo), "--dry-run", "--workers", "auto",
-                              state=work / "state", reports=work / "reports"),
-                  work / "reports", timeout_s=900, on_start=watch)
+    run = run_cli(
+        runner_argv(
+            str(issues_path),
+            "--repo",
+            str(repo),
+            "--dry-run",
+            "--workers",
+            "auto",
+            state=work / "state",
+            reports=work / "reports",
+        ),
+        work / "reports",
+        timeout_s=900,
+        on_start=watch,
+    )
     for sampler in samplers:
         sampler.stop()
     sampler = samplers[0] if samplers else None
-    return {"exit_code": run.exit_code, "totals": run.totals, "issues_per_s": run.metrics.get("throughput_per_s"),
-            "wall_s": round(run.wall_s, 2),
-            "master_uss_mb": round(sampler.master / MB, 1) if sampler else None,
-            "sage_uss_mb": sorted((round(v / MB, 1) for v in sampler.sages.values()), reverse=True) if sampler else []}
+    return {
+        "exit_code": run.exit_code,
+        "totals": run.totals,
+        "issues_per_s": run.metrics.get("throughput_per_s"),
+        "wall_s": round(run.wall_s, 2),
+        "master_uss_mb": round(sampler.master / MB, 1) if sampler else None,
+        "sage_uss_mb": sorted((round(v / MB, 1) for v in sampler.sages.values()), reverse=True) if sampler else [],
+    }
 
 
 def run(ctx: Context) -> dict[str, Any]:

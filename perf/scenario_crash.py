@@ -6,6 +6,7 @@ kills. Kept throughput is the ratio of the two; lost issues are counted from run
 report (every input number must appear exactly once, in a terminal state) and from the
 repository (one branch per succeeded issue).
 """
+
 from __future__ import annotations
 
 import os
@@ -72,11 +73,14 @@ def lost_issues(run: CliRun, expected: int, repo: Path) -> dict[str, Any]:
     numbers = [r["number"] for r in records if r.get("status") in TERMINAL]
     branches = git(repo, "for-each-ref", "--format=%(refname)", "refs/heads/runner/").split()
     succeeded = (run.report or {}).get("totals", {}).get("succeeded", 0)
-    return {"missing": len(set(range(1, expected + 1)) - set(numbers)),
-            "duplicated": len(numbers) - len(set(numbers)),
-            "failed": (run.report or {}).get("totals", {}).get("failed"),
-            "branches": len(branches), "succeeded": succeeded,
-            "succeeded_without_branch": max(0, succeeded - len(branches))}
+    return {
+        "missing": len(set(range(1, expected + 1)) - set(numbers)),
+        "duplicated": len(numbers) - len(set(numbers)),
+        "failed": (run.report or {}).get("totals", {}).get("failed"),
+        "branches": len(branches),
+        "succeeded": succeeded,
+        "succeeded_without_branch": max(0, succeeded - len(branches)),
+    }
 
 
 def one_run(ctx: Context, path: Path, count: int, kill: bool) -> dict[str, Any]:
@@ -89,15 +93,25 @@ def one_run(ctx: Context, path: Path, count: int, kill: bool) -> dict[str, Any]:
             killers.append(Killer(pid))
             killers[0].start()
 
-    run = run_cli(runner_argv(str(path), "--repo", str(repo), "--workers", "2", state=work / "state",
-                              reports=work / "reports"), work / "reports", timeout_s=300, on_start=start_killer)
+    run = run_cli(
+        runner_argv(str(path), "--repo", str(repo), "--workers", "2", state=work / "state", reports=work / "reports"),
+        work / "reports",
+        timeout_s=300,
+        on_start=start_killer,
+    )
     for killer in killers:
         killer.stop()
     figures = run.figures()
-    return {"killed": len(killers[0].killed) if killers else 0, "lost": lost_issues(run, count, repo),
-            "issues_per_s": figures["issues_per_s"], "issues_per_s_wall": figures["issues_per_s_wall"],
-            "exit_code": run.exit_code, "retries": figures["retries"], "pool": figures["pool"],
-            "latency_s": figures["latency_s"]}
+    return {
+        "killed": len(killers[0].killed) if killers else 0,
+        "lost": lost_issues(run, count, repo),
+        "issues_per_s": figures["issues_per_s"],
+        "issues_per_s_wall": figures["issues_per_s_wall"],
+        "exit_code": run.exit_code,
+        "retries": figures["retries"],
+        "pool": figures["pool"],
+        "latency_s": figures["latency_s"],
+    }
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -110,11 +124,15 @@ def run(ctx: Context) -> dict[str, Any]:
         killed.append(one_run(ctx, path, count, kill=True))
     calm_rate = summary([r["issues_per_s"] for r in calm])
     kill_rate = summary([r["issues_per_s"] for r in killed])
-    lost = sum(r["lost"]["missing"] + r["lost"]["duplicated"] + r["lost"]["succeeded_without_branch"]
-               for r in killed + calm)
-    return {"issues": count, "reps": reps, "kill_every_s": KILL_EVERY_S,
-            "no_kill": {"issues_per_s": calm_rate, "runs": calm},
-            "with_kills": {"issues_per_s": kill_rate, "kills": summary([r["killed"] for r in killed]),
-                           "runs": killed},
-            "throughput_kept": ratio(kill_rate["median"], calm_rate["median"]),
-            "issues_lost": lost}
+    lost = sum(
+        r["lost"]["missing"] + r["lost"]["duplicated"] + r["lost"]["succeeded_without_branch"] for r in killed + calm
+    )
+    return {
+        "issues": count,
+        "reps": reps,
+        "kill_every_s": KILL_EVERY_S,
+        "no_kill": {"issues_per_s": calm_rate, "runs": calm},
+        "with_kills": {"issues_per_s": kill_rate, "kills": summary([r["killed"] for r in killed]), "runs": killed},
+        "throughput_kept": ratio(kill_rate["median"], calm_rate["median"]),
+        "issues_lost": lost,
+    }

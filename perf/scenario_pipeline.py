@@ -8,6 +8,7 @@ compared with. The suite's warm-up run (perf/bench.py) precedes these runs. One 
 in-process run of the one-repository case is profiled (master process, every thread); it
 is not one of the timed runs.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -29,8 +30,13 @@ def sizes(quick: bool) -> dict[str, int]:
 def one_repo_run(ctx: Context, path: Path, tag: str) -> CliRun:
     work = ctx.path(f"pipeline-{tag}")
     repo = ctx.fresh_repo(tag)
-    return run_cli(runner_argv(str(path), "--repo", str(repo), "--workers", "auto", state=work / "state",
-                               reports=work / "reports"), work / "reports", timeout_s=400)
+    return run_cli(
+        runner_argv(
+            str(path), "--repo", str(repo), "--workers", "auto", state=work / "state", reports=work / "reports"
+        ),
+        work / "reports",
+        timeout_s=400,
+    )
 
 
 def many_repo_run(ctx: Context, path: Path, names: list[str]) -> CliRun:
@@ -38,8 +44,11 @@ def many_repo_run(ctx: Context, path: Path, names: list[str]) -> CliRun:
     flags = []
     for name in names:
         flags += ["--repo", f"{name}={ctx.fresh_repo(name.replace('/', '-'))}"]
-    return run_cli(runner_argv(str(path), *flags, "--workers", "auto", state=work / "state",
-                               reports=work / "reports"), work / "reports", timeout_s=400)
+    return run_cli(
+        runner_argv(str(path), *flags, "--workers", "auto", state=work / "state", reports=work / "reports"),
+        work / "reports",
+        timeout_s=400,
+    )
 
 
 def latencies(run: CliRun) -> list[float]:
@@ -83,8 +92,14 @@ def profile_in_process(ctx: Context, path: Path) -> dict[str, Any]:
     from runner.run.pipeline import ProcessRun
 
     work = ctx.path("pipeline-profiled")
-    config = build_config({"repo_args": [str(ctx.fresh_repo("profiled"))], "state_dir": work / "state",
-                           "report_dir": work / "reports", "quiet": True})
+    config = build_config(
+        {
+            "repo_args": [str(ctx.fresh_repo("profiled"))],
+            "state_dir": work / "state",
+            "report_dir": work / "reports",
+            "quiet": True,
+        }
+    )
     with profiled() as profiles:
         outcome = ProcessRun(config, str(path)).execute()
     return {"exit_code": outcome.exit_code, **profiles.top()}
@@ -104,7 +119,8 @@ def run(ctx: Context) -> dict[str, Any]:
     big = one_repo_run(ctx, large, "large")
     middle = sorted(single, key=lambda r: r.metrics.get("throughput_per_s") or 0)[len(single) // 2]
     result = {
-        "issues": n["issues"], "reps": n["reps"],
+        "issues": n["issues"],
+        "reps": n["reps"],
         "one_repo": aggregate(single),
         "eight_repos": aggregate(spread),
         "large": {"issues": n["large"], **aggregate([big])},

@@ -16,6 +16,7 @@ Master RSS is sampled from outside every 50 ms (psutil, master process only) and
 from runner's own report (metrics.peak_rss_bytes). "Flat" is judged on the processing phase:
 the RSS growth over its second half.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,9 +37,21 @@ def sizes(quick: bool) -> tuple[int, int]:
 def dry_run(ctx: Context, path: Path, repo: Path, cap_s: float) -> tuple[CliRun, float]:
     work = ctx.path(f"scale-{path.stem}")
     started_wall = datetime.now().timestamp()
-    run = run_cli(runner_argv(str(path), "--repo", str(repo), "--dry-run", "--workers", "auto",
-                              state=work / "state", reports=work / "reports"),
-                  work / "reports", timeout_s=cap_s + 120, stop_after_s=cap_s)
+    run = run_cli(
+        runner_argv(
+            str(path),
+            "--repo",
+            str(repo),
+            "--dry-run",
+            "--workers",
+            "auto",
+            state=work / "state",
+            reports=work / "reports",
+        ),
+        work / "reports",
+        timeout_s=cap_s + 120,
+        stop_after_s=cap_s,
+    )
     return run, started_wall
 
 
@@ -53,13 +66,20 @@ def describe(run: CliRun, items: int, cap_s: float, started_wall: float) -> dict
     series = run.peaks.rss_series
     growth = second_half_growth(series, scan_s)
     return {
-        "input_items": items, "cap_s": round(cap_s, 1), "capped": processed < items,
-        "exit_code": run.exit_code, "stopped": report.get("stopped"), "totals": totals,
-        "processed": processed, "wall_s": round(run.wall_s, 2),
+        "input_items": items,
+        "cap_s": round(cap_s, 1),
+        "capped": processed < items,
+        "exit_code": run.exit_code,
+        "stopped": report.get("stopped"),
+        "totals": totals,
+        "processed": processed,
+        "wall_s": round(run.wall_s, 2),
         "first_pass_s": round(scan_s, 2) if scan_s is not None else None,
         "issues_per_s": metrics.get("throughput_per_s"),
-        "peak_master_rss_bytes": {"report": (metrics.get("peak_rss_bytes") or {}).get("master"),
-                                  "sampled": run.peaks.master_rss},
+        "peak_master_rss_bytes": {
+            "report": (metrics.get("peak_rss_bytes") or {}).get("master"),
+            "sampled": run.peaks.master_rss,
+        },
         "peak_worker_rss_bytes": max(run.peaks.worker_rss.values() or [0]),
         "processing_rss_growth_second_half_bytes": growth,
         "rss_growth_per_10k_issues_bytes": round(growth / (processed / 2) * 10_000) if growth and processed else None,
@@ -75,15 +95,14 @@ def second_half_growth(series: list[tuple[float, int]], processing_from_s: float
     if len(points) < 4:
         return None
     middle = points[len(points) // 2][1]
-    return max(rss for _, rss in points[len(points) // 2:]) - middle
+    return max(rss for _, rss in points[len(points) // 2 :]) - middle
 
 
 def run(ctx: Context, reserve_s: float) -> dict[str, Any]:
     small, large = sizes(ctx.quick)
     data = ctx.path("scale-inputs")
     small_path = data / f"issues-{small}.jsonl"
-    large_path = write_compact_issues(data / f"issues-{large}.jsonl", large, prefix_path=small_path,
-                                      prefix_count=small)
+    large_path = write_compact_issues(data / f"issues-{large}.jsonl", large, prefix_path=small_path, prefix_count=small)
     repo = ctx.fresh_repo("scale")
     allowance = ctx.remaining() - reserve_s
     small_cap = max(20.0, min(allowance - LARGE_RESERVE_S[ctx.quick], 40.0 if ctx.quick else 240.0))
@@ -97,7 +116,8 @@ def run(ctx: Context, reserve_s: float) -> dict[str, Any]:
     peak_small = small_result["peak_master_rss_bytes"]["sampled"]
     peak_large = large_result["peak_master_rss_bytes"]["sampled"]
     return {
-        "small": small_result, "large": large_result,
+        "small": small_result,
+        "large": large_result,
         "large_vs_small_peak_master_rss": round(peak_large / peak_small, 3) if peak_small else None,
         "input": "compact synthetic issues (title, one-line body, labels)",
     }

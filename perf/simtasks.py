@@ -3,6 +3,7 @@
 Kept in a module that imports almost nothing, so unpickling a task in a fresh worker
 costs no library imports (perf.scenario_* pull in runner's CLI stack and PyGithub).
 """
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 Targets are measured, never asserted: a miss is a finding for the results, not a failure
 of the benchmark.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,8 +54,7 @@ def comparisons(scenarios: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row(name: str, measured: Any, goal: str, met: bool | None, note: str = "") -> dict[str, Any]:
-    return {"target": name, "measured": measured, "goal": goal,
-            "met": None if met is None else bool(met), "note": note}
+    return {"target": name, "measured": measured, "goal": goal, "met": None if met is None else bool(met), "note": note}
 
 
 def _at_least(value: float | None, floor: float) -> bool | None:
@@ -65,32 +65,67 @@ def evaluate(scenarios: dict[str, Any], comp: dict[str, Any], quick: bool) -> li
     large = _get(scenarios, "pipeline", "large", "issues")
     size_note = f"quick mode: {large} issues instead of 10,000" if quick else ""
     rows = [
-        _row(f"{large} issues, one repo, CLI with start-up vs naive", comp["runner_large_wall_over_naive"], ">= 25x",
-             _at_least(comp["runner_large_wall_over_naive"], 25), size_note),
-        _row(f"{large} issues, one repo, CLI with start-up vs ceiling", comp["runner_large_wall_over_ceiling"],
-             ">= 0.60", _at_least(comp["runner_large_wall_over_ceiling"], 0.60), size_note),
-        _row("eight repositories vs one (median issues/s)", comp["eight_repos_over_one"], ">= 1.0",
-             _at_least(comp["eight_repos_over_one"], 1.0)),
-        _row("engine no-op: SagePool / ProcessPoolExecutor", comp["sage_pool_over_process_pool_executor"], ">= 0.8",
-             _at_least(comp["sage_pool_over_process_pool_executor"], 0.8)),
+        _row(
+            f"{large} issues, one repo, CLI with start-up vs naive",
+            comp["runner_large_wall_over_naive"],
+            ">= 25x",
+            _at_least(comp["runner_large_wall_over_naive"], 25),
+            size_note,
+        ),
+        _row(
+            f"{large} issues, one repo, CLI with start-up vs ceiling",
+            comp["runner_large_wall_over_ceiling"],
+            ">= 0.60",
+            _at_least(comp["runner_large_wall_over_ceiling"], 0.60),
+            size_note,
+        ),
+        _row(
+            "eight repositories vs one (median issues/s)",
+            comp["eight_repos_over_one"],
+            ">= 1.0",
+            _at_least(comp["eight_repos_over_one"], 1.0),
+        ),
+        _row(
+            "engine no-op: SagePool / ProcessPoolExecutor",
+            comp["sage_pool_over_process_pool_executor"],
+            ">= 0.8",
+            _at_least(comp["sage_pool_over_process_pool_executor"], 0.8),
+        ),
     ]
     pacing = scenarios.get("pacing") or {}
     of_allowed, violations = _get(pacing, "runner", "of_allowed"), _get(pacing, "runner", "violations")
-    rows.append(_row("pacing: achieved / allowed content rate; limit violations",
-                     {"of_allowed": of_allowed, "violations": violations}, ">= 0.90 and 0 violations",
-                     None if of_allowed is None else of_allowed >= 0.9 and violations == 0,
-                     "allowed = runner's notify interval (3 s), below GitHub's 80/min"))
+    rows.append(
+        _row(
+            "pacing: achieved / allowed content rate; limit violations",
+            {"of_allowed": of_allowed, "violations": violations},
+            ">= 0.90 and 0 violations",
+            None if of_allowed is None else of_allowed >= 0.9 and violations == 0,
+            "allowed = runner's notify interval (3 s), below GitHub's 80/min",
+        )
+    )
     rows += _pacing_limit_rows(pacing, quick)
     rows += _memory_rows(scenarios.get("scale") or {}, quick)
     rows += _bigrepo_rows(scenarios.get("bigrepo") or {}, quick)
     adaptive = scenarios.get("adaptive") or {}
-    rows.append(_row("adaptive (runner's default policy) vs best fixed size", adaptive.get("auto_vs_best_fixed"),
-                     ">= 0.90", _at_least(adaptive.get("auto_vs_best_fixed"), 0.9),
-                     "every run timed from a cold pool to its last task"))
+    rows.append(
+        _row(
+            "adaptive (runner's default policy) vs best fixed size",
+            adaptive.get("auto_vs_best_fixed"),
+            ">= 0.90",
+            _at_least(adaptive.get("auto_vs_best_fixed"), 0.9),
+            "every run timed from a cold pool to its last task",
+        )
+    )
     crash = scenarios.get("crash") or {}
-    rows.append(_row("crash: issues lost with a sage SIGKILLed every second", crash.get("issues_lost"), "0 (must)",
-                     None if crash.get("issues_lost") is None else crash["issues_lost"] == 0,
-                     f"throughput kept: {crash.get('throughput_kept')}"))
+    rows.append(
+        _row(
+            "crash: issues lost with a sage SIGKILLed every second",
+            crash.get("issues_lost"),
+            "0 (must)",
+            None if crash.get("issues_lost") is None else crash["issues_lost"] == 0,
+            f"throughput kept: {crash.get('throughput_kept')}",
+        )
+    )
     return rows
 
 
@@ -105,18 +140,37 @@ def _pacing_limit_rows(pacing: dict[str, Any], quick: bool) -> list[dict[str, An
     long = pacing.get("long") or {}
     share = long.get("of_budget_left")
     return [
-        _row("pacing: after a secondary limit, back to >= 90% of the configured pace within (emulated s, worst "
-             "episode)", worst, "<= 120 s", None if worst is None else worst <= 120,
-             f"{len(recoveries)} episodes (another client's burst, injected limits)"
-             + (f"; {interrupted} more with the next limit inside their two minutes" if interrupted else "")
-             + (f"; {unmeasured} ended with the batch" if unmeasured else "")),
-        _row("pacing: violations per limit episode (worst)", per_episode, "<= 1",
-             None if per_episode is None else per_episode <= 1,
-             "; ".join(f"{k} {pacing[k]['violations']} in {pacing[k]['episodes']}"
-                       for k in ("competitor", "competitor_no_comment", "injected", "long") if pacing.get(k))),
-        _row("pacing: long batch, PRs and comments per hour / GitHub's 500 less the other client's", share, ">= 0.90",
-             _at_least(share, 0.9), f"{long.get('issues')} issues, {long.get('hours')} emulated hours at "
-                                    f"{long.get('time_scale')}x" if long else "full suite only" if quick else ""),
+        _row(
+            "pacing: after a secondary limit, back to >= 90% of the configured pace within (emulated s, worst episode)",
+            worst,
+            "<= 120 s",
+            None if worst is None else worst <= 120,
+            f"{len(recoveries)} episodes (another client's burst, injected limits)"
+            + (f"; {interrupted} more with the next limit inside their two minutes" if interrupted else "")
+            + (f"; {unmeasured} ended with the batch" if unmeasured else ""),
+        ),
+        _row(
+            "pacing: violations per limit episode (worst)",
+            per_episode,
+            "<= 1",
+            None if per_episode is None else per_episode <= 1,
+            "; ".join(
+                f"{k} {pacing[k]['violations']} in {pacing[k]['episodes']}"
+                for k in ("competitor", "competitor_no_comment", "injected", "long")
+                if pacing.get(k)
+            ),
+        ),
+        _row(
+            "pacing: long batch, PRs and comments per hour / GitHub's 500 less the other client's",
+            share,
+            ">= 0.90",
+            _at_least(share, 0.9),
+            f"{long.get('issues')} issues, {long.get('hours')} emulated hours at {long.get('time_scale')}x"
+            if long
+            else "full suite only"
+            if quick
+            else "",
+        ),
     ]
 
 
@@ -126,13 +180,27 @@ def _bigrepo_rows(big: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     sages = _get(big, "big", "sage_uss_mb") or []
     ratio = big.get("big_over_small_issues_per_s")
     return [
-        _row("big repository: peak USS of a sage", max(sages) if sages else None, "< 100 MB",
-             None if not sages else max(sages) < 100, note),
-        _row("big repository: index update after 10 changed files", big.get("incremental_10_files_s"), "< 2 s",
-             None if big.get("incremental_10_files_s") is None else big["incremental_10_files_s"] < 2,
-             f"first build {big.get('index_build_s')} s"),
-        _row("big repository: issues/s vs the small bench repository", ratio, ">= 0.80 (informative)",
-             None if ratio is None else ratio >= 0.8, "same issue count, `--dry-run --workers auto`"),
+        _row(
+            "big repository: peak USS of a sage",
+            max(sages) if sages else None,
+            "< 100 MB",
+            None if not sages else max(sages) < 100,
+            note,
+        ),
+        _row(
+            "big repository: index update after 10 changed files",
+            big.get("incremental_10_files_s"),
+            "< 2 s",
+            None if big.get("incremental_10_files_s") is None else big["incremental_10_files_s"] < 2,
+            f"first build {big.get('index_build_s')} s",
+        ),
+        _row(
+            "big repository: issues/s vs the small bench repository",
+            ratio,
+            ">= 0.80 (informative)",
+            None if ratio is None else ratio >= 0.8,
+            "same issue count, `--dry-run --workers auto`",
+        ),
     ]
 
 
@@ -141,10 +209,13 @@ def _memory_rows(scale: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     peak = _get(large, "peak_master_rss_bytes", "sampled")
     peak_mb = round(peak / MB, 1) if peak else None
     within = scale.get("large_vs_small_peak_master_rss")
-    note = (f"large input: all {large.get('input_items'):,} items read by the first pass, "
-            f"{large.get('processed'):,} processed before the {large.get('cap_s')} s cap; "
-            f"small input: {small.get('processed'):,} of {small.get('input_items'):,} processed"
-            if large else "")
+    note = (
+        f"large input: all {large.get('input_items'):,} items read by the first pass, "
+        f"{large.get('processed'):,} processed before the {large.get('cap_s')} s cap; "
+        f"small input: {small.get('processed'):,} of {small.get('input_items'):,} processed"
+        if large
+        else ""
+    )
     if quick:
         note = "quick mode; " + note
     growth = small.get("processing_rss_growth_second_half_bytes")
@@ -152,12 +223,25 @@ def _memory_rows(scale: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     flat = round(growth / small_peak, 3) if growth is not None and small_peak else None
     per_10k = small.get("rss_growth_per_10k_issues_bytes")
     return [
-        _row("master peak RSS at the largest input", peak_mb, "< 150 MB", None if peak_mb is None else peak_mb < 150,
-             note),
-        _row("master peak RSS, largest vs smaller input", within, "within 10% (<= 1.10)",
-             None if within is None else within <= 1.10,
-             "compares runs that processed different numbers of issues when the larger one was capped"),
-        _row("master RSS flat while processing (smaller input, growth over the 2nd half / peak)", flat,
-             "<= 0.05", None if flat is None else flat <= 0.05,
-             f"{round(per_10k / MB, 2)} MB more per 10,000 issues processed" if per_10k is not None else ""),
+        _row(
+            "master peak RSS at the largest input",
+            peak_mb,
+            "< 150 MB",
+            None if peak_mb is None else peak_mb < 150,
+            note,
+        ),
+        _row(
+            "master peak RSS, largest vs smaller input",
+            within,
+            "within 10% (<= 1.10)",
+            None if within is None else within <= 1.10,
+            "compares runs that processed different numbers of issues when the larger one was capped",
+        ),
+        _row(
+            "master RSS flat while processing (smaller input, growth over the 2nd half / peak)",
+            flat,
+            "<= 0.05",
+            None if flat is None else flat <= 0.05,
+            f"{round(per_10k / MB, 2)} MB more per 10,000 issues processed" if per_10k is not None else "",
+        ),
     ]

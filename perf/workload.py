@@ -5,14 +5,16 @@ Every scenario works on the same kind of material, built here from a seed so two
 identifiers (what runner's index and analysis chew on), and issues whose titles and bodies
 name those identifiers and paths, with labels in every style runner's triage reads.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import random
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench Author",
@@ -23,8 +25,24 @@ IDENTITY = {
     "GIT_COMMITTER_DATE": "2024-01-01T00:00:00 +0000",
 }
 AREAS = ("auth", "billing", "search", "export", "orders", "catalog", "reports", "notify", "storage", "admin")
-NOUNS = ("session", "token", "invoice", "query", "cache", "record", "item", "user", "payment", "index",
-         "schedule", "upload", "profile", "filter", "quota", "webhook")
+NOUNS = (
+    "session",
+    "token",
+    "invoice",
+    "query",
+    "cache",
+    "record",
+    "item",
+    "user",
+    "payment",
+    "index",
+    "schedule",
+    "upload",
+    "profile",
+    "filter",
+    "quota",
+    "webhook",
+)
 VERBS = ("load", "save", "find", "render", "validate", "refresh", "compute", "parse", "sync", "export")
 TITLE_SHAPES = (
     "Crash when {verb}ing {noun} in {area}",
@@ -38,8 +56,18 @@ TITLE_SHAPES = (
     "Data loss when {verb}ing {noun} during {area} sync",
     "Typo in {area} {noun} message",
 )
-LABELS = (["bug"], ["enhancement"], ["docs"], ["priority: high", "kind/bug"], ["p0"], [], ["performance"],
-          [{"name": "security"}], ["question"], ["chore", "p3"])
+LABELS = (
+    ["bug"],
+    ["enhancement"],
+    ["docs"],
+    ["priority: high", "kind/bug"],
+    ["p0"],
+    [],
+    ["performance"],
+    [{"name": "security"}],
+    ["question"],
+    ["chore", "p3"],
+)
 
 
 def git_env() -> dict[str, str]:
@@ -57,19 +85,32 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
 
 def source_file(area: str, noun: str, rng: random.Random) -> str:
     """A small Python module with identifiers that issues will mention."""
-    lines = [f'"""{area.title()} {noun} handling."""', "", "import logging", "",
-             f"log = logging.getLogger('{area}.{noun}')", ""]
+    lines = [
+        f'"""{area.title()} {noun} handling."""',
+        "",
+        "import logging",
+        "",
+        f"log = logging.getLogger('{area}.{noun}')",
+        "",
+    ]
     for verb in rng.sample(VERBS, 4):
         name = f"{verb}_{noun}"
-        lines += [f"def {name}(request, {noun}_id, retries=3):",
-                  f"    \"\"\"{verb.title()} one {noun} for the {area} service.\"\"\"",
-                  f"    record = {area.title()}Store.lookup({noun}_id)",
-                  "    if record is None:",
-                  f"        log.warning('{name}: no {noun} %s', {noun}_id)",
-                  "        return None",
-                  f"    return record.{verb}(request, retries=retries)", ""]
-    lines += [f"class {area.title()}{noun.title()}Service:",
-              f"    def handle(self, {noun}):", f"        return {rng.choice(VERBS)}_{noun}(None, {noun}.id)", ""]
+        lines += [
+            f"def {name}(request, {noun}_id, retries=3):",
+            f'    """{verb.title()} one {noun} for the {area} service."""',
+            f"    record = {area.title()}Store.lookup({noun}_id)",
+            "    if record is None:",
+            f"        log.warning('{name}: no {noun} %s', {noun}_id)",
+            "        return None",
+            f"    return record.{verb}(request, retries=retries)",
+            "",
+        ]
+    lines += [
+        f"class {area.title()}{noun.title()}Service:",
+        f"    def handle(self, {noun}):",
+        f"        return {rng.choice(VERBS)}_{noun}(None, {noun}.id)",
+        "",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -105,20 +146,31 @@ def make_repo(path: Path, seed: int = 1, modules: int = 160) -> Path:
 
 def clone_repo(source: Path, target: Path) -> Path:
     """An independent copy (objects copied, not shared) for baselines that must not see runner's branches."""
-    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(source), str(target)],
-                   check=True, capture_output=True, env=git_env())
+    subprocess.run(
+        ["git", "clone", "-q", "--no-hardlinks", str(source), str(target)],
+        check=True,
+        capture_output=True,
+        env=git_env(),
+    )
     return target
 
 
 def issue(number: int, rng: random.Random, repository: str | None = None) -> dict[str, Any]:
     area, noun, verb = rng.choice(AREAS), rng.choice(NOUNS), rng.choice(VERBS)
     title = rng.choice(TITLE_SHAPES).format(area=area, noun=noun, verb=verb)
-    body = (f"When I {verb} a {noun} in app/{area}/{noun}.py the call to `{verb}_{noun}` returns None "
-            f"after {rng.randint(2, 40)} retries.\n\nSteps: open the {area} page, pick {noun} #{number}, "
-            f"press {verb}.\n\nExpected: it works. Seen with {area.title()}{noun.title()}Service.handle.\n")
-    item: dict[str, Any] = {"number": number, "title": title, "body": body, "state": "open",
-                            "labels": list(rng.choice(LABELS)),
-                            "html_url": f"https://github.com/{repository or 'bench/project'}/issues/{number}"}
+    body = (
+        f"When I {verb} a {noun} in app/{area}/{noun}.py the call to `{verb}_{noun}` returns None "
+        f"after {rng.randint(2, 40)} retries.\n\nSteps: open the {area} page, pick {noun} #{number}, "
+        f"press {verb}.\n\nExpected: it works. Seen with {area.title()}{noun.title()}Service.handle.\n"
+    )
+    item: dict[str, Any] = {
+        "number": number,
+        "title": title,
+        "body": body,
+        "state": "open",
+        "labels": list(rng.choice(LABELS)),
+        "html_url": f"https://github.com/{repository or 'bench/project'}/issues/{number}",
+    }
     if repository:
         item["repository_url"] = f"https://api.github.com/repos/{repository}"
     return item
@@ -141,8 +193,9 @@ def write_issues(path: Path, items: Iterator[dict[str, Any]]) -> Path:
     return path
 
 
-def write_compact_issues(path: Path, count: int, seed: int = 5, prefix_path: Path | None = None,
-                         prefix_count: int = 0) -> Path:
+def write_compact_issues(
+    path: Path, count: int, seed: int = 5, prefix_path: Path | None = None, prefix_count: int = 0
+) -> Path:
     """`count` small issues as JSON Lines, written fast (a million in seconds, not minutes);
     the first `prefix_count` lines also go to `prefix_path`, so the smaller input is a prefix."""
     rng = random.Random(seed)
@@ -159,8 +212,10 @@ def write_compact_issues(path: Path, count: int, seed: int = 5, prefix_path: Pat
         lines = []
         for number in range(1, count + 1):
             title, body, labels = shapes[number % len(shapes)]
-            line = (f'{{"number": {number}, "title": "{title} ({number})", "body": "{body}", '
-                    f'"state": "open", "labels": {labels}}}\n')
+            line = (
+                f'{{"number": {number}, "title": "{title} ({number})", "body": "{body}", '
+                f'"state": "open", "labels": {labels}}}\n'
+            )
             lines.append(line)
             if small is not None and number <= prefix_count:
                 small.write(line)

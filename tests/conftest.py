@@ -1,4 +1,5 @@
 """Shared fixtures: real git repositories, issue files and the runner CLI in a subprocess."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pytest
 
@@ -20,10 +22,13 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "author@example.com",
 }
 SAMPLE_FILES = {
-    "app/auth/login.py": "def authenticate_user(name, password):\n    session = create_session(name)\n    return session\n",
-    "app/auth/session.py": "def create_session(user):\n    token = new_token()\n    return {'user': user, 'token': token}\n",
+    "app/auth/login.py": "def authenticate_user(name, password):\n"
+    "    session = create_session(name)\n    return session\n",
+    "app/auth/session.py": "def create_session(user):\n"
+    "    token = new_token()\n    return {'user': user, 'token': token}\n",
     "app/export/csv_export.py": "def export_csv(rows):\n    return '\\n'.join(','.join(r) for r in rows)\n",
-    "app/search.py": "def search_items(query):\n    sql = 'SELECT * FROM items WHERE name = ' + query\n    return sql\n",
+    "app/search.py": "def search_items(query):\n"
+    "    sql = 'SELECT * FROM items WHERE name = ' + query\n    return sql\n",
     "docs/index.md": "# Inventory\n\nHow to export CSV files.\n",
     "README.md": "# sample\n",
 }
@@ -78,14 +83,27 @@ def write_issues(tmp_path: Path) -> Callable[..., Path]:
 def runner_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `python -m runner` in a subprocess with its own state and report dirs."""
 
-    def run(*args: str, input: bytes | None = None, state: str = "state", reports: str = "reports",
-            cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        *args: str,
+        input: bytes | None = None,
+        state: str = "state",
+        reports: str = "reports",
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
         argv = [sys.executable, "-m", "runner", *args]
         if args and args[0] == "process":
             argv += ["--state-dir", str(tmp_path / state), "--report-dir", str(tmp_path / reports)]
         clean_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        return subprocess.run(argv, input=input, capture_output=True, cwd=cwd or tmp_path,
-                              env={**clean_env, **(env or {})}, timeout=timeout)
+        return subprocess.run(
+            argv,
+            input=input,
+            capture_output=True,
+            cwd=cwd or tmp_path,
+            env={**clean_env, **(env or {})},
+            timeout=timeout,
+        )
 
     return run
 
@@ -135,21 +153,34 @@ class GitHubWorld:
         git(root, "clone", "-q", "--bare", str(clone), str(self.bare))
         self.clone = clone
         git(clone, "remote", "add", "origin", str(self.bare))
-        self.emulator = Emulator({GH_REPO: self.bare}, tokens={TOKEN: None, **(logins or {})},
-                                 config=EmulatorConfig(**{"content_per_minute": 1000, **config}))
+        self.emulator = Emulator(
+            {GH_REPO: self.bare},
+            tokens={TOKEN: None, **(logins or {})},
+            config=EmulatorConfig(**{"content_per_minute": 1000, **config}),
+        )
         self.url = self.emulator.start()
         (root / "runner.toml").write_text("[github]\ncontent_per_minute = 1000\nsecondary_wait = 1\n")
 
     def client(self, token: str = TOKEN):
         from github import Auth, Github
 
-        return Github(base_url=self.url, auth=Auth.Token(token), retry=None, timeout=10,
-                      seconds_between_requests=None, seconds_between_writes=None)
+        return Github(
+            base_url=self.url,
+            auth=Auth.Token(token),
+            retry=None,
+            timeout=10,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
 
-    def seed(self, count: int, body: Callable[[int], str | None] = lambda n: f"Login crashes in app/auth/login.py ({n})"):
+    def seed(
+        self, count: int, body: Callable[[int], str | None] = lambda n: f"Login crashes in app/auth/login.py ({n})"
+    ):
         repo = self.client().get_repo(GH_REPO)
         self.emulator.configure(secondary_limits=False)
-        numbers = [repo.create_issue(f"Issue {n}: login session bug", body=body(n) or "").number for n in range(1, count + 1)]
+        numbers = [
+            repo.create_issue(f"Issue {n}: login session bug", body=body(n) or "").number for n in range(1, count + 1)
+        ]
         self.emulator.configure(secondary_limits=True)
         self.reset_limits()
         return numbers
@@ -171,8 +202,15 @@ class GitHubWorld:
 
     def fast_flags(self, *publish: str) -> list[str]:
         """Publishing without waits; by default plan branches as draft PRs (`--publish pr --commit-plan`)."""
-        return ["--github", GH_REPO, "--write-interval", "0", "--notify-interval", "0",
-                *(publish or ("--publish", "pr", "--commit-plan"))]
+        return [
+            "--github",
+            GH_REPO,
+            "--write-interval",
+            "0",
+            "--notify-interval",
+            "0",
+            *(publish or ("--publish", "pr", "--commit-plan")),
+        ]
 
     def stop(self) -> None:
         self.emulator.stop()
@@ -205,8 +243,9 @@ class FakeClock:
         self.now += seconds
 
 
-def kill_a_dask_worker_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 60,
-                            poll_s: float = 0.05) -> int | None:
+def kill_a_dask_worker_when(
+    proc: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 60, poll_s: float = 0.05
+) -> int | None:
     """SIGKILL one of a running runner's Dask workers once two are up and `ready()` holds;
     the pid killed, or None if the run ended (or `timeout_s` passed) first."""
     deadline = time.monotonic() + timeout_s

@@ -3,6 +3,7 @@
 They live apart from the test module so that a sage unpickling them imports only this
 small file, not pytest.
 """
+
 from __future__ import annotations
 
 import faulthandler

@@ -7,6 +7,7 @@ counts, at module level, inside a function or under TYPE_CHECKING: a lazy import
 dependency from the reader, not from the fork server or a Dask worker that loads it. Module
 level imports must also form no cycle.
 """
+
 from __future__ import annotations
 
 import ast
@@ -69,8 +70,10 @@ def test_no_package_imports_one_above_it():
 
 def test_module_level_imports_have_no_cycle():
     mods = modules()
-    graph = {name: {t for t in imports(path, module_level_only=True) if t in mods and t != name}
-             for name, path in mods.items()}
+    graph = {
+        name: {t for t in imports(path, module_level_only=True) if t in mods and t != name}
+        for name, path in mods.items()
+    }
     state: dict[str, int] = {}
     stack: list[str] = []
     cycles = []
@@ -80,7 +83,7 @@ def test_module_level_imports_have_no_cycle():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1 and not _is_package_reexport(nxt, node):
-                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join([*stack[stack.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -102,9 +105,16 @@ def test_the_worker_side_loads_no_master_ui_or_github_code():
     import subprocess
     import sys
 
-    code = ("import sys, runner.pool.start as s, importlib; [importlib.import_module(m) for m in s.SAGE_MODULES]; "
-            "import runner.dask.worker; print(' '.join(sorted(sys.modules)))")
+    code = (
+        "import sys, runner.pool.start as s, importlib; [importlib.import_module(m) for m in s.SAGE_MODULES]; "
+        "import runner.dask.worker; print(' '.join(sorted(sys.modules)))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    master_side = [m for m in loaded if m.startswith(("runner.run", "runner.cli", "runner.github", "runner.records",
-                                                      "runner.scaling", "typer", "rich", "github"))]
+    master_side = [
+        m
+        for m in loaded
+        if m.startswith(
+            ("runner.run", "runner.cli", "runner.github", "runner.records", "runner.scaling", "typer", "rich", "github")
+        )
+    ]
     assert not master_side, master_side

@@ -2,6 +2,7 @@
 files and the demo. Only the master imports it; `entry` stays import-light because worker
 processes re-import the main module.
 """
+
 from __future__ import annotations
 
 from runner.cli.entry import main

@@ -6,6 +6,7 @@ writing it into the step's script, so an input can hold any text without being r
 code (GitHub's advice against script injection). The token reaches runner as `GITHUB_TOKEN`
 in its environment, as everywhere else: never on a command line.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def action_argv(env: Mapping[str, str]) -> list[str]:
         if get("ISSUES"):
             argv.append(get("ISSUES"))
         argv += ["--repo", get("PATH") or ".", "--github", get("REPOSITORY")]
-    for option, name in (("--config", "CONFIG"), ("--state-dir", "STATE_DIR"), ("--report-dir", "REPORT_DIR"),
-                         ("--publish", "PUBLISH")):
+    for option, name in (
+        ("--config", "CONFIG"),
+        ("--state-dir", "STATE_DIR"),
+        ("--report-dir", "REPORT_DIR"),
+        ("--publish", "PUBLISH"),
+    ):
         if get(name):
             argv += [option, get(name)]
     login = get("LOGIN") or (ACTIONS_LOGIN if get("WORKFLOW_TOKEN") == "true" else "")
@@ -65,9 +70,13 @@ def write_outputs(code: int, summary: dict[str, Any] | None, env: Mapping[str, s
     """Step outputs (`exit-code`, `run-id`, `report`, `report-markdown`, `summary`) and a few
     lines in the job summary."""
     report = (summary or {}).get("report") or {}
-    values = {"exit-code": str(code), "run-id": (summary or {}).get("run_id") or "",
-              "report": report.get("json") or "", "report-markdown": report.get("markdown") or "",
-              "summary": json.dumps(summary) if summary else ""}
+    values = {
+        "exit-code": str(code),
+        "run-id": (summary or {}).get("run_id") or "",
+        "report": report.get("json") or "",
+        "report-markdown": report.get("markdown") or "",
+        "summary": json.dumps(summary) if summary else "",
+    }
     if env.get("GITHUB_OUTPUT"):
         with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
             for name, value in values.items():
@@ -83,8 +92,12 @@ def _job_summary(code: int, summary: dict[str, Any]) -> str:
     lines = [f"### runner {summary.get('command', '')} {summary.get('run_id', '')}: exit {code}", ""]
     if summary.get("nothing_to_do"):
         lines += [f"Nothing to do: {summary['nothing_to_do']}", ""]
-    lines += ["| " + " | ".join(totals) + " |", "|" + "---:|" * len(totals),
-              "| " + " | ".join(str(v) for v in totals.values()) + " |", ""]
+    lines += [
+        "| " + " | ".join(totals) + " |",
+        "|" + "---:|" * len(totals),
+        "| " + " | ".join(str(v) for v in totals.values()) + " |",
+        "",
+    ]
     if summary.get("by_status"):
         lines += ["By status: " + ", ".join(f"{k} {v}" for k, v in summary["by_status"].items()), ""]
     return "\n".join(lines) + "\n"

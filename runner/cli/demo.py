@@ -10,6 +10,7 @@ The sample files live as plain files under demo_data/ (names starting with "." a
 as "dot-..." so that package-data globs pick them up); HISTORY below says which commit
 adds which file, so the repository, its commit ids included, is the same on every build.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,43 +59,110 @@ KENJI = Author("Kenji Sato", "kenji.sato@acme.example")
 PRIYA = Author("Priya Raman", "priya.raman@acme.example")
 
 HISTORY: tuple[Commit, ...] = (
-    Commit(MARIA, "2024-01-08 09:14:00 +0100", "Initial project layout and database schema",
-           (".gitignore", "Makefile", "inventory/config.py", "inventory/db/__init__.py",
-            "inventory/db/connection.py", "inventory/db/models.py",
-            "inventory/db/migrations/001_initial.sql"),
-           earlier=("README.md", "pyproject.toml", "inventory/__init__.py")),
-    Commit(MARIA, "2024-01-15 16:40:00 +0100", "Items API with pagination",
-           ("inventory/api/__init__.py", "inventory/api/pagination.py", "inventory/db/queries.py",
-            "tests/test_pagination.py"),
-           earlier=("inventory/app.py",)),
-    Commit(KENJI, "2024-01-29 11:02:00 +0900", "Login, sessions and password hashing",
-           ("inventory/auth/__init__.py", "inventory/auth/login.py", "inventory/auth/sessions.py",
-            "inventory/auth/passwords.py", "tests/test_auth.py", "docs/authentication.md")),
-    Commit(KENJI, "2024-02-12 14:25:00 +0900", "Item search and a TTL cache for item lists",
-           ("inventory/search.py", "inventory/cache.py", "inventory/api/items.py",
-            "tests/test_search.py")),
-    Commit(PRIYA, "2024-02-26 10:05:00 +0530", "Web dashboard: table, search box and login form",
-           ("web/package.json", "web/src/api.js", "web/src/login.js", "web/src/search.js",
-            "web/src/inventoryTable.js", "web/src/main.js")),
-    Commit(MARIA, "2024-03-11 08:50:00 +0100", "Orders, stock reservations and low-stock alerts",
-           ("inventory/db/migrations/002_orders.sql", "inventory/api/orders.py",
-            "inventory/stock.py", "inventory/notifications.py")),
-    Commit(PRIYA, "2024-03-25 17:30:00 +0530", "CSV export and the stockcheck reconciliation tool",
-           ("inventory/export/__init__.py", "inventory/export/csv_export.py",
-            "tools/stockcheck/go.mod", "tools/stockcheck/main.go")),
-    Commit(KENJI, "2024-04-08 13:15:00 +0900", "API tokens, rate limiting, CI and deployment docs",
-           ("inventory/auth/tokens.py", "inventory/api/rate_limit.py", "inventory/app.py",
-            ".github/workflows/ci.yml", "docs/api.md", "docs/deployment.md",
-            "scripts/backup_db.sh")),
-    Commit(MARIA, "2024-04-22 09:45:00 +0200", "Release 0.4.0",
-           ("README.md", "pyproject.toml", "inventory/__init__.py")),
+    Commit(
+        MARIA,
+        "2024-01-08 09:14:00 +0100",
+        "Initial project layout and database schema",
+        (
+            ".gitignore",
+            "Makefile",
+            "inventory/config.py",
+            "inventory/db/__init__.py",
+            "inventory/db/connection.py",
+            "inventory/db/models.py",
+            "inventory/db/migrations/001_initial.sql",
+        ),
+        earlier=("README.md", "pyproject.toml", "inventory/__init__.py"),
+    ),
+    Commit(
+        MARIA,
+        "2024-01-15 16:40:00 +0100",
+        "Items API with pagination",
+        (
+            "inventory/api/__init__.py",
+            "inventory/api/pagination.py",
+            "inventory/db/queries.py",
+            "tests/test_pagination.py",
+        ),
+        earlier=("inventory/app.py",),
+    ),
+    Commit(
+        KENJI,
+        "2024-01-29 11:02:00 +0900",
+        "Login, sessions and password hashing",
+        (
+            "inventory/auth/__init__.py",
+            "inventory/auth/login.py",
+            "inventory/auth/sessions.py",
+            "inventory/auth/passwords.py",
+            "tests/test_auth.py",
+            "docs/authentication.md",
+        ),
+    ),
+    Commit(
+        KENJI,
+        "2024-02-12 14:25:00 +0900",
+        "Item search and a TTL cache for item lists",
+        ("inventory/search.py", "inventory/cache.py", "inventory/api/items.py", "tests/test_search.py"),
+    ),
+    Commit(
+        PRIYA,
+        "2024-02-26 10:05:00 +0530",
+        "Web dashboard: table, search box and login form",
+        (
+            "web/package.json",
+            "web/src/api.js",
+            "web/src/login.js",
+            "web/src/search.js",
+            "web/src/inventoryTable.js",
+            "web/src/main.js",
+        ),
+    ),
+    Commit(
+        MARIA,
+        "2024-03-11 08:50:00 +0100",
+        "Orders, stock reservations and low-stock alerts",
+        (
+            "inventory/db/migrations/002_orders.sql",
+            "inventory/api/orders.py",
+            "inventory/stock.py",
+            "inventory/notifications.py",
+        ),
+    ),
+    Commit(
+        PRIYA,
+        "2024-03-25 17:30:00 +0530",
+        "CSV export and the stockcheck reconciliation tool",
+        (
+            "inventory/export/__init__.py",
+            "inventory/export/csv_export.py",
+            "tools/stockcheck/go.mod",
+            "tools/stockcheck/main.go",
+        ),
+    ),
+    Commit(
+        KENJI,
+        "2024-04-08 13:15:00 +0900",
+        "API tokens, rate limiting, CI and deployment docs",
+        (
+            "inventory/auth/tokens.py",
+            "inventory/api/rate_limit.py",
+            "inventory/app.py",
+            ".github/workflows/ci.yml",
+            "docs/api.md",
+            "docs/deployment.md",
+            "scripts/backup_db.sh",
+        ),
+    ),
+    Commit(
+        MARIA, "2024-04-22 09:45:00 +0200", "Release 0.4.0", ("README.md", "pyproject.toml", "inventory/__init__.py")
+    ),
 )
 
 
 def data_name(repo_path: str) -> str:
     """Map a path in the sample repository to its stored name (".github" -> "dot-github")."""
-    return "/".join("dot-" + part[1:] if part.startswith(".") else part
-                    for part in repo_path.split("/"))
+    return "/".join("dot-" + part[1:] if part.startswith(".") else part for part in repo_path.split("/"))
 
 
 def git_env(author: Author | None = None, date: str | None = None) -> dict[str, str]:
@@ -102,16 +170,21 @@ def git_env(author: Author | None = None, date: str | None = None) -> dict[str, 
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_TERMINAL_PROMPT="0")
     if author is not None:
-        env.update(GIT_AUTHOR_NAME=author.name, GIT_AUTHOR_EMAIL=author.email,
-                   GIT_COMMITTER_NAME=author.name, GIT_COMMITTER_EMAIL=author.email)
+        env.update(
+            GIT_AUTHOR_NAME=author.name,
+            GIT_AUTHOR_EMAIL=author.email,
+            GIT_COMMITTER_NAME=author.name,
+            GIT_COMMITTER_EMAIL=author.email,
+        )
     if date is not None:
         env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
     return env
 
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(["git", "-C", str(repo), *args], env=env or git_env(),
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args], env=env or git_env(), check=True, capture_output=True, text=True
+    )
     return result.stdout
 
 
@@ -135,8 +208,7 @@ def build_sample_repo(path: Path) -> Path:
         for repo_path in commit.paths:
             write_sample_file(path, repo_path, SAMPLE_FILES)
         git(path, "add", "--", *commit.earlier, *commit.paths)
-        git(path, "commit", "--quiet", "--no-verify", "-m", commit.message,
-            env=git_env(commit.author, commit.date))
+        git(path, "commit", "--quiet", "--no-verify", "-m", commit.message, env=git_env(commit.author, commit.date))
     return path
 
 
@@ -157,8 +229,19 @@ def issues_source() -> Path:
 
 
 def runner_command(issues: Path, repo: Path, demo_dir: Path, workers: int | None) -> list[str]:
-    command = [sys.executable, "-m", "runner", "process", str(issues), "--repo", str(repo),
-               "--report-dir", str(demo_dir / "reports"), "--state-dir", str(demo_dir / "state")]
+    command = [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        str(issues),
+        "--repo",
+        str(repo),
+        "--report-dir",
+        str(demo_dir / "reports"),
+        "--state-dir",
+        str(demo_dir / "state"),
+    ]
     if workers is not None:
         command += ["--workers", str(workers)]
     return command
@@ -166,8 +249,7 @@ def runner_command(issues: Path, repo: Path, demo_dir: Path, workers: int | None
 
 def runner_env() -> dict[str, str]:
     """The sample repository is imaginary: never let the demo publish with the user's token."""
-    return {key: value for key, value in os.environ.items()
-            if key not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
+    return {key: value for key, value in os.environ.items() if key not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
 
 
 def runner_branches(repo: Path) -> list[str]:
@@ -192,8 +274,7 @@ def print_summary(demo_dir: Path, repo: Path, exit_code: int) -> None:
         shown = ", ".join(branches[:5]) + (", ..." if len(branches) > 5 else "")
         print(f"  {len(branches)} runner/* branches: {shown}")
         number = branches[0].rsplit("-", 1)[-1]
-        print("  Read a plan:".ljust(21)
-              + f"git -C {quoted_repo} show {branches[0]}:.runner/issues/{number}/PLAN.md")
+        print("  Read a plan:".ljust(21) + f"git -C {quoted_repo} show {branches[0]}:.runner/issues/{number}/PLAN.md")
     else:
         print("  No runner/* branches were created.")
     for suffix in (".json", ".md"):
@@ -207,11 +288,10 @@ def print_summary(demo_dir: Path, repo: Path, exit_code: int) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m runner.cli.demo",
-        description="Build a sample repository and issues file, then run runner on them.")
-    parser.add_argument("--dir", default="demo", type=Path,
-                        help="directory for the demo (default: demo)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="passed on to `runner process --workers`")
+        description="Build a sample repository and issues file, then run runner on them.",
+    )
+    parser.add_argument("--dir", default="demo", type=Path, help="directory for the demo (default: demo)")
+    parser.add_argument("--workers", type=int, default=None, help="passed on to `runner process --workers`")
     return parser.parse_args(argv)
 
 
@@ -223,8 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if (repo / ".git").is_dir():
         print(f"Reusing the sample repository in {repo}")
     elif repo.exists() and any(repo.iterdir()):
-        print(f"{repo} exists but is not a git repository; remove it or pick another --dir",
-              file=sys.stderr)
+        print(f"{repo} exists but is not a git repository; remove it or pick another --dir", file=sys.stderr)
         return ExitCode.USAGE
     else:
         build_sample_repo(repo)
@@ -233,8 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     issues = demo_dir / "issues.json"
     shutil.copyfile(issues_source(), issues)
     print(f"Issues file: {issues}", flush=True)
-    completed = subprocess.run(runner_command(issues, repo, demo_dir, args.workers),
-                               env=runner_env())
+    completed = subprocess.run(runner_command(issues, repo, demo_dir, args.workers), env=runner_env())
     print_summary(demo_dir, repo, completed.returncode)
     return completed.returncode
 

@@ -7,9 +7,11 @@ so the server imports the sage modules on another core meanwhile. Before anythin
 else, the token variables leave the environment (runner.core.secrets), so neither
 the fork server nor any process started later inherits them.
 """
+
 from __future__ import annotations
 
 import sys
+
 
 def main() -> None:
     from runner.core.secrets import take_token_env

@@ -5,6 +5,7 @@ whatever the run prints for people; those lines go to stderr, and `--quiet` leav
 errors alone. Every document passes through `redact` as a whole, the way every other output
 of runner does, so an error text that quotes the token cannot carry it out.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,9 +54,17 @@ def status_document(journal: Journal, runs: int, every_issue: bool) -> dict[str,
 
 
 def _issue(row: IssueRow) -> dict[str, Any]:
-    return {"repo": row.repo or None, "number": row.number, "state": row.state, "attempts": row.attempts,
-            "error": row.last_error, "branch": row.branch, "commit": row.commit,
-            "pull_request": row.pull_request, "updated_at": row.updated_at}
+    return {
+        "repo": row.repo or None,
+        "number": row.number,
+        "state": row.state,
+        "attempts": row.attempts,
+        "error": row.last_error,
+        "branch": row.branch,
+        "commit": row.commit,
+        "pull_request": row.pull_request,
+        "updated_at": row.updated_at,
+    }
 
 
 def _path(path: Any) -> str | None:

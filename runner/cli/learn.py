@@ -10,27 +10,32 @@ the rules on the same issues) or why the rules stay, and the labels it could not
 (map them in runner.toml's `[learn.labels]`). `runner nightly` retrains through
 `runner.run.learning.refresh_models`.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import typer
 
 from runner.config import ConfigError, default_state_dir, read_toml
-from runner.learn.settings import LearnSettings, learn_settings
 from runner.core.status import ExitCode
-from runner.run.learning import _fetch_into_list, learn_repository
 from runner.core.triage import TriageRules
+from runner.learn.settings import LearnSettings, learn_settings
+from runner.run.learning import _fetch_into_list, learn_repository
+
 
 def learn(
-    repository: Optional[str] = typer.Argument(None, metavar="[OWNER/NAME]", help="fetch this repository's labelled issues"),
-    from_file: Optional[Path] = typer.Option(None, "--from", help="issue objects (JSON array or JSON Lines) instead"),
-    as_repository: Optional[str] = typer.Option(None, "--repository", help="with --from: the repository of every item"),
-    config: Optional[Path] = typer.Option(None, help="config file with the learn and triage tables [./runner.toml]"),
-    state_dir: Optional[Path] = typer.Option(None, help="runner's own files; models go to <state-dir>/models"),
-    token_file: Optional[Path] = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
+    repository: str | None = typer.Argument(
+        None, metavar="[OWNER/NAME]", help="fetch this repository's labelled issues"
+    ),
+    from_file: Path | None = typer.Option(None, "--from", help="issue objects (JSON array or JSON Lines) instead"),
+    as_repository: str | None = typer.Option(None, "--repository", help="with --from: the repository of every item"),
+    config: Path | None = typer.Option(None, help="config file with the learn and triage tables [./runner.toml]"),
+    state_dir: Path | None = typer.Option(None, help="runner's own files; models go to <state-dir>/models"),
+    token_file: Path | None = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
     max_wait: float = typer.Option(120.0, help="longest rate-limit wait in seconds before giving up"),
 ) -> None:
     """Learn a repository's kinds and priorities from the labels its maintainers gave its issues."""
@@ -65,7 +70,7 @@ class _FetchFailed(Exception):
         self.code = code
 
 
-def _settings(config: Optional[Path]) -> tuple[TriageRules, LearnSettings]:
+def _settings(config: Path | None) -> tuple[TriageRules, LearnSettings]:
     data, source = read_toml(config)
     where = str(source) if source else "command line"
     try:
@@ -77,7 +82,7 @@ def _settings(config: Optional[Path]) -> tuple[TriageRules, LearnSettings]:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _state_dir_of(config: Optional[Path]) -> Optional[Path]:
+def _state_dir_of(config: Path | None) -> Path | None:
     data, source = read_toml(config)
     value = (data.get("runner") or {}).get("state_dir") if isinstance(data.get("runner"), dict) else None
     if not value:
@@ -98,7 +103,7 @@ def _read_items(path: Path) -> Iterator[Any]:
         raise ConfigError(str(exc)) from None
 
 
-def _groups(values: Iterator[Any], repository: Optional[str], path: Path) -> dict[str, list[dict[str, Any]]]:
+def _groups(values: Iterator[Any], repository: str | None, path: Path) -> dict[str, list[dict[str, Any]]]:
     """Items by repository: --repository for all, else each item's repository_url."""
     from runner.github.fetch import check_repo
     from runner.run.source import repository_from_url
@@ -117,13 +122,12 @@ def _groups(values: Iterator[Any], repository: Optional[str], path: Path) -> dic
     return dict(groups)
 
 
-def _fetch_all(repository: str, state_dir: Path, token_file: Optional[Path], max_wait: float) -> list[dict[str, Any]]:
+def _fetch_all(repository: str, state_dir: Path, token_file: Path | None, max_wait: float) -> list[dict[str, Any]]:
     """Every issue, open and closed, through runner fetch's cached pages."""
-    from runner.github.fetch import FetchError, fetch_issues
     from runner.config.github import GitHubSettings, TokenError, api_url, read_token
-    from runner.core.secrets import redact
+    from runner.core.secrets import redact, token_environ
     from runner.github.client import make_github
-    from runner.core.secrets import token_environ
+    from runner.github.fetch import FetchError, fetch_issues
 
     env = token_environ()
     token = ""
@@ -156,8 +160,10 @@ def status_lines(state_dir: Path) -> list[str]:
         parts = []
         for target, info in (meta.get("targets") or {}).items():
             if info.get("trained"):
-                parts.append(f"{target} F1 {info.get('cv_macro_f1', 0):.2f} (rules {info.get('cv_rules_macro_f1') or 0:.2f}, "
-                             f"{info.get('examples')} issues)")
+                parts.append(
+                    f"{target} F1 {info.get('cv_macro_f1', 0):.2f} (rules {info.get('cv_rules_macro_f1') or 0:.2f}, "
+                    f"{info.get('examples')} issues)"
+                )
             else:
                 parts.append(f"{target} by rules ({info.get('reason')})")
         lines.append(f"  {repository}: trained {meta.get('trained_at')}; " + "; ".join(parts))

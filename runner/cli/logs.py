@@ -4,14 +4,15 @@ Cron runs are read after the fact, so every run leaves its story in
 `<state-dir>/logs/runner.log` (5 files of 5 MB at most): start and end,
 failures and deferrals, breaker transitions, applied scaling decisions.
 """
+
 from __future__ import annotations
 
 import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from runner.core.secrets import redact
 from runner.core.logs import LOGGER
+from runner.core.secrets import redact
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 4

@@ -5,6 +5,7 @@ Everything printed may hold text that is not ours (paths, issue titles, error
 replies from GitHub), so Rich's markup and emoji codes are off for the whole
 console: text is printed as it is, and styles come only from `Text` spans.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,9 @@ PRIORITIES = ("Critical", "High", "Medium", "Low")
 
 def plain_console(**options: Any) -> Console:
     """A console that prints strings literally: `[x]` and `:x:` are text, not markup or emoji."""
-    return Console(**{"stderr": True, "soft_wrap": True, "markup": False, "emoji": False, "highlight": False,
-                      **options})
+    return Console(
+        **{"stderr": True, "soft_wrap": True, "markup": False, "emoji": False, "highlight": False, **options}
+    )
 
 
 class TerminalObserver:
@@ -43,8 +45,13 @@ class TerminalObserver:
         self.total = info["items"]
         if self.live:
             self._progress = Progress(
-                TextColumn("[bold]runner[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[status]}", markup=False), console=self.console, transient=True,
+                TextColumn("[bold]runner[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}", markup=False),
+                console=self.console,
+                transient=True,
             )
             self._progress.start()
             self._task = self._progress.add_task("issues", total=self.total, status="starting")
@@ -56,11 +63,13 @@ class TerminalObserver:
         self.done += 1
 
     def tick(self, snapshot: dict[str, Any]) -> None:
-        depth = " ".join(f"{p[0]}:{n}" for p, n in zip(PRIORITIES, snapshot["queue"]))
+        depth = " ".join(f"{p[0]}:{n}" for p, n in zip(PRIORITIES, snapshot["queue"], strict=False))
         p95 = f"{snapshot['p95']:.2f}s" if snapshot.get("p95") is not None else "-"
-        status = (f"queue {depth} | workers {snapshot['busy']}/{snapshot['workers']} busy, target {snapshot['target']}"
-                  f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}"
-                  f"{paused_note(snapshot.get('paused_until'))}")
+        status = (
+            f"queue {depth} | workers {snapshot['busy']}/{snapshot['workers']} busy, target {snapshot['target']}"
+            f" | {snapshot['throughput']}/s p95 {p95} | breaker {snapshot['breaker']} | scaling {snapshot['scaling']}"
+            f"{paused_note(snapshot.get('paused_until'))}"
+        )
         if self._progress is not None:
             assert self._task is not None
             handled = sum(snapshot["totals"][k] for k in ("succeeded", "failed", "deferred", "skipped", "invalid"))
@@ -85,8 +94,10 @@ class TerminalObserver:
         if self.quiet:
             line = ", ".join(f"{k} {v}" for k, v in totals.items())
             where = f"report {outcome.json_path}" if outcome.json_path else "no report"
-            print(f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; {where}",
-                  file=sys.stderr if outcome.exit_code else sys.stdout)
+            print(
+                f"runner {outcome.run_id}: exit {outcome.exit_code}: {line}; {where}",
+                file=sys.stderr if outcome.exit_code else sys.stdout,
+            )
             return
         table = Table(title=Text(f"runner {outcome.run_id}"), show_header=True)
         for key in totals:

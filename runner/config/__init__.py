@@ -7,11 +7,22 @@
 `settings` holds the frozen object, `github` the `[github]` table and the token reader,
 `load` the parsing and validation. Nothing here imports a stage: stages import config.
 """
+
 from __future__ import annotations
 
 from runner.config.github import GitHubSettings, TokenError, api_url, read_token
 from runner.config.load import build_config, read_toml
 from runner.config.settings import DEFAULT_CONFIG_NAME, Config, ConfigError, default_state_dir
 
-__all__ = ["Config", "ConfigError", "DEFAULT_CONFIG_NAME", "GitHubSettings", "TokenError", "api_url",
-           "build_config", "default_state_dir", "read_toml", "read_token"]
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "Config",
+    "ConfigError",
+    "GitHubSettings",
+    "TokenError",
+    "api_url",
+    "build_config",
+    "default_state_dir",
+    "read_token",
+    "read_toml",
+]

@@ -6,21 +6,22 @@ ASCII, else a usage error that does not echo it. A GitHub App is given instead b
 file of its private key (read here, checked, and every line of it kept for redaction) and,
 optionally, its installation id; `runner.github.app_auth` turns them into installation tokens.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from runner.core.errors import UsageError
 from runner.core.secrets import REDACTED, remember_secret, token_environ
 from runner.git.auth import DEFAULT_API_URL
-from runner.core.errors import UsageError
 
 
 class TokenError(UsageError):
     """No usable token (exit 2)."""
-
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,28 @@ class AppCredentials:
     repository: str | None = None
 
     def __repr__(self) -> str:
-        return (f"AppCredentials(app_id={self.app_id}, key_file={str(self.key_file)!r}, private_key={REDACTED}, "
-                f"installation_id={self.installation_id})")
+        return (
+            f"AppCredentials(app_id={self.app_id}, key_file={str(self.key_file)!r}, private_key={REDACTED}, "
+            f"installation_id={self.installation_id})"
+        )
 
 
-def app_credentials(app_id: object, key_file: object, installation_id: object,
-                    repository: str | None) -> AppCredentials | None:
+def app_credentials(
+    app_id: object, key_file: object, installation_id: object, repository: str | None
+) -> AppCredentials | None:
     """The App settings (`app_id`, `app_key_file`, `installation_id`), checked; None when none is given."""
     if app_id is None and key_file is None and installation_id is None:
         return None
     if app_id is None or key_file is None:
         raise TokenError("a GitHub App needs both app_id and app_key_file (--app-id, --app-key-file)")
     path = Path(str(key_file)).expanduser()
-    return AppCredentials(app_id=_app_number(app_id, "app_id"), private_key=read_app_key(path), key_file=path,
-                          installation_id=None if installation_id is None else _app_number(installation_id,
-                                                                                           "installation_id"),
-                          repository=repository)
+    return AppCredentials(
+        app_id=_app_number(app_id, "app_id"),
+        private_key=read_app_key(path),
+        key_file=path,
+        installation_id=None if installation_id is None else _app_number(installation_id, "installation_id"),
+        repository=repository,
+    )
 
 
 def _app_number(value: object, name: str) -> int:
@@ -111,14 +118,14 @@ def read_app_key(path: Path) -> str:
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
     except (ValueError, TypeError):
-        raise TokenError(f"{where} is not an unencrypted PEM private key (the .pem file the App's settings "
-                         "page generates)") from None
+        raise TokenError(
+            f"{where} is not an unencrypted PEM private key (the .pem file the App's settings page generates)"
+        ) from None
     except Exception:
         raise TokenError(f"{where} holds a private key this system cannot read") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TokenError(f"{where} holds a private key that is not RSA; GitHub Apps use RSA keys")
     return text.strip() + "\n"
-
 
 
 PUBLISH_MODES = ("triage", "pr")
@@ -134,10 +141,14 @@ def publish_settings(get: Callable[[str, Any], Any], *, has_fixer: bool, commit_
     if mode not in PUBLISH_MODES:
         raise ValueError(f"github publish must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
     if mode == "pr" and not has_fixer and not commit_plan:
-        raise ValueError("--publish pr without a fixer command (--command) has no change to propose: add "
-                         "--commit-plan to publish plan branches as pull requests, or use --publish triage")
-    labels = {key: get(key, default) for key, default in (("priority_label", "priority/{priority}"),
-                                                          ("kind_label", "kind/{kind}"))}
+        raise ValueError(
+            "--publish pr without a fixer command (--command) has no change to propose: add "
+            "--commit-plan to publish plan branches as pull requests, or use --publish triage"
+        )
+    labels = {
+        key: get(key, default)
+        for key, default in (("priority_label", "priority/{priority}"), ("kind_label", "kind/{kind}"))
+    }
     for key, template in labels.items():
         field_name = key.split("_")[0]
         try:
@@ -145,8 +156,10 @@ def publish_settings(get: Callable[[str, Any], Any], *, has_fixer: bool, commit_
         except (KeyError, IndexError, ValueError):
             ok = False
         if not ok:
-            raise ValueError(f"github {key} must be a label name with {{{field_name}}} in it "
-                             f"(e.g. \"{field_name}/{{{field_name}}}\"), got {template!r}")
+            raise ValueError(
+                f"github {key} must be a label name with {{{field_name}}} in it "
+                f'(e.g. "{field_name}/{{{field_name}}}"), got {template!r}'
+            )
     return {"publish": mode, **labels}
 
 
@@ -180,7 +193,6 @@ def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -
     return token
 
 
-
 def token_problem(token: str) -> str | None:
     """What makes `token` unusable in an HTTP header, without quoting any of it; None if nothing."""
     lines = len(token.splitlines())
@@ -194,7 +206,6 @@ def token_problem(token: str) -> str | None:
     if bad.isprintable():
         return "has a character other than ASCII letters, digits and punctuation"
     return "has a control character inside the token"
-
 
 
 def api_url(environ: dict[str, str] | None = None) -> str:

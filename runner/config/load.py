@@ -4,6 +4,7 @@ Command-line values win over the file; the file wins over defaults. Everything
 is checked here, once, so the rest of the code can trust what it is given and
 a mistake is reported as a usage error (exit 2) naming the file and the key.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,19 +12,20 @@ import re
 import shlex
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from runner.git.clones import clone_dir, split_remotes
 from runner.config.github import GitHubSettings, TokenError, api_url, app_credentials, publish_settings, read_token
-from runner.git.cmd import run_git, simple_branch_text
-from runner.git.paths import path_problem
-from runner.core.triage import TriageRules
 from runner.config.settings import DEFAULT_CONFIG_NAME, Config, ConfigError, default_state_dir
 from runner.core.models import Identity
-from runner.learn.settings import learn_settings
 from runner.core.selection import Selection, parse_time
+from runner.core.triage import TriageRules
+from runner.git.clones import clone_dir, split_remotes
+from runner.git.cmd import run_git, simple_branch_text
+from runner.git.paths import path_problem
+from runner.learn.settings import learn_settings
 
 _REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -51,8 +53,9 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
     section = _table(data, "runner", where)
     _check_known_keys(section, where)
     merged = {**section, **{k: v for k, v in options.items() if v is not None and k != "repo_args"}}
-    args, table, remotes = split_remotes(options.get("repo_args") or [], _table(data, "repos", where),
-                                         source.parent if source else None)
+    args, table, remotes = split_remotes(
+        options.get("repo_args") or [], _table(data, "repos", where), source.parent if source else None
+    )
     repos, default_repo = _repos(args, table, source)
     try:
         rules = TriageRules().with_overrides(_table(data, "triage", where))
@@ -61,7 +64,10 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
         if not merged.get("allow_report_in_repo"):
             _check_report_dir(config)
         _check_fixer_backend(config)
-        github = {**_table(data, "github", where), **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None}}
+        github = {
+            **_table(data, "github", where),
+            **{k: v for k, v in options.items() if k.startswith("gh_") and v is not None},
+        }
         return _one_repository_per_clone(_with_github(config, merged.get("github"), github))
     except (ValueError, TypeError, TokenError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
@@ -81,17 +87,23 @@ def _with_remotes(config: Config, remotes: Mapping[str, str]) -> Config:
 def _one_repository_per_clone(config: Config) -> Config:
     """Branches, plans and the journal know an issue by clone and number, so a clone may hold one
     repository's issues and a repository may have one clone (runner/run/routing.py)."""
-    clones = [*((key, path) for key, path in config.repos.items()),
-              *((("--repo PATH", config.default_repo),) if config.default_repo is not None else ())]
+    clones = [
+        *((key, path) for key, path in config.repos.items()),
+        *((("--repo PATH", config.default_repo),) if config.default_repo is not None else ()),
+    ]
     seen: dict[Path, str] = {}
     for key, path in clones:
         if path in seen:
-            raise ValueError(f"{seen[path]} and {key} are both the clone {path}: a clone holds the issues "
-                             "of one repository; give each repository its own clone")
+            raise ValueError(
+                f"{seen[path]} and {key} are both the clone {path}: a clone holds the issues "
+                "of one repository; give each repository its own clone"
+            )
         seen[path] = key
     if config.default_repo is not None and config.github is not None and config.github in config.repos:
-        raise ValueError(f"--github {config.github} is mapped to {config.repos[config.github]}, and the plain "
-                         f"--repo {config.default_repo} would publish there too: give one of them")
+        raise ValueError(
+            f"--github {config.github} is mapped to {config.repos[config.github]}, and the plain "
+            f"--repo {config.default_repo} would publish there too: give one of them"
+        )
     return config
 
 
@@ -102,8 +114,10 @@ def _check_fixer_backend(config: Config) -> None:
     keys = [*config.repos, *([""] if config.default_repo is not None else [])]
     local = [key or "--repo" for key in keys if key not in config.remotes]
     if local:
-        raise ValueError("command with backend dask needs every repository given as a URL (each worker host "
-                         f"clones it); local paths for: {', '.join(local)}; or use backend local or dask-local")
+        raise ValueError(
+            "command with backend dask needs every repository given as a URL (each worker host "
+            f"clones it); local paths for: {', '.join(local)}; or use backend local or dask-local"
+        )
 
 
 def _time_scale(value: Any) -> float:
@@ -170,25 +184,53 @@ def _login(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _LOGIN.match(value):
-        raise ValueError(f"github login {value!r} is not a GitHub login (e.g. \"octocat\" or \"my-app[bot]\")")
+        raise ValueError(f'github login {value!r} is not a GitHub login (e.g. "octocat" or "my-app[bot]")')
     return value
 
 
-RUNNER_KEYS = frozenset({
-    "aging_s", "allow_report_in_repo", "author_email", "author_name", "backend", "base", "branch_prefix", "check",
-    "command", "commit_plan", "dask_workers", "dry_run", "github", "grace", "keep_worktrees", "max_attempts",
-    "max_workers", "min_workers", "plan_dir", "publish_failed", "queue_size", "quiet", "report_dir", "scheduler",
-    "state_dir", "task_timeout", "templates", "worker_cache",
-    "workers",
-})
+RUNNER_KEYS = frozenset(
+    {
+        "aging_s",
+        "allow_report_in_repo",
+        "author_email",
+        "author_name",
+        "backend",
+        "base",
+        "branch_prefix",
+        "check",
+        "command",
+        "commit_plan",
+        "dask_workers",
+        "dry_run",
+        "github",
+        "grace",
+        "keep_worktrees",
+        "max_attempts",
+        "max_workers",
+        "min_workers",
+        "plan_dir",
+        "publish_failed",
+        "queue_size",
+        "quiet",
+        "report_dir",
+        "scheduler",
+        "state_dir",
+        "task_timeout",
+        "templates",
+        "worker_cache",
+        "workers",
+    }
+)
 
 
 def _check_known_keys(section: Mapping[str, Any], where: str) -> None:
     """A misspelt key would otherwise be ignored without a word."""
     unknown = sorted(set(section) - RUNNER_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} in [runner]: "
-                          f"{', '.join(unknown)} (known keys: {', '.join(sorted(RUNNER_KEYS))})")
+        raise ConfigError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} in [runner]: "
+            f"{', '.join(unknown)} (known keys: {', '.join(sorted(RUNNER_KEYS))})"
+        )
 
 
 def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -328,8 +370,9 @@ def _selection(m: Mapping[str, Any]) -> Selection:
     try:
         when = parse_time(since) if since else None
     except ValueError:
-        raise ValueError(f"--since expects an ISO 8601 date or time such as 2024-05-01 or "
-                         f"2024-05-01T00:00:00Z, got {since!r}") from None
+        raise ValueError(
+            f"--since expects an ISO 8601 date or time such as 2024-05-01 or 2024-05-01T00:00:00Z, got {since!r}"
+        ) from None
     numbers = m.get("select_issues") or ()
     bad = [n for n in numbers if n < 1]
     if bad:
@@ -381,7 +424,8 @@ def _check_report_dir(config: Config) -> None:
                 f"the report directory {config.report_dir} is inside the working tree {tree} of a target repository; "
                 "reports and fixer logs must not land in your checkout: give --report-dir (report_dir) outside it "
                 "(the default is <state-dir>/reports), or --allow-report-in-repo (allow_report_in_repo = true) "
-                "to write there anyway")
+                "to write there anyway"
+            )
 
 
 def _working_tree(repo: Path) -> Path:
@@ -416,8 +460,10 @@ def _check_plan_dir(plan_dir: str) -> str:
         if problem is not None:
             written = _unformatted(trimmed, problem[0], sample)
             when = f" for issue number {sample}" if written != problem[0] else ""
-            raise ValueError(f"plan_dir {plan_dir!r} must be a relative path inside the repository that git "
-                             f"accepts: its component {written!r}{when} {problem[1]}")
+            raise ValueError(
+                f"plan_dir {plan_dir!r} must be a relative path inside the repository that git "
+                f"accepts: its component {written!r}{when} {problem[1]}"
+            )
     return trimmed
 
 

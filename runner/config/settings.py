@@ -1,10 +1,11 @@
 """The configuration object every stage is given: what a run may do, validated once by `load`."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from runner.config.github import GitHubSettings
 from runner.core.errors import UsageError
@@ -13,14 +14,11 @@ from runner.core.selection import Selection
 from runner.core.triage import TriageRules
 from runner.learn.settings import LearnSettings
 
-
 DEFAULT_CONFIG_NAME = "runner.toml"
-
 
 
 class ConfigError(UsageError):
     """Bad configuration or usage (exit 2)."""
-
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class Config:
 
     def plan_dir_for(self, number: int) -> str:
         return self.plan_dir.format(number=number)
-
 
 
 def default_state_dir() -> Path:

@@ -5,9 +5,10 @@ status (issue statuses and exit codes), errors (the `RunnerError` root), triage 
 and kind rules), retry (error classification and backoff), secrets (token variables and
 redaction), clock, display (text safe to show), jsonstream, locks, logs.
 """
+
 from __future__ import annotations
 
 from runner.core.errors import RunnerError, UsageError
 from runner.core.status import SUCCEEDED, ExitCode, Status
 
-__all__ = ["ExitCode", "RunnerError", "SUCCEEDED", "Status", "UsageError"]
+__all__ = ["SUCCEEDED", "ExitCode", "RunnerError", "Status", "UsageError"]

@@ -1,13 +1,12 @@
 """Timestamps and run ids, the same everywhere runner writes them."""
+
 from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 
 _second: tuple[int, str] = (-1, "")
-
 
 
 def now_iso() -> str:
@@ -26,4 +25,4 @@ def now_iso() -> str:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)

@@ -7,6 +7,7 @@ to git. Where a person reads one (a plan, the report, a commit message, a pull
 request) it goes through `readable`, which shows each byte that is not UTF-8 as
 `\\xNN` (and any other lone surrogate as `\\uNNNN`) instead of failing to encode.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,9 +30,7 @@ def _escape(match: re.Match[str]) -> str:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-
-_ASCII_CONTROL = bytes(range(0x09)) + bytes(range(0x0b, 0x20)) + b"\x7f"
-
+_ASCII_CONTROL = bytes(range(0x09)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 
 def clean(text: str) -> str:
@@ -39,10 +38,8 @@ def clean(text: str) -> str:
     return _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))
 
 
-
 def clean_text(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n"))
-
 
 
 def clean_bytes(text: str) -> bytes:

@@ -1,5 +1,6 @@
 """One root for runner's own errors, so the command line catches one family and exits with
 the code each error carries, instead of knowing every module's exceptions."""
+
 from __future__ import annotations
 
 from runner.core.status import ExitCode

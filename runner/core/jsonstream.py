@@ -20,12 +20,14 @@ of one item (`MAX_ITEM_CHARS`: GitHub caps an issue body at 65,536 characters, s
 real issue object is far below it, while an element that never closes would otherwise
 be held until the end of the file).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 MAX_DEPTH = 64
 MAX_ITEM_CHARS = 8 << 20
@@ -115,8 +117,9 @@ def _brackets(text: str, pos: int, depth: int, max_depth: int) -> tuple[int, int
         pos += 1
 
 
-def array_values(stream: TextIO, max_depth: int = MAX_DEPTH,
-                 max_chars: int = MAX_ITEM_CHARS) -> Iterator[tuple[int, int, object]]:
+def array_values(
+    stream: TextIO, max_depth: int = MAX_DEPTH, max_chars: int = MAX_ITEM_CHARS
+) -> Iterator[tuple[int, int, object]]:
     """(line, column, value) of each element of the JSON array that `stream` holds.
 
     Raises `JSONTextError` for text that is not JSON, an element nested deeper than

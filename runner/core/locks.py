@@ -4,12 +4,14 @@ The lock is a flock (filelock), so the kernel releases it when the holder dies, 
 dies: a lock left by a killed run never blocks the next one. (The clone's publishing lock is
 `runner.git.publishlock`.)
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
 from runner.core.errors import RunnerError
 from runner.core.status import ExitCode
 
@@ -48,5 +50,3 @@ class RunLock:
             return int((self.state_dir / PID_FILE).read_text().strip())
         except (OSError, ValueError):
             return None
-
-

@@ -6,12 +6,14 @@ without importing anything of the master (queue, UI, publisher). No `slots`: a
 frozen dataclass with slots unpickles through a Python `__setstate__`, several
 times slower than the plain `__dict__` update, and these cross a pipe per issue.
 """
+
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
-import time
+
 from runner.core.clock import now_iso
 
 
@@ -47,7 +49,6 @@ def priority_of(level: int) -> Priority:
 _PRIORITIES = tuple(Priority)
 
 KINDS = ("bug", "feature", "docs", "security", "performance", "question", "chore")
-
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,13 @@ class Task:
         """One flat tuple on the wire: a task crosses a pipe per issue, and pickling the
         nested dataclasses field by field cost five times as much."""
         i, t = self.issue, self.triage
-        return _task_from, ((i.number, i.title, i.body, i.labels, i.repository, i.html_url, i.updated_at,
-                             i.position, i.content_hash),
-                            (t.priority._value_, t.kind, t.priority_reason, t.kind_reason),
-                            self.repo_key, self.duplicates, self.attempt)
+        return _task_from, (
+            (i.number, i.title, i.body, i.labels, i.repository, i.html_url, i.updated_at, i.position, i.content_hash),
+            (t.priority._value_, t.kind, t.priority_reason, t.kind_reason),
+            self.repo_key,
+            self.duplicates,
+            self.attempt,
+        )
 
 
 def _task_from(issue: tuple, triage: tuple, repo_key: str, duplicates: tuple[int, ...], attempt: int) -> Task:

@@ -5,6 +5,7 @@ GitHub refuses with 429, or 403 plus a sign: `Retry-After` (secondary limits),
 says "rate limit" (a secondary limit answered without headers). What to do with the wait is
 the caller's choice: the publisher defers or pauses, `fetch` waits or gives up.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,7 @@ def is_rate_limit(status: int | None, headers: Mapping[str, str], message: str =
         return True
     if status != 403:
         return False
-    return ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-            or "rate limit" in message.lower())
+    return "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message.lower()
 
 
 def wait_s(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -13,6 +13,7 @@ library versions and languages.
 ``Deferral`` is raised by callers that decide not to try now (breaker open, rate-limit
 reset too far away); the issue then ends as ``deferred`` and a later run picks it up.
 """
+
 from __future__ import annotations
 
 import errno
@@ -26,14 +27,26 @@ from runner.core import ratelimit
 
 Classification = Literal["transient", "permanent"]
 
-TRANSIENT_ERRNOS = frozenset({
-    errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.ETIMEDOUT,
-    errno.EPIPE, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN,
-    errno.ENETRESET, errno.EAGAIN, errno.EINTR,
-})
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+        errno.ECONNABORTED,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.ENETRESET,
+        errno.EAGAIN,
+        errno.EINTR,
+    }
+)
 
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    ConnectionError, TimeoutError, socket.gaierror,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
 )
 
 
@@ -53,6 +66,7 @@ def _transient_types() -> tuple[type[BaseException], ...]:
         if module is not None:
             found += [getattr(module, name) for name in names if hasattr(module, name)]
     return tuple(found)
+
 
 def _github_class(name: str) -> type | None:
     """A PyGithub exception class, if PyGithub is loaded: an exception of it cannot exist
@@ -151,7 +165,7 @@ class RetryPolicy:
         """Delay before attempt ``attempt + 1``: base·2^(attempt-1), capped, then
         reduced by a random share of up to ``jitter`` so retries spread out."""
         exponent = min(max(attempt, 1) - 1, 62)
-        capped = min(self.max_delay_s, self.base_delay_s * 2.0 ** exponent)
+        capped = min(self.max_delay_s, self.base_delay_s * 2.0**exponent)
         return capped * (1.0 - self.jitter * self._rng.random())
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
@@ -185,4 +199,3 @@ def _headers(exc: BaseException) -> dict[str, str]:
     if headers is None:
         headers = getattr(getattr(exc, "response", None), "headers", None)
     return ratelimit.lowered(headers)
-

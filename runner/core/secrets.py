@@ -13,6 +13,7 @@ every sage it forks. `redact` scrubs the tokens, in every form a message can quo
 URL-encoded, base64 as in an `Authorization` header), from any text runner prints or stores.
 Standard library only on purpose: the entry point calls it before the fork server starts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,13 +58,10 @@ def held_tokens() -> list[str]:
 REDACTED = "***"
 
 
-
 MIN_SECRET_CHARS = 8
 
 
-
 _remembered: set[str] = set()
-
 
 
 def remember_secret(value: str) -> None:
@@ -71,7 +69,6 @@ def remember_secret(value: str) -> None:
     MIN_SECRET_CHARS are no credential GitHub issues, and scrubbing them would mangle text."""
     if len(value) >= MIN_SECRET_CHARS:
         _remembered.add(value)
-
 
 
 def redact(text: str, *tokens: str) -> str:
@@ -88,7 +85,6 @@ def redact(text: str, *tokens: str) -> str:
     return text
 
 
-
 @functools.lru_cache(maxsize=32)
 def _token_forms(token: str) -> tuple[str, ...]:
     """Every form of `token` to look for, longest first (a longer form contains shorter ones)."""
@@ -100,16 +96,17 @@ def _token_forms(token: str) -> tuple[str, ...]:
     return tuple(sorted((f for f in forms if f), key=len, reverse=True))
 
 
-
 def _escaped_forms(token: str, data: bytes) -> set[str]:
     """The token as repr() of a str or bytes, ascii() or JSON show it inside quotes."""
-    shown = ("".join(repr(c)[1:-1] for c in token), "".join(ascii(c)[1:-1] for c in token),
-             "".join(repr(bytes([b]))[2:-1] for b in data))
+    shown = (
+        "".join(repr(c)[1:-1] for c in token),
+        "".join(ascii(c)[1:-1] for c in token),
+        "".join(repr(bytes([b]))[2:-1] for b in data),
+    )
     forms = {json.dumps(token)[1:-1], json.dumps(token, ensure_ascii=False)[1:-1]}
     for text in shown:
         forms |= {text, text.replace("'", "\\'"), text.replace('"', '\\"')}
     return forms
-
 
 
 def _base64_fragments(data: bytes) -> set[str]:
@@ -123,7 +120,6 @@ def _base64_fragments(data: bytes) -> set[str]:
             if last - first >= MIN_SECRET_CHARS:
                 fragments.add(encoded[first:last])
     return fragments
-
 
 
 def _utf8(text: str) -> bytes:

@@ -11,6 +11,7 @@ An issue left out is counted under its filter's name (`not_selected` in the
 report, and in the `skipped` total), not listed: a 10,000-issue backlog filtered
 to five would otherwise list 9,995 lines nobody reads.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ that triggered it, so a report can say why an issue got its kind.
 runner.core.triage uses them as rules; runner.learn adds them to the text a model
 sees, so a repository's own labels decide how much each is worth there.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,22 @@ DECLARED_KINDS: dict[str, tuple[str, ...]] = {
     "docs": ("docs", "doc", "documentation", "documentation bug", "documentation issue", "typo"),
     "bug": ("bug", "bug report", "defect", "crash", "regression", "broken", "fix"),
     "feature": (
-        "feature", "feature request", "enhancement", "proposal", "feature proposal", "rfc", "feat", "idea",
-        "feature idea", "suggestion", "feature suggestion", "request", "new feature", "improvement",
-        "documentation feature request", "api proposal",
+        "feature",
+        "feature request",
+        "enhancement",
+        "proposal",
+        "feature proposal",
+        "rfc",
+        "feat",
+        "idea",
+        "feature idea",
+        "suggestion",
+        "feature suggestion",
+        "request",
+        "new feature",
+        "improvement",
+        "documentation feature request",
+        "api proposal",
     ),
     "question": ("question", "support", "help", "help wanted", "q&a", "how to", "how-to", "discussion", "usage"),
     "chore": ("chore", "ci", "build", "refactor", "cleanup", "maintenance", "dependencies", "deps", "test", "tests"),
@@ -35,47 +49,112 @@ _DECLARED = {alias: kind for kind, aliases in DECLARED_KINDS.items() for alias i
 
 _TITLE_PREFIX = re.compile(r"^\s*(?:\[([^\]\n]{1,40})\]|\(([^)\n]{1,40})\)|([A-Za-z][\w /&+-]{0,38}?)\s*:(?!:))")
 _TYPE_FIELD = re.compile(
-    r"^\s{0,3}(?:#{1,6}\s*|\*\*)\s*(?:issue type|type of issue|issue kind|type of request|kind)\s*:?\s*(?:\*\*)?\s*:?\s*$"
-    r"\s*(?:<[^>]+>)*\s*([^\n<]{1,60})", re.I | re.M)
+    r"^\s{0,3}(?:#{1,6}\s*|\*\*)\s*"
+    r"(?:issue type|type of issue|issue kind|type of request|kind)\s*:?\s*(?:\*\*)?\s*:?\s*$"
+    r"\s*(?:<[^>]+>)*\s*([^\n<]{1,60})",
+    re.I | re.M,
+)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+(.{3,120})|\*\*(.{3,120}?)\*\*\s*:?|([A-Z][^\n:]{2,80}):)\s*$", re.M)
 
 BUG_HEADINGS = (
-    "describe the bug", "bug description", "bug report", "steps to reproduce", "to reproduce", "repro steps",
-    "reproduction steps", "how to reproduce", "reproducible example", "minimal reproducible example",
-    "actual behavior", "actual behaviour", "actual result", "actual results", "observed behavior",
-    "observed behaviour", "error message", "error log", "stack trace", "traceback", "crash log",
-    "how often does this bug happen", "regression", "what happened", "what went wrong", "reproduced the bug",
+    "describe the bug",
+    "bug description",
+    "bug report",
+    "steps to reproduce",
+    "to reproduce",
+    "repro steps",
+    "reproduction steps",
+    "how to reproduce",
+    "reproducible example",
+    "minimal reproducible example",
+    "actual behavior",
+    "actual behaviour",
+    "actual result",
+    "actual results",
+    "observed behavior",
+    "observed behaviour",
+    "error message",
+    "error log",
+    "stack trace",
+    "traceback",
+    "crash log",
+    "how often does this bug happen",
+    "regression",
+    "what happened",
+    "what went wrong",
+    "reproduced the bug",
 )
 FEATURE_HEADINGS = (
-    "is your feature request related to a problem", "describe the solution you'd like",
-    "describe the solution you would like", "describe alternatives you've considered",
-    "describe alternatives you have considered", "alternatives considered", "feature request",
-    "feature description", "describe the feature", "motivation", "proposal", "proposed solution",
-    "suggested solution", "proposed api", "pitch", "who will benefit", "will this change the current api",
-    "use case", "use cases", "describe the enhancement", "what problem does this solve",
+    "is your feature request related to a problem",
+    "describe the solution you'd like",
+    "describe the solution you would like",
+    "describe alternatives you've considered",
+    "describe alternatives you have considered",
+    "alternatives considered",
+    "feature request",
+    "feature description",
+    "describe the feature",
+    "motivation",
+    "proposal",
+    "proposed solution",
+    "suggested solution",
+    "proposed api",
+    "pitch",
+    "who will benefit",
+    "will this change the current api",
+    "use case",
+    "use cases",
+    "describe the enhancement",
+    "what problem does this solve",
 )
-DOCS_HEADINGS = ("documentation link", "url of the documentation", "location of the documentation",
-                 "documentation page", "which page")
+DOCS_HEADINGS = (
+    "documentation link",
+    "url of the documentation",
+    "location of the documentation",
+    "documentation page",
+    "which page",
+)
 
 _QUESTION_TITLE = re.compile(
     r"^\s*(?:how\s+(?:do|does|can|could|should|would|to|is|are)\b|is\s+(?:it|there)\s+(?:possible|a\s+way|any)\b"
     r"|can\s+(?:i|we|you|someone)\b|what\s+(?:is|are|does|do)\b|why\s+(?:is|does|do|are|can)\b|where\s+(?:is|can|do)\b"
-    r"|which\b|does\s+\w+\s+support\b|question\b)", re.I)
+    r"|which\b|does\s+\w+\s+support\b|question\b)",
+    re.I,
+)
 _QUESTION_BODY = re.compile(
     r"\b(?:how (?:do|can|could|should) (?:i|we)\b|is (?:it|there) (?:possible|a way)\b|any (?:idea|help|suggestions?)\b"
     r"|can (?:someone|anyone|you) (?:help|explain|tell)\b|i(?:'m| am) (?:new|a beginner)\b|please help|help me\b"
     r"|what am i doing wrong|am i (?:doing|missing) \w+|is this a bug|not sure (?:if|whether|how)\b|thanks in advance"
-    r"|i(?:'m| am) (?:trying|unable|struggling) to\b|how (?:can|do|should) i\b)")  # matched on lower-cased text
+    r"|i(?:'m| am) (?:trying|unable|struggling) to\b|how (?:can|do|should) i\b)"
+)  # matched on lower-cased text
 # (what, substrings one of which must be there, pattern): the substrings are a cheap test first.
 _ERROR_EVIDENCE = (
     ("a Python traceback", ("Traceback (most",), re.compile(r"Traceback \(most recent call last\)")),
     ("a Java stack trace", ("at ",), re.compile(r"^[ \t]*at [\w$.<>]+\([\w$ ]+\.(?:java|kt|scala|groovy):\d+\)", re.M)),
-    ("an uncaught exception", ("Exception in thread", "Uncaught "),
-     re.compile(r"\bException in thread\b|\bUncaught (?:\w+Error|exception)\b")),
+    (
+        "an uncaught exception",
+        ("Exception in thread", "Uncaught "),
+        re.compile(r"\bException in thread\b|\bUncaught (?:\w+Error|exception)\b"),
+    ),
     ("an error message", ("Error: ", "Exception: "), re.compile(r"(?<![\w.])[A-Z]\w*(?:Error|Exception): \S")),
-    ("a crash", ("egmentation fault", "egfault", "core dumped", "SIGSEGV", "SIGABRT", "panic: ", "atal error",
-                 "ssertion failed", "ssertion `", "tack overflow", "ccess violation"), None),
+    (
+        "a crash",
+        (
+            "egmentation fault",
+            "egfault",
+            "core dumped",
+            "SIGSEGV",
+            "SIGABRT",
+            "panic: ",
+            "atal error",
+            "ssertion failed",
+            "ssertion `",
+            "tack overflow",
+            "ccess violation",
+        ),
+        None,
+    ),
     ("a stack trace", ("0x",), re.compile(r"^[ \t]*(?:#\d+ +0x[0-9a-f]+|\d+ +\S+ +0x[0-9a-f]{6,})", re.M)),
 )
 
@@ -144,7 +223,7 @@ def question_form(title: str, body: str = "") -> str | None:
 
 def _without_prefix(title: str) -> str:
     match = _TITLE_PREFIX.match(title)
-    return title[match.end():].lstrip() if match else title
+    return title[match.end() :].lstrip() if match else title
 
 
 def error_evidence(body: str) -> str | None:
@@ -179,13 +258,18 @@ def signal_words(title: str, body: str) -> list[str]:
 _FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
 _CHANGE_TITLE = re.compile(
     r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
-    r"|consider|offer|create|use|have|include|integrate|automatically|auto)\b", re.I)
-_WISH = re.compile(r"\b(?:should|would like|would be (?:nice|great|good|helpful|useful)|it would|could you|please add"
-                   r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b")
+    r"|consider|offer|create|use|have|include|integrate|automatically|auto)\b",
+    re.I,
+)
+_WISH = re.compile(
+    r"\b(?:should|would like|would be (?:nice|great|good|helpful|useful)|it would|could you|please add"
+    r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b"
+)
 _FAULT = re.compile(
     r"\b(?:not|no longer|doesn'?t|don'?t|isn'?t|aren'?t|won'?t|can'?t|cannot|couldn'?t|unable|missing|unexpected"
     r"|unexpectedly|incorrect|invalid|issue|problem|bad|weird|strange|wrongly|instead|expected|actual|stuck|freezes?"
-    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b")  # on lower-cased text
+    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b"
+)  # on lower-cased text
 
 
 def weak_kind(title: str, body: str) -> tuple[str, str] | None:

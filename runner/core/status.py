@@ -5,6 +5,7 @@ status is the same string in JSON, in SQLite and in a comparison with a literal.
 journal's finer progress states (pushing, opening-pr, ...) are its own: they are resume
 points, not outcomes.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum

@@ -12,19 +12,18 @@ predictable, because users must be able to tell why an issue got its priority:
    `BODY_SCAN_CHARS` characters, so a 1 MB body costs no more than a short one).
 3. Otherwise the configured default.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
-from runner.core.signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
 from runner.core.models import KINDS, Issue, Priority, Triage
+from runner.core.signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
 
 BODY_SCAN_CHARS = 20_000
-_LABEL_PREFIX = re.compile(
-    r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$"
-)
+_LABEL_PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$")
 _NON_WORD = re.compile(r"[^\w+#]+")
 _ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
 
@@ -36,21 +35,72 @@ DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
     "critical": (
-        "data loss", "loses data", "corrupt", "corrupted", "corruption", "outage", "production down",
-        "remote code execution", "rce", "sql injection", "security vulnerability", "all users",
-        "crash on startup", "cannot start", "urgent",
+        "data loss",
+        "loses data",
+        "corrupt",
+        "corrupted",
+        "corruption",
+        "outage",
+        "production down",
+        "remote code execution",
+        "rce",
+        "sql injection",
+        "security vulnerability",
+        "all users",
+        "crash on startup",
+        "cannot start",
+        "urgent",
     ),
     # Calibrated on issues with a human priority: "fails", "exception" or "cannot" are in most
     # ordinary bug reports, so they leave an issue at medium; these words mark the urgent ones.
     "high": (
-        "crash", "crashes", "crashed", "regression", "deadlock", "deadlocks", "hangs", "hang", "memory leak",
-        "vulnerability", "injection", "xss", "csrf", "security issue", "security hole", "unusable",
+        "crash",
+        "crashes",
+        "crashed",
+        "regression",
+        "deadlock",
+        "deadlocks",
+        "hangs",
+        "hang",
+        "memory leak",
+        "vulnerability",
+        "injection",
+        "xss",
+        "csrf",
+        "security issue",
+        "security hole",
+        "unusable",
     ),
     "low": (
-        "typo", "typos", "cosmetic", "minor", "nice to have", "wording", "spelling", "nit", "question",
-        "how do i", "how to", "readme", "docs", "documentation", "polish", "javadoc", "comment",
-        "comments", "log message", "unused", "checkstyle", "findbugs", "lint", "warning", "warnings", "misleading",
-        "rename", "cleanup", "clean up",
+        "typo",
+        "typos",
+        "cosmetic",
+        "minor",
+        "nice to have",
+        "wording",
+        "spelling",
+        "nit",
+        "question",
+        "how do i",
+        "how to",
+        "readme",
+        "docs",
+        "documentation",
+        "polish",
+        "javadoc",
+        "comment",
+        "comments",
+        "log message",
+        "unused",
+        "checkstyle",
+        "findbugs",
+        "lint",
+        "warning",
+        "warnings",
+        "misleading",
+        "rename",
+        "cleanup",
+        "clean up",
     ),
 }
 DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
@@ -64,20 +114,56 @@ DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
     "security": (
-        "security", "vulnerability", "injection", "xss", "csrf", "cve", "exploit", "session fixation",
-        "privilege escalation", "leaks credentials", "password in logs",
+        "security",
+        "vulnerability",
+        "injection",
+        "xss",
+        "csrf",
+        "cve",
+        "exploit",
+        "session fixation",
+        "privilege escalation",
+        "leaks credentials",
+        "password in logs",
     ),
     "performance": (
-        "slow", "slower", "performance", "latency", "memory leak", "n+1", "takes minutes", "timeout",
-        "cpu usage", "high memory",
+        "slow",
+        "slower",
+        "performance",
+        "latency",
+        "memory leak",
+        "n+1",
+        "takes minutes",
+        "timeout",
+        "cpu usage",
+        "high memory",
     ),
     "bug": (
-        "bug", "crash", "crashes", "error", "fails", "failing", "broken", "exception", "traceback",
-        "regression", "wrong", "incorrect", "does not work", "doesn't work",
+        "bug",
+        "crash",
+        "crashes",
+        "error",
+        "fails",
+        "failing",
+        "broken",
+        "exception",
+        "traceback",
+        "regression",
+        "wrong",
+        "incorrect",
+        "does not work",
+        "doesn't work",
     ),
     "docs": ("docs", "documentation", "readme", "typo", "docstring", "tutorial"),
     "feature": (
-        "add", "support for", "feature", "allow", "would be nice", "request", "implement", "option to",
+        "add",
+        "support for",
+        "feature",
+        "allow",
+        "would be nice",
+        "request",
+        "implement",
+        "option to",
         "ability to",
     ),
     "question": ("how do i", "how to", "question", "is it possible", "why does"),
@@ -114,7 +200,12 @@ class TriageRules:
 
 _PRIORITY_NAMES = tuple(p.name.lower() for p in Priority)
 _OVERRIDE_KEYS = (
-    "priority_labels", "priority_words", "kind_labels", "kind_words", "default_priority", "default_kind",
+    "priority_labels",
+    "priority_words",
+    "kind_labels",
+    "kind_words",
+    "default_priority",
+    "default_kind",
 )
 
 
@@ -150,13 +241,12 @@ class Triager:
             (Priority[name.upper()], _phrases(words))
             for name, words in sorted(self.rules.priority_words.items(), key=lambda kv: Priority[kv[0].upper()])
         ]
-        self._kind_words = [
-            (kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE
-        ]
+        self._kind_words = [(kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE]
         # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
         self._body_kind_words = [
             (kind, tuple(p for p in phrases if kind not in _PASSING or p.strip().count(" ")))
-            for kind, phrases in self._kind_words if kind != "chore"
+            for kind, phrases in self._kind_words
+            if kind != "chore"
         ]
 
     def triage(self, issue: Issue) -> Triage:

@@ -8,6 +8,7 @@
 `DaskPool` is loaded on first use: a Dask worker imports `runner.dask.worker` and must not
 import the master's side.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

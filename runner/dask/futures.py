@@ -1,14 +1,16 @@
 """Bookkeeping for DaskPool: in-flight records, counters, Dask keys and outcomes."""
+
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from runner.dask.worker import DaskWorkerLost
 from runner.core.models import Priority, Task
+from runner.dask.worker import DaskWorkerLost
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -51,9 +53,9 @@ def outcome(dask_future: Any) -> tuple[Any, BaseException | None]:
     """(result, None) or (None, the task's exception); _Dropped if the cluster cancelled it."""
     try:
         return dask_future.result(timeout=30), None
-    except Exception as exc:  # noqa: BLE001 - the task's own exception, whatever it is
+    except Exception as exc:
         return None, exc
-    except BaseException:  # noqa: BLE001 - CancelledError: the cluster dropped it
+    except BaseException:
         return None, Dropped()
 
 

@@ -25,6 +25,7 @@ variable the worker inherited (runner.core.secrets), so a fixer command cannot f
 parent's environment. git here authenticates with this host's own git credentials (a credential
 helper, an SSH key). Nothing here imports the terminal UI.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,22 +33,22 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
-from runner.git.cmd import git_environ
-from runner.git.clones import porcelain_statuses, url_key
-from runner.core.models import Identity
-from runner.sage.fixer import prune_stale_worktrees
-from runner.core.secrets import redact
-from runner.git.store import GENERATION_NAME, LOCK_NAME, LOCK_TIMEOUT_S, GitError, RepoWriter, WriteItem, run_git
-from runner.core.models import CommitOutcome, SageResult, Task
-from runner.core.status import Status
-from runner.git.message import commit_message
 from runner.core.errors import RunnerError
+from runner.core.models import CommitOutcome, Identity, SageResult, Task
+from runner.core.secrets import redact
+from runner.core.status import Status
+from runner.git.clones import porcelain_statuses, url_key
+from runner.git.cmd import git_environ
+from runner.git.message import commit_message
+from runner.git.store import GENERATION_NAME, LOCK_NAME, LOCK_TIMEOUT_S, GitError, RepoWriter, WriteItem, run_git
+from runner.sage.fixer import prune_stale_worktrees
 
 if TYPE_CHECKING:
     from runner.config import Config
@@ -86,9 +87,17 @@ def settings_for(config: Config, setup: SageSetup) -> WorkerGitSettings | None:
     if config.backend not in ("dask", "dask-local") or not keys:
         return None
     logs = setup.fixer.logs_dir if setup.fixer is not None and config.backend == "dask-local" else None
-    return WorkerGitSettings({k: config.remotes[k] for k in keys}, {k: setup.repos[k][1] for k in keys},
-                             config.identity, config.branch_prefix, config.plan_dir, config.dry_run,
-                             config.worker_cache, logs, config.publish_failed)
+    return WorkerGitSettings(
+        {k: config.remotes[k] for k in keys},
+        {k: setup.repos[k][1] for k in keys},
+        config.identity,
+        config.branch_prefix,
+        config.plan_dir,
+        config.dry_run,
+        config.worker_cache,
+        logs,
+        config.publish_failed,
+    )
 
 
 def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -121,8 +130,9 @@ class Clone:
         mark = directory / ".git" / RUN_MARK
         with FileLock(str(directory / ".git" / LOCK_NAME), timeout=LOCK_TIMEOUT_S):
             if _read(mark) != run:
-                _network(["-C", str(directory), "fetch", "--quiet", "--no-tags", "--prune", "origin"], env,
-                         f"fetching {url}")
+                _network(
+                    ["-C", str(directory), "fetch", "--quiet", "--no-tags", "--prune", "origin"], env, f"fetching {url}"
+                )
                 mark.write_text(run + "\n")
         try:
             return cls(url, directory, settings, base)
@@ -144,9 +154,19 @@ class Clone:
     def refresh(self, branch: str) -> str | None:
         """Fetch the branch again (someone pushed it since we looked), then align to it."""
         with self.lock:
-            _network(["-C", str(self.directory), "fetch", "--quiet", "--no-tags", "origin",
-                      f"+refs/heads/{branch}:refs/remotes/origin/{branch}"], self.env,
-                     f"fetching {branch} from {self.url}")
+            _network(
+                [
+                    "-C",
+                    str(self.directory),
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "origin",
+                    f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+                ],
+                self.env,
+                f"fetching {branch} from {self.url}",
+            )
         return self.align(branch)
 
     def write(self, item: WriteItem, mark: str) -> CommitOutcome:
@@ -161,8 +181,9 @@ class Clone:
     def push(self, branch: str) -> tuple[str, str]:
         """("pushed" | "moved" | "refused", git's summary); never forced. Raises WorkerGitError."""
         ref = f"refs/heads/{branch}"
-        proc = _run(["-C", str(self.directory), "push", "--porcelain", "origin", f"{ref}:{ref}"], self.env,
-                    f"pushing {branch}")
+        proc = _run(
+            ["-C", str(self.directory), "push", "--porcelain", "origin", f"{ref}:{ref}"], self.env, f"pushing {branch}"
+        )
         flag, summary = porcelain_statuses(proc.stdout.decode(errors="replace")).get(ref, ("?", ""))
         if flag == "?":
             error = redact(proc.stderr.decode(errors="replace").strip())[-300:]
@@ -208,12 +229,15 @@ def install(settings: WorkerGitSettings, setup: SageSetup, run: str) -> SageSetu
         for clone in clones.values():
             clone.close()
         raise
-    repos = {**setup.repos, **{k: (str(c.directory), settings.bases[k], str(c.lock.lock_file))
-                               for k, c in clones.items()}}
+    repos = {
+        **setup.repos,
+        **{k: (str(c.directory), settings.bases[k], str(c.lock.lock_file)) for k, c in clones.items()},
+    }
     fixer = setup.fixer
     if fixer is not None:
-        fixer = replace(fixer, worktrees_dir=str(root / "worktrees"),
-                        logs_dir=settings.logs_dir or str(root / "fixer-logs"))
+        fixer = replace(
+            fixer, worktrees_dir=str(root / "worktrees"), logs_dir=settings.logs_dir or str(root / "fixer-logs")
+        )
     _state = _State(settings, clones, run, fixer.worktrees_dir if fixer else None)
     return replace(setup, repos=repos, fixer=fixer)
 
@@ -245,15 +269,21 @@ def work_and_push(task: Task, work: Callable[[], SageResult]) -> SageResult:
     if result.fixer is not None and not result.changes:
         return result
     mark = f"Runner-Run: {_state.run}"
-    item = WriteItem(number, branch, settings.plan_dir.format(number=number), result.files,
-                     commit_message(task, result) + mark + "\n", result.changes, result.modes)
+    item = WriteItem(
+        number,
+        branch,
+        settings.plan_dir.format(number=number),
+        result.files,
+        commit_message(task, result) + mark + "\n",
+        result.changes,
+        result.modes,
+    )
     if result.check_error is not None and not settings.publish_failed:
         return replace(result, written=clone.write(item, mark))  # failed its check: committed here, not pushed
     return replace(result, written=_commit_and_push(clone, item, mark, remote_tip, settings.dry_run))
 
 
-def _commit_and_push(clone: Clone, item: WriteItem, mark: str, remote_tip: str | None,
-                     dry_run: bool) -> CommitOutcome:
+def _commit_and_push(clone: Clone, item: WriteItem, mark: str, remote_tip: str | None, dry_run: bool) -> CommitOutcome:
     last = ""
     for _ in range(PUSH_TRIES):
         outcome = clone.write(item, mark)
@@ -265,11 +295,21 @@ def _commit_and_push(clone: Clone, item: WriteItem, mark: str, remote_tip: str |
         if verdict == "pushed":
             return replace(outcome, pushed=True)
         if verdict == "refused":
-            return CommitOutcome(item.number, Status.FAILED, item.branch, None,
-                                 f"the remote refused the push ({last}); runner never forces")
+            return CommitOutcome(
+                item.number,
+                Status.FAILED,
+                item.branch,
+                None,
+                f"the remote refused the push ({last}); runner never forces",
+            )
         remote_tip = clone.refresh(item.branch)
-    return CommitOutcome(item.number, Status.FAILED, item.branch, None,
-                         f"the remote branch kept moving ({last}); gave up after {PUSH_TRIES} pushes")
+    return CommitOutcome(
+        item.number,
+        Status.FAILED,
+        item.branch,
+        None,
+        f"the remote branch kept moving ({last}); gave up after {PUSH_TRIES} pushes",
+    )
 
 
 def _prune_leftovers(clone: Clone, number: int) -> None:
@@ -283,8 +323,21 @@ def _clone(url: str, directory: Path, env: dict[str, str]) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     partial = directory.with_name(f"{directory.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
-    _network(["clone", "--quiet", "--no-checkout", "--no-tags", "--config", "core.logAllRefUpdates=false",
-              "--", url, str(partial)], env, f"cloning {url}")
+    _network(
+        [
+            "clone",
+            "--quiet",
+            "--no-checkout",
+            "--no-tags",
+            "--config",
+            "core.logAllRefUpdates=false",
+            "--",
+            url,
+            str(partial),
+        ],
+        env,
+        f"cloning {url}",
+    )
     os.replace(partial, directory)
 
 
@@ -303,8 +356,14 @@ def _network(args: list[str], env: dict[str, str], what: str) -> None:
 
 def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *args], capture_output=True, env=env, stdin=subprocess.DEVNULL,
-                              timeout=NETWORK_TIMEOUT_S, start_new_session=True)
+        return subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=NETWORK_TIMEOUT_S,
+            start_new_session=True,
+        )
     except subprocess.TimeoutExpired:
         raise WorkerGitError(f"{what}: git took longer than {NETWORK_TIMEOUT_S} s") from None
     except FileNotFoundError:

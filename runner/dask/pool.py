@@ -28,23 +28,33 @@ Why it is built this way:
 Dask is imported only when this module is, and runner imports it only for a Dask backend.
 The worker side (plugin, payload, task wrapper) is runner/dask/worker.py.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from runner.sage import worker as sage
-from runner.dask.worker import (INIT_TOPIC, PLUGIN_NAME, ClusterLost, SagePayload, SagePlugin,
-                              init_report, run_task, running_for)
-from runner.dask.futures import Counters, Dropped, Flight, outcome, resolve, task_error, task_identity
 from runner.core.models import Task
-from runner.pool.types import PoolStats
-from runner.pool.errors import InitializerError, PoolBroken, PoolError, TaskTimeout
+from runner.dask.futures import Counters, Dropped, Flight, outcome, resolve, task_error, task_identity
 from runner.dask.git import WorkerGitSettings
+from runner.dask.worker import (
+    INIT_TOPIC,
+    PLUGIN_NAME,
+    ClusterLost,
+    SagePayload,
+    SagePlugin,
+    init_report,
+    run_task,
+    running_for,
+)
+from runner.pool.errors import InitializerError, PoolBroken, PoolError, TaskTimeout
+from runner.pool.types import PoolStats
+from runner.sage import worker as sage
 
 log = logging.getLogger("runner.dask")
 
@@ -58,10 +68,18 @@ class DaskPool:
     """SagePool's interface on Dask. `scheduler` is an address (external cluster) or None
     (a LocalCluster of `workers` single-threaded worker processes, owned and scaled here)."""
 
-    def __init__(self, workers: int, setup: sage.SageSetup, *, scheduler: str | None = None,
-                 task_timeout: float | None = None, inflight_per_thread: int = INFLIGHT_PER_THREAD,
-                 start_timeout_s: float = START_TIMEOUT_S, worker_git: WorkerGitSettings | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        workers: int,
+        setup: sage.SageSetup,
+        *,
+        scheduler: str | None = None,
+        task_timeout: float | None = None,
+        inflight_per_thread: int = INFLIGHT_PER_THREAD,
+        start_timeout_s: float = START_TIMEOUT_S,
+        worker_git: WorkerGitSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if workers < 1 or inflight_per_thread < 1:
             raise ValueError("workers and inflight_per_thread must be >= 1")
         self.setup = setup
@@ -99,14 +117,15 @@ class DaskPool:
         from distributed import as_completed
 
         try:
-            payload = SagePayload.from_setup(self.setup, self.token, ignore_sigint=self.scheduler is None,
-                                             git=self.worker_git)
+            payload = SagePayload.from_setup(
+                self.setup, self.token, ignore_sigint=self.scheduler is None, git=self.worker_git
+            )
         except (OSError, ValueError) as exc:
             raise InitializerError(f"cannot prepare the sage for Dask workers: {exc}") from None
         self._client = self._connect(timeout or self.start_timeout_s)
         try:
             self._prepare_workers(payload)
-        except Exception as exc:  # noqa: BLE001 - the worker's exception, whatever it is
+        except Exception as exc:
             self._close_client()
             raise InitializerError(f"{type(exc).__name__}: {exc}") from None
         self._completed = as_completed([])
@@ -129,8 +148,13 @@ class DaskPool:
 
         try:
             if self.scheduler is None:
-                self._cluster = LocalCluster(n_workers=self._target, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                self._cluster = LocalCluster(
+                    n_workers=self._target,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
                 client = Client(self._cluster)
             else:
                 client = Client(self.scheduler, timeout=timeout)
@@ -142,8 +166,10 @@ class DaskPool:
         except (OSError, TimeoutError) as exc:
             self._client = client
             self._close_client()
-            raise PoolBroken(f"no Dask worker joined {self.scheduler or 'the local cluster'} "
-                             f"within {timeout:.0f} s ({type(exc).__name__})") from None
+            raise PoolBroken(
+                f"no Dask worker joined {self.scheduler or 'the local cluster'} "
+                f"within {timeout:.0f} s ({type(exc).__name__})"
+            ) from None
         return client
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -182,7 +208,7 @@ class DaskPool:
     def _quietly(call: Callable[..., Any], *args: Any) -> None:
         try:
             call(*args)
-        except Exception as exc:  # noqa: BLE001 - closing down: report, do not fail the run
+        except Exception as exc:
             log.warning("dask: %s failed: %s", getattr(call, "__name__", call), exc)
 
     # ---- the executor interface -------------------------------------------------------------
@@ -195,8 +221,7 @@ class DaskPool:
         with self._lock:
             self._check_usable()
             client = self._client
-        dask_future = client.submit(run_task, self.token, key, fn, args, kwargs, key=key, priority=priority,
-                                    pure=False)
+        dask_future = client.submit(run_task, self.token, key, fn, args, kwargs, key=key, priority=priority, pure=False)
         with self._lock:
             late = self._shutdown
             if not late:
@@ -216,7 +241,8 @@ class DaskPool:
         (`at_least` is for the local pool's burst refills; Dask's own scheduling batches.)"""
         with self._lock:
             self._changed.wait_for(
-                lambda: self._broken is not None or self._shutdown or self._free_slots() > 0, timeout)
+                lambda: self._broken is not None or self._shutdown or self._free_slots() > 0, timeout
+            )
             if self._broken is not None:
                 raise self._broken
             return not self._shutdown and self._free_slots() > 0
@@ -267,17 +293,27 @@ class DaskPool:
     def stats(self) -> PoolStats:
         with self._lock:
             c = self._counts
-            return PoolStats(started=len(c.inits), died=c.died, recycled=0, timeouts=c.timeouts,
-                             init_times_s=list(c.inits.values()), tasks_done=c.tasks_done,
-                             busy_s=dict(c.busy_s))
+            return PoolStats(
+                started=len(c.inits),
+                died=c.died,
+                recycled=0,
+                timeouts=c.timeouts,
+                init_times_s=list(c.inits.values()),
+                tasks_done=c.tasks_done,
+                busy_s=dict(c.busy_s),
+            )
 
     def describe(self) -> dict[str, Any]:
         """What the report could show about the backend."""
         with self._lock:
-            return {"backend": "dask" if self.scheduler else "dask-local", "scheduler": self.scheduler,
-                    "workers": len(self._threads), "threads": sum(self._threads.values()),
-                    "git_on_workers": sorted(k or "(default)" for k in getattr(self.worker_git, "remotes", ())),
-                    "requested_sizes": list(self.requested_sizes)}
+            return {
+                "backend": "dask" if self.scheduler else "dask-local",
+                "scheduler": self.scheduler,
+                "workers": len(self._threads),
+                "threads": sum(self._threads.values()),
+                "git_on_workers": sorted(k or "(default)" for k in getattr(self.worker_git, "remotes", ())),
+                "requested_sizes": list(self.requested_sizes),
+            }
 
     # ---- internals (the lock is held where a name says so) ----------------------------------
 
@@ -306,8 +342,8 @@ class DaskPool:
     def _complete_batch(self, batch: list[Any]) -> None:
         finished = [f for f in batch if f.status == "finished"]
         try:
-            values = dict(zip(map(id, finished), self._client.gather(finished))) if finished else {}
-        except Exception:  # noqa: BLE001 - one of them changed under us: take them one by one
+            values = dict(zip(map(id, finished), self._client.gather(finished), strict=False)) if finished else {}
+        except Exception:
             values = {}
         for dask_future in batch:
             if id(dask_future) in values:
@@ -345,7 +381,7 @@ class DaskPool:
             try:
                 self._refresh_workers()
                 self._expire_overdue()
-            except Exception as exc:  # noqa: BLE001 - scheduler unreachable: judged by the grace
+            except Exception as exc:
                 log.warning("dask: cannot reach the scheduler: %s", exc)
                 self._note_workers({})
 

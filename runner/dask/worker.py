@@ -14,6 +14,7 @@ so the payload carries the repository index files and the user's templates, and 
 worker needs nothing but the installed package. One run per cluster at a time: a worker
 process holds one sage state, and a task of another run fails with SageNotReady.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,18 +24,19 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from runner.sage import worker as sage
-from runner.dask import git as worker_git
 from runner.core.models import Task
-from runner.pool.errors import PoolError
 from runner.core.secrets import drop_token_env
+from runner.dask import git as worker_git
 from runner.dask.git import WorkerGitSettings
+from runner.pool.errors import PoolError
+from runner.sage import worker as sage
 
 log = logging.getLogger("runner.dask")
 
@@ -87,8 +89,9 @@ class SagePayload:
     outputs: sage.Outputs = field(default_factory=sage.Outputs)
 
     @classmethod
-    def from_setup(cls, setup: sage.SageSetup, token: str, ignore_sigint: bool = False,
-                   git: WorkerGitSettings | None = None) -> SagePayload:
+    def from_setup(
+        cls, setup: sage.SageSetup, token: str, ignore_sigint: bool = False, git: WorkerGitSettings | None = None
+    ) -> SagePayload:
         """`repos` and `fixer` name paths on the master's host: only a LocalCluster's workers
         can use them, except for the repositories in `git` (given as URLs), which each worker
         host clones (config refuses a fixer command with an external cluster otherwise).
@@ -96,8 +99,18 @@ class SagePayload:
         the master, not its workers, decides how the run stops (as SagePool's sages do)."""
         indexes = {key: Path(path).read_bytes() for key, path in setup.index_paths.items()}
         templates = read_tree(Path(setup.templates_dir)) if setup.templates_dir else None
-        return cls(token, indexes, templates, setup.branch_prefix, setup.plan_dir, dict(setup.repos), setup.fixer,
-                   ignore_sigint, git, setup.outputs)
+        return cls(
+            token,
+            indexes,
+            templates,
+            setup.branch_prefix,
+            setup.plan_dir,
+            dict(setup.repos),
+            setup.fixer,
+            ignore_sigint,
+            git,
+            setup.outputs,
+        )
 
     def materialize(self, directory: Path) -> sage.SageSetup:
         """Write the indexes and templates under `directory`; the setup that points there."""
@@ -110,8 +123,15 @@ class SagePayload:
         if self.templates is not None:
             templates_dir = directory / "templates"
             write_tree(templates_dir, self.templates)
-        return sage.SageSetup(paths, str(templates_dir) if templates_dir else None,
-                              self.branch_prefix, self.plan_dir, self.repos, self.fixer, self.outputs)
+        return sage.SageSetup(
+            paths,
+            str(templates_dir) if templates_dir else None,
+            self.branch_prefix,
+            self.plan_dir,
+            self.repos,
+            self.fixer,
+            self.outputs,
+        )
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -190,8 +210,9 @@ def init_report(token: str) -> dict[str, Any] | None:
 def run_task(token: str, key: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """The task as Dask runs it: checked against the run, timed for the master's deadline."""
     if _active_token != token:
-        raise SageNotReady(f"this Dask worker's sage is not initialized for run {token} "
-                           "(one runner run per cluster at a time)")
+        raise SageNotReady(
+            f"this Dask worker's sage is not initialized for run {token} (one runner run per cluster at a time)"
+        )
     _running[key] = time.monotonic()
     try:
         task = args[0] if args and isinstance(args[0], Task) else None

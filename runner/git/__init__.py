@@ -9,6 +9,7 @@ clones keeps `--repo URL` clones in the state directory; auth decides which host
 token; paths holds git's own rules for names in a tree; priorwork reads what runner itself
 last wrote on a branch.
 """
+
 from __future__ import annotations
 
 from runner.git.cmd import GitError, git_environ, run_git

@@ -1,4 +1,5 @@
 """Which host gets the GitHub token: git origins, and the environment-only git config that sends it."""
+
 from __future__ import annotations
 
 import base64
@@ -17,16 +18,14 @@ def git_origin(api_url: str) -> str | None:
     parts = urlsplit(api_url)
     host = parts.hostname or ""
     if host == "api.github.com" or (host.startswith("api.") and host.endswith(".ghe.com")):
-        host = host[len("api."):]
+        host = host[len("api.") :]
     return _origin(parts.scheme, host, _port(parts))
-
 
 
 def remote_origin(url: str) -> str | None:
     """`scheme://host[:port]` of an http(s) git remote; None for ssh, file and local paths."""
     parts = urlsplit(url)
     return _origin(parts.scheme, parts.hostname or "", _port(parts))
-
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str | None:
@@ -37,7 +36,6 @@ def _origin(scheme: str, host: str, port: int | None) -> str | None:
     return f"{scheme}://{name}" + (f":{port}" if port and port != default else "")
 
 
-
 def _port(parts) -> int | None:
     try:
         return parts.port
@@ -45,9 +43,7 @@ def _port(parts) -> int | None:
         return -1
 
 
-
 _not_sent: set[tuple[str, str | None]] = set()
-
 
 
 def git_auth_env(remote_url: str, token: str, api_url: str) -> dict[str, str]:
@@ -60,8 +56,12 @@ def git_auth_env(remote_url: str, token: str, api_url: str) -> dict[str, str]:
     if remote != origin:
         if (remote, origin) not in _not_sent:
             _not_sent.add((remote, origin))
-            log.warning("the GitHub token is not sent to %s: it is not the GitHub git host (%s); git's own "
-                        "credentials apply there", remote, origin or "none")
+            log.warning(
+                "the GitHub token is not sent to %s: it is not the GitHub git host (%s); git's own "
+                "credentials apply there",
+                remote,
+                origin or "none",
+            )
         return {}
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {

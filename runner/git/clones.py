@@ -18,6 +18,7 @@ With `--backend dask` or `dask-local` the master's clone is only read (the index
 commit, publishing): each worker host keeps its own clone, named by `url_key` too, and commits
 and pushes there (runner/dask/git.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,13 +27,14 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from runner.core.errors import UsageError
+from runner.core.secrets import redact
 from runner.git.auth import DEFAULT_API_URL, git_auth_env
 from runner.git.cmd import git_environ
-from runner.core.secrets import redact
-from runner.core.errors import UsageError
 
 log = logging.getLogger("runner.git.clones")
 
@@ -62,8 +64,9 @@ def canonical(spec: str, base: Path | None = None) -> str:
     return str(((base or Path.cwd()) / Path(spec).expanduser()).resolve())
 
 
-def split_remotes(args: list[str], table: Mapping[str, Any], base: Path | None
-                  ) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+def split_remotes(
+    args: list[str], table: Mapping[str, Any], base: Path | None
+) -> tuple[list[str], dict[str, Any], dict[str, str]]:
     """`--repo` arguments and `[repos]` entries naming local clones, and {key: url} for the
     remote ones (key "" for a plain `--repo URL`)."""
     local_args, remotes = [], {}
@@ -93,8 +96,9 @@ def clone_dir(state_dir: Path, url: str) -> Path:
     return state_dir / "clones" / url_key(url)
 
 
-def sync_all(remotes: Mapping[str, str], state_dir: Path, token: str = "",
-             api_url: str = DEFAULT_API_URL) -> dict[str, Path]:
+def sync_all(
+    remotes: Mapping[str, str], state_dir: Path, token: str = "", api_url: str = DEFAULT_API_URL
+) -> dict[str, Path]:
     """Clone or update every remote; {key: clone directory}. `token` goes only to the git host
     of the GitHub `api_url` names."""
     return {key: sync(url, clone_dir(state_dir, url), token, api_url) for key, url in remotes.items()}
@@ -105,8 +109,11 @@ def sync(url: str, directory: Path, token: str = "", api_url: str = DEFAULT_API_
     env = git_environ(git_auth_env(url, token, api_url))
     if not (directory / "HEAD").is_file():
         _clone(url, directory, env)
-    _git(["-C", str(directory), "fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*"], env=env,
-         what=f"fetching {url}")
+    _git(
+        ["-C", str(directory), "fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+        env=env,
+        what=f"fetching {url}",
+    )
     _fast_forward(directory)
     return directory
 
@@ -126,8 +133,10 @@ def _fast_forward(directory: Path) -> None:
         old = local.get(name)
         if name == "HEAD" or old == new:
             continue
-        if old is not None and _git(["-C", str(directory), "merge-base", "--is-ancestor", old, new],
-                                    check=False, status=True) != "0":
+        if (
+            old is not None
+            and _git(["-C", str(directory), "merge-base", "--is-ancestor", old, new], check=False, status=True) != "0"
+        ):
             log.warning("%s: local branch %s has commits origin lacks; kept as it is", directory, name)
             continue
         expected = [old] if old else []
@@ -149,14 +158,21 @@ def _refs(directory: Path, prefix: str) -> dict[str, str]:
     refs = {}
     for line in out.splitlines():
         oid, ref = line.split(" ", 1)
-        refs[ref[len(prefix):]] = oid
+        refs[ref[len(prefix) :]] = oid
     return refs
 
 
-def _git(args: list[str], *, env: dict[str, str] | None = None, check: bool = True, status: bool = False,
-         what: str = "git") -> str:
-    proc = subprocess.run(["git", *args], capture_output=True, text=True, env=env or git_environ(), timeout=GIT_TIMEOUT_S,
-                          stdin=subprocess.DEVNULL)
+def _git(
+    args: list[str], *, env: dict[str, str] | None = None, check: bool = True, status: bool = False, what: str = "git"
+) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        capture_output=True,
+        text=True,
+        env=env or git_environ(),
+        timeout=GIT_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
     if status:
         return str(proc.returncode)
     if check and proc.returncode != 0:

@@ -11,6 +11,7 @@ are still working; sealing lets git finish one batch while the next batch is
 already streaming. Nothing is final until `finish`: fast-import updates the refs
 at the end, and refuses any that would not fast-forward.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Protocol
 
 from runner.git.cmd import GitError, git_environ, last_line
-
 
 # glibc gives the top of the heap back to the kernel whenever it frees enough, and
 # fast-import frees and reallocates its compression buffers for every object: without
@@ -101,10 +101,21 @@ class ImportStream:
         self._marks: dict[str, int] = {}
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - git writes to it until close()
         self._proc = subprocess.Popen(
-            ["git", "-C", str(repo), *GIT_OPTIONS, *(() if write_refs else NO_REF_OPTIONS), "fast-import",
-             *IMPORT_OPTIONS], bufsize=STREAM_BUFFER,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
-            env={**git_environ(), **MALLOC_PADDING}, start_new_session=True,
+            [
+                "git",
+                "-C",
+                str(repo),
+                *GIT_OPTIONS,
+                *(() if write_refs else NO_REF_OPTIONS),
+                "fast-import",
+                *IMPORT_OPTIONS,
+            ],
+            bufsize=STREAM_BUFFER,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            env={**git_environ(), **MALLOC_PADDING},
+            start_new_session=True,
         )
         stdin, stdout = self._proc.stdin, self._proc.stdout
         assert stdin is not None and stdout is not None
@@ -160,7 +171,7 @@ class ImportStream:
         answers = self._answers.decode().split()
         if len(answers) != len(self._marks):
             raise GitError("fast-import failed: " + last_line(errors))
-        commits = dict(zip(self._marks, answers))
+        commits = dict(zip(self._marks, answers, strict=False))
         if self._proc.returncode != 0:
             raise RefsRejected(commits, last_line(errors))
         return commits
@@ -190,15 +201,18 @@ class ImportStream:
             self._broken = True
 
 
-def commit_command(item: Commitable, parent: str, mark: int, stamp: bytes, ref: str,
-                   message_text: str | None = None) -> bytes:
+def commit_command(
+    item: Commitable, parent: str, mark: int, stamp: bytes, ref: str, message_text: str | None = None
+) -> bytes:
     message = (item.message if message_text is None else message_text).encode("utf-8", "replace")
     parts = [
         b"commit %s\n" % ref.encode(),
         b"mark :%d\n" % mark,
         b"author " + stamp + b"\n",
         b"committer " + stamp + b"\n",
-        b"data %d\n" % len(message), message, b"\n",
+        b"data %d\n" % len(message),
+        message,
+        b"\n",
         b"from %s\n" % parent.encode(),
     ]
     if item.changes and not item.files and item.directory:

@@ -1,5 +1,6 @@
 """The commit message runner writes for an issue: the title, what the fixer changed, the triage,
 and the trailers a rerun reads back (`Runner-Issue`, `Runner-Content`)."""
+
 from __future__ import annotations
 
 from runner.core.display import clean, readable
@@ -23,7 +24,10 @@ def commit_message(ticket: Ticket | Task, result: SageResult) -> str:
         lines += [redact(result.fixer_summary.strip()), ""]
     if result.changes:
         changed = sorted(readable(path) for path in result.changes)
-        lines += ["Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""), ""]
+        lines += [
+            "Changed by the fixer command: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""),
+            "",
+        ]
     if result.plan:
         lines += [result.plan.strip(), ""]
     lines += [

@@ -37,6 +37,7 @@ other file can have: a `packed-refs.lock` that is the same file as a leftover
 it holds `packed-refs.lock`, it is stale whenever that lock is free. Any other
 `packed-refs.lock` (git's own, live or not) is never touched.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -50,8 +51,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from runner.git.cmd import GitError, git_proc, last_line, run_git, simple_branch_text
 from runner.core.logs import LOGGER
+from runner.git.cmd import GitError, git_proc, last_line, run_git, simple_branch_text
 
 log = logging.getLogger(LOGGER)
 
@@ -78,8 +79,15 @@ class RefResult:
 class PackedRefs:
     """The packed refs of one repository (its common git directory)."""
 
-    def __init__(self, repo: Path, common_dir: Path, lock_wait_s: float = LOCK_WAIT_S,
-                 fsync: bool | None = None, runner_lock: FileLock | None = None, hooked: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        common_dir: Path,
+        lock_wait_s: float = LOCK_WAIT_S,
+        fsync: bool | None = None,
+        runner_lock: FileLock | None = None,
+        hooked: bool = False,
+    ) -> None:
         self.repo = repo
         self.common_dir = common_dir
         self.lock_wait_s = lock_wait_s
@@ -289,9 +297,11 @@ class _Taken:
         if directory.count(b"/") < 2:
             return False
         if directory not in self._parents:
-            self._parents[directory] = directory in self.records or os.path.isfile(
-                os.path.join(self.common_dir, directory)
-            ) or self._parent_taken(directory.rpartition(b"/")[0])
+            self._parents[directory] = (
+                directory in self.records
+                or os.path.isfile(os.path.join(self.common_dir, directory))
+                or self._parent_taken(directory.rpartition(b"/")[0])
+            )
         return self._parents[directory]
 
 
@@ -309,7 +319,7 @@ def read_packed(path: str | Path) -> tuple[list[bytes], dict[bytes, bytes]]:
         if line[:1] == b"^" and last:
             records[last] += line
         elif line.startswith(_HEADER):
-            traits = line[len(_HEADER):].split()
+            traits = line[len(_HEADER) :].split()
         elif line.strip() and line[:1] != b"#":
             last = line.rstrip(b"\n").partition(b" ")[2]
             records[last] = line if line.endswith(b"\n") else line + b"\n"
@@ -343,7 +353,7 @@ def update_through_git(repo: Path, refs: dict[str, tuple[str, str | None]]) -> R
             result.refused[pending[done][0]] = _hook_words(proc.stderr)
         elif b"cannot lock ref" not in proc.stderr and b"invalid ref format" not in proc.stderr:
             raise GitError("git update-ref failed: " + last_line(proc.stderr))
-        pending = pending[done + 1:]
+        pending = pending[done + 1 :]
     return result
 
 
@@ -377,7 +387,7 @@ def fsyncs_references(value: str | None) -> bool:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int]:
@@ -387,5 +397,5 @@ def _identity(stat: os.stat_result) -> tuple[int, int, int]:
 def _plain(name: str) -> bool:
     """A branch name git would accept by the rules config checks a prefix with; anything
     else goes through git, which decides."""
-    branch = name[len("refs/heads/"):]
+    branch = name[len("refs/heads/") :]
     return name.startswith("refs/heads/") and simple_branch_text(branch) and not branch.endswith(("/", ".lock"))

@@ -10,11 +10,13 @@ the names NTFS or HFS+ would open as `.git` (`.git` followed by spaces or dots,
 `.gitmodules` or `.gitattributes`, whose entries fsck requires to be files. Backslashes
 (a directory separator on Windows) and control characters are refused too.
 """
+
 from __future__ import annotations
 
 # Code points HFS+ ignores when it compares names (git's utf8.c next_hfs_char).
-_HFS_IGNORED = frozenset("\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                         "\u206a\u206b\u206c\u206d\u206e\u206f\ufeff")
+_HFS_IGNORED = frozenset(
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206a\u206b\u206c\u206d\u206e\u206f\ufeff"
+)
 # (name after the dot, the start of its NTFS 8.3 fall-back short name), as in git's path.c.
 _FSCK_FILES = (("gitmodules", "gi7eba"), ("gitattributes", "gi7d29"))
 MAX_COMPONENT_BYTES = 255
@@ -60,7 +62,7 @@ def _is_ntfs_dotgit(name: str) -> bool:
     lower = _ascii_lower(name)
     for head in (".git", "git~1"):
         if lower.startswith(head):
-            return _only_spaces_and_dots(name[len(head):])
+            return _only_spaces_and_dots(name[len(head) :])
     return False
 
 
@@ -69,7 +71,7 @@ def _is_ntfs_dot(name: str, needle: str, short: str) -> bool:
     fall-back short name (up to six characters of `short`, `~`, a digit 1-9, digits: eight in all)."""
     lower = _ascii_lower(name)
     if lower.startswith("." + needle):
-        return _only_spaces_and_dots(name[len(needle) + 1:])
+        return _only_spaces_and_dots(name[len(needle) + 1 :])
     if lower[:6] == needle[:6] and name[6:7] == "~" and "1" <= name[7:8] <= "4":
         return _only_spaces_and_dots(name[8:])
     if len(name) < 8:

@@ -14,12 +14,13 @@ a new commit.
 
 One persistent `git cat-file --batch` answers every look-up of a run's repository.
 """
+
 from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from runner.git.cmd import GitError, open_git
 
@@ -30,8 +31,9 @@ ISSUE_TRAILER = "Runner-Issue: "
 MAX_WALK = 200
 
 
-def output_digest(number: int, files: Mapping[str, bytes], changes: Mapping[str, bytes | None],
-                  modes: Mapping[str, str]) -> str:
+def output_digest(
+    number: int, files: Mapping[str, bytes], changes: Mapping[str, bytes | None], modes: Mapping[str, str]
+) -> str:
     """A digest of everything runner writes for an issue: its files, paths included."""
     parts = [b"%d\0" % number]
     for path in sorted(files):
@@ -147,9 +149,9 @@ def _trailers(message: str) -> tuple[str | None, int | None]:
     """(Runner-Output digest, Runner-Issue number) from the message's last paragraph. The
     digest counts only as the very last line, where runner writes it."""
     lines = message.rstrip("\n").rpartition("\n\n")[2].split("\n")
-    digest = lines[-1][len(OUTPUT_TRAILER):].strip() if lines[-1].startswith(OUTPUT_TRAILER) else None
+    digest = lines[-1][len(OUTPUT_TRAILER) :].strip() if lines[-1].startswith(OUTPUT_TRAILER) else None
     issue = None
     for line in lines:
-        if line.startswith(ISSUE_TRAILER) and line[len(ISSUE_TRAILER):].strip().isdigit():
-            issue = int(line[len(ISSUE_TRAILER):].strip())
+        if line.startswith(ISSUE_TRAILER) and line[len(ISSUE_TRAILER) :].strip().isdigit():
+            issue = int(line[len(ISSUE_TRAILER) :].strip())
     return digest or None, issue

@@ -7,6 +7,7 @@ second look and the write only, so two runs take turns per write instead of one 
 the other's whole run. It is a flock (filelock) in the clone's common git directory, so the
 kernel releases it when the holder dies, however it dies.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,14 +17,11 @@ from filelock import FileLock, Timeout
 from runner.core.errors import RunnerError
 from runner.git.cmd import git_proc
 
-
 PUBLISH_LOCK = "runner-publish.lock"
-
 
 
 class PublishLockTimeout(RunnerError):
     """Another run held the repository's publish lock for longer than we wait."""
-
 
 
 class PublishLock:
@@ -43,14 +41,14 @@ class PublishLock:
         try:
             self._lock.acquire()
         except Timeout:
-            raise PublishLockTimeout(f"another runner held the publish lock of {self.clone} for over "
-                                     f"{self.timeout_s:.0f} s") from None
+            raise PublishLockTimeout(
+                f"another runner held the publish lock of {self.clone} for over {self.timeout_s:.0f} s"
+            ) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._lock is not None:
             self._lock.release()
-
 
 
 def _git_common_dir(clone: Path) -> Path:

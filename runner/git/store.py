@@ -25,28 +25,36 @@ the repository's git directory, so every run on that repository (whatever its
 state directory) and every process in a run take turns. A dry run writes nothing,
 so it takes no lock and creates no file there: a read-only clone will do.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from filelock import FileLock, Timeout
 
-from runner.core.models import Identity
-from runner.git.fastimport import ImportStream, RefsRejected
-from runner.git.cmd import GitError, run_git
-from runner.core.models import CommitOutcome
+from runner.core.models import CommitOutcome, Identity
 from runner.core.status import Status
+from runner.git.cmd import GitError, run_git
+from runner.git.fastimport import ImportStream, RefsRejected
 from runner.git.packedrefs import LOCK_NAME, LOCK_TIMEOUT_S, PackedRefs, clear_stale_lock, update_through_git
 from runner.git.priorwork import ObjectHasher, ObjectReader, last_output, output_digest, with_output_trailer
 
-__all__ = ["GitError", "LOCK_NAME", "LOCK_TIMEOUT_S", "ObjectHasher", "RepoWriter", "WriteBatch", "WriteItem",
-           "run_git"]
+__all__ = [
+    "LOCK_NAME",
+    "LOCK_TIMEOUT_S",
+    "GitError",
+    "ObjectHasher",
+    "RepoWriter",
+    "WriteBatch",
+    "WriteItem",
+    "run_git",
+]
 
 GENERATION_NAME = "runner-refs.generation"
 HOOK = "hooks/reference-transaction"
@@ -71,8 +79,9 @@ def check_repository(repo: Path) -> tuple[Path, bool]:
     hook (where `core.hooksPath` says hooks are); raises GitError if `repo` is not a git repository."""
     if not repo.is_dir():
         raise GitError(f"{repo} does not exist or is not a directory")
-    common, _, hook = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir",
-                              "--git-path", HOOK).partition("\n")
+    common, _, hook = run_git(
+        repo, "rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path", HOOK
+    ).partition("\n")
     return Path(common), os.path.isfile(hook) and os.access(hook, os.X_OK)
 
 
@@ -91,8 +100,15 @@ def resolve_base(repo: Path, base: str | None) -> tuple[str, str]:
 class RepoWriter:
     """Writes batches of issue commits to one repository."""
 
-    def __init__(self, repo: Path, identity: Identity, branch_prefix: str, base: str | None, dry_run: bool = False,
-                 stream_ahead: bool = False):
+    def __init__(
+        self,
+        repo: Path,
+        identity: Identity,
+        branch_prefix: str,
+        base: str | None,
+        dry_run: bool = False,
+        stream_ahead: bool = False,
+    ):
         self.repo = repo
         self.identity = identity
         self.branch_prefix = branch_prefix
@@ -182,32 +198,48 @@ class RepoWriter:
         self._tips_cache = None
         self._reader.close()
 
-    def _outcome(self, item: WriteItem, tip: str | None, same: bool, commits: dict[str, str], rejected: str,
-                 vetoed: dict[str, str]):
+    def _outcome(
+        self,
+        item: WriteItem,
+        tip: str | None,
+        same: bool,
+        commits: dict[str, str],
+        rejected: str,
+        vetoed: dict[str, str],
+    ):
         if same:
             return CommitOutcome(item.number, Status.UNCHANGED, item.branch, tip)
         if item.branch in commits:
             return CommitOutcome(item.number, Status.COMMITTED, item.branch, commits[item.branch])
         if item.branch in vetoed:
             why = vetoed[item.branch]
-            return CommitOutcome(item.number, Status.FAILED, item.branch, None,
-                                 f"the repository's reference-transaction hook refused the branch: {why}")
-        return CommitOutcome(item.number, Status.FAILED, item.branch, None, f"git refused to update the branch: {rejected}")
+            return CommitOutcome(
+                item.number,
+                Status.FAILED,
+                item.branch,
+                None,
+                f"the repository's reference-transaction hook refused the branch: {why}",
+            )
+        return CommitOutcome(
+            item.number, Status.FAILED, item.branch, None, f"git refused to update the branch: {rejected}"
+        )
 
-    def _place_refs(self, commits: dict[str, str], new: set[str],
-                    tips: dict[str, str]) -> tuple[dict[str, str], bool, dict[str, str]]:
+    def _place_refs(
+        self, commits: dict[str, str], new: set[str], tips: dict[str, str]
+    ) -> tuple[dict[str, str], bool, dict[str, str]]:
         """Create the new branches among `commits` (and, where a hook decides, move the others);
         (commits whose branch now holds them, whether any branch was taken or moved meanwhile,
         {branch: the hook's words} for the ones a hook vetoed)."""
         if self.hooked:
             wanted = dict(commits)
-            result = update_through_git(self.repo, {"refs/heads/" + b: (c, None if b in new else tips[b])
-                                                    for b, c in wanted.items()})
+            result = update_through_git(
+                self.repo, {"refs/heads/" + b: (c, None if b in new else tips[b]) for b, c in wanted.items()}
+            )
         else:
             wanted = {b: c for b, c in commits.items() if b in new}
             result = self.refs.create({"refs/heads/" + b: c for b, c in wanted.items()})
         kept = {b: c for b, c in commits.items() if b not in wanted or "refs/heads/" + b in result.created}
-        vetoed = {name[len("refs/heads/"):]: why for name, why in result.refused.items()}
+        vetoed = {name[len("refs/heads/") :]: why for name, why in result.refused.items()}
         return kept, len(result.created) + len(vetoed) < len(wanted), vetoed
 
     def _confirm(self, commits: dict[str, str], rejected: str) -> dict[str, str]:
@@ -235,7 +267,7 @@ class RepoWriter:
         tips = {}
         for line in out.splitlines():
             sha, _, ref = line.partition(" ")
-            branch = ref[len("refs/heads/"):]
+            branch = ref[len("refs/heads/") :]
             if branch.startswith(self.branch_prefix):
                 tips[branch] = sha
         return tips
@@ -289,8 +321,9 @@ class WriteBatch:
     batch's items and nothing is half-done: fast-import writes refs only at its end.
     """
 
-    def __init__(self, writer: RepoWriter, tries_left: int, failure: str | None = None,
-                 release: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, writer: RepoWriter, tries_left: int, failure: str | None = None, release: Callable[[], None] | None = None
+    ) -> None:
         self.writer = writer
         self.tries_left = tries_left
         self.failure = failure
@@ -343,7 +376,9 @@ class WriteBatch:
             if self.failure is not None:
                 if self._stream is not None:
                     self._stream.abandon()
-                return [CommitOutcome(i.number, Status.FAILED, i.branch, None, self.failure) for i, _, _ in self._entries]
+                return [
+                    CommitOutcome(i.number, Status.FAILED, i.branch, None, self.failure) for i, _, _ in self._entries
+                ]
             return outcomes
         finally:
             if self._release is not None:
@@ -363,7 +398,10 @@ class WriteBatch:
     def _outcomes(self) -> list[CommitOutcome]:
         writer = self.writer
         if writer.dry_run:
-            return [CommitOutcome(i.number, Status.UNCHANGED if s else Status.COMMITTED, i.branch, tip) for i, tip, s in self._entries]
+            return [
+                CommitOutcome(i.number, Status.UNCHANGED if s else Status.COMMITTED, i.branch, tip)
+                for i, tip, s in self._entries
+            ]
         commits, rejected = {}, ""
         if self._stream is not None:
             try:
@@ -378,8 +416,11 @@ class WriteBatch:
         return [writer._outcome(i, tip, s, commits, rejected, self._vetoed) for i, tip, s in self._entries]
 
     def _retry_refused(self, outcomes: list[CommitOutcome]) -> list[CommitOutcome]:
-        retry = [item for (item, _, _), o in zip(self._entries, outcomes)
-                 if o.status == Status.FAILED and item.branch not in self._vetoed]
+        retry = [
+            item
+            for (item, _, _), o in zip(self._entries, outcomes, strict=False)
+            if o.status == Status.FAILED and item.branch not in self._vetoed
+        ]
         if not retry or self.tries_left <= 0:
             return outcomes
         time.sleep(REF_RETRY_S)
@@ -387,5 +428,7 @@ class WriteBatch:
         for item in retry:
             again.add(item)
         redone = iter(again.close())
-        return [next(redone) if o.status == Status.FAILED and i.branch not in self._vetoed else o
-                for (i, _, _), o in zip(self._entries, outcomes)]
+        return [
+            next(redone) if o.status == Status.FAILED and i.branch not in self._vetoed else o
+            for (i, _, _), o in zip(self._entries, outcomes, strict=False)
+        ]

@@ -12,6 +12,7 @@ before they expire); identity finds runner's own login. GitHub's rate-limit answ
 one place, `runner.core.ratelimit`, because the shared retry policy needs them too; the thread
 that feeds the publisher is the run's (`runner.run.publishing`).
 """
+
 from __future__ import annotations
 
 from runner.github.breaker import CircuitBreaker

@@ -14,6 +14,7 @@ and the pushes of a run share its token. PyGithub signs the JWTs and asks for th
 JWT and token is remembered for redaction the moment it exists. PyGithub's own renewal starts
 20 s before expiry; a push may last longer than that, and tokens must stay valid through it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,8 +57,7 @@ class RenewingInstallationAuth(Auth.AppInstallationAuth):
     """PyGithub's installation auth with a wider renewal margin and a lock: requests from several
     threads ask for one new token, not one each."""
 
-    def __init__(self, app_auth: Auth.AppAuth, installation_id: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, app_auth: Auth.AppAuth, installation_id: int, clock: Callable[[], float] = time.time) -> None:
         super().__init__(app_auth, installation_id)
         self._clock = clock
         self._lock = threading.Lock()
@@ -108,23 +108,27 @@ def connect_app(settings: GitHubSettings) -> RenewingInstallationAuth:
                 raise AppAuthError(_problem(exc, app)) from None
             raise AppConnectError(_problem(exc, app)) from None
         except OSError as exc:
-            raise AppConnectError(redact(f"cannot reach GitHub at {settings.api_url} to authenticate the App "
-                                         f"{app.app_id}: {exc}")[:500]) from None
+            raise AppConnectError(
+                redact(f"cannot reach GitHub at {settings.api_url} to authenticate the App {app.app_id}: {exc}")[:500]
+            ) from None
         _auths[(settings.api_url, app)] = auth
         return auth
 
 
 def _find_installation(integration: GithubIntegration, app: AppCredentials) -> int:
     if not app.repository:
-        raise AppAuthError("give installation_id (--installation-id): there is no repository to look the "
-                           "App's installation up for")
+        raise AppAuthError(
+            "give installation_id (--installation-id): there is no repository to look the App's installation up for"
+        )
     owner, _, name = app.repository.partition("/")
     try:
         return integration.get_repo_installation(owner, name).id
     except GithubException as exc:
         if exc.status == 404:
-            raise AppAuthError(f"the GitHub App {app.app_id} is not installed on {app.repository} (install it "
-                               "there, or give --installation-id)") from None
+            raise AppAuthError(
+                f"the GitHub App {app.app_id} is not installed on {app.repository} (install it "
+                "there, or give --installation-id)"
+            ) from None
         raise
 
 
@@ -138,8 +142,10 @@ def _first_token(settings: GitHubSettings, auth: RenewingInstallationAuth, insta
         auth.token  # noqa: B018  (the property asks GitHub for the first token)
     except GithubException as exc:
         if exc.status == 404:
-            raise AppAuthError(f"the GitHub App {settings.app.app_id if settings.app else '?'} has no installation "
-                               f"{installation} (check --installation-id)") from None
+            raise AppAuthError(
+                f"the GitHub App {settings.app.app_id if settings.app else '?'} has no installation "
+                f"{installation} (check --installation-id)"
+            ) from None
         raise
 
 
@@ -156,8 +162,10 @@ def _problem(exc: GithubException, app: AppCredentials) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = str(data.get("message") or exc.status)
     if exc.status == 401:
-        return (f"GitHub refused the App {app.app_id}'s credentials ({message}): check --app-id and that "
-                f"{app.key_file} is a current private key of that App")
+        return (
+            f"GitHub refused the App {app.app_id}'s credentials ({message}): check --app-id and that "
+            f"{app.key_file} is a current private key of that App"
+        )
     return redact(f"GitHub App {app.app_id}: {message} (HTTP {exc.status})")
 
 

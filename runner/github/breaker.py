@@ -34,15 +34,18 @@ Every transition is appended to ``events`` (bounded) and passed to ``on_transiti
 which is called outside the lock so it may read the breaker. All methods are
 thread-safe.
 """
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+
 from runner.core.errors import RunnerError
 
 T = TypeVar("T")
@@ -79,7 +82,7 @@ class BreakerEvent:
 
 
 def _iso_ms(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def _every_exception(exc: BaseException) -> bool:

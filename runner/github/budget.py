@@ -7,6 +7,7 @@ one time-ordered list: runner's own creations (counted in both windows) and crea
 assumes others made (counted in the hour, where they stay until an hour after they were
 learned of: the time they were really made is unknown, and assuming later is the safe side).
 """
+
 from __future__ import annotations
 
 from collections import deque

@@ -9,6 +9,7 @@ is `runner.github.pacing.Pacer`'s, because it must adapt to secondary limits.
 Where the token comes from is `runner.config.github`; which host may see it is
 `runner.git.auth`; how it is kept out of text is `runner.core.secrets`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from runner.config.github import GitHubSettings
 
 if TYPE_CHECKING:
     import github
+
 
 def make_github(settings: GitHubSettings, auth: github.Auth.Auth | None = None) -> github.Github:
     """A PyGithub client: retries and rate-limit waits for reads only. It authenticates with
@@ -49,8 +51,6 @@ def make_github(settings: GitHubSettings, auth: github.Auth.Auth | None = None) 
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
-
-
 
 
 def current_token(settings: GitHubSettings) -> str:

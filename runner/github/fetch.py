@@ -14,6 +14,7 @@ base URL, timeouts and `GithubRetry` (5xx retries, rate-limit waits up to
 A cache file holds a page's ETag, its items and its next link, nothing from
 the request: the token never reaches the disk.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,18 +24,19 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, urlencode
 
 import github
 from github.GithubException import GithubException, RateLimitExceededException
 
-from runner.core.secrets import redact
 from runner.core import ratelimit
 from runner.core.errors import RunnerError
+from runner.core.secrets import redact
 from runner.core.status import ExitCode
 
 if TYPE_CHECKING:
@@ -185,8 +187,8 @@ def normalize_since(value: str | datetime) -> str:
     """GitHub's `since` form (UTC, `Z`); naive times are taken as UTC."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def list_url(base_url: str, repo: str, state: str, labels: Iterable[str], since: str | datetime | None) -> str:
@@ -214,8 +216,15 @@ def next_link(link_header: str | None) -> str | None:
 class _Pager:
     """Conditional GETs of list pages, with errors turned into `FetchError`s."""
 
-    def __init__(self, gh: github.Github, repo: str, cache: PageCache | None, max_wait_s: float,
-                 sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        gh: github.Github,
+        repo: str,
+        cache: PageCache | None,
+        max_wait_s: float,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> None:
         self.requester = gh.requester
         self.repo = repo
         self.cache = cache
@@ -278,8 +287,10 @@ class _Pager:
     def _rate_limit_message(self, wait: float | None) -> str:
         if wait is None:
             return f"GitHub rate limit reached listing the issues of {self.repo}; try again later"
-        return (f"GitHub rate limit reached for {self.repo}: it resets in {wait:.0f} s, "
-                f"more than the wait limit of {self.max_wait_s:.0f} s")
+        return (
+            f"GitHub rate limit reached for {self.repo}: it resets in {wait:.0f} s, "
+            f"more than the wait limit of {self.max_wait_s:.0f} s"
+        )
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secret)
@@ -335,13 +346,12 @@ class FetchRequest:
     json_output: bool = False
 
 
-def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO,
-              environ: Mapping[str, str] | None = None) -> int:
+def run_fetch(request: FetchRequest, stdout: TextIO, stderr: TextIO, environ: Mapping[str, str] | None = None) -> int:
     """The `runner fetch` command: the exit code, with every message free of the token."""
     from runner.config import default_state_dir
     from runner.config.github import GitHubSettings, TokenError, api_url, read_token
-    from runner.github.client import make_github
     from runner.core.secrets import token_environ
+    from runner.github.client import make_github
 
     env = token_environ() if environ is None else dict(environ)
     token = ""
@@ -383,25 +393,40 @@ def _fetch_options(request: FetchRequest, default_state_dir: Callable[[], Path])
         try:
             since = normalize_since(request.since)
         except ValueError:
-            raise ValueError(f"--since expects an ISO 8601 time such as 2024-05-01T00:00:00Z, got {request.since!r}") from None
+            raise ValueError(
+                f"--since expects an ISO 8601 time such as 2024-05-01T00:00:00Z, got {request.since!r}"
+            ) from None
     if request.max_wait_s < 0:
         raise ValueError("--max-wait must be >= 0")
     state_dir = request.state_dir or default_state_dir()
-    return {"state": request.state, "labels": request.labels, "since": since,
-            "cache_dir": state_dir / "http-cache", "max_wait_s": request.max_wait_s}
+    return {
+        "state": request.state,
+        "labels": request.labels,
+        "since": since,
+        "cache_dir": state_dir / "http-cache",
+        "max_wait_s": request.max_wait_s,
+    }
 
 
 def _summary(repo: str, stats: FetchStats) -> str:
-    return (f"runner: fetched {stats.issues} issues from {repo} ({stats.pages} pages, "
-            f"{stats.not_modified} not modified; {stats.pull_requests_skipped} pull requests left out)")
+    return (
+        f"runner: fetched {stats.issues} issues from {repo} ({stats.pages} pages, "
+        f"{stats.not_modified} not modified; {stats.pull_requests_skipped} pull requests left out)"
+    )
 
 
 def _document(request: FetchRequest, stats: FetchStats) -> dict[str, Any]:
     """`runner fetch --json`: the counts and where the issues went."""
     output = str(request.output.resolve()) if request.output else None
-    return {"repository": request.repo, "output": output, "issues": stats.issues, "pages": stats.pages,
-            "not_modified": stats.not_modified, "pull_requests_skipped": stats.pull_requests_skipped,
-            "requests": stats.requests}
+    return {
+        "repository": request.repo,
+        "output": output,
+        "issues": stats.issues,
+        "pages": stats.pages,
+        "not_modified": stats.not_modified,
+        "pull_requests_skipped": stats.pull_requests_skipped,
+        "requests": stats.requests,
+    }
 
 
 def _fail(stderr: TextIO, message: str, token: str, code: int) -> int:

@@ -6,12 +6,13 @@ with push access can open a pull request from runner's branch. The login is the
 token's, from GET /user; a GitHub App installation token may not read that
 endpoint, so its login (`<app-slug>[bot]`) comes from the `login` setting.
 """
+
 from __future__ import annotations
 
 from github import GithubException
 
-from runner.core.retry import is_rate_limited
 from runner.core.errors import RunnerError
+from runner.core.retry import is_rate_limited
 
 
 class IdentityError(RunnerError):
@@ -29,8 +30,10 @@ def own_login(gh, configured: str | None) -> str:
             raise
         if configured:
             return configured
-        raise IdentityError(f"GitHub does not say whose token this is (GET /user answers {exc.status}; a GitHub "
-                            'App installation token?): set login = "<app-slug>[bot]" in [github]') from None
+        raise IdentityError(
+            f"GitHub does not say whose token this is (GET /user answers {exc.status}; a GitHub "
+            'App installation token?): set login = "<app-slug>[bot]" in [github]'
+        ) from None
     if configured and configured.lower() != login.lower():
         raise IdentityError(f"[github] login is {configured!r}, but the token belongs to {login!r}")
     return login

@@ -33,18 +33,20 @@ for an hour. Clocks and sleep are injected so the rules are tested without waiti
 `time_scale` compresses the fixed durations (the windows, GitHub's advice) for an emulator
 running on compressed time (the configured ones come compressed from the configuration).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from runner.core.logs import LOGGER
-from runner.github.budget import ContentBudget, PacingEvent
 from runner.core.retry import Deferral
+from runner.github.budget import ContentBudget, PacingEvent
 
 GUIDE_WRITE_S = 1.0
 GUIDE_NOTIFY_S = 3.0
@@ -103,8 +105,11 @@ class Pacer:
             pause = self._pause_left(now)
             wait = max(pause, self.wait_needed(now, notify))
             if wait > self.max_wait_s:
-                reason = (f"paused by GitHub for {pause:.0f} s more (secondary rate limit)" if pause >= wait
-                          else f"write budget: next slot in {wait:.0f} s")
+                reason = (
+                    f"paused by GitHub for {pause:.0f} s more (secondary rate limit)"
+                    if pause >= wait
+                    else f"write budget: next slot in {wait:.0f} s"
+                )
                 raise Deferral(reason, retry_after_s=wait)
             if wait > 0:
                 self._sleep(wait)
@@ -176,27 +181,42 @@ class Pacer:
             if creation and self.budget.hour_explains_better(now):
                 self.budget.assume_hour_full(now)
             self._event("limited", said, retry_after_s, pause)
-            log.warning("GitHub secondary rate limit (%s): writes paused for %.0f s, intervals now %.2f s / %.2f s",
-                        said or "no details", pause, self.write_interval_s, self.notify_interval_s)
+            log.warning(
+                "GitHub secondary rate limit (%s): writes paused for %.0f s, intervals now %.2f s / %.2f s",
+                said or "no details",
+                pause,
+                self.write_interval_s,
+                self.notify_interval_s,
+            )
             return pause
 
     def _back_off(self) -> None:
         """Intervals x2, from at least GitHub's advice, to at most x8 of it (or of the configured
         ones). Faster-than-advised intervals were the user's to try; after a limit the pace comes
         back to the advice, not below it."""
-        self._target = _pair(max(c, g) for c, g in zip(self.configured, self._guide))
-        widened = [min(max(current * BACKOFF, target), target * MAX_BACKOFF)
-                   for current, target in zip((self.write_interval_s, self.notify_interval_s), self._target)]
+        self._target = _pair(max(c, g) for c, g in zip(self.configured, self._guide, strict=False))
+        widened = [
+            min(max(current * BACKOFF, target), target * MAX_BACKOFF)
+            for current, target in zip((self.write_interval_s, self.notify_interval_s), self._target, strict=False)
+        ]
         self.write_interval_s, self.notify_interval_s = widened
-        self._steps = _pair((w - t) / RECOVERY_WRITES for w, t in zip(widened, self._target))
+        self._steps = _pair((w - t) / RECOVERY_WRITES for w, t in zip(widened, self._target, strict=False))
 
     def _event(self, kind: str, said: str, retry_after_s: float | None, pause: float) -> None:
         until = self._paused_until if pause else None
-        self.events.append(PacingEvent(
-            at=_iso(self._wall()), event=kind, github=said, retry_after_s=retry_after_s, pause_s=round(pause, 3),
-            paused_until=_iso(self._wall() + (until - self._clock())) if until is not None else None,
-            write_interval_s=round(self.write_interval_s, 4), notify_interval_s=round(self.notify_interval_s, 4),
-            assumed_others=self.budget.assumed(self._clock())))
+        self.events.append(
+            PacingEvent(
+                at=_iso(self._wall()),
+                event=kind,
+                github=said,
+                retry_after_s=retry_after_s,
+                pause_s=round(pause, 3),
+                paused_until=_iso(self._wall() + (until - self._clock())) if until is not None else None,
+                write_interval_s=round(self.write_interval_s, 4),
+                notify_interval_s=round(self.notify_interval_s, 4),
+                assumed_others=self.budget.assumed(self._clock()),
+            )
+        )
 
     # -- for the live view and the report -----------------------------------------------------
 
@@ -210,19 +230,29 @@ class Pacer:
     def summary(self) -> dict[str, Any]:
         recoveries = list(self.recoveries_s)
         return {
-            "writes": self.writes, "notifications": self.notifications, "waited_s": round(self.waited_s, 3),
-            "paused_s": round(self.paused_s, 3), "secondary_limits": self.limits,
+            "writes": self.writes,
+            "notifications": self.notifications,
+            "waited_s": round(self.waited_s, 3),
+            "paused_s": round(self.paused_s, 3),
+            "secondary_limits": self.limits,
             "longest_pause_s": round(self.longest_pause_s, 3),
-            "write_interval_s": {"configured": self.configured[0], "target": round(self._target[0], 4),
-                                 "now": round(self.write_interval_s, 4)},
-            "notify_interval_s": {"configured": self.configured[1], "target": round(self._target[1], 4),
-                                  "now": round(self.notify_interval_s, 4)},
-            "recovered_after_s": recoveries, "assumed_others_in_hour": self.budget.assumed(self._clock()),
+            "write_interval_s": {
+                "configured": self.configured[0],
+                "target": round(self._target[0], 4),
+                "now": round(self.write_interval_s, 4),
+            },
+            "notify_interval_s": {
+                "configured": self.configured[1],
+                "target": round(self._target[1], 4),
+                "now": round(self.notify_interval_s, 4),
+            },
+            "recovered_after_s": recoveries,
+            "assumed_others_in_hour": self.budget.assumed(self._clock()),
         }
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _pair(values: Iterable[float]) -> tuple[float, float]:

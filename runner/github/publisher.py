@@ -21,34 +21,35 @@ Every external call goes through the circuit breaker; an open breaker, a rate
 limit that would take longer than `max_wait_s`, or a transient error that
 outlasts the retries defers the issue (exit 3) instead of failing it.
 """
+
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import re
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from github import GithubException
 from github.PullRequest import PullRequest
 
-from runner.github.breaker import CallNotPermitted, CircuitBreaker
-from runner.git.clones import porcelain_statuses
 from runner.config.github import GitHubSettings
-from runner.git.auth import git_auth_env
-from runner.github.client import app_login, current_token
+from runner.core.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 from runner.core.secrets import redact
+from runner.core.status import Status
+from runner.git.auth import git_auth_env
+from runner.git.clones import porcelain_statuses
 from runner.git.cmd import git_environ, git_proc, run_in_own_group
+from runner.git.publishlock import PublishLock, PublishLockTimeout
+from runner.github.breaker import CallNotPermitted, CircuitBreaker
+from runner.github.client import app_login, current_token
 from runner.github.identity import IdentityError, own_login
 from runner.github.pacing import Pacer
-from runner.core.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
-from runner.git.publishlock import PublishLock, PublishLockTimeout
-from runner.core.status import Status
 
 T = TypeVar("T")
 PUSH_CHUNK = 200
@@ -94,7 +95,7 @@ def signed_body(text: str) -> str:
 
 def is_unedited(body: str) -> bool:
     found = _SIGNATURE.search(_normalized(body))
-    return found is not None and found.group(1) == _digest(_normalized(body)[:found.start()])
+    return found is not None and found.group(1) == _digest(_normalized(body)[: found.start()])
 
 
 def _digest(text: str) -> str:
@@ -107,10 +108,20 @@ def _normalized(text: str) -> str:
 
 
 class Publisher:
-    def __init__(self, *, settings: GitHubSettings, gh, full_name: str, repo_path: Path, base: str,
-                 breaker: CircuitBreaker, pacer: Pacer, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 on_step: Callable[..., None] = lambda number, step, pull_request=None: None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: GitHubSettings,
+        gh,
+        full_name: str,
+        repo_path: Path,
+        base: str,
+        breaker: CircuitBreaker,
+        pacer: Pacer,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_step: Callable[..., None] = lambda number, step, pull_request=None: None,
+    ) -> None:
         self.settings = settings
         self.gh = gh
         self.full_name = full_name
@@ -127,11 +138,17 @@ class Publisher:
         self._lock: PublishLock | None = None
         self._push_stalled: str | None = None
         self.deferred_reason: str | None = None
-        self.counts = {"pull_requests_created": 0, "pull_requests_updated": 0, "comments_created": 0,
-                       "labels_added": 0, "rate_limited": 0}
+        self.counts = {
+            "pull_requests_created": 0,
+            "pull_requests_updated": 0,
+            "comments_created": 0,
+            "labels_added": 0,
+            "rate_limited": 0,
+        }
 
-    def publish(self, items: list[PublishItem],
-                stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
+    def publish(
+        self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False
+    ) -> Iterator[PublishResult]:
         """Push the batch, then publish each issue; once `stopping` turns true, the rest are deferred.
         Results come one by one, as each issue is done, so none is lost if a later one goes wrong.
 
@@ -159,8 +176,13 @@ class Publisher:
             if pr is None:
                 return PublishResult(item.number, Status.SKIPPED, None, "a closed pull request exists; not recreated")
             if not self._by_runner(pr):
-                return PublishResult(item.number, Status.SKIPPED, None, f"pull request #{pr.number} for {item.branch} "
-                                     f"was opened by @{pr.user.login}, not by runner; left alone")
+                return PublishResult(
+                    item.number,
+                    Status.SKIPPED,
+                    None,
+                    f"pull request #{pr.number} for {item.branch} "
+                    f"was opened by @{pr.user.login}, not by runner; left alone",
+                )
             self.on_step(item.number, "pr-opened", pr.html_url)
             self._retrying(lambda: self._ensure_labels(pr, item))
             if self.settings.comment:
@@ -186,7 +208,7 @@ class Publisher:
         if url is None:
             return {b: (Status.FAILED, f"the repository has no remote {self.settings.remote!r}") for b in branches}
         for start in range(0, len(branches), PUSH_CHUNK):
-            chunk = branches[start:start + PUSH_CHUNK]
+            chunk = branches[start : start + PUSH_CHUNK]
             for attempt in range(PUSH_TRIES):
                 if not self.breaker.try_acquire():
                     problems.update({b: (Status.DEFERRED, "circuit breaker open") for b in chunk})
@@ -194,7 +216,9 @@ class Publisher:
                 failed = self._push_chunk(chunk, url)
                 retry = [b for b, (status, _) in failed.items() if status == "retry"]
                 if not retry or attempt == PUSH_TRIES - 1:
-                    problems.update({b: (Status.DEFERRED if st == "retry" else st, msg) for b, (st, msg) in failed.items()})
+                    problems.update(
+                        {b: (Status.DEFERRED if st == "retry" else st, msg) for b, (st, msg) in failed.items()}
+                    )
                     break
                 problems.update({b: v for b, v in failed.items() if v[0] != "retry"})
                 chunk = retry
@@ -214,8 +238,10 @@ class Publisher:
             proc = run_in_own_group(argv, env, self.settings.push_timeout_s)
         except subprocess.TimeoutExpired:
             self.breaker.record_failure()
-            self._push_stalled = (f"git push to {self.settings.remote!r} timed out after "
-                                  f"{self.settings.push_timeout_s:g} s (push_timeout); not pushed in this run")
+            self._push_stalled = (
+                f"git push to {self.settings.remote!r} timed out after "
+                f"{self.settings.push_timeout_s:g} s (push_timeout); not pushed in this run"
+            )
             return {b: (Status.DEFERRED, self._push_stalled) for b in chunk}
         except OSError as exc:
             self.breaker.record_failure()
@@ -251,8 +277,9 @@ class Publisher:
         found = self._existing_pull(item.branch)
         if found is None:
             self.on_step(item.number, "opening-pr")
-            found = self._write_once(lambda: self._existing_pull(item.branch),
-                                     lambda: self._create_pull(item, body), notify=True)
+            found = self._write_once(
+                lambda: self._existing_pull(item.branch), lambda: self._create_pull(item, body), notify=True
+            )
         if not self._by_runner(found):
             return found
         if found.state == "closed":
@@ -269,8 +296,11 @@ class Publisher:
 
     def _create_pull(self, item: PublishItem, body: str) -> PullRequest:
         try:
-            pr = self._call(lambda: self._repository().create_pull(
-                base=self.base, head=item.branch, title=item.title, body=body, draft=True))
+            pr = self._call(
+                lambda: self._repository().create_pull(
+                    base=self.base, head=item.branch, title=item.title, body=body, draft=True
+                )
+            )
         except GithubException as exc:
             if exc.status == 422 and "already exists" in str(exc.data):
                 again = self._existing_pull(item.branch)
@@ -315,8 +345,9 @@ class Publisher:
             return
         body = f"{marker(item.number)}\nrunner opened a draft pull request for this issue: {pr.html_url}\n"
         self.on_step(item.number, "commenting", pr.html_url)
-        self._write_once(lambda: self._marker_comment(issue, item.number),
-                         lambda: self._create_comment(issue, body), notify=True)
+        self._write_once(
+            lambda: self._marker_comment(issue, item.number), lambda: self._create_comment(issue, body), notify=True
+        )
 
     def _marker_comment(self, issue, number: int):
         """runner's own comment with the marker; the same marker in anyone else's comment is text."""
@@ -370,8 +401,10 @@ class Publisher:
     def _check_author(self, login: str) -> None:
         """A configured login that is not the token's would make runner blind to its own writes."""
         if login.lower() != self._own_login().lower():
-            raise IdentityError(f"GitHub recorded runner's write as by {login!r}, not {self._own_login()!r}: "
-                                "set login in [github] to the token's login")
+            raise IdentityError(
+                f"GitHub recorded runner's write as by {login!r}, not {self._own_login()!r}: "
+                "set login in [github] to the token's login"
+            )
 
     def _repository(self):
         if self._repo is None:

@@ -15,6 +15,7 @@ the comment says the same. The journal's `triage` table remembers the labels run
 each write, never before: a write that happened but was not journaled is found on the issue and
 journaled by the next run) and the comment's URL, for `runner status` and the report.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,15 @@ from runner.github.publisher import (
 )
 
 PRIORITY_COLOURS = {"critical": "b60205", "high": "d93f0b", "medium": "fbca04", "low": "0e8a16"}
-KIND_COLOURS = {"bug": "d73a4a", "feature": "a2eeef", "docs": "0075ca", "security": "ee0701",
-                "performance": "5319e7", "question": "d876e3", "chore": "c5def5"}
+KIND_COLOURS = {
+    "bug": "d73a4a",
+    "feature": "a2eeef",
+    "docs": "0075ca",
+    "security": "ee0701",
+    "performance": "5319e7",
+    "question": "d876e3",
+    "chore": "c5def5",
+}
 DEFAULT_COLOUR = "ededed"
 
 
@@ -48,8 +56,10 @@ _BLOB_COMMIT = re.compile(r"/blob/[0-9a-f]{40,64}/")
 def _same_text(current: str, wanted: str) -> bool:
     """Whether the comment says what runner would write now, but for the commit its links name:
     a base that moved on alone is no reason to rewrite every comment."""
+
     def plain(text: str) -> str:
         return _BLOB_COMMIT.sub("/blob/-/", _SIGNATURE.sub("", _normalized(text)))
+
     return plain(current) == plain(wanted)
 
 
@@ -67,9 +77,12 @@ class LabelSpec:
 
 
 def label_specs(names: tuple[str, str], priority: str, kind: str) -> tuple[LabelSpec, LabelSpec]:
-    return (LabelSpec(names[0], PRIORITY_COLOURS.get(priority, DEFAULT_COLOUR),
-                      f"Priority {priority}, set by runner's triage"),
-            LabelSpec(names[1], KIND_COLOURS.get(kind, DEFAULT_COLOUR), f"Kind {kind}, set by runner's triage"))
+    return (
+        LabelSpec(
+            names[0], PRIORITY_COLOURS.get(priority, DEFAULT_COLOUR), f"Priority {priority}, set by runner's triage"
+        ),
+        LabelSpec(names[1], KIND_COLOURS.get(kind, DEFAULT_COLOUR), f"Kind {kind}, set by runner's triage"),
+    )
 
 
 class LabelMemory:
@@ -102,8 +115,9 @@ class TriagePublisher(Publisher):
         self._labels_present: set[str] = set()
         self.counts.update({"comments_updated": 0, "labels_created": 0, "labels_removed": 0})
 
-    def publish(self, items: list[PublishItem],
-                stopping: Callable[[], bool] = lambda: False) -> Iterator[PublishResult]:
+    def publish(
+        self, items: list[PublishItem], stopping: Callable[[], bool] = lambda: False
+    ) -> Iterator[PublishResult]:
         for item in items:
             if stopping():
                 yield PublishResult(item.number, Status.DEFERRED, None, "run stopped before publishing")
@@ -209,8 +223,9 @@ class TriagePublisher(Publisher):
         found = self._triage_comment(issue, item.number)
         if found is None:
             self.on_step(item.number, "commenting")
-            found = self._write_once(lambda: self._triage_comment(issue, item.number),
-                                     lambda: self._create_comment(issue, body), notify=True)
+            found = self._write_once(
+                lambda: self._triage_comment(issue, item.number), lambda: self._create_comment(issue, body), notify=True
+            )
         else:
             current = found.body or ""
             if not _same_text(current, body) and is_unedited(current):

@@ -12,6 +12,7 @@
 Only `settings` is imported by a run that has no model: scikit-learn and numpy load with the
 first model a run uses.
 """
+
 from __future__ import annotations
 
 from runner.learn.settings import LearnSettings, RunTriager, learn_settings

@@ -15,17 +15,19 @@ those; it needs only scikit-learn, on one CPU, and its whole state is arrays
 The structural signals of runner.core.signals (template headings, a question,
 error output) go in as pseudo-words, so each repository's labels weigh them.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from runner.core.signals import signal_words
 from runner.core.models import KINDS, Priority
+from runner.core.signals import signal_words
 from runner.core.triage import KIND_PRECEDENCE, TriageRules, _alias_table, _best_label
 
 PRIORITIES = tuple(p.name.lower() for p in Priority)
@@ -67,8 +69,10 @@ class LabelMap:
         for label, target in (explicit or {}).items():
             name = str(target).strip().lower()
             if name not in KINDS and name not in PRIORITIES and name != "ignore":
-                raise LearnError(f"[learn.labels] {label!r} = {target!r}: expected a kind ({', '.join(KINDS)}), "
-                                 f"a priority ({', '.join(PRIORITIES)}) or \"ignore\"")
+                raise LearnError(
+                    f"[learn.labels] {label!r} = {target!r}: expected a kind ({', '.join(KINDS)}), "
+                    f'a priority ({", ".join(PRIORITIES)}) or "ignore"'
+                )
             table[str(label).strip().lower()] = name
         return cls(_alias_table(rules.kind_labels), _alias_table(rules.priority_labels), table)
 
@@ -86,14 +90,19 @@ class LabelMap:
         kind = _best_label(rest, self.kinds, key=KIND_PRECEDENCE.index)
         priority = _best_label(rest, self.priorities, key=PRIORITIES.index)
         for label in rest:
-            if not (kind and label == kind[1]) and not (priority and label == priority[1]):
-                if _best_label([label], self.kinds, key=KIND_PRECEDENCE.index) is None and \
-                        _best_label([label], self.priorities, key=PRIORITIES.index) is None:
-                    self.unmapped[label] += 1
+            if (
+                not (kind and label == kind[1])
+                and not (priority and label == priority[1])
+                and _best_label([label], self.kinds, key=KIND_PRECEDENCE.index) is None
+                and _best_label([label], self.priorities, key=PRIORITIES.index) is None
+            ):
+                self.unmapped[label] += 1
         kinds += [kind[0]] if kind else []
         priorities += [priority[0]] if priority else []
-        return (min(kinds, key=KIND_PRECEDENCE.index) if kinds else None,
-                min(priorities, key=PRIORITIES.index) if priorities else None)
+        return (
+            min(kinds, key=KIND_PRECEDENCE.index) if kinds else None,
+            min(priorities, key=PRIORITIES.index) if priorities else None,
+        )
 
 
 def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) -> list[Example]:
@@ -106,15 +115,22 @@ def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) ->
         kind, priority = labels.read([n for n in names if isinstance(n, str)])
         if kind or priority:
             body = item.get("body")
-            found.append(Example(item["title"], body if isinstance(body, str) else "", kind, priority,
-                                 str(item.get("created_at") or "")))
+            found.append(
+                Example(
+                    item["title"],
+                    body if isinstance(body, str) else "",
+                    kind,
+                    priority,
+                    str(item.get("created_at") or ""),
+                )
+            )
     return found
 
 
 def document(title: str, body: str) -> tuple[str, str]:
     """What a model reads: the title with its signal words; and title twice plus the body without
     template comments, code blocks and URLs, cut to BODY_CHARS (a long log says little more)."""
-    text = _URL.sub(" url ", _FENCE.sub(" codeblock ", _COMMENT.sub(" ", (body or "")[:4 * BODY_CHARS])))[:BODY_CHARS]
+    text = _URL.sub(" url ", _FENCE.sub(" codeblock ", _COMMENT.sub(" ", (body or "")[: 4 * BODY_CHARS])))[:BODY_CHARS]
     title_doc = " ".join([title, *signal_words(title, body or "")])
     return title_doc, f"{title} . {title} . {text}"
 
@@ -134,8 +150,13 @@ class TextClassifier:
         self.classes: list[str] = []
         self.features: Features | None = None
 
-    def fit(self, docs: Sequence[tuple[str, str]], labels: Sequence[str] | np.ndarray, matrix: Any = None,
-            vectorizers: list[Any] | None = None) -> TextClassifier:
+    def fit(
+        self,
+        docs: Sequence[tuple[str, str]],
+        labels: Sequence[str] | np.ndarray,
+        matrix: Any = None,
+        vectorizers: list[Any] | None = None,
+    ) -> TextClassifier:
         """Fit on `docs`; or, given the `matrix` those `vectorizers` made of them, on that."""
         if matrix is None:
             self.vectorizers = make_vectorizers()
@@ -148,8 +169,14 @@ class TextClassifier:
     def fit_matrix(self, matrix: Any, labels: Sequence[str] | np.ndarray) -> TextClassifier:
         from sklearn.linear_model import SGDClassifier
 
-        svm = SGDClassifier(loss="hinge", alpha=self.alpha, class_weight="balanced" if self.balanced else None,
-                            max_iter=30, tol=None, random_state=0).fit(matrix, list(labels))
+        svm = SGDClassifier(
+            loss="hinge",
+            alpha=self.alpha,
+            class_weight="balanced" if self.balanced else None,
+            max_iter=30,
+            tol=None,
+            random_state=0,
+        ).fit(matrix, list(labels))
         self.classes = [str(c) for c in svm.classes_]
         coef, intercept = svm.coef_, svm.intercept_
         if len(self.classes) == 2:  # one score for two classes: make it one per class
@@ -200,7 +227,7 @@ class Features:
     def one(self, doc: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc):
+        for (analyze, vocabulary, idf, offset), text in zip(self.parts, doc, strict=False):
             get = vocabulary.get
             index, tf = [], []
             for term, n in Counter(analyze(text)).items():
@@ -232,15 +259,17 @@ def features_of(clf: TextClassifier) -> Features:
 def make_vectorizers() -> list[Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return [TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 3), dtype=np.float32),
-            TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000, dtype=np.float32)]
+    return [
+        TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 3), dtype=np.float32),
+        TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000, dtype=np.float32),
+    ]
 
 
 def vectorize(vectorizers: list[Any], docs: Sequence[tuple[str, str]], fit: bool = False) -> Any:
     from scipy.sparse import hstack
 
     columns = ([d[0] for d in docs], [d[1] for d in docs])
-    parts = [v.fit_transform(c) if fit else v.transform(c) for v, c in zip(vectorizers, columns)]
+    parts = [v.fit_transform(c) if fit else v.transform(c) for v, c in zip(vectorizers, columns, strict=False)]
     return hstack(parts, format="csr")
 
 
@@ -279,9 +308,14 @@ class TargetReport:
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.classes.items(), key=lambda kv: -kv[1]))
         if not self.trained:
-            return f"{self.target}: not learned, {self.reason} ({self.examples} labelled: {counts or 'none'}); rules decide"
-        text = (f"{self.target}: learned from {self.examples} issues ({counts}); cross-validated macro F1 "
-                f"{self.cv_macro_f1:.3f}")
+            return (
+                f"{self.target}: not learned, {self.reason} "
+                f"({self.examples} labelled: {counts or 'none'}); rules decide"
+            )
+        text = (
+            f"{self.target}: learned from {self.examples} issues ({counts}); cross-validated macro F1 "
+            f"{self.cv_macro_f1:.3f}"
+        )
         if self.cv_rules_macro_f1 is not None:
             text += f" (rules on the same issues {self.cv_rules_macro_f1:.3f})"
         if self.dropped:
@@ -289,9 +323,15 @@ class TargetReport:
         return text
 
 
-def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Sequence[str | None],
-                 rules_guess: Sequence[str] | None = None, folds: int = 5,
-                 min_examples: int = MIN_EXAMPLES) -> tuple[TextClassifier | None, TargetReport]:
+def train_target(
+    target: str,
+    matrix: Any,
+    vectorizers: list[Any],
+    labels: Sequence[str | None],
+    rules_guess: Sequence[str] | None = None,
+    folds: int = 5,
+    min_examples: int = MIN_EXAMPLES,
+) -> tuple[TextClassifier | None, TargetReport]:
     """A classifier for one target from the examples that have it, cross-validated first.
     `matrix` holds every example's features (the vocabulary is learned from all the text once:
     words carry no labels, and it spares a vectorization per fold)."""
@@ -303,8 +343,7 @@ def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Seque
     classes = {k: v for k, v in counts.items() if k not in dropped}
     report = TargetReport(target, len(keep), dict(counts), False, dropped=dropped)
     if matrix is None or len(keep) < min_examples or len(classes) < 2:
-        report.reason = (f"fewer than {min_examples} labelled issues" if len(keep) < min_examples
-                         else "one class only")
+        report.reason = f"fewer than {min_examples} labelled issues" if len(keep) < min_examples else "one class only"
         return None, report
     x = matrix[keep]
     y = np.array([present[i] for i in keep])
@@ -316,7 +355,7 @@ def train_target(target: str, matrix: Any, vectorizers: list[Any], labels: Seque
     names = sorted(classes)
     report.cv_macro_f1 = float(f1_score(y, predicted, labels=names, average="macro", zero_division=0))
     per = f1_score(y, predicted, labels=names, average=None, zero_division=0)
-    report.cv_per_class = {n: round(float(f), 3) for n, f in zip(names, per)}
+    report.cv_per_class = {n: round(float(f), 3) for n, f in zip(names, per, strict=False)}
     if rules_guess is not None:
         guesses = [rules_guess[i] for i in keep]
         report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))

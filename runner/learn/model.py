@@ -8,17 +8,28 @@ Order of authority for an issue of a repository with a model:
 
 `kind_reason` / `priority_reason` say which one decided and how sure the model was.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from runner.learn.classifier import (MIN_EXAMPLES, Example, TargetReport, TextClassifier, document, features_of,
-                          make_vectorizers, train_target, vectorize)
 from runner.core.models import Issue, Priority, Triage
 from runner.core.triage import Triager, _best_label
+from runner.learn.classifier import (
+    MIN_EXAMPLES,
+    Example,
+    TargetReport,
+    TextClassifier,
+    document,
+    features_of,
+    make_vectorizers,
+    train_target,
+    vectorize,
+)
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 FORMAT_VERSION = 1
@@ -43,15 +54,23 @@ class TriageModel:
         return ((now or time.time()) - moment) / 86400
 
     def summary(self) -> str:
-        lines = [f"{self.repository}: model of {self.trained_at} ({self.meta.get('issues', 0)} issues read, "
-                 f"{self.meta.get('seconds', 0):.1f} s)"]
+        lines = [
+            f"{self.repository}: model of {self.trained_at} ({self.meta.get('issues', 0)} issues read, "
+            f"{self.meta.get('seconds', 0):.1f} s)"
+        ]
         lines += [f"  {line}" for line in self.meta.get("summaries", [])]
         return "\n".join(lines)
 
 
-def train_repository(repository: str, examples: Sequence[Example], triager: Triager | None = None,
-                     issues_read: int | None = None, unmapped: Mapping[str, int] | None = None,
-                     min_examples: int = MIN_EXAMPLES, folds: int = 5) -> tuple[TriageModel, list[TargetReport]]:
+def train_repository(
+    repository: str,
+    examples: Sequence[Example],
+    triager: Triager | None = None,
+    issues_read: int | None = None,
+    unmapped: Mapping[str, int] | None = None,
+    min_examples: int = MIN_EXAMPLES,
+    folds: int = 5,
+) -> tuple[TriageModel, list[TargetReport]]:
     """Learn kind and priority from `examples`, each only when there are enough of them."""
     started = time.perf_counter()
     triager = triager or Triager()
@@ -66,15 +85,17 @@ def train_repository(repository: str, examples: Sequence[Example], triager: Tria
     by_rules = [triager.triage(_issue(e)) for e in examples]
     rule_kinds = [t.kind for t in by_rules]
     rule_priorities = [t.priority.name.lower() for t in by_rules]
-    kind, kind_report = train_target("kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds,
-                                     min_examples)
-    priority, priority_report = train_target("priority", matrix, vectorizers, [e.priority for e in examples],
-                                             rule_priorities, folds, min_examples)
+    kind, kind_report = train_target(
+        "kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds, min_examples
+    )
+    priority, priority_report = train_target(
+        "priority", matrix, vectorizers, [e.priority for e in examples], rule_priorities, folds, min_examples
+    )
     reports = [kind_report, priority_report]
     meta = {
         "format": FORMAT_VERSION,
         "repository": repository,
-        "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "issues": issues_read if issues_read is not None else len(examples),
         "labelled": len(examples),
         "seconds": round(time.perf_counter() - started, 2),
@@ -87,9 +108,16 @@ def train_repository(repository: str, examples: Sequence[Example], triager: Tria
 
 
 def _report_dict(report: TargetReport) -> dict[str, Any]:
-    return {"trained": report.trained, "examples": report.examples, "classes": report.classes,
-            "reason": report.reason, "cv_macro_f1": report.cv_macro_f1, "cv_rules_macro_f1": report.cv_rules_macro_f1,
-            "cv_per_class": report.cv_per_class, "dropped": report.dropped}
+    return {
+        "trained": report.trained,
+        "examples": report.examples,
+        "classes": report.classes,
+        "reason": report.reason,
+        "cv_macro_f1": report.cv_macro_f1,
+        "cv_rules_macro_f1": report.cv_rules_macro_f1,
+        "cv_per_class": report.cv_per_class,
+        "dropped": report.dropped,
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -107,8 +135,12 @@ def _issue(example: Example) -> Issue:
 class LearnedTriager:
     """Labels, then a repository's model when it is confident, then the rules."""
 
-    def __init__(self, triager: Triager, models: Mapping[str, TriageModel] | None = None,
-                 min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
+    def __init__(
+        self,
+        triager: Triager,
+        models: Mapping[str, TriageModel] | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    ) -> None:
         self.triager = triager
         self.models = dict(models or {})
         self.min_confidence = min_confidence
@@ -122,8 +154,9 @@ class LearnedTriager:
         rows: dict[int, Any] = {}
         kind, kind_reason = rules.kind, rules.kind_reason
         if model.kind is not None and not _best_label(issue.labels, self.triager._kind_labels, key=len):
-            kind, kind_reason = self._decide(model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind,
-                                             rules.kind_reason)
+            kind, kind_reason = self._decide(
+                model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind, rules.kind_reason
+            )
         priority, priority_reason = rules.priority, rules.priority_reason
         if model.priority is not None and not _best_label(issue.labels, self.triager._priority_labels, key=len):
             guess = model.priority.predict_one(_row(model.priority, doc, rows))

@@ -11,12 +11,14 @@ never imports them, so commands start as fast as before.
     "RFC" = "feature"
     "Blocker" = "critical"
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from runner.core.models import Issue, Triage
 from runner.core.triage import Triager, TriageRules
@@ -40,7 +42,7 @@ def learn_settings(table: Mapping[str, Any]) -> LearnSettings:
         raise ValueError(f"unknown [learn] key {unknown[0]!r} (expected one of {', '.join(_KEYS)})")
     labels = table.get("labels", {})
     if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
-        raise ValueError("[learn.labels] must map label names to a kind, a priority or \"ignore\"")
+        raise ValueError('[learn.labels] must map label names to a kind, a priority or "ignore"')
     settings = LearnSettings(
         min_issues=_number(table, "min_issues", 20, int),
         min_confidence=_number(table, "min_confidence", 0.5, float),
@@ -63,8 +65,13 @@ class RunTriager:
     """What the intake asks for each issue: the repository's model when it has one (loaded once,
     on the first issue of that repository), else the rules."""
 
-    def __init__(self, rules: TriageRules, state_dir: Path, settings: LearnSettings | None = None,
-                 warn: Callable[[str], None] = log.warning) -> None:
+    def __init__(
+        self,
+        rules: TriageRules,
+        state_dir: Path,
+        settings: LearnSettings | None = None,
+        warn: Callable[[str], None] = log.warning,
+    ) -> None:
         self.rules = Triager(rules)
         self.state_dir = state_dir
         self.settings = settings or LearnSettings()

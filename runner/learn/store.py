@@ -10,6 +10,7 @@ to load. Loading never raises: a missing, damaged, older-format or foreign file
 gives None and a message saying what to do (`runner learn OWNER/NAME`), and the
 rules decide for that repository.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,9 +69,13 @@ def save(state_dir: Path, model: TriageModel) -> Path:
 
 
 def _classifier_arrays(target: str, clf: TextClassifier) -> dict[str, np.ndarray]:
-    out = {f"{target}.coef": clf.coef, f"{target}.intercept": clf.intercept,
-           f"{target}.classes": np.array(clf.classes, dtype=str),
-           f"{target}.temperature": np.array(clf.temperature), f"{target}.balanced": np.array(clf.balanced)}
+    out = {
+        f"{target}.coef": clf.coef,
+        f"{target}.intercept": clf.intercept,
+        f"{target}.classes": np.array(clf.classes, dtype=str),
+        f"{target}.temperature": np.array(clf.temperature),
+        f"{target}.balanced": np.array(clf.balanced),
+    }
     return out
 
 
@@ -82,7 +87,9 @@ def read_meta(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ModelProblem(f"no model at {path}") from None
     except Exception as exc:  # bytes on disk: a bad zip, a cut stream, bad JSON all mean one thing
-        raise ModelProblem(f"model file {path} is damaged ({type(exc).__name__}); rebuild it with runner learn") from None
+        raise ModelProblem(
+            f"model file {path} is damaged ({type(exc).__name__}); rebuild it with runner learn"
+        ) from None
     if not isinstance(meta, dict):
         raise ModelProblem(f"model file {path} is damaged (no metadata); rebuild it with runner learn")
     return meta
@@ -93,8 +100,10 @@ def load(state_dir: Path, repository: str) -> TriageModel:
     path = model_path(state_dir, repository)
     meta = read_meta(path)
     if meta.get("format") != FORMAT_VERSION:
-        raise ModelProblem(f"model file {path} has format {meta.get('format')!r}, this runner reads "
-                           f"{FORMAT_VERSION}; rebuild it with runner learn {repository}")
+        raise ModelProblem(
+            f"model file {path} has format {meta.get('format')!r}, this runner reads "
+            f"{FORMAT_VERSION}; rebuild it with runner learn {repository}"
+        )
     if str(meta.get("repository", "")).lower() != repository.lower():
         raise ModelProblem(f"model file {path} belongs to {meta.get('repository')!r}, not {repository}")
     try:
@@ -102,7 +111,9 @@ def load(state_dir: Path, repository: str) -> TriageModel:
             vectorizers = _vectorizers(data) if "vocab0" in data.files else []
             parts = {t: _classifier(data, t, vectorizers) if f"{t}.coef" in data.files else None for t in _TARGETS}
     except Exception as exc:  # as in read_meta: whatever is wrong with the file, it is not used
-        raise ModelProblem(f"model file {path} is damaged ({type(exc).__name__}); rebuild it with runner learn") from None
+        raise ModelProblem(
+            f"model file {path} is damaged ({type(exc).__name__}); rebuild it with runner learn"
+        ) from None
     return TriageModel(repository.lower(), parts["kind"], parts["priority"], meta)
 
 
@@ -112,8 +123,12 @@ def _vectorizers(data: Any) -> list[Any]:
     vectorizers = []
     for i, options in enumerate(_VECTORIZER_OPTIONS):
         terms = data[f"vocab{i}"]
-        vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, ngram_range=options["ngram_range"],
-                                     vocabulary={str(t): j for j, t in enumerate(terms)})
+        vectorizer = TfidfVectorizer(
+            sublinear_tf=True,
+            dtype=np.float32,
+            ngram_range=options["ngram_range"],
+            vocabulary={str(t): j for j, t in enumerate(terms)},
+        )
         vectorizer.idf_ = data[f"idf{i}"].astype(np.float64)
         vectorizers.append(vectorizer)
     return vectorizers

@@ -33,15 +33,37 @@ counters and events), handle (one sage process seen from the parent), child (the
 loop and wire messages), errors (why a future failed), start (the fork server and what it
 preloads), protocol (the contract every backend's pool keeps).
 """
+
 from __future__ import annotations
 
-from runner.pool.errors import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolError, RemoteTraceback,
-                                ResultNotPicklable, TaskTimeout, WorkerCrashed)
+from runner.pool.errors import (
+    ArgumentsNotPicklable,
+    InitializerError,
+    PoolBroken,
+    PoolError,
+    RemoteTraceback,
+    ResultNotPicklable,
+    TaskTimeout,
+    WorkerCrashed,
+)
 from runner.pool.protocol import WorkerPool
 from runner.pool.sagepool import SagePool
 from runner.pool.start import default_context, start_fork_server
 from runner.pool.types import PoolEvent, PoolStats
 
-__all__ = ["SagePool", "WorkerPool", "PoolEvent", "PoolStats", "default_context", "start_fork_server", "PoolError",
-           "WorkerCrashed", "TaskTimeout", "ResultNotPicklable", "ArgumentsNotPicklable", "InitializerError",
-           "PoolBroken", "RemoteTraceback"]
+__all__ = [
+    "ArgumentsNotPicklable",
+    "InitializerError",
+    "PoolBroken",
+    "PoolError",
+    "PoolEvent",
+    "PoolStats",
+    "RemoteTraceback",
+    "ResultNotPicklable",
+    "SagePool",
+    "TaskTimeout",
+    "WorkerCrashed",
+    "WorkerPool",
+    "default_context",
+    "start_fork_server",
+]

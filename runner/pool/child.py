@@ -12,8 +12,10 @@ reply for is the one running; the others are still unread in the pipe.
 
 This module is imported in every worker: it must stay free of heavy imports.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -71,10 +73,8 @@ def worker_main(conn: Connection, sys_path: list[str], init_blob: bytes) -> None
 
 def _own_process_group() -> None:
     """Lead a process group so the parent can kill this sage and everything it started."""
-    try:
+    with contextlib.suppress(OSError):
         os.setpgrp()
-    except OSError:
-        pass
 
 
 def _initialize(conn: Connection, init_blob: bytes) -> bool:
@@ -83,7 +83,7 @@ def _initialize(conn: Connection, init_blob: bytes) -> bool:
         initializer, initargs = pickle.loads(init_blob)
         if initializer is not None:
             initializer(*initargs)
-    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+    except BaseException as exc:
         text = "".join(traceback.format_exception(exc))
         conn.send_bytes(pickle.dumps(InitFailed(type(exc).__qualname__, str(exc), text), PROTOCOL))
         return False
@@ -107,11 +107,11 @@ def run_call(blob: bytes) -> bytes:
     try:
         fn, args, kwargs = pickle.loads(blob)
         value = fn(*args, **kwargs)
-    except BaseException as exc:  # noqa: BLE001 - the task's failure is its result
+    except BaseException as exc:
         return _encode_exception(exc)
     try:
         return pickle.dumps(Returned(value), PROTOCOL)
-    except Exception as exc:  # noqa: BLE001 - pickling can fail with almost anything
+    except Exception as exc:
         message = f"result of type {type(value).__qualname__} could not be pickled: {exc!r}"
         return pickle.dumps(Unpicklable(message), PROTOCOL)
 
@@ -120,7 +120,8 @@ def _encode_exception(exc: BaseException) -> bytes:
     text = "".join(traceback.format_exception(exc))
     try:
         return pickle.dumps(Raised(exc, text), PROTOCOL)
-    except Exception as error:  # noqa: BLE001
-        message = (f"exception {type(exc).__qualname__}: {exc} could not be pickled "
-                   f"({error!r}); worker traceback:\n{text}")
+    except Exception as error:
+        message = (
+            f"exception {type(exc).__qualname__}: {exc} could not be pickled ({error!r}); worker traceback:\n{text}"
+        )
         return pickle.dumps(Unpicklable(message), PROTOCOL)

@@ -5,6 +5,7 @@ never blocks for long; futures to complete and events to emit are queued in `out
 `events`, which the manager thread delivers after releasing the lock (so callbacks may
 call back into the pool).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,21 +13,30 @@ import pickle
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
-from runner.pool.errors import (InitializerError, PoolBroken, PoolError, RemoteTraceback,
-                                ResultNotPicklable, TaskTimeout, WorkerCrashed)
+from runner.pool.child import InitFailed, Raised, Ready, Returned, Unpicklable
+from runner.pool.errors import (
+    InitializerError,
+    PoolBroken,
+    PoolError,
+    RemoteTraceback,
+    ResultNotPicklable,
+    TaskTimeout,
+    WorkerCrashed,
+)
 from runner.pool.handle import Sage, Task, kill_group
 from runner.pool.types import PoolConfig, PoolEvent, PoolStats, StartContext
-from runner.pool.child import InitFailed, Raised, Ready, Returned, Unpicklable
 
 
 class PoolCore:
     """All mutable pool state and the policies acting on it; the caller holds the lock."""
 
-    def __init__(self, config: PoolConfig, ctx: StartContext, init_blob: bytes, target: int,
-                 wake: Callable[[], None]) -> None:
+    def __init__(
+        self, config: PoolConfig, ctx: StartContext, init_blob: bytes, target: int, wake: Callable[[], None]
+    ) -> None:
         self.config = config
         self.target = target
         self.sages: list[Sage] = []
@@ -86,8 +96,7 @@ class PoolCore:
         s = self.stats
         busy = dict(s.busy_s)
         busy.update({sage.pid: sage.busy_s for sage in self.sages})
-        return PoolStats(s.started, s.died, s.recycled, s.timeouts, list(s.init_times_s),
-                         s.tasks_done, busy)
+        return PoolStats(s.started, s.died, s.recycled, s.timeouts, list(s.init_times_s), s.tasks_done, busy)
 
     # ---- sending --------------------------------------------------------------------------
 
@@ -107,8 +116,7 @@ class PoolCore:
         nbytes = len(task.blob)
         limit, small = self.config.inflight_per_worker, self.config.small_message
         for sage in self.sages:
-            if sage.accepts(nbytes, limit, small) and (
-                    best is None or len(sage.inflight) < len(best.inflight)):
+            if sage.accepts(nbytes, limit, small) and (best is None or len(sage.inflight) < len(best.inflight)):
                 best = sage
                 if not sage.inflight:
                     break
@@ -161,8 +169,9 @@ class PoolCore:
     def sleep_time(self, now: float) -> float | None:
         times = []
         if self.config.task_timeout is not None:
-            times += [s.inflight[0].started_at + self.config.task_timeout
-                      for s in self.sages if s.inflight and not s.doomed]
+            times += [
+                s.inflight[0].started_at + self.config.task_timeout for s in self.sages if s.inflight and not s.doomed
+            ]
         if self._init_failures and len(self.live()) < self.target:
             times.append(self._respawn_at)
         if self.config.max_worker_rss is not None and self.sages:
@@ -207,7 +216,7 @@ class PoolCore:
     def _on_reply(self, sage: Sage, blob: bytes) -> None:
         try:
             msg = pickle.loads(blob)
-        except Exception as exc:  # noqa: BLE001 - e.g. an exception class with a custom __init__
+        except Exception as exc:
             msg = Unpicklable(f"reply could not be unpickled in the parent: {exc!r}")
         if not sage.ready:
             self._on_first_message(sage, msg)
@@ -234,13 +243,16 @@ class PoolCore:
             sage.ready = True
             self._init_failures = 0
             self.stats.init_times_s.append(msg.init_s)
-            self.events.append(PoolEvent("ready", sage.pid, {
-                "init_s": msg.init_s, "start_s": time.monotonic() - sage.spawned_at}))
+            self.events.append(
+                PoolEvent("ready", sage.pid, {"init_s": msg.init_s, "start_s": time.monotonic() - sage.spawned_at})
+            )
             return
         if isinstance(msg, InitFailed):
-            error = InitializerError(f"initializer {self.config.initializer_name} failed in "
-                                     f"worker {sage.pid}: {msg.exc_type}: {msg.message}",
-                                     msg.traceback)
+            error = InitializerError(
+                f"initializer {self.config.initializer_name} failed in "
+                f"worker {sage.pid}: {msg.exc_type}: {msg.message}",
+                msg.traceback,
+            )
         else:
             error = InitializerError(f"worker {sage.pid} sent {msg!r} instead of Ready")
         sage.doomed = sage.init_failed = True
@@ -255,8 +267,9 @@ class PoolCore:
         self._waitables = None
         if not sage.ready and not sage.init_failed and not sage.stop_sent:
             sage.init_failed = True
-            self._init_failed(sage.pid, InitializerError(
-                f"worker {sage.pid} exited with code {code} while initializing"))
+            self._init_failed(
+                sage.pid, InitializerError(f"worker {sage.pid} exited with code {code} while initializing")
+            )
         crashed = bool(sage.inflight) or not (sage.stop_sent or sage.init_failed)
         if sage.inflight:
             self._fail_running_task(sage, code)
@@ -309,7 +322,7 @@ class PoolCore:
         target = 0 if winding_down else self.target
         if len(live) > target:
             live.sort(key=_retire_order)
-            for sage in live[:len(live) - target]:
+            for sage in live[: len(live) - target]:
                 self._retire(sage, "retire")
         elif len(live) < target and (not self._init_failures or now >= self._respawn_at):
             for _ in range(target - len(live)):
@@ -318,7 +331,7 @@ class PoolCore:
     def _spawn(self) -> None:
         try:
             sage = Sage(self._ctx, f"sage-{next(self._names)}", list(sys.path), self._init_blob)
-        except Exception as exc:  # noqa: BLE001 - counted like a failing initializer
+        except Exception as exc:
             self._init_failed(None, InitializerError(f"could not start a worker: {exc!r}"))
             return
         self.sages.append(sage)
@@ -374,4 +387,3 @@ def _retire_order(sage: Sage) -> int:
     if not sage.ready:
         return 1
     return 0 if not sage.inflight else 1 + len(sage.inflight)
-

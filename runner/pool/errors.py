@@ -4,9 +4,11 @@ Every class says with `transient` whether running the same task again may succee
 pool never retries by itself, the master's retry policy reads this flag. All of them
 survive pickling (their __init__ takes exactly their args).
 """
+
 from __future__ import annotations
 
 import signal
+
 from runner.core.errors import RunnerError
 
 

@@ -3,15 +3,18 @@
 SagePool holds one `Sage` per worker process and does all its bookkeeping under the pool
 lock; this module only knows how to start, talk to, measure and kill one process.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import reprlib
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -22,7 +25,7 @@ from runner.pool.types import StartContext
 class Task:
     """A submitted call: its future, its pickled form (sent as is, resent as is) and its origin."""
 
-    __slots__ = ("future", "blob", "fn", "args", "running", "started_at")
+    __slots__ = ("args", "blob", "fn", "future", "running", "started_at")
 
     def __init__(self, future: Future, blob: bytes, fn: Callable[..., Any], args: tuple) -> None:
         self.future = future
@@ -37,7 +40,7 @@ class Task:
         name = getattr(self.fn, "__qualname__", None) or reprlib.repr(self.fn)
         try:
             return f"{name}({', '.join(reprlib.repr(a) for a in self.args)})"
-        except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        except Exception:
             return f"{name}(...)"
 
 
@@ -50,8 +53,7 @@ class Sage:
 
     def __init__(self, ctx: StartContext, name: str, sys_path: list[str], init_blob: bytes) -> None:
         parent_end, child_end = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=worker_main, name=name,
-                                   args=(child_end, sys_path, init_blob))
+        self.process = ctx.Process(target=worker_main, name=name, args=(child_end, sys_path, init_blob))
         try:
             self.process.start()
         except BaseException:
@@ -68,10 +70,10 @@ class Sage:
         self.sent = 0
         self.busy_s = 0.0
         self.ready = False
-        self.retiring = False    # takes no new task; stopped once its in-flight tasks are answered
-        self.doomed = False      # killed, unreachable or failed to initialize: only waits to exit
+        self.retiring = False  # takes no new task; stopped once its in-flight tasks are answered
+        self.doomed = False  # killed, unreachable or failed to initialize: only waits to exit
         self.stop_sent = False
-        self.eof = False         # the pipe reached end of file: nothing more will be read
+        self.eof = False  # the pipe reached end of file: nothing more will be read
         self.init_failed = False
         self.timed_out: Task | None = None
         self._ps: psutil.Process | None = None
@@ -120,33 +122,25 @@ class Sage:
         kill_group(self.pid)
         _signal(self.pid, signal.SIGKILL)
         for proc in descendants:
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.kill()
-            except psutil.Error:
-                pass
 
     def reap(self) -> int | None:
         """Collect the exit code of a sage whose sentinel fired and release its resources."""
         self.process.join(timeout=5)
         code = self.process.exitcode
         self.conn.close()
-        try:
+        with contextlib.suppress(ValueError):
             self.process.close()
-        except ValueError:
-            pass
         return code
 
 
 def kill_group(pgid: int) -> None:
     """Kill what is left of a sage's process group (each sage leads its own group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _signal(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

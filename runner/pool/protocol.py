@@ -14,10 +14,12 @@ What a caller may rely on, beyond the signatures:
   `live_size` what runs now.
 - `shutdown(cancel_futures=True)` fails what has not run and returns promptly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from runner.pool.types import PoolStats
 

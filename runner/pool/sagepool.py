@@ -1,7 +1,9 @@
 """SagePool: a resizable executor of pre-initialized sages; the package docstring draws its data flow."""
+
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import math
 import os
@@ -10,16 +12,16 @@ import select
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, InvalidStateError
-from typing import Any, Callable
+from typing import Any
 
-from runner.pool.core import PoolCore
-from runner.pool.types import PoolConfig, PoolEvent, PoolStats, StartContext
-from runner.pool.errors import (ArgumentsNotPicklable, PoolBroken)
-from runner.pool.handle import Task
 from runner.pool.child import PROTOCOL
+from runner.pool.core import PoolCore
+from runner.pool.errors import ArgumentsNotPicklable, PoolBroken
+from runner.pool.handle import Task
 from runner.pool.start import default_context
-
+from runner.pool.types import PoolConfig, PoolEvent, PoolStats, StartContext
 
 log = logging.getLogger(__name__)
 _live_pools: weakref.WeakSet[SagePool] = weakref.WeakSet()
@@ -64,13 +66,22 @@ class SagePool(Executor):
     on_event: called with a PoolEvent from the pool's own thread; must be cheap.
     """
 
-    def __init__(self, workers: int, initializer: Callable[..., object] | None = None,
-                 initargs: tuple = (), *, task_timeout: float | None = None,
-                 max_tasks_per_worker: int | None = None, max_worker_rss: int | None = None,
-                 inflight_per_worker: int = 2, max_init_failures: int = 3,
-                 on_event: Callable[[PoolEvent], None] | None = None,
-                 mp_context: StartContext | None = None, rss_check_interval: float = 0.5,
-                 init_backoff_s: float = 0.1) -> None:
+    def __init__(
+        self,
+        workers: int,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple = (),
+        *,
+        task_timeout: float | None = None,
+        max_tasks_per_worker: int | None = None,
+        max_worker_rss: int | None = None,
+        inflight_per_worker: int = 2,
+        max_init_failures: int = 3,
+        on_event: Callable[[PoolEvent], None] | None = None,
+        mp_context: StartContext | None = None,
+        rss_check_interval: float = 0.5,
+        init_backoff_s: float = 0.1,
+    ) -> None:
         if workers < 1 or inflight_per_worker < 1 or max_init_failures < 1:
             raise ValueError("workers, inflight_per_worker and max_init_failures must be >= 1")
         try:
@@ -79,9 +90,16 @@ class SagePool(Executor):
             message = f"initializer or initargs cannot be pickled: {exc!r}"
             raise ArgumentsNotPicklable(message) from exc
         name = getattr(initializer, "__qualname__", repr(initializer))
-        config = PoolConfig(task_timeout, max_tasks_per_worker, max_worker_rss,
-                            inflight_per_worker, max_init_failures, rss_check_interval,
-                            init_backoff_s, name)
+        config = PoolConfig(
+            task_timeout,
+            max_tasks_per_worker,
+            max_worker_rss,
+            inflight_per_worker,
+            max_init_failures,
+            rss_check_interval,
+            init_backoff_s,
+            name,
+        )
         ctx = mp_context or default_context()
         self._core = PoolCore(config, ctx, init_blob, workers, self._wake)
         self._on_event = on_event
@@ -101,8 +119,7 @@ class SagePool(Executor):
             self._ensure_running()
             if not wait:
                 return
-            ok = self._changed.wait_for(
-                lambda: core.broken is not None or core.all_ready(), timeout)
+            ok = self._changed.wait_for(lambda: core.broken is not None or core.all_ready(), timeout)
             if core.broken is not None:
                 raise core.init_error or core.broken
             if not ok:
@@ -237,15 +254,13 @@ class SagePool(Executor):
 
     def _wake(self) -> None:
         if self._wake_w >= 0:
-            try:
+            with contextlib.suppress(BlockingIOError):
                 os.write(self._wake_w, b"\0")
-            except BlockingIOError:
-                pass
 
     def _manage(self) -> None:
         try:
             self._run_manager()
-        except BaseException as exc:  # noqa: BLE001 - a dead manager must not hang callers
+        except BaseException as exc:
             log.exception("sage pool manager failed")
             with self._lock:
                 self._core.abandon(PoolBroken(f"pool manager failed: {exc!r}"))
@@ -298,7 +313,7 @@ class SagePool(Executor):
             for event in events:
                 try:
                     self._on_event(event)
-                except Exception:  # noqa: BLE001 - a faulty listener must not stop the pool
+                except Exception:
                     log.exception("pool on_event callback failed")
 
 

@@ -4,6 +4,7 @@ Every backend that starts local sages asks here, so the preload list is written 
 console entry point calls `start_fork_server` before the command line is even parsed (for
 `process` and `nightly`), so the server imports the sage modules on another core meanwhile.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp

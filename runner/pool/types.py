@@ -3,6 +3,7 @@
 Kept apart from `PoolCore` (the state and policies) so that code which only reads a pool's
 stats, like the Dask backend, needs none of the pool itself.
 """
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ metrics both show.
                                                         └─> journal.Journal (SQLite, WAL)
     every outcome ──> metrics.RunMetrics (latency, throughput) ──> report, scaling policy
 """
+
 from __future__ import annotations
 
 from runner.records.journal import Journal, JournalError

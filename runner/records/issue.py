@@ -1,18 +1,28 @@
 """What the run writes about an issue: its report record and its commit message."""
+
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from runner.records.journal import Journal
-from runner.core.models import Ticket
-from runner.core.models import CommitOutcome, SageResult
-from runner.records.report import ReportSink
 from runner.core.clock import now_iso
+from runner.core.models import CommitOutcome, SageResult, Ticket
+from runner.records.journal import Journal
+from runner.records.report import ReportSink
 
 
-def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcome | None, error: str | None,
-                 result: SageResult | None, pull_request: str | None, latency_s: float,
-                 finished_at: str | None = None, comment: str | None = None) -> dict[str, Any]:
+def issue_record(
+    ticket: Ticket,
+    status: str,
+    branch: str,
+    outcome: CommitOutcome | None,
+    error: str | None,
+    result: SageResult | None,
+    pull_request: str | None,
+    latency_s: float,
+    finished_at: str | None = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
     """The report's record of one issue. `comment` and `published` say what reached GitHub and
     where: the triage comment's URL, and a list of {"what", "url"} (the pull request, the comment)."""
     record: dict[str, Any] = {
@@ -39,8 +49,9 @@ def issue_record(ticket: Ticket, status: str, branch: str, outcome: CommitOutcom
         "tests": list(result.tests) if result else [],
         "duplicates": list(ticket.duplicates),
         "comment": comment,
-        "published": [{"what": what, "url": url} for what, url in (("pull_request", pull_request),
-                                                                      ("comment", comment)) if url],
+        "published": [
+            {"what": what, "url": url} for what, url in (("pull_request", pull_request), ("comment", comment)) if url
+        ],
     }
     if result is not None and result.fixer is not None:
         record["fixer"] = result.fixer
@@ -64,13 +75,30 @@ def record_carried(sink: ReportSink, journal: Journal | None, run_id: str, carri
     if not carried:
         return
     finished_at = now_iso()
-    sink.add_issues([{
-        "number": c.number, "title": None, "repository": c.repo or None, "priority": None, "kind": None,
-        "status": c.status, "branch": c.branch, "commit": None, "pull_request": c.pull_request, "attempts": 0,
-        "queued_at": None, "started_at": None, "finished_at": finished_at, "latency_s": 0.0, "error": c.error,
-    } for c in carried])
+    sink.add_issues(
+        [
+            {
+                "number": c.number,
+                "title": None,
+                "repository": c.repo or None,
+                "priority": None,
+                "kind": None,
+                "status": c.status,
+                "branch": c.branch,
+                "commit": None,
+                "pull_request": c.pull_request,
+                "attempts": 0,
+                "queued_at": None,
+                "started_at": None,
+                "finished_at": finished_at,
+                "latency_s": 0.0,
+                "error": c.error,
+            }
+            for c in carried
+        ]
+    )
     if journal is not None:
-        journal.record_rows([Journal.row(c.repo, c.number, c.status, run_id=run_id, error=c.error, at=finished_at)
-                             for c in carried], durable=True)
-
-
+        journal.record_rows(
+            [Journal.row(c.repo, c.number, c.status, run_id=run_id, error=c.error, at=finished_at) for c in carried],
+            durable=True,
+        )

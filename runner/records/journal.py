@@ -17,19 +17,21 @@ labels runner added, so that a label a person removed later is not put back.
 Each step with a side effect outside the repository is written before ("pushing",
 "opening-pr", "commenting") and after it happens, at once (not batched).
 """
+
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from runner.core.clock import now_iso
-from runner.core.status import SUCCEEDED
 from runner.core.errors import UsageError
+from runner.core.status import SUCCEEDED
 
 SCHEMA_VERSION = 1
 FLUSH_ROWS = 500
@@ -96,26 +98,75 @@ class Journal:
         elif row[0] != str(SCHEMA_VERSION):
             raise JournalError(f"the journal {self.path} has schema {row[0]}, this runner needs {SCHEMA_VERSION}")
 
-    def record(self, repo: str, number: int, state: str, *, run_id: str | None = None, attempts: int | None = None,
-               error: str | None = None, content_hash: str | None = None, branch: str | None = None,
-               commit: str | None = None, pull_request: str | None = None, durable: bool = False) -> None:
+    def record(
+        self,
+        repo: str,
+        number: int,
+        state: str,
+        *,
+        run_id: str | None = None,
+        attempts: int | None = None,
+        error: str | None = None,
+        content_hash: str | None = None,
+        branch: str | None = None,
+        commit: str | None = None,
+        pull_request: str | None = None,
+        durable: bool = False,
+    ) -> None:
         """Move an issue to `state`, keeping earlier facts that this step does not know.
 
         Local steps are written in small batches (one transaction per `FLUSH_ROWS` or
         `FLUSH_S`); a crash can lose the last batch, which the next run finds again by
         looking at git. Steps with side effects elsewhere (`durable`) are written at once.
         """
-        self.record_rows([self.row(repo, number, state, run_id=run_id, attempts=attempts, error=error,
-                                   content_hash=content_hash, branch=branch, commit=commit,
-                                   pull_request=pull_request)], durable=durable)
+        self.record_rows(
+            [
+                self.row(
+                    repo,
+                    number,
+                    state,
+                    run_id=run_id,
+                    attempts=attempts,
+                    error=error,
+                    content_hash=content_hash,
+                    branch=branch,
+                    commit=commit,
+                    pull_request=pull_request,
+                )
+            ],
+            durable=durable,
+        )
 
     @staticmethod
-    def row(repo: str, number: int, state: str, *, run_id: str | None = None, attempts: int | None = None,
-            error: str | None = None, content_hash: str | None = None, branch: str | None = None,
-            commit: str | None = None, pull_request: str | None = None, at: str | None = None) -> tuple:
+    def row(
+        repo: str,
+        number: int,
+        state: str,
+        *,
+        run_id: str | None = None,
+        attempts: int | None = None,
+        error: str | None = None,
+        content_hash: str | None = None,
+        branch: str | None = None,
+        commit: str | None = None,
+        pull_request: str | None = None,
+        at: str | None = None,
+    ) -> tuple:
         """One step for `record_rows`; the arguments mean what they mean for `record`."""
-        return (repo, number, state, attempts, error, content_hash, branch, commit, pull_request, run_id,
-                at or now_iso(), attempts)
+        return (
+            repo,
+            number,
+            state,
+            attempts,
+            error,
+            content_hash,
+            branch,
+            commit,
+            pull_request,
+            run_id,
+            at or now_iso(),
+            attempts,
+        )
 
     def record_rows(self, rows: list[tuple], durable: bool = False) -> None:
         """Several steps (from `row`) in order, as `record` writes one."""
@@ -161,7 +212,9 @@ class Journal:
             self._flush_locked()
             row = self._db.execute(
                 "SELECT repo, number, state, attempts, last_error, content_hash, branch, commit_id, pull_request, "
-                "updated_at FROM issues WHERE repo = ? AND number = ?", (repo, number)).fetchone()
+                "updated_at FROM issues WHERE repo = ? AND number = ?",
+                (repo, number),
+            ).fetchone()
         return IssueRow(*row) if row else None
 
     def is_done(self, repo: str, number: int, content_hash: str) -> bool:
@@ -169,8 +222,10 @@ class Journal:
         return row is not None and row.state == DONE and row.content_hash == content_hash
 
     def rows(self, states: tuple[str, ...] | None = None, repo: str | None = None) -> Iterator[IssueRow]:
-        query = ("SELECT repo, number, state, attempts, last_error, content_hash, branch, commit_id, pull_request, "
-                 "updated_at FROM issues")
+        query = (
+            "SELECT repo, number, state, attempts, last_error, content_hash, branch, commit_id, pull_request, "
+            "updated_at FROM issues"
+        )
         clauses, args = [], []
         if states:
             clauses.append(f"state IN ({','.join('?' * len(states))})")
@@ -196,19 +251,22 @@ class Journal:
             self._flush_locked()
             cursor = self._db.execute(
                 f"UPDATE issues SET state = 'retry', updated_at = ? WHERE state IN ({','.join('?' * len(states))})",
-                (now_iso(), *states))
+                (now_iso(), *states),
+            )
             return cursor.rowcount
 
     def triage_state(self, repo: str, number: int) -> tuple[str | None, frozenset[str]]:
         """The URL of runner's triage comment on the issue, and the labels (lower case) runner
         has put on it: a label runner added that is gone was removed by a person."""
         with self._lock:
-            row = self._db.execute("SELECT comment, labels FROM triage WHERE repo = ? AND number = ?",
-                                   (repo, number)).fetchone()
+            row = self._db.execute(
+                "SELECT comment, labels FROM triage WHERE repo = ? AND number = ?", (repo, number)
+            ).fetchone()
         return (row[0], frozenset(json.loads(row[1]))) if row else (None, frozenset())
 
-    def record_triage(self, repo: str, number: int, *, comment: str | None = None,
-                      added: frozenset[str] | None = None) -> None:
+    def record_triage(
+        self, repo: str, number: int, *, comment: str | None = None, added: frozenset[str] | None = None
+    ) -> None:
         """Remember the triage comment's URL and/or the labels runner has put on the issue (at once:
         each follows a write on GitHub)."""
         labels = json.dumps(sorted(added)) if added is not None else None
@@ -216,7 +274,9 @@ class Journal:
             self._db.execute(
                 """INSERT INTO triage (repo, number, comment, labels) VALUES (?, ?, ?, COALESCE(?, '[]'))
                    ON CONFLICT (repo, number) DO UPDATE SET comment = COALESCE(excluded.comment, comment),
-                     labels = COALESCE(?, labels)""", (repo, number, comment, labels, labels))
+                     labels = COALESCE(?, labels)""",
+                (repo, number, comment, labels, labels),
+            )
 
     def comments(self, repo: str | None = None) -> dict[tuple[str, int], str]:
         """Every triage comment runner wrote, by (repo, number)."""
@@ -228,22 +288,30 @@ class Journal:
 
     def run_started(self, run_id: str, command: str) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO runs (run_id, command, started_at) VALUES (?, ?, ?)",
-                             (run_id, command, now_iso()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO runs (run_id, command, started_at) VALUES (?, ?, ?)",
+                (run_id, command, now_iso()),
+            )
 
     def run_finished(self, run_id: str, exit_code: int, totals: dict[str, Any], report: str | None) -> None:
         with self._lock:
             self._flush_locked()
-            self._db.execute("UPDATE runs SET finished_at = ?, exit_code = ?, totals = ?, report = ? WHERE run_id = ?",
-                             (now_iso(), exit_code, json.dumps(totals), report, run_id))
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ?, totals = ?, report = ? WHERE run_id = ?",
+                (now_iso(), exit_code, json.dumps(totals), report, run_id),
+            )
 
     def runs(self, limit: int = 10) -> list[dict[str, Any]]:
         with self._lock:
             found = self._db.execute(
                 "SELECT run_id, command, started_at, finished_at, exit_code, totals, report FROM runs "
-                "ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+                "ORDER BY started_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
         keys = ("run_id", "command", "started_at", "finished_at", "exit_code", "totals", "report")
-        return [{**dict(zip(keys, row)), "totals": json.loads(row[5]) if row[5] else None} for row in found]
+        return [
+            {**dict(zip(keys, row, strict=False)), "totals": json.loads(row[5]) if row[5] else None} for row in found
+        ]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:

@@ -18,6 +18,7 @@ sample of that size (reservoir sampling, seeded), which the report says.
 "skipped" issues are counted but not attempted: they add no latency, throughput or
 error-rate weight.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,8 @@ import threading
 import time
 from array import array
 from collections import Counter, deque
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 from runner.core.status import Status
 

@@ -13,6 +13,7 @@ undo or hide that work: a failed write to the side files stops the writing but
 not the counting, and `finish` then removes every partial file and raises
 `ReportError` for the caller to say so.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,14 +21,15 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
-from runner.core.secrets import redact
-from runner.core.logs import LOGGER
 from runner.core.clock import now_iso
-from runner.core.status import FAILURES, SUCCEEDED, Status
 from runner.core.errors import RunnerError
+from runner.core.logs import LOGGER
+from runner.core.secrets import redact
+from runner.core.status import FAILURES, SUCCEEDED, Status
 
 log = logging.getLogger(LOGGER)
 TOTAL_KEYS = ("read", "skipped", "invalid", "succeeded", "failed", "deferred")
@@ -126,8 +128,12 @@ class ReportSink:
         """The report cannot be complete any more: free the space its side files hold, so the
         run's other writes (commits, journal) are not starved too, and let `finish` say so."""
         self.failure = ReportError(self.report_dir, exc, path)
-        log.error("report %s: writing %s failed (%s); the run goes on, the report will not be written",
-                  self.run_id, path, self.failure)
+        log.error(
+            "report %s: writing %s failed (%s); the run goes on, the report will not be written",
+            self.run_id,
+            path,
+            self.failure,
+        )
         self._discard()
 
     def _close(self) -> None:
@@ -207,7 +213,11 @@ class ReportSink:
     def _write_markdown(self, path: Path, head: Mapping[str, Any], sections: Mapping[str, Any]) -> None:
         tmp = _tmp(path)
         with tmp.open("w", encoding="utf-8") as out:
-            out.write(render_markdown(head, sections, self._records("issues"), self._records("invalid"), self._records("skipped")))
+            out.write(
+                render_markdown(
+                    head, sections, self._records("issues"), self._records("invalid"), self._records("skipped")
+                )
+            )
         os.replace(tmp, path)
 
     def _records(self, name: str) -> Iterator[dict[str, Any]]:
@@ -236,8 +246,12 @@ def render_markdown(head, sections, issues, invalid, skipped) -> str:
         lines += [f"Not selected (counted as skipped, not listed): {counts}.", ""]
     lines += _metrics_lines(sections.get("metrics") or {})
     lines += _pacing_lines(sections.get("pacing_events") or [])
-    lines += ["## Issues", "", "| # | priority | kind | status | branch | latency s | error | published |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Issues",
+        "",
+        "| # | priority | kind | status | branch | latency s | error | published |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for shown, record in enumerate(issues):
         if shown == MD_ISSUE_ROWS:
             lines.append(f"| … | | | | | | more in {head['run_id']}.json | |")
@@ -260,7 +274,7 @@ def _metrics_lines(metrics: Mapping[str, Any]) -> list[str]:
     for key in keep:
         if key in metrics:
             out.append(f"- {key}: `{json.dumps(metrics[key])}`")
-    return out + [""]
+    return [*out, ""]
 
 
 def _pacing_lines(events: list[Mapping[str, Any]]) -> list[str]:
@@ -271,9 +285,10 @@ def _pacing_lines(events: list[Mapping[str, Any]]) -> list[str]:
     for e in events[:MD_LIST_ROWS]:
         said = f" GitHub said: {_cell(e['github'])} (retry-after {e.get('retry_after_s')});" if e.get("github") else ""
         pause = f" writes paused {e['pause_s']} s, until {e['paused_until']};" if e.get("paused_until") else ""
-        out.append(f"- {e['at']} {e['event']}:{said}{pause} intervals {e['write_interval_s']} s / "
-                   f"{e['notify_interval_s']} s")
-    return out + [""]
+        out.append(
+            f"- {e['at']} {e['event']}:{said}{pause} intervals {e['write_interval_s']} s / {e['notify_interval_s']} s"
+        )
+    return [*out, ""]
 
 
 def _list_section(title: str, rows: Iterator[dict[str, Any]]) -> list[str]:

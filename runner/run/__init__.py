@@ -11,6 +11,7 @@
 parts assembles a run's collaborators in one place; backend chooses the pool; nightly runs
 every configured repository from the journal; outcome is what a run returns.
 """
+
 from __future__ import annotations
 
 from runner.run.outcome import NullObserver, Observer, RunAbort, RunOutcome

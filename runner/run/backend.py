@@ -6,15 +6,16 @@ cluster) and `--backend dask-local` (a LocalCluster owned by the run) use
 `runner.dask.pool.DaskPool`, imported only then, so runner without Dask
 installed still runs locally.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
-from runner.sage import worker as sage
 from runner.config import Config, ConfigError
-from runner.pool.start import default_context, start_fork_server
 from runner.pool import PoolEvent, SagePool, WorkerPool
+from runner.pool.start import default_context, start_fork_server
+from runner.sage import worker as sage
 
 INFLIGHT_PER_WORKER = 8
 MAX_WORKER_RSS = 1024 * 1024 * 1024
@@ -61,5 +62,6 @@ def make_dask_pool(config: Config, setup: sage.SageSetup) -> WorkerPool:
 
     workers = config.dask_workers or initial_workers(config)
     scheduler = config.scheduler if config.backend == "dask" else None
-    return DaskPool(workers, setup, scheduler=scheduler, task_timeout=config.task_timeout,
-                    worker_git=settings_for(config, setup))
+    return DaskPool(
+        workers, setup, scheduler=scheduler, task_timeout=config.task_timeout, worker_git=settings_for(config, setup)
+    )

@@ -16,22 +16,22 @@ its issues are recorded once its branches are in place, `RECORD_CHUNK` at a time
 between new results so that git is never left waiting for input. One batch per
 repository may be sealed at a time.
 """
+
 from __future__ import annotations
 
 import queue as stdqueue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from runner.core.models import CommitOutcome, SageResult, Ticket
+from runner.core.retry import RetryPolicy
+from runner.core.status import Status
 from runner.git.store import RepoWriter, WriteBatch, WriteItem
 from runner.run.ledger import Ledger
-from runner.core.models import Ticket
-from runner.core.models import CommitOutcome, SageResult
-from runner.core.status import Status
 from runner.run.queue import PriorityQueue
-from runner.core.retry import RetryPolicy
 
 BATCH_MAX = 1000
 BATCH_AGE_S = 1.0
@@ -186,7 +186,7 @@ class Collector(threading.Thread):
     def _seal(self, repo_key: str) -> None:
         if repo_key in self._sealed:
             self._collect(*self._sealed.pop(repo_key))
-        batch, members = self._sealed[repo_key] = self._open.pop(repo_key)
+        batch, _members = self._sealed[repo_key] = self._open.pop(repo_key)
         batch.seal()
 
     def _collect_sealed(self) -> None:
@@ -196,7 +196,9 @@ class Collector(threading.Thread):
                 self._collect(batch, members)
 
     def _collect(self, batch: WriteBatch, members: list[Streamed]) -> None:
-        self._unrecorded.extend((ticket, outcome, result) for (ticket, result), outcome in zip(members, batch.close()))
+        self._unrecorded.extend(
+            (ticket, outcome, result) for (ticket, result), outcome in zip(members, batch.close(), strict=False)
+        )
 
     def _record_some(self, count: int) -> None:
         """Record a few outcomes at a time: between them new results keep git busy."""
@@ -213,25 +215,33 @@ class Collector(threading.Thread):
         for batch, members in left:
             try:
                 self._collect(batch, members)
-            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+            except Exception as exc:
                 self.error = self.error or exc
         try:
             self._record_some(len(self._unrecorded))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.error = self.error or exc
 
     def _write_item(self, ticket: Ticket, result: SageResult) -> WriteItem:
         number = ticket.issue.number
-        return WriteItem(number, self.branch_for(number), self.directory_for(number), result.files,
-                         self.message_for(ticket, result), result.changes, result.modes)
+        return WriteItem(
+            number,
+            self.branch_for(number),
+            self.directory_for(number),
+            result.files,
+            self.message_for(ticket, result),
+            result.changes,
+            result.modes,
+        )
 
     def _failed_attempt(self, ticket: Ticket, error: BaseException) -> None:
         ticket.last_error = describe(error)
         plan = self.policy.plan(error, ticket.attempts)
         if plan.action == "retry":
             self.retries += 1
-            self.queue.requeue(ticket, int(ticket.triage.priority), ticket.enqueued_mono,
-                               time.monotonic() + plan.delay_s)
+            self.queue.requeue(
+                ticket, int(ticket.triage.priority), ticket.enqueued_mono, time.monotonic() + plan.delay_s
+            )
         else:
             status = Status.DEFERRED if plan.action == "defer" else Status.FAILED
             self.finish(ticket, status, None, ticket.last_error, None)
@@ -247,5 +257,5 @@ def describe(error: BaseException, limit: int = 500) -> str:
     line = f"{type(error).__name__}: {first}"
     if len(line) <= limit:
         return line
-    cut = line[:limit + 1].rsplit(None, 1)[0]
+    cut = line[: limit + 1].rsplit(None, 1)[0]
     return cut if len(cut) <= limit else ""

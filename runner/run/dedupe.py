@@ -4,19 +4,59 @@ Kept in the master because it needs every earlier title; memory is bounded by
 remembering only the most recent `window` titles (an inverted index from word
 to issue numbers, pruned as titles fall out of the window).
 """
+
 from __future__ import annotations
 
 import re
+from collections import deque
 from functools import lru_cache
 from itertools import combinations
 from math import ceil
-from collections import deque
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 COMMON_WORD_HOLDERS = 200
 _STOP = frozenset(
-    "a an the and or of to in on for with when while after before is are was were be been it its "
-    "this that not no can cannot does do doesn't don't from by at as if into".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "when",
+        "while",
+        "after",
+        "before",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "not",
+        "no",
+        "can",
+        "cannot",
+        "does",
+        "do",
+        "doesn't",
+        "don't",
+        "from",
+        "by",
+        "at",
+        "as",
+        "if",
+        "into",
+    ]
 )
 
 

@@ -12,22 +12,22 @@ After a stop it keeps reading, without analysis or queueing, so that every
 valid issue of the input still ends in the report: as skipped or invalid like
 any other run, else as deferred, recorded in batches.
 """
+
 from __future__ import annotations
 
 import heapq
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from runner.run import source
 from runner.config import Config
+from runner.core.models import InvalidItem, Issue, Ticket
+from runner.learn.settings import RunTriager
+from runner.records.report import ReportSink
+from runner.run import source
 from runner.run.dedupe import DuplicateFinder
 from runner.run.ledger import Ledger
-from runner.core.models import Ticket
-from runner.core.models import InvalidItem, Issue
 from runner.run.queue import PriorityQueue
-from runner.records.report import ReportSink
 from runner.run.routing import Router
-from runner.learn.settings import RunTriager
 
 STOPPED_BATCH = 500
 

@@ -1,5 +1,6 @@
 """Learning as part of a run: train and store one repository's triage model, and retrain the
 stale ones at night. `runner learn` (runner.cli.learn) and `runner nightly` both come here."""
+
 from __future__ import annotations
 
 import os
@@ -12,13 +13,17 @@ from runner.config import ConfigError
 from runner.core.triage import Triager, TriageRules
 from runner.learn.settings import LearnSettings
 
-
 UNMAPPED_SHOWN = 10
 
 
-
-def learn_repository(repository: str, items: list[dict[str, Any]], state_dir: Path, rules: TriageRules,
-                     settings: LearnSettings, say: Callable[[str], None]) -> bool:
+def learn_repository(
+    repository: str,
+    items: list[dict[str, Any]],
+    state_dir: Path,
+    rules: TriageRules,
+    settings: LearnSettings,
+    say: Callable[[str], None],
+) -> bool:
     """Train and store one repository's model; False (and the rules stay) when nothing could be learned."""
     from runner.learn import store as model_store
     from runner.learn.classifier import LabelMap, LearnError, examples_from_items
@@ -29,8 +34,14 @@ def learn_repository(repository: str, items: list[dict[str, Any]], state_dir: Pa
     except LearnError as exc:
         raise ConfigError(str(exc)) from None
     examples = examples_from_items(items, labels)
-    model, reports = train_repository(repository, examples, Triager(rules), issues_read=len(items),
-                                      unmapped=labels.unmapped, min_examples=settings.min_issues)
+    model, reports = train_repository(
+        repository,
+        examples,
+        Triager(rules),
+        issues_read=len(items),
+        unmapped=labels.unmapped,
+        min_examples=settings.min_issues,
+    )
     say(f"{repository}: {len(items)} issues read, {len(examples)} with a kind or priority label")
     for report in reports:
         say(f"  {report.summary()}")
@@ -45,8 +56,9 @@ def learn_repository(repository: str, items: list[dict[str, Any]], state_dir: Pa
     return True
 
 
-
-def _fetch_into_list(gh: Any, repository: str, state_dir: Path, max_wait: float, fetch_issues: Any) -> list[dict[str, Any]]:
+def _fetch_into_list(
+    gh: Any, repository: str, state_dir: Path, max_wait: float, fetch_issues: Any
+) -> list[dict[str, Any]]:
     import json
 
     (state_dir / "tmp").mkdir(parents=True, exist_ok=True)
@@ -60,12 +72,11 @@ def _fetch_into_list(gh: Any, repository: str, state_dir: Path, max_wait: float,
         os.unlink(name)
 
 
-
 def refresh_models(cfg: Any, gh: Any, note: Callable[[str], None]) -> None:
     """`runner nightly`: retrain each configured repository's model that is older than max_age_days.
     A failure leaves the old model in use and is said, never stops the night."""
-    from runner.learn import store as model_store
     from runner.github.fetch import FetchError, fetch_issues
+    from runner.learn import store as model_store
 
     for repository in sorted(cfg.repos):
         try:

@@ -4,6 +4,7 @@ The ledger only holds issues that are queued or in flight, so its size is
 bounded by the queue size plus the pool's slots, not by the input. A run is
 over when intake has finished and the ledger is empty.
 """
+
 from __future__ import annotations
 
 import threading

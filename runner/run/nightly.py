@@ -14,6 +14,7 @@ fetched just now stays owed (deferred). Neither stops the night. A night with
 nothing to do is a run like any other, journaled and reported, that exits 0
 with one line saying so.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,21 +25,29 @@ from pathlib import Path
 from typing import TextIO
 
 from runner.config import Config
-from runner.github.fetch import FetchError, fetch_issues
-from runner.github.client import make_github
-from runner.core.secrets import redact
-from runner.records.journal import IssueRow, Journal
-from runner.records.issue import CarriedIssue, record_carried
-from runner.records.report import ReportError, ReportSink
-from runner.core.clock import now_iso
+from runner.core.clock import new_run_id, now_iso
 from runner.core.retry import is_rate_limited
+from runner.core.secrets import redact
+from runner.core.status import ExitCode, Status
+from runner.github.client import make_github
+from runner.github.fetch import FetchError, fetch_issues
+from runner.records.issue import CarriedIssue, record_carried
+from runner.records.journal import IssueRow, Journal
+from runner.records.report import ReportError, ReportSink
 from runner.run.outcome import RunAbort, RunOutcome
-from runner.core.status import ExitCode
-from runner.core.clock import new_run_id
-from runner.core.status import Status
 
-OWED_STATES = ("deferred", "retry", "queued", "committed", "pushing", "pushed", "opening-pr", "pr-opened", "commenting",
-               "commented")
+OWED_STATES = (
+    "deferred",
+    "retry",
+    "queued",
+    "committed",
+    "pushing",
+    "pushed",
+    "opening-pr",
+    "pr-opened",
+    "commenting",
+    "commented",
+)
 GONE = (404, 410)
 
 
@@ -54,8 +63,10 @@ class Tonight:
 
     def nothing_to_do(self) -> str:
         """The one line a quiet night prints."""
-        parts = [f"no issue updated since {since} in {repo}" if since else f"no open issue in {repo}"
-                 for repo, since in self.since.items()]
+        parts = [
+            f"no issue updated since {since} in {repo}" if since else f"no open issue in {repo}"
+            for repo, since in self.since.items()
+        ]
         return "; ".join(parts) + "; none owed"
 
 
@@ -76,8 +87,9 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
     """One JSON Lines file with every issue tonight's run should look at; the new `since` marks;
     and the owed issues that could not be fetched again."""
     if not config.repos or config.github_settings is None:
-        raise RunAbort("runner nightly needs a [repos] table mapping OWNER/NAME to clones, and a GitHub token",
-                       ExitCode.USAGE)
+        raise RunAbort(
+            "runner nightly needs a [repos] table mapping OWNER/NAME to clones, and a GitHub token", ExitCode.USAGE
+        )
     settings = config.github_settings
     gh = make_github(settings)
     work_dir = config.state_dir / "tmp"
@@ -96,8 +108,14 @@ def nightly_input(config: Config, journal: Journal) -> Tonight:
                     continue
                 owed = list(journal.rows(states=OWED_STATES, repo=repo))
                 fetched = _Noting(out)
-                stats = fetch_issues(gh, repo, fetched if owed else out, since=tonight.since[repo],
-                                     cache_dir=config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
+                stats = fetch_issues(
+                    gh,
+                    repo,
+                    fetched if owed else out,
+                    since=tonight.since[repo],
+                    cache_dir=config.state_dir / "http-cache",
+                    max_wait_s=settings.max_wait_s,
+                )
                 owed = [row for row in owed if row.number not in fetched.numbers]
                 tonight.issues += stats.issues + _append_owed(gh, repo, owed, out, tonight.carried, settings.token)
     except BaseException as exc:
@@ -145,8 +163,14 @@ def _append_owed(gh, repo: str, owed: list[IssueRow], out: TextIO, carried: list
         except Exception as exc:  # one owed issue must not stop the night
             status = getattr(exc, "status", None)
             if status in GONE:
-                carried.append(_carry(row, Status.SKIPPED, f"GitHub answers {status} for {repo}#{row.number} (deleted, or "
-                                                      "transferred to another repository): no longer owed"))
+                carried.append(
+                    _carry(
+                        row,
+                        Status.SKIPPED,
+                        f"GitHub answers {status} for {repo}#{row.number} (deleted, or "
+                        "transferred to another repository): no longer owed",
+                    )
+                )
                 continue
             reason = f"could not fetch it again: {redact(f'{type(exc).__name__}: {exc}', token)[:300]}"
             if is_rate_limited(exc):
@@ -203,8 +227,17 @@ class QuietRun:
         except ReportError as exc:
             failure = f"the report could not be written in {exc.report_dir}: {exc}; no report was kept"
             self.journal.run_finished(self.run_id, ExitCode.FAILED, dict(sink.totals), None)
-            return RunOutcome(ExitCode.FAILED, self.run_id, None, None, dict(sink.totals), dict(sink.by_status), extra,
-                              report_error=failure, work_exit_code=code)
+            return RunOutcome(
+                ExitCode.FAILED,
+                self.run_id,
+                None,
+                None,
+                dict(sink.totals),
+                dict(sink.by_status),
+                extra,
+                report_error=failure,
+                work_exit_code=code,
+            )
         self.journal.run_finished(self.run_id, code, dict(sink.totals), str(json_path))
         return RunOutcome(code, self.run_id, json_path, md_path, dict(sink.totals), dict(sink.by_status), extra)
 

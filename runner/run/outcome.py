@@ -1,10 +1,13 @@
 """Plain types shared by the run and its callers: the outcome, the observer, an aborted start."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
 from runner.core.errors import RunnerError
+
 
 class RunAbort(RunnerError):
     """The run cannot start (nothing was written); carries its exit code."""
@@ -51,5 +54,3 @@ class RunOutcome:
     def __post_init__(self) -> None:
         if self.work_exit_code is None:
             self.work_exit_code = self.exit_code
-
-

@@ -5,6 +5,7 @@ keeps the `RunParts` it gets back; nothing is wired later. What the parts call b
 run (a commit is done, an issue was queued, a stop kept issues from starting) is the run's
 `RunHooks`, passed by keyword like every other collaborator.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from runner.config import Config, ConfigError
 from runner.core.models import CommitOutcome, Issue, SageResult, Ticket
 from runner.core.retry import RetryPolicy
+from runner.git.message import commit_message
 from runner.git.store import RepoWriter
 from runner.github.breaker import CircuitBreaker
 from runner.pool import WorkerPool
-from runner.git.message import commit_message
 from runner.records.journal import Journal
 from runner.records.metrics import RunMetrics
 from runner.records.report import ReportError, ReportSink
@@ -89,33 +90,85 @@ class RunParts:
         self.autoscaler.start()
 
 
-def assemble(*, config: Config, run_id: str, scan: source.Scan, writers: dict[str, RepoWriter],
-             pool: WorkerPool, journal: Journal | None, observer: Observer, metrics: RunMetrics,
-             router: Router, stop_event: threading.Event, hooks: RunHooks) -> RunParts:
+def assemble(
+    *,
+    config: Config,
+    run_id: str,
+    scan: source.Scan,
+    writers: dict[str, RepoWriter],
+    pool: WorkerPool,
+    journal: Journal | None,
+    observer: Observer,
+    metrics: RunMetrics,
+    router: Router,
+    stop_event: threading.Event,
+    hooks: RunHooks,
+) -> RunParts:
     """Every part of one run, wired; nothing is started."""
     try:
         sink = ReportSink(config.report_dir, run_id)
     except ReportError as exc:
         raise ConfigError(f"cannot write reports in {config.report_dir}: {exc}") from None
     ledger = Ledger()
-    recorder = Recorder(ledger=ledger, metrics=metrics, sink=sink, journal=journal, observer=observer,
-                        branch_for=config.branch_for, run_id=run_id)
+    recorder = Recorder(
+        ledger=ledger,
+        metrics=metrics,
+        sink=sink,
+        journal=journal,
+        observer=observer,
+        branch_for=config.branch_for,
+        run_id=run_id,
+    )
     queue: PriorityQueue[Ticket] = PriorityQueue(config.queue_size, config.aging_s)
-    collector = Collector(writers=writers, ledger=ledger, queue=queue,
-                          policy=RetryPolicy(max_attempts=config.max_attempts), finish=recorder.finish,
-                          after_commit=hooks.after_commit, message_for=commit_message,
-                          directory_for=config.plan_dir_for, branch_for=config.branch_for)
-    publishing = _publishing(config=config, writers=writers, ledger=ledger, recorder=recorder,
-                             stop_event=stop_event, hooks=hooks, journal=journal)
-    intake = Intake(scan=scan, config=config, router=router, queue=queue, ledger=ledger, sink=sink,
-                    on_enqueued=hooks.enqueued, on_stopped=hooks.defer_unstarted, stop=stop_event,
-                    skip_reason=hooks.skip_reason, own_labels=_own_labels(config, journal))
+    collector = Collector(
+        writers=writers,
+        ledger=ledger,
+        queue=queue,
+        policy=RetryPolicy(max_attempts=config.max_attempts),
+        finish=recorder.finish,
+        after_commit=hooks.after_commit,
+        message_for=commit_message,
+        directory_for=config.plan_dir_for,
+        branch_for=config.branch_for,
+    )
+    publishing = _publishing(
+        config=config,
+        writers=writers,
+        ledger=ledger,
+        recorder=recorder,
+        stop_event=stop_event,
+        hooks=hooks,
+        journal=journal,
+    )
+    intake = Intake(
+        scan=scan,
+        config=config,
+        router=router,
+        queue=queue,
+        ledger=ledger,
+        sink=sink,
+        on_enqueued=hooks.enqueued,
+        on_stopped=hooks.defer_unstarted,
+        stop=stop_event,
+        skip_reason=hooks.skip_reason,
+        own_labels=_own_labels(config, journal),
+    )
     monitor = ResourceMonitor(PsutilSampler(os.getpid(), pool.worker_pids), interval_s=MONITOR_INTERVAL_S)
     low, high = (config.workers, config.workers) if config.workers else (config.min_workers, config.max_workers)
-    autoscaler = Autoscaler(pool=pool, policy=ScalingPolicy(low, high), monitor=monitor, metrics=metrics,
-                            queue_depth=lambda: len(queue))
-    return RunParts(sink=sink, ledger=ledger, recorder=recorder, queue=queue, collector=collector, intake=intake,
-                    monitor=monitor, autoscaler=autoscaler, publishing=publishing)
+    autoscaler = Autoscaler(
+        pool=pool, policy=ScalingPolicy(low, high), monitor=monitor, metrics=metrics, queue_depth=lambda: len(queue)
+    )
+    return RunParts(
+        sink=sink,
+        ledger=ledger,
+        recorder=recorder,
+        queue=queue,
+        collector=collector,
+        intake=intake,
+        monitor=monitor,
+        autoscaler=autoscaler,
+        publishing=publishing,
+    )
 
 
 def _own_labels(config: Config, journal: Journal | None) -> Callable[[str, int], frozenset[str]]:
@@ -127,8 +180,16 @@ def _own_labels(config: Config, journal: Journal | None) -> Callable[[str, int],
     return lambda key, number: journal.triage_state(key, number)[1]
 
 
-def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledger, recorder: Recorder,
-                stop_event: threading.Event, hooks: RunHooks, journal: Journal | None) -> Publishing | None:
+def _publishing(
+    *,
+    config: Config,
+    writers: dict[str, RepoWriter],
+    ledger: Ledger,
+    recorder: Recorder,
+    stop_event: threading.Event,
+    hooks: RunHooks,
+    journal: Journal | None,
+) -> Publishing | None:
     """Publishers per repository when `--github` is set (and this is not a dry run): pull requests,
     or in publish mode triage labels and a comment on each issue. PyGithub is imported only then:
     a local run does not pay for it."""
@@ -139,22 +200,45 @@ def _publishing(*, config: Config, writers: dict[str, RepoWriter], ledger: Ledge
     from runner.github.client import make_github
     from runner.github.pacing import Pacer
     from runner.github.publisher import Publisher
-    from runner.run.publishing import PublishStage
     from runner.github.triage import LabelMemory, TriagePublisher
+    from runner.run.publishing import PublishStage
 
-    breaker = CircuitBreaker("github", window_size=20, failure_rate_threshold=0.5, minimum_calls=5,
-                             wait_in_open_s=30.0, permitted_calls_in_half_open=3)
+    breaker = CircuitBreaker(
+        "github",
+        window_size=20,
+        failure_rate_threshold=0.5,
+        minimum_calls=5,
+        wait_in_open_s=30.0,
+        permitted_calls_in_half_open=3,
+    )
     gh = make_github(settings)
-    pacer = Pacer(settings.write_interval_s, settings.notify_interval_s, settings.content_per_minute,
-                  settings.content_per_hour, settings.max_wait_s, settings.secondary_wait_s, settings.time_scale)
+    pacer = Pacer(
+        settings.write_interval_s,
+        settings.notify_interval_s,
+        settings.content_per_minute,
+        settings.content_per_hour,
+        settings.max_wait_s,
+        settings.secondary_wait_s,
+        settings.time_scale,
+    )
+
     def publisher(key: str, w: RepoWriter) -> Publisher:
-        common: dict[str, Any] = dict(settings=settings, gh=gh, full_name=key or config.github, repo_path=w.repo,
-                                      base=w.base_name, breaker=breaker, pacer=pacer, on_step=hooks.step_recorder(key))
+        common: dict[str, Any] = dict(
+            settings=settings,
+            gh=gh,
+            full_name=key or config.github,
+            repo_path=w.repo,
+            base=w.base_name,
+            breaker=breaker,
+            pacer=pacer,
+            on_step=hooks.step_recorder(key),
+        )
         if settings.publish == "triage":
             return TriagePublisher(memory=LabelMemory(journal, key), **common)
         return Publisher(**common)
 
     publishers = {key: publisher(key, w) for key, w in writers.items()}
-    stage = PublishStage(publishers=publishers, ledger=ledger, finish=recorder.finish, labels=settings.labels,
-                         stopping=stop_event)
+    stage = PublishStage(
+        publishers=publishers, ledger=ledger, finish=recorder.finish, labels=settings.labels, stopping=stop_event
+    )
     return Publishing(breaker=breaker, pacer=pacer, publishers=publishers, stage=stage)

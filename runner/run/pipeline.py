@@ -12,6 +12,7 @@
 
 Each stage hands plain data to the next; only retries flow back, into the queue.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,34 +20,33 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from runner.sage import worker as sage
-from runner.run import source
-from runner.run.collector import Done
 from runner.config import Config, ConfigError
-from runner.run.backend import make_pool, start_early
+from runner.core.clock import new_run_id
+from runner.core.logs import LOGGER
+from runner.core.models import CommitOutcome, SageResult, Ticket
+from runner.core.status import ExitCode, Status
 from runner.git.store import RepoWriter
 from runner.pool import InitializerError, PoolBroken, WorkerPool
-from runner.sage.fixer import FixerSpec, prune_stale_worktrees
-from runner.records.journal import Journal
-from runner.core.logs import LOGGER
-from runner.core.models import Ticket
-from runner.records.metrics import RunMetrics
-from runner.core.models import CommitOutcome, SageResult
-from runner.core.status import Status
 from runner.records.issue import CarriedIssue, record_carried
+from runner.records.journal import Journal
+from runner.records.metrics import RunMetrics
+from runner.records.report import ReportError
+from runner.run import source
+from runner.run.backend import make_pool, start_early
+from runner.run.collector import Done
+from runner.run.outcome import NullObserver, Observer, RunAbort, RunOutcome
 from runner.run.parts import RunParts, assemble
-from runner.run.summary import github_counts, pool_stats
 from runner.run.recorder import Finish
 from runner.run.repositories import index_paths, open_writers, sage_outputs
-from runner.records.report import ReportError
 from runner.run.routing import Router
-from runner.run.outcome import NullObserver, Observer, RunAbort, RunOutcome
-from runner.core.status import ExitCode
-from runner.core.clock import new_run_id
+from runner.run.summary import github_counts, pool_stats
+from runner.sage import worker as sage
+from runner.sage.fixer import FixerSpec, prune_stale_worktrees
 
 if TYPE_CHECKING:
     pass
@@ -65,9 +65,16 @@ class ProcessRun:
 
     parts: RunParts  # set once by _run, from `assemble`
 
-    def __init__(self, config: Config, input_spec: str | None, observer: Observer | None = None,
-                 journal: Journal | None = None, skip_unchanged: bool = False, command: str = "process",
-                 carried: Sequence[CarriedIssue] = ()) -> None:
+    def __init__(
+        self,
+        config: Config,
+        input_spec: str | None,
+        observer: Observer | None = None,
+        journal: Journal | None = None,
+        skip_unchanged: bool = False,
+        command: str = "process",
+        carried: Sequence[CarriedIssue] = (),
+    ) -> None:
         self.journal = None if config.dry_run else journal
         self.carried = carried
         self.skip_unchanged = skip_unchanged
@@ -117,8 +124,8 @@ class ProcessRun:
         """stdin, or the open issues fetched from GitHub, as a file the source can read twice."""
         if self.input_spec == "-":
             return source.spool_stdin(work_dir)
-        from runner.github.fetch import FetchError, fetch_issues
         from runner.github.client import make_github
+        from runner.github.fetch import FetchError, fetch_issues
 
         settings = self.config.github_settings
         assert settings is not None and self.config.github is not None
@@ -126,8 +133,14 @@ class ProcessRun:
         fd, name = tempfile.mkstemp(prefix="fetched-", suffix=".jsonl", dir=work_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                stats = fetch_issues(make_github(settings), self.config.github, out, since=self.config.selection.since,
-                                     cache_dir=self.config.state_dir / "http-cache", max_wait_s=settings.max_wait_s)
+                stats = fetch_issues(
+                    make_github(settings),
+                    self.config.github,
+                    out,
+                    since=self.config.selection.since,
+                    cache_dir=self.config.state_dir / "http-cache",
+                    max_wait_s=settings.max_wait_s,
+                )
         except FetchError as exc:
             Path(name).unlink(missing_ok=True)
             raise RunAbort(f"fetching issues from {self.config.github}: {exc}", exc.exit_code) from None
@@ -140,8 +153,15 @@ class ProcessRun:
         self.extra["index_s"] = round(time.perf_counter() - started, 3)
         templates = str(self.config.templates_dir) if self.config.templates_dir else None
         repos = {key: (str(w.repo), w.base_commit, str(w.lock.lock_file)) for key, w in writers.items()}
-        return sage.SageSetup(paths, templates, self.config.branch_prefix, self.config.plan_dir, repos,
-                              self._fixer_spec(writers), sage_outputs(self.config, writers))
+        return sage.SageSetup(
+            paths,
+            templates,
+            self.config.branch_prefix,
+            self.config.plan_dir,
+            repos,
+            self._fixer_spec(writers),
+            sage_outputs(self.config, writers),
+        )
 
     def _fixer_spec(self, writers: dict[str, RepoWriter]) -> FixerSpec | None:
         """The fixer command's settings; leftovers of a killed run are pruned first (we hold the run lock)."""
@@ -153,8 +173,14 @@ class ProcessRun:
             pruned = prune_stale_worktrees(writer.repo, worktrees, Path(writer.lock.lock_file))
             if pruned:
                 log.warning("pruned %d worktrees left by an earlier run in %s", len(pruned), writer.repo)
-        return FixerSpec(cfg.command, cfg.task_timeout or 600.0, str(worktrees),
-                         str(cfg.report_dir / f"{self.run_id}-logs"), cfg.keep_worktrees, cfg.check)
+        return FixerSpec(
+            cfg.command,
+            cfg.task_timeout or 600.0,
+            str(worktrees),
+            str(cfg.report_dir / f"{self.run_id}-logs"),
+            cfg.keep_worktrees,
+            cfg.check,
+        )
 
     def _make_pool(self, setup: sage.SageSetup):
         cfg = self.config
@@ -163,9 +189,19 @@ class ProcessRun:
         return make_pool(cfg, setup)
 
     def _run(self, scan: source.Scan, writers: dict[str, RepoWriter], pool: WorkerPool) -> RunOutcome:
-        parts = self.parts = assemble(config=self.config, run_id=self.run_id, scan=scan, writers=writers, pool=pool,
-                                      journal=self.journal, observer=self.observer, metrics=self.metrics,
-                                      router=self.router, stop_event=self.stop_event, hooks=self)
+        parts = self.parts = assemble(
+            config=self.config,
+            run_id=self.run_id,
+            scan=scan,
+            writers=writers,
+            pool=pool,
+            journal=self.journal,
+            observer=self.observer,
+            metrics=self.metrics,
+            router=self.router,
+            stop_event=self.stop_event,
+            hooks=self,
+        )
         if self.journal is not None:
             self.journal.run_started(self.run_id, self.command)
         record_carried(parts.sink, self.journal, self.run_id, self.carried)
@@ -178,10 +214,22 @@ class ProcessRun:
             raise ConfigError(f"sage workers could not start: {exc}") from None
         self.extra["init_s"] = [round(t, 4) for t in pool.stats().init_times_s]
         parts.start_scaling()
-        log.info("run %s (%s) started: %d items, %d workers, repositories %s", self.run_id, self.command,
-                 scan.items, pool.live_size, ", ".join(str(w.repo) for w in writers.values()))
-        self.observer.run_started({"run_id": self.run_id, "items": scan.items, "workers": pool.live_size,
-                                   "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()}})
+        log.info(
+            "run %s (%s) started: %d items, %d workers, repositories %s",
+            self.run_id,
+            self.command,
+            scan.items,
+            pool.live_size,
+            ", ".join(str(w.repo) for w in writers.values()),
+        )
+        self.observer.run_started(
+            {
+                "run_id": self.run_id,
+                "items": scan.items,
+                "workers": pool.live_size,
+                "repositories": {k or "(default)": str(w.repo) for k, w in writers.items()},
+            }
+        )
         parts.collector.start()
         if parts.stage is not None:
             parts.stage.start()
@@ -240,7 +288,9 @@ class ProcessRun:
         ticket.mark_started()
         self.metrics.record_started(ticket.key)
         future = pool.submit(sage.work, ticket.task())
-        future.add_done_callback(lambda f, t=ticket: None if f.cancelled() else self.parts.collector.submit_done(_done(t, f)))
+        future.add_done_callback(
+            lambda f, t=ticket: None if f.cancelled() else self.parts.collector.submit_done(_done(t, f))
+        )
 
     def _drained(self, stopping_for: float) -> bool:
         """While stopping: defer what has not started; True once nothing runs or the grace is over."""
@@ -252,19 +302,27 @@ class ProcessRun:
         return False
 
     def skip_reason(self, repo_key: str, issue) -> str | None:
-        if self.skip_unchanged and self.journal is not None and \
-                self.journal.is_done(repo_key, issue.number, issue.content_hash):
+        if (
+            self.skip_unchanged
+            and self.journal is not None
+            and self.journal.is_done(repo_key, issue.number, issue.content_hash)
+        ):
             return "unchanged since the last run"
         return None
 
     def _snapshot(self, pool: WorkerPool) -> dict[str, Any]:
         last = self.parts.autoscaler.last
         return {
-            "queue": self.parts.queue.depth_by_level(), "open": self.parts.ledger.open_count(),
-            "workers": pool.live_size, "busy": pool.busy_count, "target": pool.target_size,
-            "throughput": round(self.metrics.throughput_recent(5.0), 1), "p95": self.metrics.latency_p95(),
+            "queue": self.parts.queue.depth_by_level(),
+            "open": self.parts.ledger.open_count(),
+            "workers": pool.live_size,
+            "busy": pool.busy_count,
+            "target": pool.target_size,
+            "throughput": round(self.metrics.throughput_recent(5.0), 1),
+            "p95": self.metrics.latency_p95(),
             "scaling": f"{last.action} {last.from_size}->{last.to_size}" if last else "-",
-            "breaker": self.breaker_state(), "totals": dict(self.parts.sink.totals),
+            "breaker": self.breaker_state(),
+            "totals": dict(self.parts.sink.totals),
             "paused_until": self.parts.pacer.paused_until() if self.parts.pacer is not None else None,
         }
 
@@ -275,8 +333,8 @@ class ProcessRun:
     def step_recorder(self, repo_key: str) -> Callable[..., None]:
         def record(number: int, step: str, pull_request: str | None = None) -> None:
             if self.journal is not None:
-                self.journal.record(repo_key, number, step, pull_request=pull_request, run_id=self.run_id,
-                                    durable=True)
+                self.journal.record(repo_key, number, step, pull_request=pull_request, run_id=self.run_id, durable=True)
+
         return record
 
     def after_commit(self, committed: list[tuple[Ticket, CommitOutcome, SageResult]]) -> None:
@@ -290,22 +348,36 @@ class ProcessRun:
         from runner.run.publishing import Pending
 
         for ticket, outcome, result in committed:
-            held = outcome.status in (Status.COMMITTED, Status.UNCHANGED) and result.check_error is not None \
+            held = (
+                outcome.status in (Status.COMMITTED, Status.UNCHANGED)
+                and result.check_error is not None
                 and not self.config.publish_failed
+            )
             if outcome.status not in (Status.COMMITTED, Status.UNCHANGED) or held:
                 self.parts.recorder.finish_many([_finish_local(ticket, outcome, result)])
                 continue
             if self.journal is not None:
-                self.journal.record(ticket.repo_key, ticket.issue.number, Status.COMMITTED, commit=outcome.commit,
-                                    branch=outcome.branch, content_hash=ticket.issue.content_hash,
-                                    run_id=self.run_id)
+                self.journal.record(
+                    ticket.repo_key,
+                    ticket.issue.number,
+                    Status.COMMITTED,
+                    commit=outcome.commit,
+                    branch=outcome.branch,
+                    content_hash=ticket.issue.content_hash,
+                    run_id=self.run_id,
+                )
             stage.submit(Pending(ticket, outcome, result))
 
     def enqueued(self, ticket: Ticket) -> None:
         self.metrics.record_enqueued(ticket.key)
         if self.journal is not None:
-            self.journal.record(ticket.repo_key, ticket.issue.number, "queued", run_id=self.run_id,
-                                branch=self.config.branch_for(ticket.issue.number))
+            self.journal.record(
+                ticket.repo_key,
+                ticket.issue.number,
+                "queued",
+                run_id=self.run_id,
+                branch=self.config.branch_for(ticket.issue.number),
+            )
 
     def defer_unstarted(self, tickets: list[Ticket], log_each: bool = False) -> None:
         """Issues a stop kept from starting: queued ones, and those read after the stop (logged as one count)."""
@@ -315,19 +387,29 @@ class ProcessRun:
     def _defer_leftovers(self) -> None:
         """Whatever is still open after a stop ends as deferred, never lost."""
         reason = "run interrupted before this issue finished"
-        self.parts.recorder.finish_many([Finish(t, Status.DEFERRED, error=reason) for t in self.parts.ledger.open_tickets()])
+        self.parts.recorder.finish_many(
+            [Finish(t, Status.DEFERRED, error=reason) for t in self.parts.ledger.open_tickets()]
+        )
 
     def _report(self, pool: WorkerPool) -> RunOutcome:
         sink, publishing = self.parts.sink, self.parts.publishing
         totals = sink.totals
         code = ExitCode.FAILED if totals["failed"] else ExitCode.DEFERRED if totals["deferred"] else ExitCode.OK
         metrics = self.metrics.as_dict()
-        metrics.update({
-            "init_time_s": self.extra.get("init_s"), "index_build_s": self.extra.get("index_s"),
-            "workers": self.extra.get("workers_at_end"), "pool": pool_stats(pool), "retries": self.parts.collector.retries,
-            "peak_rss_bytes": {"master": self.parts.monitor.peak_master_rss(), "worker": self.parts.monitor.peak_worker_rss()},
-            "worker_count_series": self.parts.autoscaler.sizes,
-        })
+        metrics.update(
+            {
+                "init_time_s": self.extra.get("init_s"),
+                "index_build_s": self.extra.get("index_s"),
+                "workers": self.extra.get("workers_at_end"),
+                "pool": pool_stats(pool),
+                "retries": self.parts.collector.retries,
+                "peak_rss_bytes": {
+                    "master": self.parts.monitor.peak_master_rss(),
+                    "worker": self.parts.monitor.peak_worker_rss(),
+                },
+                "worker_count_series": self.parts.autoscaler.sizes,
+            }
+        )
         events: list[dict[str, Any]] = []
         pacing: list[dict[str, Any]] = []
         if publishing is not None:
@@ -335,8 +417,13 @@ class ProcessRun:
             events = [e.as_dict() for e in publishing.breaker.events]
             pacing = [e.as_dict() for e in publishing.pacer.events]
         history = self.parts.autoscaler.history()
-        sections = {"dry_run": self.config.dry_run, "metrics": metrics,
-                    "scaling_history": history, "breaker_events": events, "pacing_events": pacing}
+        sections = {
+            "dry_run": self.config.dry_run,
+            "metrics": metrics,
+            "scaling_history": history,
+            "breaker_events": events,
+            "pacing_events": pacing,
+        }
         if self.stop_reason:
             sections["stopped"] = self.stop_reason
         json_path = md_path = failure = None
@@ -350,28 +437,52 @@ class ProcessRun:
         for event in events:
             log.info("breaker %s: %s -> %s", event["name"], event["from_state"], event["to_state"])
         for event in pacing:
-            log.info("pacing %s at %s: %s; intervals %s s / %s s", event["event"], event["at"],
-                     event["github"] or "-", event["write_interval_s"], event["notify_interval_s"])
+            log.info(
+                "pacing %s at %s: %s; intervals %s s / %s s",
+                event["event"],
+                event["at"],
+                event["github"] or "-",
+                event["write_interval_s"],
+                event["notify_interval_s"],
+            )
         for decision in history:
             if decision.get("applied"):
                 log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])
-        log.info("run %s finished: exit %d, %s%s; report %s", self.run_id, final,
-                 ", ".join(f"{k} {v}" for k, v in sink.totals.items()),
-                 f" (stopped: {self.stop_reason})" if self.stop_reason else "", json_path or "not written")
-        return RunOutcome(final, self.run_id, json_path, md_path, dict(totals), dict(sink.by_status), self.extra,
-                          report_error=failure, work_exit_code=code)
+        log.info(
+            "run %s finished: exit %d, %s%s; report %s",
+            self.run_id,
+            final,
+            ", ".join(f"{k} {v}" for k, v in sink.totals.items()),
+            f" (stopped: {self.stop_reason})" if self.stop_reason else "",
+            json_path or "not written",
+        )
+        return RunOutcome(
+            final,
+            self.run_id,
+            json_path,
+            md_path,
+            dict(totals),
+            dict(sink.by_status),
+            self.extra,
+            report_error=failure,
+            work_exit_code=code,
+        )
 
     def _report_failure(self, exc: ReportError) -> str:
         """What failed, where, and what stands: the report is gone, the work is not."""
         if self.config.dry_run:
             work = "this was a dry run, so nothing was written to git"
         elif self.journal is not None:
-            work = (f"the work itself is done: the branches are in place and every issue's final state is in the "
-                    f"journal {self.journal.path} (runner status --state-dir {self.config.state_dir} lists it)")
+            work = (
+                f"the work itself is done: the branches are in place and every issue's final state is in the "
+                f"journal {self.journal.path} (runner status --state-dir {self.config.state_dir} lists it)"
+            )
         else:
             work = "the work itself is done: the branches are in place"
-        message = (f"the report could not be written in {exc.report_dir}: {exc}; no report was kept (its partial "
-                   f"files were removed); {work}")
+        message = (
+            f"the report could not be written in {exc.report_dir}: {exc}; no report was kept (its partial "
+            f"files were removed); {work}"
+        )
         log.error("run %s: %s", self.run_id, message)
         return message
 

@@ -6,6 +6,7 @@ per run keeps GitHub writes serialized per token; branches of the same repositor
 that arrive together are pushed together. Whatever goes wrong while publishing,
 every issue handed to this stage leaves it with a terminal state.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,17 +14,16 @@ import queue as stdqueue
 import re
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from runner.core.secrets import redact
-from runner.run.ledger import Ledger
-from runner.core.models import Ticket
-from runner.core.logs import LOGGER
-from runner.core.models import CommitOutcome, SageResult
-from runner.github.publisher import PublishItem, PublishResult, Publisher
 from runner.core.display import clean
+from runner.core.logs import LOGGER
+from runner.core.models import CommitOutcome, SageResult, Ticket
+from runner.core.secrets import redact
 from runner.core.status import Status
+from runner.github.publisher import Publisher, PublishItem, PublishResult
+from runner.run.ledger import Ledger
 
 BATCH_MAX = 100
 CHECKS_FAILED_LABEL = "checks-failed"
@@ -39,8 +39,15 @@ class Pending:
 
 
 class PublishStage(threading.Thread):
-    def __init__(self, *, publishers: dict[str, Publisher], ledger: Ledger,
-                 finish: Callable[..., None], labels: tuple[str, ...], stopping: threading.Event) -> None:
+    def __init__(
+        self,
+        *,
+        publishers: dict[str, Publisher],
+        ledger: Ledger,
+        finish: Callable[..., None],
+        labels: tuple[str, ...],
+        stopping: threading.Event,
+    ) -> None:
         super().__init__(name="runner-publisher", daemon=True)
         self.publishers = publishers
         self.ledger = ledger
@@ -99,8 +106,15 @@ class PublishStage(threading.Thread):
                     except Exception as exc:  # a defect must not end the thread, leaving issues without a state
                         published = failure = _failure(publisher, exc)
                 status, error = _with_check(pending, published)
-                self.finish(pending.ticket, status, pending.outcome, error, pending.result, published.pull_request,
-                            comment=published.comment)
+                self.finish(
+                    pending.ticket,
+                    status,
+                    pending.outcome,
+                    error,
+                    pending.result,
+                    published.pull_request,
+                    comment=published.comment,
+                )
 
     def _item(self, pending: Pending, publisher: Publisher) -> PublishItem:
         """What to publish for the issue: in mode triage its labels and comment, else its pull request."""
@@ -112,15 +126,29 @@ class PublishStage(threading.Thread):
             from runner.github.triage import label_specs
 
             comment = pending.result.comment if pending.result is not None else ""
-            return PublishItem(issue.number, title, pending.outcome.branch, comment, names, True,
-                               label_specs(names, triage.priority.name.lower(), triage.kind))
+            return PublishItem(
+                issue.number,
+                title,
+                pending.outcome.branch,
+                comment,
+                names,
+                True,
+                label_specs(names, triage.priority.name.lower(), triage.kind),
+            )
         labels = (*self.labels, *names)
         body = pull_request_body(pending)
         drop_labels: tuple[str, ...] = (CHECKS_FAILED_LABEL,)
         if _check_failed(pending):
             labels, body, drop_labels = (*labels, CHECKS_FAILED_LABEL), body + check_section(pending.result), ()
-        return PublishItem(issue.number, f"#{issue.number}: {title}"[:250], pending.outcome.branch,
-                           body, labels, pending.outcome.pushed, drop_labels=drop_labels)
+        return PublishItem(
+            issue.number,
+            f"#{issue.number}: {title}"[:250],
+            pending.outcome.branch,
+            body,
+            labels,
+            pending.outcome.pushed,
+            drop_labels=drop_labels,
+        )
 
 
 def _check_failed(pending: Pending) -> bool:
@@ -142,8 +170,10 @@ def check_section(result: SageResult | None) -> str:
     said = "did not finish in time" if code is None else f"exited with {code}"
     tail = redact("\n".join(str(check.get("output_tail", "")).splitlines()[-CHECK_TAIL_LINES:]))
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", tail)), default=0))
-    return (f"\n**The check failed** ({said} after {check.get('duration_s', 0)} s): this draft is shown "
-            f"because of `--publish-failed`; do not merge it as it is.\n\n{fence}\n{tail}\n{fence}\n")
+    return (
+        f"\n**The check failed** ({said} after {check.get('duration_s', 0)} s): this draft is shown "
+        f"because of `--publish-failed`; do not merge it as it is.\n\n{fence}\n{tail}\n{fence}\n"
+    )
 
 
 def _failure(publisher: Publisher, exc: Exception) -> PublishResult:
@@ -164,14 +194,23 @@ def pull_request_body(pending: Pending) -> str:
     if result is not None and result.fixer_summary:
         lines += ["## What the fixer command did", "", redact(result.fixer_summary.strip()), ""]
     if result is not None and result.plan:
-        lines += ["<details><summary>runner's plan for this issue</summary>", "", result.plan.strip(), "",
-                  "</details>", ""]
+        lines += [
+            "<details><summary>runner's plan for this issue</summary>",
+            "",
+            result.plan.strip(),
+            "",
+            "</details>",
+            "",
+        ]
         where = "The plan is above; the diff is only the fixer's change."
     else:
         where = "The plan is in the branch under `.runner/issues/`."
         if result is not None and result.related:
             lines += ["Related files:", *[f"- `{f.path}`" for f in result.related[:8]], ""]
-    lines += [f"Priority {pending.ticket.triage.priority.label}, kind {pending.ticket.triage.kind}, "
-              f"risk {result.risk if result else 'unknown'}. {where}",
-              "", f"Closes #{issue.number}"]
+    lines += [
+        f"Priority {pending.ticket.triage.priority.label}, kind {pending.ticket.triage.kind}, "
+        f"risk {result.risk if result else 'unknown'}. {where}",
+        "",
+        f"Closes #{issue.number}",
+    ]
     return "\n".join(lines) + "\n"

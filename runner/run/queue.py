@@ -13,14 +13,16 @@ reader then refills in a burst instead of waking once per issue. Retries come ba
 not-before time; they bypass the bound (they were admitted already, and the
 dispatcher must never block on itself) and wait in a second heap until due.
 """
+
 from __future__ import annotations
 
 import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 LEVELS = 4

@@ -13,25 +13,26 @@ last result, so its cost per issue is the length of the run's tail. Errors are s
 the token here, once, before any of them is written: they quote git, GitHub and the
 output of fixer commands.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
-from runner.core.secrets import redact
-from runner.records.journal import Journal, journal_state
-from runner.run.ledger import Ledger
-from runner.core.models import Ticket
-from runner.core.logs import LOGGER
-from runner.records.metrics import RunMetrics
-from runner.core.models import CommitOutcome, SageResult
-from runner.records.issue import issue_record
-from runner.records.report import ReportSink
 from runner.core.clock import now_iso
-from runner.run.outcome import Observer
+from runner.core.logs import LOGGER
+from runner.core.models import CommitOutcome, SageResult, Ticket
+from runner.core.secrets import redact
 from runner.core.status import Status
+from runner.records.issue import issue_record
+from runner.records.journal import Journal, journal_state
+from runner.records.metrics import RunMetrics
+from runner.records.report import ReportSink
+from runner.run.ledger import Ledger
+from runner.run.outcome import Observer
 
 log = logging.getLogger(LOGGER)
 
@@ -50,8 +51,17 @@ class Finish(NamedTuple):
 
 
 class Recorder:
-    def __init__(self, *, ledger: Ledger, metrics: RunMetrics, sink: ReportSink, journal: Journal | None,
-                 observer: Observer, branch_for: Callable[[int], str], run_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        metrics: RunMetrics,
+        sink: ReportSink,
+        journal: Journal | None,
+        observer: Observer,
+        branch_for: Callable[[int], str],
+        run_id: str,
+    ) -> None:
         self.ledger = ledger
         self.metrics = metrics
         self.sink = sink
@@ -60,8 +70,16 @@ class Recorder:
         self.branch_for = branch_for
         self.run_id = run_id
 
-    def finish(self, ticket: Ticket, status: str, outcome: CommitOutcome | None, error: str | None,
-               result: SageResult | None, pull_request: str | None = None, comment: str | None = None) -> None:
+    def finish(
+        self,
+        ticket: Ticket,
+        status: str,
+        outcome: CommitOutcome | None,
+        error: str | None,
+        result: SageResult | None,
+        pull_request: str | None = None,
+        comment: str | None = None,
+    ) -> None:
         self.finish_many([Finish(ticket, status, outcome, error, result, pull_request, comment)])
 
     def finish_many(self, items: Sequence[Finish], log_each: bool = True) -> None:
@@ -80,9 +98,9 @@ class Recorder:
         self._add_busy(items)
         self.sink.add_issues(records)
         if self.journal is not None:
-            rows = [self._row(item, record, finished_at) for item, record in zip(items, records)]
+            rows = [self._row(item, record, finished_at) for item, record in zip(items, records, strict=False)]
             self.journal.record_rows(rows, durable=any(item.pull_request or item.comment for item in items))
-        for item, record in zip(items, records):
+        for item, record in zip(items, records, strict=False):
             if log_each and item.status in (Status.FAILED, Status.CHECK_FAILED, Status.DEFERRED):
                 ticket = item.ticket
                 log.warning("issue %s#%d %s: %s", ticket.repo_key or "", ticket.issue.number, item.status, item.error)
@@ -90,15 +108,34 @@ class Recorder:
 
     def _record(self, item: Finish, latency_s: float, finished_at: str) -> dict:
         ticket = item.ticket
-        return issue_record(ticket, item.status, self.branch_for(ticket.issue.number), item.outcome, item.error,
-                            item.result, item.pull_request, latency_s, finished_at, comment=item.comment)
+        return issue_record(
+            ticket,
+            item.status,
+            self.branch_for(ticket.issue.number),
+            item.outcome,
+            item.error,
+            item.result,
+            item.pull_request,
+            latency_s,
+            finished_at,
+            comment=item.comment,
+        )
 
     def _row(self, item: Finish, record: dict, finished_at: str) -> tuple:
         ticket = item.ticket
-        return Journal.row(ticket.repo_key, ticket.issue.number, journal_state(item.status), run_id=self.run_id,
-                           attempts=ticket.attempts, error=item.error, content_hash=ticket.issue.content_hash,
-                           branch=record["branch"], commit=record["commit"], pull_request=item.pull_request,
-                           at=finished_at)
+        return Journal.row(
+            ticket.repo_key,
+            ticket.issue.number,
+            journal_state(item.status),
+            run_id=self.run_id,
+            attempts=ticket.attempts,
+            error=item.error,
+            content_hash=ticket.issue.content_hash,
+            branch=record["branch"],
+            commit=record["commit"],
+            pull_request=item.pull_request,
+            at=finished_at,
+        )
 
     def _add_busy(self, items: Sequence[Finish]) -> None:
         busy: dict[int, float] = {}

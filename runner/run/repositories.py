@@ -9,16 +9,18 @@ Why side by side: the time goes to git processes, which run in parallel; eight
 repositories took eight times one repository's start-up when opened one after
 another. Clones at the same commit share one index.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from runner.sage import codeindex
 from runner.config import Config, ConfigError
 from runner.git.auth import git_origin
 from runner.git.store import GitError, RepoWriter
+from runner.sage import codeindex
 from runner.sage.worker import Outputs
 
 MAX_AT_ONCE = 8
@@ -34,8 +36,7 @@ def open_writers(config: Config) -> dict[str, RepoWriter]:
     opened: list[RepoWriter] = []
 
     def open_one(path: Path) -> RepoWriter:
-        writer = RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run,
-                            stream_ahead=True)
+        writer = RepoWriter(path, config.identity, config.branch_prefix, config.base, config.dry_run, stream_ahead=True)
         opened.append(writer)
         return writer
 

@@ -18,10 +18,11 @@ The input is scanned once before any work starts (`source.scan` calls `key` for
 every item in order), so "the first repository the input names" is settled before
 the first issue is routed, and every later call gives the same answer.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from runner.config import Config
 
@@ -37,8 +38,13 @@ class Route:
 
 
 class Router:
-    def __init__(self, mapped: Iterable[str], has_default: bool, default_repository: str | None = None,
-                 default_label: str = "--repo PATH") -> None:
+    def __init__(
+        self,
+        mapped: Iterable[str],
+        has_default: bool,
+        default_repository: str | None = None,
+        default_label: str = "--repo PATH",
+    ) -> None:
         self.mapped = frozenset(mapped)
         self.has_default = has_default
         self.default_repository = default_repository
@@ -48,8 +54,12 @@ class Router:
     @classmethod
     def from_config(cls, config: Config) -> Router:
         label = config.remotes.get("") or (str(config.default_repo) if config.default_repo else "")
-        return cls(config.repos, config.default_repo is not None,
-                   config.github if config.default_repo is not None else None, f"--repo {label}")
+        return cls(
+            config.repos,
+            config.default_repo is not None,
+            config.github if config.default_repo is not None else None,
+            f"--repo {label}",
+        )
 
     def key(self, repository: str | None) -> str | None:
         """The clone key for an item naming `repository` (None: skipped); the scan's repeat key."""
@@ -69,10 +79,14 @@ class Router:
     def _unmapped(self, repository: str | None) -> str:
         if repository is None:
             return "the item names no repository (no repository_url) and no plain --repo PATH was given"
-        return (f"repository {repository} is not configured: map it to a clone with "
-                f"--repo {repository}=PATH (or [repos] in runner.toml)")
+        return (
+            f"repository {repository} is not configured: map it to a clone with "
+            f"--repo {repository}=PATH (or [repos] in runner.toml)"
+        )
 
     def _foreign(self, repository: str) -> str:
         why = "--github" if self.named_by_github else "the first repository the input names"
-        return (f"repository {repository} is not configured: {self.default_label} holds the issues of "
-                f"{self.default_repository} ({why}); map {repository} to its own clone with --repo {repository}=PATH")
+        return (
+            f"repository {repository} is not configured: {self.default_label} holds the issues of "
+            f"{self.default_repository} ({why}); map {repository} to its own clone with --repo {repository}=PATH"
+        )

@@ -13,6 +13,7 @@ line, is decoded by `json`):
 
 stdin (`-`) is spooled to a file first so it can be read twice.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -24,15 +25,16 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, TypeGuard
+from typing import TypeGuard
 
 from runner.core import jsonstream
+from runner.core.errors import UsageError
 from runner.core.jsonstream import LongInteger
 from runner.core.models import InvalidItem, Issue
-from runner.core.errors import UsageError
 
 CHUNK = 1 << 16
 MAX_ITEM_BYTES = jsonstream.MAX_ITEM_CHARS  # the same bound for a line of JSON Lines, in bytes
@@ -186,7 +188,9 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
 
 
 def _content_digest(number: int, title: str, body: str, labels: tuple[str, ...], repository: str | None) -> str:
-    return hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[:20]
+    return hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[
+        :20
+    ]
 
 
 def without_labels(issue: Issue, drop: frozenset[str]) -> Issue:
@@ -195,8 +199,9 @@ def without_labels(issue: Issue, drop: frozenset[str]) -> Issue:
     kept = tuple(label for label in issue.labels if label.lower() not in drop)
     if len(kept) == len(issue.labels):
         return issue
-    return replace(issue, labels=kept,
-                   content_hash=_content_digest(issue.number, issue.title, issue.body, kept, issue.repository))
+    return replace(
+        issue, labels=kept, content_hash=_content_digest(issue.number, issue.title, issue.body, kept, issue.repository)
+    )
 
 
 def repository_from_url(url: str | None) -> str | None:
@@ -222,8 +227,15 @@ def _is_number(value: object) -> TypeGuard[int]:
 
 
 def _type_name(value: object) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null", float: "a number", int: "a number",
-             LongInteger: "a number"}
+    names = {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        float: "a number",
+        int: "a number",
+        LongInteger: "a number",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -253,8 +265,10 @@ def _json_lines(path: Path) -> Iterator[tuple[int | None, object]]:
 def _load_line(text: str, path: Path, line_no: int) -> object:
     deep = jsonstream.too_deep(text)
     if deep is not None:
-        raise InputError(f"{path}: line {line_no}, column {deep + 1}: invalid JSON "
-                         f"(nested more than {jsonstream.MAX_DEPTH} levels deep)")
+        raise InputError(
+            f"{path}: line {line_no}, column {deep + 1}: invalid JSON "
+            f"(nested more than {jsonstream.MAX_DEPTH} levels deep)"
+        )
     try:
         return jsonstream.loads(text)
     except json.JSONDecodeError as exc:
@@ -328,5 +342,3 @@ class _NumberCounter:
     def close(self) -> None:
         self._db.close()
         self._path.unlink(missing_ok=True)
-
-

@@ -1,4 +1,5 @@
 """What the report says about the run as a whole: the pool's and the publishers' counters."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,14 @@ def github_counts(publishers: dict[str, Any]) -> dict[str, int]:
     return totals
 
 
-
 def pool_stats(pool: WorkerPool) -> dict[str, Any]:
     stats = pool.stats()
     described = pool.describe()
-    return {"started": stats.started, "died": stats.died, "recycled": stats.recycled,
-            "timeouts": stats.timeouts, "tasks_done": stats.tasks_done, **described}
+    return {
+        "started": stats.started,
+        "died": stats.died,
+        "recycled": stats.recycled,
+        "timeouts": stats.timeouts,
+        "tasks_done": stats.tasks_done,
+        **described,
+    }

@@ -7,6 +7,7 @@ workers, so nothing here imports the master, the terminal UI or GitHub.
                   │                  worktrees; foreign: what it changed outside it)
                   └──> SageResult (files to commit, back to the master)
 """
+
 from __future__ import annotations
 
 from runner.sage.worker import SageSetup, initialize, work

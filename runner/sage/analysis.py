@@ -4,6 +4,7 @@ Functions of an issue and the commit's `CodeIndex` (read from the shared index f
 never from git). The ranking is `runner.sage.localize`'s; here it becomes the files a plan
 lists, each with the lines and symbols that matched.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,12 +21,42 @@ MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
 SENSITIVE_PATH_WORDS = (
-    "auth", "login", "password", "passwd", "secret", "token", "session", "crypto", "permission",
-    "acl", "oauth", "payment", "billing", "migration", "migrations", ".github/workflows", "dockerfile",
+    "auth",
+    "login",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "session",
+    "crypto",
+    "permission",
+    "acl",
+    "oauth",
+    "payment",
+    "billing",
+    "migration",
+    "migrations",
+    ".github/workflows",
+    "dockerfile",
 )
 SENSITIVE_WORDS = frozenset(
-    {"password", "token", "secret", "credential", "credentials", "injection", "xss", "csrf", "vulnerability",
-     "exploit", "privilege", "encryption", "session", "auth", "authentication"}
+    {
+        "password",
+        "token",
+        "secret",
+        "credential",
+        "credentials",
+        "injection",
+        "xss",
+        "csrf",
+        "vulnerability",
+        "exploit",
+        "privilege",
+        "encryption",
+        "session",
+        "auth",
+        "authentication",
+    }
 )
 
 

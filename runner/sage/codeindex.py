@@ -17,6 +17,7 @@ previous commit's file by replacing only the files that changed), so readers ope
 Every text file up to `MAX_FILE_BYTES` is indexed in full; larger and binary files are
 listed (their paths can be named in an issue) but not searched.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,12 +27,12 @@ import subprocess
 import tempfile
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from runner.sage import filekinds
-from runner.sage.symbols import definitions, module_name
 from runner.sage.index import _as_text, _ls_tree, _read_blobs, tokens
+from runner.sage.symbols import definitions, module_name
 
 SCHEMA_VERSION = "3"
 MAX_FILE_BYTES = 1024 * 1024
@@ -99,8 +100,10 @@ class CodeIndex:
         if not terms:
             return []
         query = " OR ".join(f'"{t}"' for t in terms)
-        rows = self.db.execute("SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM docs WHERE docs MATCH ? "
-                               "ORDER BY s DESC LIMIT ?", (*weights, query, limit))
+        rows = self.db.execute(
+            "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?",
+            (*weights, query, limit),
+        )
         return rows.fetchall()
 
     def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
@@ -127,8 +130,9 @@ class CodeIndex:
         bytes a file: 1.6 MB for 16,000 files), since every issue asks for a few hundred."""
         files = self._files
         if files is None:
-            files = self._files = {fid: (_text(path), kind) for fid, path, kind
-                                   in self.db.execute("SELECT id, path, kind FROM files")}
+            files = self._files = {
+                fid: (_text(path), kind) for fid, path, kind in self.db.execute("SELECT id, path, kind FROM files")
+            }
         return {fid: files[fid] for fid in ids if fid in files}
 
     def lines(self, file_id: int) -> list[str]:
@@ -173,7 +177,7 @@ def _singular(token: str) -> str:
 
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def load(path: Path) -> CodeIndex:
@@ -236,8 +240,9 @@ def _doc_terms(db: sqlite3.Connection, paths: list[tuple[bytes]]) -> set[str]:
     """Every distinct term of these files' documents."""
     found: set[str] = set()
     for (raw,) in paths:
-        row = db.execute("SELECT d.path, d.defs, d.body FROM docs d JOIN files f ON d.rowid = f.id WHERE f.path = ?",
-                         (raw,)).fetchone()
+        row = db.execute(
+            "SELECT d.path, d.defs, d.body FROM docs d JOIN files f ON d.rowid = f.id WHERE f.path = ?", (raw,)
+        ).fetchone()
         if row:
             found.update(" ".join(row).split())
     return found
@@ -285,25 +290,28 @@ class _writing:
             self.scratch.unlink(missing_ok=True)
 
 
-def _add(db: sqlite3.Connection, repo: Path, entries: list[tuple[str, str, int]],
-         patterns: list[tuple[str, str]]) -> None:
-    kinds = {path: filekinds.with_attributes(path, patterns) if patterns else filekinds.kind_of(path)
-             for path, _, _ in entries}
+def _add(
+    db: sqlite3.Connection, repo: Path, entries: list[tuple[str, str, int]], patterns: list[tuple[str, str]]
+) -> None:
+    kinds = {
+        path: filekinds.with_attributes(path, patterns) if patterns else filekinds.kind_of(path)
+        for path, _, _ in entries
+    }
     texts = _texts(repo, [(i, sha) for i, (_, sha, size) in enumerate(entries) if size <= MAX_FILE_BYTES])
     pending = next(texts, None)
     files, docs, defs = [], [], []
     for i, (path, sha, _) in enumerate(entries):
-        fid = db.execute("INSERT INTO files(path, name, sha, kind, module) VALUES (?, ?, ?, ?, ?)",
-                         (_raw(path), _raw(path.rsplit("/", 1)[-1].lower()), sha, kinds[path],
-                          module_name(path))).lastrowid
+        fid = db.execute(
+            "INSERT INTO files(path, name, sha, kind, module) VALUES (?, ?, ?, ?, ?)",
+            (_raw(path), _raw(path.rsplit("/", 1)[-1].lower()), sha, kinds[path], module_name(path)),
+        ).lastrowid
         if pending is None or pending[0] != i:
             continue
         text, pending = pending[1], next(texts, None)
         found = definitions(path, text)
         files.append((zlib.compress(text.encode("utf-8", "surrogateescape"), 1), fid))
         defs += [(name, qual, fid, line) for name, qual, line in found]
-        docs.append((fid, _path_tokens(path), " ".join(terms(" ".join(n for n, _, _ in found))),
-                     " ".join(terms(text))))
+        docs.append((fid, _path_tokens(path), " ".join(terms(" ".join(n for n, _, _ in found))), " ".join(terms(text))))
         if len(docs) >= _BATCH:
             _flush(db, files, docs, defs)
     _flush(db, files, docs, defs)
@@ -336,15 +344,25 @@ def _finish(db: sqlite3.Connection, commit: str, optimize: bool = True) -> None:
         db.execute("INSERT INTO terms(term, df) SELECT term, doc FROM vocab")
     files = db.execute("SELECT count(*) FROM files").fetchone()[0]
     docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
-    db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                   [("version", SCHEMA_VERSION), ("commit", commit), ("files", str(files)), ("docs", str(docs)),
-                    ("max_file_bytes", str(MAX_FILE_BYTES))])
+    db.executemany(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        [
+            ("version", SCHEMA_VERSION),
+            ("commit", commit),
+            ("files", str(files)),
+            ("docs", str(docs)),
+            ("max_file_bytes", str(MAX_FILE_BYTES)),
+        ],
+    )
 
 
 def _attribute_patterns(repo: Path, entries: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
     """linguist-vendored / linguist-generated patterns of every .gitattributes in the tree."""
-    found = [(i, sha) for i, (path, sha, _) in enumerate(entries)
-             if path == ".gitattributes" or path.endswith("/.gitattributes")]
+    found = [
+        (i, sha)
+        for i, (path, sha, _) in enumerate(entries)
+        if path == ".gitattributes" or path.endswith("/.gitattributes")
+    ]
     patterns: list[tuple[str, str]] = []
     for i, text in _texts(repo, found):
         patterns += filekinds.linguist_patterns(text, entries[i][0].rpartition("/")[0])
@@ -352,8 +370,11 @@ def _attribute_patterns(repo: Path, entries: list[tuple[str, str, int]]) -> list
 
 
 def _diff(repo: Path, old: str, new: str) -> set[str]:
-    out = subprocess.run(["git", "-C", str(repo), "diff-tree", "-r", "-z", "--no-renames", "--name-only",
-                          old, new, "--"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(repo), "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new, "--"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return {name.decode("utf-8", "surrogateescape") for name in out.split(b"\0") if name}
 
 
@@ -388,10 +409,18 @@ def _is_sha(value: str) -> bool:
 
 
 def _has_commit(repo: Path, commit: str) -> bool:
-    return subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def _resolve(repo: Path, rev: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()

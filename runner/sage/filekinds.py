@@ -10,6 +10,7 @@
 General rules on names and git's `linguist-vendored` / `linguist-generated`
 attributes only; nothing here knows a particular repository.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -19,28 +20,113 @@ from functools import lru_cache
 KINDS = ("source", "test", "docs", "other")
 _CHANGELOG = re.compile(
     r"(^|[/_.-])(changes?|changelog|history|news|release[-_]?notes?|whats[-_]?new|authors|contributors|"
-    r"changelog\.d|newsfragments)([/_.-]|$)", re.IGNORECASE)
-_OTHER_SUFFIXES = (".po", ".pot", ".mo", ".lock", ".min.js", ".min.css", ".map", ".svg", ".csv", ".tsv",
-                   ".ipynb", ".pb", ".pickle", ".json.gz")
-_LOCK_NAMES = frozenset({"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "pipfile.lock",
-                         "cargo.lock", "gemfile.lock", "composer.lock", "go.sum", "uv.lock", "pdm.lock"})
-_VENDOR_DIRS = frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdparty", "third-party",
-                          "node_modules", "externals", "extern", "bower_components", "site-packages"})
+    r"changelog\.d|newsfragments)([/_.-]|$)",
+    re.IGNORECASE,
+)
+_OTHER_SUFFIXES = (
+    ".po",
+    ".pot",
+    ".mo",
+    ".lock",
+    ".min.js",
+    ".min.css",
+    ".map",
+    ".svg",
+    ".csv",
+    ".tsv",
+    ".ipynb",
+    ".pb",
+    ".pickle",
+    ".json.gz",
+)
+_LOCK_NAMES = frozenset(
+    {
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "pipfile.lock",
+        "cargo.lock",
+        "gemfile.lock",
+        "composer.lock",
+        "go.sum",
+        "uv.lock",
+        "pdm.lock",
+    }
+)
+_VENDOR_DIRS = frozenset(
+    {
+        "vendor",
+        "vendored",
+        "_vendor",
+        "third_party",
+        "thirdparty",
+        "third-party",
+        "node_modules",
+        "externals",
+        "extern",
+        "bower_components",
+        "site-packages",
+    }
+)
 _GENERATED_PARTS = ("_pb2.py", "_pb2_grpc.py", ".generated.", "_generated.", ".g.dart")
 # what people fill in when they open an issue: it shares every issue's boilerplate
-CODE_SUFFIXES = (".py", ".pyi", ".pyx", ".pxd", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".rs", ".rb",
-                 ".java", ".kt", ".scala", ".swift", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".lua",
-                 ".ex", ".exs", ".dart", ".jl", ".r", ".sh", ".pl", ".hs", ".ml", ".clj", ".erl", ".vue", ".svelte")
+CODE_SUFFIXES = (
+    ".py",
+    ".pyi",
+    ".pyx",
+    ".pxd",
+    ".js",
+    ".jsx",
+    ".ts",
+    ".tsx",
+    ".mjs",
+    ".cjs",
+    ".go",
+    ".rs",
+    ".rb",
+    ".java",
+    ".kt",
+    ".scala",
+    ".swift",
+    ".php",
+    ".cs",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".m",
+    ".lua",
+    ".ex",
+    ".exs",
+    ".dart",
+    ".jl",
+    ".r",
+    ".sh",
+    ".pl",
+    ".hs",
+    ".ml",
+    ".clj",
+    ".erl",
+    ".vue",
+    ".svelte",
+)
 _TEMPLATE_DIRS = frozenset({"issue_template", "pull_request_template", "discussion_template"})
 _DOC_SUFFIXES = (".rst", ".md", ".txt", ".adoc", ".rdoc", ".tex", ".html", ".htm")
-_DOC_DIRS = frozenset({"doc", "docs", "documentation", "examples", "example", "tutorial", "tutorials",
-                       "benchmarks", "asv_bench", "bench"})
+_DOC_DIRS = frozenset(
+    {"doc", "docs", "documentation", "examples", "example", "tutorial", "tutorials", "benchmarks", "asv_bench", "bench"}
+)
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "testcases"})
 # linguist's list of well-known libraries copied into repositories
-_VENDORED_NAME = re.compile(r"(jquery|underscore|bootstrap|modernizr|html5shiv|require|d3|backbone|prototype|"
-                            r"mootools|angular|react|vue|lodash|moment|mathjax)([-.][\w.-]*)?\.js$")
-_TEST_NAME = re.compile(r"(^test_.*|.*_tests?\.\w+$|^tests?\.\w+$|.*\.(test|spec)\.\w+$|^conftest\.py$"
-                        r"|.*Tests?\.(java|kt|cs|scala|swift)$)")
+_VENDORED_NAME = re.compile(
+    r"(jquery|underscore|bootstrap|modernizr|html5shiv|require|d3|backbone|prototype|"
+    r"mootools|angular|react|vue|lodash|moment|mathjax)([-.][\w.-]*)?\.js$"
+)
+_TEST_NAME = re.compile(
+    r"(^test_.*|.*_tests?\.\w+$|^tests?\.\w+$|.*\.(test|spec)\.\w+$|^conftest\.py$"
+    r"|.*Tests?\.(java|kt|cs|scala|swift)$)"
+)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -50,16 +136,26 @@ def kind_of(path: str) -> str:
     parts = lower.split("/")
     name = parts[-1]
     dirs = parts[:-1]
-    if (name in _LOCK_NAMES or lower.endswith(_OTHER_SUFFIXES) or any(d in _VENDOR_DIRS for d in dirs)
-            or any(p in name for p in _GENERATED_PARTS) or "/locale/" in f"/{lower}" or _VENDORED_NAME.match(name)
-            or _CHANGELOG.search(name.rsplit(".", 1)[0] if "." in name else name)
-            or any(_CHANGELOG.fullmatch(d) for d in dirs) or "packages" in dirs[1:]
-            or any(d in _TEMPLATE_DIRS for d in dirs)):
+    if (
+        name in _LOCK_NAMES
+        or lower.endswith(_OTHER_SUFFIXES)
+        or any(d in _VENDOR_DIRS for d in dirs)
+        or any(p in name for p in _GENERATED_PARTS)
+        or "/locale/" in f"/{lower}"
+        or _VENDORED_NAME.match(name)
+        or _CHANGELOG.search(name.rsplit(".", 1)[0] if "." in name else name)
+        or any(_CHANGELOG.fullmatch(d) for d in dirs)
+        or "packages" in dirs[1:]
+        or any(d in _TEMPLATE_DIRS for d in dirs)
+    ):
         return "other"
     if any(d in _TEST_DIRS for d in dirs) or _TEST_NAME.match(path.rsplit("/", 1)[-1]):
         return "test"
-    if lower.endswith(_DOC_SUFFIXES) or name in {"readme", "license", "copying", "notice"} \
-            or any(d in _DOC_DIRS for d in dirs):
+    if (
+        lower.endswith(_DOC_SUFFIXES)
+        or name in {"readme", "license", "copying", "notice"}
+        or any(d in _DOC_DIRS for d in dirs)
+    ):
         return "docs"
     return "source"
 
@@ -77,8 +173,7 @@ def linguist_patterns(gitattributes: str, directory: str = "") -> list[tuple[str
         if len(fields) < 2 or fields[0].startswith("#"):
             continue
         for attr in fields[1:]:
-            if attr in ("linguist-vendored", "linguist-generated", "linguist-vendored=true",
-                        "linguist-generated=true"):
+            if attr in ("linguist-vendored", "linguist-generated", "linguist-vendored=true", "linguist-generated=true"):
                 found.append((_anchored(fields[0], directory), "other"))
     return found
 

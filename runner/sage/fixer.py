@@ -28,8 +28,10 @@ has exited, minus ignored files: nothing outside the worktree, nothing under
 whatever the check leaves behind (caches, build output, even edits) is never
 part of the fix it judged.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,21 +41,34 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import psutil
 
-from runner.sage.foreign import foreign_changes, main_refs
-from runner.git.store import GitError
 from runner.core.secrets import TOKEN_ENV
+from runner.git.store import GitError
+from runner.sage.foreign import foreign_changes, main_refs
 from runner.sage.worktrees import (
-    MARKER_ENV, STOP_GRACE_S, RepoDirs, Worktree, add_worktree, clean_environ, git, is_alive, keep_worktree,
-    processes_using, prune_stale_worktrees, remove_worktree, repo_dirs, repo_root, wait_gone,
+    MARKER_ENV,
+    STOP_GRACE_S,
+    RepoDirs,
+    Worktree,
+    add_worktree,
+    clean_environ,
+    git,
+    is_alive,
+    keep_worktree,
+    processes_using,
+    prune_stale_worktrees,
+    remove_worktree,
+    repo_dirs,
+    repo_root,
+    wait_gone,
 )
 
-__all__ = ["CheckOutcome", "FixerSpec", "FixerOutcome", "run_fixer", "prune_stale_worktrees", "TAIL_BYTES"]
+__all__ = ["TAIL_BYTES", "CheckOutcome", "FixerOutcome", "FixerSpec", "prune_stale_worktrees", "run_fixer"]
 
 TAIL_BYTES = 4096
 SUMMARY_BYTES = 16_384
@@ -123,9 +138,20 @@ class _Run:
     duration_s: float
 
 
-def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, issue_json: bytes, plan_text: bytes,
-              spec: FixerSpec, lock_path: Path, extra_env: Mapping[str, str] | None = None, *,
-              branch_prefix: str, hidden_env: frozenset[str] = SECRET_ENV) -> FixerOutcome:
+def run_fixer(
+    repo: Path,
+    start_commit: str,
+    issue_number: int,
+    branch: str,
+    issue_json: bytes,
+    plan_text: bytes,
+    spec: FixerSpec,
+    lock_path: Path,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    branch_prefix: str,
+    hidden_env: frozenset[str] = SECRET_ENV,
+) -> FixerOutcome:
     """Run the command for one issue in its own worktree at `start_commit`; report what it changed.
 
     `branch_prefix` is the run's `--branch-prefix`: branches under it may move while
@@ -159,12 +185,23 @@ def run_fixer(repo: Path, start_commit: str, issue_number: int, branch: str, iss
             keep_worktree(worktree)
         else:
             remove_worktree(repo, worktree, lock_path)
-    return FixerOutcome(run.exit_code, run.timed_out, changed, modes, read_tail(log_path), str(log_path),
-                        foreign, run.duration_s, summary, check)
+    return FixerOutcome(
+        run.exit_code,
+        run.timed_out,
+        changed,
+        modes,
+        read_tail(log_path),
+        str(log_path),
+        foreign,
+        run.duration_s,
+        summary,
+        check,
+    )
 
 
-def run_check(argv: tuple[str, ...], time_left_s: float, worktree: Path, env: dict[str, str],
-              fixer_log: Path) -> CheckOutcome:
+def run_check(
+    argv: tuple[str, ...], time_left_s: float, worktree: Path, env: dict[str, str], fixer_log: Path
+) -> CheckOutcome:
     """Run the check where the command ran, as it ran (no shell, its variables, its process-group
     handling), in the time the command left of the issue's timeout; its log beside the command's."""
     log_path = fixer_log.with_name(fixer_log.name.removesuffix(".log") + ".check.log")
@@ -175,19 +212,28 @@ def run_check(argv: tuple[str, ...], time_left_s: float, worktree: Path, env: di
     return CheckOutcome(run.exit_code, run.timed_out, read_tail(log_path), str(log_path), run.duration_s)
 
 
-def command_env(repo: Path, number: int, title: str, branch: str, worktree: Worktree,
-                extra_env: Mapping[str, str] | None, hidden_env: frozenset[str] = SECRET_ENV) -> dict[str, str]:
+def command_env(
+    repo: Path,
+    number: int,
+    title: str,
+    branch: str,
+    worktree: Worktree,
+    extra_env: Mapping[str, str] | None,
+    hidden_env: frozenset[str] = SECRET_ENV,
+) -> dict[str, str]:
     """The command's environment: ours, minus secrets and repository overrides, plus the issue."""
     env = {k: v for k, v in clean_environ().items() if k not in hidden_env}
-    env.update({
-        "RUNNER_ISSUE_NUMBER": str(number),
-        "RUNNER_ISSUE_TITLE": env_safe(title)[:TITLE_ENV_CHARS],
-        "RUNNER_ISSUE_JSON": str(worktree.issue_file),
-        "RUNNER_PLAN": str(worktree.plan_file),
-        "RUNNER_SUMMARY": str(worktree.summary_file),
-        "RUNNER_REPO": str(repo),
-        "RUNNER_BRANCH": branch,
-    })
+    env.update(
+        {
+            "RUNNER_ISSUE_NUMBER": str(number),
+            "RUNNER_ISSUE_TITLE": env_safe(title)[:TITLE_ENV_CHARS],
+            "RUNNER_ISSUE_JSON": str(worktree.issue_file),
+            "RUNNER_PLAN": str(worktree.plan_file),
+            "RUNNER_SUMMARY": str(worktree.summary_file),
+            "RUNNER_REPO": str(repo),
+            "RUNNER_BRANCH": branch,
+        }
+    )
     env.update(extra_env or {})
     env["GIT_TERMINAL_PROMPT"] = "0"
     env[MARKER_ENV] = str(worktree.path)
@@ -212,8 +258,11 @@ def _worktrees_root(repo: Path, worktrees_dir: Path, dirs: RepoDirs) -> Path:
     """Where this repository's worktrees go; never inside its checkout (or, for a bare
     repository such as the clone of a `--repo URL`, inside its git directory)."""
     bare = git("-C", str(repo), "rev-parse", "--is-bare-repository").strip() == b"true"
-    top = str(dirs.common) if bare else \
-        git("-C", str(repo), "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
+    top = (
+        str(dirs.common)
+        if bare
+        else git("-C", str(repo), "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
+    )
     toplevel, wanted = Path(top).resolve(), worktrees_dir.resolve()
     if wanted == toplevel or toplevel in wanted.parents:
         raise ValueError(f"worktrees directory {wanted} is inside the checkout {toplevel}")
@@ -236,14 +285,20 @@ def _log_path(logs_dir: Path, number: int, token: str) -> Path:
     return logs_dir / f"issue-{number}-{stamp}-{token}.log"
 
 
-def _run_command(argv: tuple[str, ...], timeout_s: float, worktree: Path, env: dict[str, str],
-                 log_path: Path) -> _Run:
+def _run_command(argv: tuple[str, ...], timeout_s: float, worktree: Path, env: dict[str, str], log_path: Path) -> _Run:
     """Run to exit or timeout, output streamed straight into the log file (no pipe, no memory)."""
     started = time.monotonic()
     with open(log_path, "wb") as log:
         try:
-            proc = subprocess.Popen(list(argv), cwd=worktree, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=worktree,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as exc:
             log.write(f"runner: cannot start {argv[0]!r}: {exc}\n".encode(errors="replace"))
             return _Run(127 if isinstance(exc, FileNotFoundError) else 126, False, time.monotonic() - started)
@@ -286,15 +341,11 @@ def _stop_command(leader: int, worktree: Path, grace_s: float = STOP_GRACE_S) ->
         others = {p.pid: p for p in _descendants(leader) + processes_using(worktree, group=leader)}
         if not others and _has_exited(leader):
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(leader, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         for proc in others.values():
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.send_signal(sig)
-            except psutil.Error:
-                pass
         deadline = time.monotonic() + grace_s
         wait_gone(list(others.values()), grace_s)
         while not _has_exited(leader) and time.monotonic() < deadline:
@@ -339,7 +390,7 @@ def _parse_raw_diff(raw: bytes) -> list[tuple[str, bytes, str]]:
     """(path, new mode, new object id) per entry; submodules and anything under .git are left out."""
     fields = raw.split(b"\0")
     entries = []
-    for meta, path in zip(fields[0::2], fields[1::2]):
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         _old_mode, new_mode, _old_oid, new_oid, _status = meta.lstrip(b":").split(b" ")
         name = path.decode("utf-8", "surrogateescape")
         if new_mode == _GITLINK_MODE or name.split("/", 1)[0] == ".git":
@@ -359,7 +410,7 @@ def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
         if kind != "blob":
             raise GitError(f"object {oid} is a {kind}, not a blob")
         start = end + 1
-        blobs[oid] = out[start:start + int(size)]
+        blobs[oid] = out[start : start + int(size)]
         pos = start + int(size) + 1
     return blobs
 
@@ -388,5 +439,5 @@ def read_tail(path: Path, size: int = TAIL_BYTES) -> str:
         data = log.read()
     if start > 0:
         cut = re.search(rb"\s", data)
-        data = data[cut.end():] if cut else b""
+        data = data[cut.end() :] if cut else b""
     return data.decode("utf-8", errors="replace")

@@ -11,11 +11,12 @@ moves are told apart from the command's by what they are, not by their names:
 a branch planted under the prefix is exactly what a command could do to make
 runner build a later issue on its commit.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from runner.core.display import readable
 from runner.git.store import GitError
@@ -27,8 +28,9 @@ ISSUE_TRAILER = "Runner-Issue: "
 
 def main_refs(repo: Path, dirs: RepoDirs) -> dict[str, str]:
     """The main checkout's branches, tags, stash, HEAD and config (as a hash)."""
-    out = git("-C", str(repo), "for-each-ref", "--format=%(objectname) %(refname)",
-              "refs/heads", "refs/tags", "refs/stash")
+    out = git(
+        "-C", str(repo), "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/tags", "refs/stash"
+    )
     refs = {}
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         oid, _, name = line.partition(" ")
@@ -48,16 +50,23 @@ def foreign_changes(repo: Path, before: Mapping[str, str], after: Mapping[str, s
     branch (a deletion, a branch planted at some other commit, a rewind) is listed,
     like any change anywhere else; the issue's own branch gets no exemption either.
     """
-    moved = {name: (before.get(name), after.get(name)) for name in before.keys() | after.keys()
-             if before.get(name) != after.get(name)}
+    moved = {
+        name: (before.get(name), after.get(name))
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name)
+    }
     ours = _runner_moves(repo, moved, f"refs/heads/{branch_prefix}")
-    return describe_ref_changes({k: v for k, v in before.items() if k not in ours},
-                                {k: v for k, v in after.items() if k not in ours})
+    return describe_ref_changes(
+        {k: v for k, v in before.items() if k not in ours}, {k: v for k, v in after.items() if k not in ours}
+    )
 
 
 def _runner_moves(repo: Path, moved: Mapping[str, tuple[str | None, str | None]], prefix: str) -> set[str]:
-    candidates = {name: (old, new) for name, (old, new) in moved.items()
-                  if new is not None and _issue_number(name, prefix) is not None}
+    candidates = {
+        name: (old, new)
+        for name, (old, new) in moved.items()
+        if new is not None and _issue_number(name, prefix) is not None
+    }
     if not candidates:
         return set()
     commits = _read_commits(repo, {new for _, new in candidates.values() if new is not None})
@@ -71,12 +80,12 @@ def _runner_moves(repo: Path, moved: Mapping[str, tuple[str | None, str | None]]
             rest[name] = new
     if rest:
         remote = _remote_tips(repo)
-        ours.update(name for name, new in rest.items() if new in remote.get(name[len("refs/heads/"):], ()))
+        ours.update(name for name, new in rest.items() if new in remote.get(name[len("refs/heads/") :], ()))
     return ours
 
 
 def _issue_number(ref: str, prefix: str) -> int | None:
-    rest = ref[len(prefix):] if ref.startswith(prefix) else ""
+    rest = ref[len(prefix) :] if ref.startswith(prefix) else ""
     return int(rest) if rest.isascii() and rest.isdigit() else None
 
 
@@ -92,7 +101,7 @@ def _read_commits(repo: Path, oids: set[str]) -> dict[str, tuple[tuple[str, ...]
             pos = end + 1
             continue
         size = int(header[2])
-        body = out[end + 1:end + 1 + size]
+        body = out[end + 1 : end + 1 + size]
         pos = end + 1 + size + 1
         if header[1] == b"commit":
             head, _, message = body.partition(b"\n\n")

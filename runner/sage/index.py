@@ -6,6 +6,7 @@ them, and the lines of each text file so a plan can quote them. The master
 builds it once per commit and pickles it into the state directory; every sage
 loads that file in its initializer, so per-issue work never touches git.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
 from runner.git.cmd import GitError, git_proc, open_git
 
 MAX_FILE_BYTES = 256 * 1024
@@ -27,12 +29,101 @@ MAX_LINE_MEMO = 500_000
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,}")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 STOPWORDS = frozenset(
-    """the and for with that this from have not are was were when what which while will would
-    should could can't cannot into onto than then them they their there here your you our out
-    but all any use used using get set has had its it's also just like only some such very
-    def class return self none true false null import from elif else try except pass lambda
-    var let const function new public private static void int str string bool
-    http https www com org issue issues please thanks thank""".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "have",
+        "not",
+        "are",
+        "was",
+        "were",
+        "when",
+        "what",
+        "which",
+        "while",
+        "will",
+        "would",
+        "should",
+        "could",
+        "can't",
+        "cannot",
+        "into",
+        "onto",
+        "than",
+        "then",
+        "them",
+        "they",
+        "their",
+        "there",
+        "here",
+        "your",
+        "you",
+        "our",
+        "out",
+        "but",
+        "all",
+        "any",
+        "use",
+        "used",
+        "using",
+        "get",
+        "set",
+        "has",
+        "had",
+        "its",
+        "it's",
+        "also",
+        "just",
+        "like",
+        "only",
+        "some",
+        "such",
+        "very",
+        "def",
+        "class",
+        "return",
+        "self",
+        "none",
+        "true",
+        "false",
+        "null",
+        "import",
+        "from",
+        "elif",
+        "else",
+        "try",
+        "except",
+        "pass",
+        "lambda",
+        "var",
+        "let",
+        "const",
+        "function",
+        "new",
+        "public",
+        "private",
+        "static",
+        "void",
+        "int",
+        "str",
+        "string",
+        "bool",
+        "http",
+        "https",
+        "www",
+        "com",
+        "org",
+        "issue",
+        "issues",
+        "please",
+        "thanks",
+        "thank",
+    ]
 )
 
 

@@ -12,17 +12,18 @@
 Each signal was kept because it raised the scores of `make eval` (README, "How related
 files are found"); weights are general, nothing here knows a repository.
 """
+
 from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from runner.sage.codeindex import CodeIndex, terms
-from runner.sage.symbols import named_symbols
 from runner.sage.filekinds import is_code
+from runner.sage.symbols import named_symbols
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -73,9 +74,14 @@ def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) 
     _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index)
     _mention_scores(scores, text, index)
     info = index.info(scores)
-    hits = sorted((Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
-                   for fid, score in scores.items() if score > 0 and fid in info),
-                  key=lambda h: (-h.score, h.path))
+    hits = sorted(
+        (
+            Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
+            for fid, score in scores.items()
+            if score > 0 and fid in info
+        ),
+        key=lambda h: (-h.score, h.path),
+    )
     sources = [h for h in hits if h.kind != "test"][:limit]
     tests = [h for h in hits if h.kind == "test"][:tests_limit]
     return Ranking(sources, tests, tuple(query[:12]))
@@ -104,8 +110,11 @@ def _query(weights: Counter, index: CodeIndex) -> list[str]:
     freq = index.doc_freq(weights)
     n = max(index.doc_count, 1)
     common = max(COMMON_FLOOR, n * MAX_DF_SHARE)
-    scored = {t: w * math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, w in weights.items()
-              if (df := freq.get(t)) and df <= common}
+    scored = {
+        t: w * math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for t, w in weights.items()
+        if (df := freq.get(t)) and df <= common
+    }
     return sorted(scored, key=lambda t: (-scored[t], t))[:QUERY_TERMS]
 
 
@@ -118,8 +127,9 @@ def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, w
             scores[fid] += weight * score / top
 
 
-def _symbol_scores(scores: dict[int, float], symbols: dict[int, dict[str, int]], named: dict[str, float],
-                   index: CodeIndex) -> None:
+def _symbol_scores(
+    scores: dict[int, float], symbols: dict[int, dict[str, int]], named: dict[str, float], index: CodeIndex
+) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
     by_name: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
@@ -136,8 +146,9 @@ def _symbol_scores(scores: dict[int, float], symbols: dict[int, dict[str, int]],
         scores[fid] += sum(boost)
 
 
-def _name_boosts(name: str, weight: float, found, files: int, boosts: dict[int, list[float]],
-                 symbols: dict[int, dict[str, int]]) -> None:
+def _name_boosts(
+    name: str, weight: float, found, files: int, boosts: dict[int, list[float]], symbols: dict[int, dict[str, int]]
+) -> None:
     share = weight / math.sqrt(files)
     qualified = name.split(".")[-2:] if "." in name else None
     best: dict[int, float] = {}

@@ -6,11 +6,13 @@ sandboxed environment with undefined variables as errors. Issue text is only
 ever passed in as *data*: Jinja never parses it, so `{{ 7*7 }}` or
 `{% include '/etc/passwd' %}` in a title comes out exactly as written.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment

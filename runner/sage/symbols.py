@@ -9,6 +9,7 @@ Issue names: backticked spans, Sphinx roles (`:meth:`Dataset.to_dict``), calls
 (`concat(`), dotted names (`sphinx.ext.napoleon`, `xr.Dataset.to_dict`), CamelCase and
 snake_case words: the spellings people use for code.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ _OTHER_DEF = re.compile(
     r"^[ \t]*(?:(?:export|public|private|protected|static|async|pub(?:\([\w:]+\))?|abstract|final|default|"
     r"inline|virtual|override|unsafe|extern|const)[ \t]+)*"
     r"(?:def|class|function\*?|func(?:[ \t]*\([^)]*\))?|fn|struct|interface|trait|enum|type|module|impl|object|"
-    r"record|protocol|extension)[ \t]+([A-Za-z_$][\w$]*)", re.MULTILINE)
+    r"record|protocol|extension)[ \t]+([A-Za-z_$][\w$]*)",
+    re.MULTILINE,
+)
 _PY_SUFFIXES = (".py", ".pyi", ".pyx")
 
 _BACKTICK = re.compile(r"`{1,2}([^`\n]{1,120})`{1,2}")

@@ -4,27 +4,29 @@ A sage process is initialized once (`initialize`): it drops any GitHub token
 variable it inherited (a sage never needs one, and a fixer command could read
 it from the sage's environment), compiles every template and opens each
 repository's index file (read-only, its pages shared with every other sage).
-After that, `work` is a pure function of its task and that state: no git, no network, no terminal UI, so it is safe to kill at any point
+After that, `work` is a pure function of its task and that state: no git, no network, no
+terminal UI, so it is safe to kill at any point
 and cheap to retry.
 """
+
 from __future__ import annotations
 
+import json
 import os
 import time
-import json
-from urllib.parse import quote
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+from runner.core.display import clean, clean_bytes, clean_text, readable
+from runner.core.models import KINDS, RelatedFile, SageResult, Task
+from runner.core.secrets import drop_token_env
+from runner.git.cmd import git_proc
 from runner.sage import codeindex
 from runner.sage.analysis import analyse
-from runner.core.display import readable
-from runner.core.models import KINDS, RelatedFile, SageResult, Task
 from runner.sage.fixer import CheckOutcome, FixerOutcome, FixerSpec, run_fixer
-from runner.core.secrets import drop_token_env
-from runner.core.display import clean, clean_bytes, clean_text
-from runner.git.cmd import git_proc
 
 if TYPE_CHECKING:
     from runner.sage.render import Renderer
@@ -115,10 +117,14 @@ def work(task: Task) -> SageResult:
         "priority_reason": clean(triage.priority_reason),
         "kind": triage.kind,
         "kind_reason": clean(triage.kind_reason),
-        "related": [{"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
-                    for f in found.related],
-        "tests": [{"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
-                  for f in found.tests],
+        "related": [
+            {"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
+            for f in found.related
+        ],
+        "tests": [
+            {"path": readable(f.path), "score": f.score, "lines": f.lines, "symbols": list(f.symbols)}
+            for f in found.tests
+        ],
         "risk": found.risk,
         "risk_reasons": list(risk_reasons),
         "duplicates": list(task.duplicates),
@@ -180,21 +186,42 @@ def _run_fixer(task: Task, files: dict[str, bytes], branch: str) -> FixerOutcome
     repo, base_commit, lock_path = _state.setup.repos[task.repo_key]
     tip = git_proc(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").stdout.decode().strip()
     issue = task.issue
-    issue_json = json.dumps({"number": issue.number, "title": issue.title, "body": issue.body,
-                             "labels": list(issue.labels), "html_url": issue.html_url,
-                             "priority": task.triage.priority.label, "kind": task.triage.kind}).encode()
+    issue_json = json.dumps(
+        {
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "labels": list(issue.labels),
+            "html_url": issue.html_url,
+            "priority": task.triage.priority.label,
+            "kind": task.triage.kind,
+        }
+    ).encode()
     plan = b"".join(files.values())
-    return run_fixer(Path(repo), tip or base_commit, issue.number, branch, issue_json, plan,
-                     _state.setup.fixer, Path(lock_path), branch_prefix=_state.setup.branch_prefix)
+    return run_fixer(
+        Path(repo),
+        tip or base_commit,
+        issue.number,
+        branch,
+        issue_json,
+        plan,
+        _state.setup.fixer,
+        Path(lock_path),
+        branch_prefix=_state.setup.branch_prefix,
+    )
 
 
 def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
     """The report's `fixer` section. A command that failed or timed out adds `error` (the issue fails
     with it, not retried: it would fail the same way) and the tail of its output, which goes to the
     report only: the error, which the journal keeps and `runner status` prints, just names the log."""
-    facts: dict[str, Any] = {"exit_code": outcome.exit_code, "log": outcome.log_path,
-             "changed": sorted(readable(path) for path in outcome.changed),
-             "foreign_changes": list(outcome.foreign_changes), "duration_s": round(outcome.duration_s, 3)}
+    facts: dict[str, Any] = {
+        "exit_code": outcome.exit_code,
+        "log": outcome.log_path,
+        "changed": sorted(readable(path) for path in outcome.changed),
+        "foreign_changes": list(outcome.foreign_changes),
+        "duration_s": round(outcome.duration_s, 3),
+    }
     if outcome.timed_out:
         facts["error"] = f"command timed out after {timeout_s:g} s and was killed; its output is in {outcome.log_path}"
     elif outcome.exit_code != 0:
@@ -209,9 +236,13 @@ def _fixer_facts(outcome: FixerOutcome, timeout_s: float) -> dict:
 def _check_facts(check: CheckOutcome) -> dict:
     """The report's `fixer.check`: always the exit code, duration and output tail; `error` when it failed,
     which makes the issue `check-failed` (kept local; runner.run.pipeline)."""
-    facts: dict[str, Any] = {"exit_code": check.exit_code, "passed": check.passed,
-                             "duration_s": round(check.duration_s, 3), "log": check.log_path,
-                             "output_tail": clean_text(check.output_tail)}
+    facts: dict[str, Any] = {
+        "exit_code": check.exit_code,
+        "passed": check.passed,
+        "duration_s": round(check.duration_s, 3),
+        "log": check.log_path,
+        "output_tail": clean_text(check.output_tail),
+    }
     if check.timed_out:
         facts["error"] = f"the check did not finish in the time the issue had left; its output is in {check.log_path}"
     elif not check.passed:
@@ -226,5 +257,3 @@ def summarize(body: str) -> str:
     if len(paragraph) > SUMMARY_CHARS:
         paragraph = paragraph[: SUMMARY_CHARS - 1].rstrip() + "…"
     return paragraph
-
-

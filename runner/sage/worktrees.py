@@ -16,8 +16,10 @@ forgets only worktrees under its own directory. Why processes are found by
 their environment and not by their working directory: a person inspecting a
 worktree (a shell, an editor) works in it too, and is not runner's to stop.
 """
+
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -37,10 +39,18 @@ MARKER_ENV = "RUNNER_WORKTREE"
 KEPT_SUFFIX = ".kept"
 STOP_GRACE_S = 2.0
 # Variables that would point git at another repository than the one it runs in.
-REPO_LOCATING_ENV = frozenset({
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX",
-})
+REPO_LOCATING_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -133,11 +143,13 @@ def keep_worktree(worktree: Worktree) -> None:
     killed before this point leaves an unmarked worktree, which the next run prunes."""
     worktree.kept_file.write_text(
         f"{worktree.path} was kept for inspection; runner leaves it and whoever works in it alone.\n"
-        f"Remove it with: git worktree remove --force {worktree.path}\n")
+        f"Remove it with: git worktree remove --force {worktree.path}\n"
+    )
 
 
-def prune_stale_worktrees(repo: Path, worktrees_dir: Path, lock_path: Path,
-                          issue_number: int | None = None) -> list[str]:
+def prune_stale_worktrees(
+    repo: Path, worktrees_dir: Path, lock_path: Path, issue_number: int | None = None
+) -> list[str]:
     """Remove what a killed run (or a killed worker) left for this repository: processes, worktrees, side files.
 
     Without `issue_number`, call it at the start of a run once the run lock is
@@ -165,7 +177,7 @@ def kept_names(root: Path) -> frozenset[str]:
     """Names of the worktrees under `root` that are marked kept and still there."""
     if not root.is_dir():
         return frozenset()
-    marks = (m.name[:-len(KEPT_SUFFIX)] for m in root.glob("*" + KEPT_SUFFIX))
+    marks = (m.name[: -len(KEPT_SUFFIX)] for m in root.glob("*" + KEPT_SUFFIX))
     return frozenset(name for name in marks if (root / name).is_dir())
 
 
@@ -236,10 +248,8 @@ def stop_processes(procs: list[psutil.Process], grace_s: float = STOP_GRACE_S) -
         if not procs:
             return
         for proc in procs:
-            try:
+            with contextlib.suppress(psutil.Error):
                 getattr(proc, method)()
-            except psutil.Error:
-                pass
         procs = wait_gone(procs, grace_s)
 
 

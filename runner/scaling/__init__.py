@@ -6,11 +6,19 @@
 
 The policy is pure (clock and samples are given), so it is tested without sleeping.
 """
+
 from __future__ import annotations
 
 from runner.scaling.autoscaler import Autoscaler
 from runner.scaling.monitor import PsutilSampler, ResourceMonitor
 from runner.scaling.policy import Decision, PerfSample, ResourceSample, ScalingPolicy
 
-__all__ = ["Autoscaler", "Decision", "PerfSample", "PsutilSampler", "ResourceMonitor", "ResourceSample",
-           "ScalingPolicy"]
+__all__ = [
+    "Autoscaler",
+    "Decision",
+    "PerfSample",
+    "PsutilSampler",
+    "ResourceMonitor",
+    "ResourceSample",
+    "ScalingPolicy",
+]

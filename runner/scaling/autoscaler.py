@@ -14,18 +14,19 @@ rest on a momentary dip (or be blocked by a momentary spike, such as sages start
 With a fixed `--workers N` the same loop runs with min = max = N, so the
 report still shows what the policy saw, but the size never changes.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
+from runner.pool.protocol import WorkerPool
 from runner.records.metrics import RunMetrics
 from runner.scaling.monitor import ResourceMonitor
 from runner.scaling.policy import Decision, PerfSample, ResourceSample, ScalingPolicy
-
-from runner.pool.protocol import WorkerPool
 
 DECIDE_EVERY_S = 0.5
 WINDOW_S = 5.0
@@ -111,7 +112,7 @@ def smoothed(samples: Sequence[ResourceSample], window_s: float) -> ResourceSamp
         return replace(latest, cpu_percent=cpu)
     by_pid: dict[int, list[float]] = {}
     for sample in recent:
-        for pid, reading in zip(sample.worker_pids, sample.worker_cpu):
+        for pid, reading in zip(sample.worker_pids, sample.worker_cpu, strict=False):
             by_pid.setdefault(pid, []).append(reading)
     worker_cpu = [sum(by_pid[pid]) / len(by_pid[pid]) for pid in latest.worker_pids]
     return replace(latest, cpu_percent=cpu, worker_cpu=worker_cpu)

@@ -12,13 +12,14 @@ The thread waits on a ``threading.Event`` between samples, so ``stop()`` returns
 promptly instead of sleeping out the interval. A sampler or callback that raises is
 counted and remembered; the thread keeps going.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import psutil
 

@@ -76,15 +76,17 @@ its advice 6 calls in a row and 15 s without a resize or grow advice, then remov
 one worker. So gaps of under 15 s between bursts never shrink the pool, it turns
 from growing to shrinking at most once in 15 s, and alternating advice only grows it.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 Action = Literal["grow", "shrink", "hold"]
 Suppression = Literal["cooldown", "confidence", "hysteresis", "bounds"]
@@ -252,9 +254,16 @@ class ScalingPolicy:
         confidence = self._update_streak(advice)
         suppressed = self._suppression(advice, confidence, current_size, now)
         applied = advice.action != "hold" and suppressed is None
-        decision = self._decision(advice, resource, perf, current_size,
-                                  advice.target if applied else current_size,
-                                  applied, suppressed, confidence)
+        decision = self._decision(
+            advice,
+            resource,
+            perf,
+            current_size,
+            advice.target if applied else current_size,
+            applied,
+            suppressed,
+            confidence,
+        )
         if applied:
             self._mark_change(now)
         if decision.reportable:
@@ -263,16 +272,18 @@ class ScalingPolicy:
 
     def _score(self, r: ResourceSample, p: PerfSample) -> tuple[dict[str, float], list[str]]:
         live = max(p.live_workers, 1)
-        s = {"cpu_block": ramp(r.cpu_percent, 0.8 * self.cpu_high, self.cpu_high),
-             "mem_block": ramp(r.mem_percent, 0.8 * self.mem_high, self.mem_high),
-             "load_block": ramp(r.load_per_cpu, 0.8 * self.load_high, self.load_high),
-             "backlog": ramp(p.queue_depth / live, 0.0, 1.0),
-             "busy": ramp(p.busy_workers / live, 0.75, 1.0),
-             "trend": _trend(p.throughput_recent, p.throughput_previous),
-             "errors": ramp(p.error_rate, 0.1, 0.5),
-             "mem_over": ramp(r.mem_percent, self.mem_high, self.mem_high + 10),
-             "load_over": ramp(r.load_per_cpu, self.load_high, 2 * self.load_high),
-             "idle": ramp((live - p.busy_workers) / live, 0.0, 0.5) if p.queue_depth == 0 else 0.0}
+        s = {
+            "cpu_block": ramp(r.cpu_percent, 0.8 * self.cpu_high, self.cpu_high),
+            "mem_block": ramp(r.mem_percent, 0.8 * self.mem_high, self.mem_high),
+            "load_block": ramp(r.load_per_cpu, 0.8 * self.load_high, self.load_high),
+            "backlog": ramp(p.queue_depth / live, 0.0, 1.0),
+            "busy": ramp(p.busy_workers / live, 0.75, 1.0),
+            "trend": _trend(p.throughput_recent, p.throughput_previous),
+            "errors": ramp(p.error_rate, 0.1, 0.5),
+            "mem_over": ramp(r.mem_percent, self.mem_high, self.mem_high + 10),
+            "load_over": ramp(r.load_per_cpu, self.load_high, 2 * self.load_high),
+            "idle": ramp((live - p.busy_workers) / live, 0.0, 0.5) if p.queue_depth == 0 else 0.0,
+        }
         trust = 1.0 if p.completed_recent is None else min(1.0, p.completed_recent / 10)
         s["steady"] = 1.0 - trust * ramp(-s["trend"], 0.1, 0.5)
         s["headroom"] = 1.0 - max(s["cpu_block"], s["mem_block"], s["load_block"])
@@ -313,15 +324,16 @@ class ScalingPolicy:
         room = max(1, int(spare / per_worker))
         if current + room >= target:
             return target, []
-        return current + room, [f"step capped at {room}: a busy worker uses {per_worker:.2f} cpu, "
-                                f"{spare:.2f} cpu spare"]
+        return current + room, [
+            f"step capped at {room}: a busy worker uses {per_worker:.2f} cpu, {spare:.2f} cpu spare"
+        ]
 
     def _update_streak(self, advice: Advice) -> float:
         if advice.action != self._streak_action:
             self._streak_action = advice.action
             self._streak.clear()
         self._streak.append(advice.confidence)
-        window = list(self._streak)[-self.hysteresis.get(advice.action, 1):]
+        window = list(self._streak)[-self.hysteresis.get(advice.action, 1) :]
         return round(sum(window) / len(window), 4)
 
     def _suppression(self, advice: Advice, confidence: float, current: int, now: float) -> Suppression | None:
@@ -339,11 +351,12 @@ class ScalingPolicy:
             return "cooldown"
         return None
 
-    def _bounds_correction(self, advice: Advice, resource: ResourceSample, perf: PerfSample,
-                           current: int, now: float) -> Decision:
+    def _bounds_correction(
+        self, advice: Advice, resource: ResourceSample, perf: PerfSample, current: int, now: float
+    ) -> Decision:
         target = min(max(current, self.min_workers), self.max_workers)
         action: Action = "grow" if target > current else "shrink"
-        reasons = [f"size {current} outside [{self.min_workers}, {self.max_workers}]"] + advice.reasons
+        reasons = [f"size {current} outside [{self.min_workers}, {self.max_workers}]", *advice.reasons]
         corrected = Advice(action, target, 1.0, reasons, advice.scores)
         decision = self._decision(corrected, resource, perf, current, target, True, None, 1.0)
         self._mark_change(now)
@@ -353,9 +366,13 @@ class ScalingPolicy:
     def _remember(self, decision: Decision) -> None:
         """Keep history readable: a run of identical suppressions becomes one entry."""
         last = self._history[-1] if self._history else None
-        if (last is not None and not decision.applied and not last.applied
-                and (last.action, last.suppressed_by, last.from_size)
-                == (decision.action, decision.suppressed_by, decision.from_size)):
+        if (
+            last is not None
+            and not decision.applied
+            and not last.applied
+            and (last.action, last.suppressed_by, last.from_size)
+            == (decision.action, decision.suppressed_by, decision.from_size)
+        ):
             self._history[-1] = replace(last, repeats=last.repeats + 1)
         else:
             self._history.append(decision)
@@ -366,8 +383,17 @@ class ScalingPolicy:
         self._streak_action = None
         self._streak.clear()
 
-    def _decision(self, advice: Advice, r: ResourceSample, p: PerfSample, current: int, to_size: int,
-                  applied: bool, suppressed: Suppression | None, confidence: float) -> Decision:
+    def _decision(
+        self,
+        advice: Advice,
+        r: ResourceSample,
+        p: PerfSample,
+        current: int,
+        to_size: int,
+        applied: bool,
+        suppressed: Suppression | None,
+        confidence: float,
+    ) -> Decision:
         return Decision(
             at=_iso_ms(self._wall_clock()),
             action=advice.action,
@@ -406,4 +432,4 @@ def _inputs_summary(r: ResourceSample, p: PerfSample) -> dict[str, Any]:
 
 
 def _iso_ms(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")

@@ -3,6 +3,7 @@
 The emulator lives in `runner.testing.emulator`; this path stays because scripts and CI
 configurations start it by this name.
 """
+
 from __future__ import annotations
 
 import sys

@@ -2,6 +2,7 @@
 each `run:` step with bash, after the `${{ ... }}` expressions are evaluated as the Actions
 runner would, against the GitHub emulator. The `venv` input points the install step at this
 test's own environment instead of installing runner again."""
+
 from __future__ import annotations
 
 import json
@@ -73,20 +74,22 @@ def read_outputs(path: Path) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delimiter = line.split("<<", 1)
             end = lines.index(delimiter)
-            outputs[name], lines = "\n".join(lines[:end]), lines[end + 1:]
+            outputs[name], lines = "\n".join(lines[:end]), lines[end + 1 :]
         else:
             name, value = line.split("=", 1)
             outputs[name] = value
     return outputs
 
 
-def run_action(given: dict[str, str], context: Context, workspace: Path, env: dict[str, str],
-               scratch: Path) -> tuple[int, dict[str, str]]:
+def run_action(
+    given: dict[str, str], context: Context, workspace: Path, env: dict[str, str], scratch: Path
+) -> tuple[int, dict[str, str]]:
     """Every step of the composite action in order, as the runner does; the first failing step
     ends it. Returns that step's exit code (0 when all passed) and the action's outputs."""
     action = load(ROOT / "action.yml")
-    context.values["inputs"] = {name: context.substitute(spec.get("default", ""))
-                                for name, spec in action["inputs"].items()}
+    context.values["inputs"] = {
+        name: context.substitute(spec.get("default", "")) for name, spec in action["inputs"].items()
+    }
     unknown = set(given) - set(action["inputs"])
     assert not unknown, f"not inputs of the action: {unknown}"
     context.values["inputs"].update({name: context.substitute(value) for name, value in given.items()})
@@ -95,10 +98,19 @@ def run_action(given: dict[str, str], context: Context, workspace: Path, env: di
         assert step["shell"] == "bash" and "${{" not in step["run"], "inputs reach scripts through env only"
         script, output = scratch / f"step-{number}.sh", scratch / f"step-{number}.out"
         script.write_text(step["run"])
-        step_env = {**env, "GITHUB_OUTPUT": str(output),
-                    **{name: context.substitute(value) for name, value in step.get("env", {}).items()}}
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace,
-                              env=step_env, capture_output=True, text=True, timeout=90)
+        step_env = {
+            **env,
+            "GITHUB_OUTPUT": str(output),
+            **{name: context.substitute(value) for name, value in step.get("env", {}).items()},
+        }
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         (scratch / f"step-{number}.log").write_text(done.stdout + done.stderr)
         if "id" in step:
             context.values["steps"][step["id"]] = {"outputs": read_outputs(output)}
@@ -115,13 +127,20 @@ def job(world, workspace: Path, tmp_path: Path, name: str) -> tuple[int, dict[st
     scratch.mkdir()
     home, temp = tmp_path / "home", scratch / "temp"
     temp.mkdir()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_"))},
-           "HOME": str(home), "RUNNER_TEMP": str(temp), "GITHUB_API_URL": world.url,
-           "GITHUB_STEP_SUMMARY": str(scratch / "summary.md"), "GITHUB_WORKSPACE": str(workspace)}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_"))},
+        "HOME": str(home),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_API_URL": world.url,
+        "GITHUB_STEP_SUMMARY": str(scratch / "summary.md"),
+        "GITHUB_WORKSPACE": str(workspace),
+    }
     env.pop("XDG_STATE_HOME", None)
-    context = Context({"action_path": str(ROOT), "token": WORKFLOW_TOKEN, "repository": GH_REPO,
-                       "run_id": "1", "run_attempt": "1"},
-                      {"STATE_DIR": workflow["env"]["STATE_DIR"]}, {"temp": str(temp)})
+    context = Context(
+        {"action_path": str(ROOT), "token": WORKFLOW_TOKEN, "repository": GH_REPO, "run_id": "1", "run_attempt": "1"},
+        {"STATE_DIR": workflow["env"]["STATE_DIR"]},
+        {"temp": str(temp)},
+    )
     code, outputs = run_action({**step["with"], "venv": sys.prefix}, context, workspace, env, scratch)
     return code, outputs, scratch
 
@@ -161,16 +180,49 @@ def test_the_example_workflow_publishes_and_its_next_run_builds_on_the_last(gith
 
 
 def test_inputs_become_arguments_and_never_a_shell_string():
-    env = {"INPUT_COMMAND": "process", "INPUT_REPOSITORY": "acme/api", "INPUT_PATH": ".",
-           "INPUT_ISSUES": "issues.json", "INPUT_LABELS": "bot, needs-review\nnight",
-           "INPUT_ARGS": "--workers 2 --author-name 'Issue Bot' $(id)", "INPUT_PUBLISH": "triage",
-           "INPUT_WORKFLOW_TOKEN": "true", "INPUT_STATE_DIR": "~/state"}
+    env = {
+        "INPUT_COMMAND": "process",
+        "INPUT_REPOSITORY": "acme/api",
+        "INPUT_PATH": ".",
+        "INPUT_ISSUES": "issues.json",
+        "INPUT_LABELS": "bot, needs-review\nnight",
+        "INPUT_ARGS": "--workers 2 --author-name 'Issue Bot' $(id)",
+        "INPUT_PUBLISH": "triage",
+        "INPUT_WORKFLOW_TOKEN": "true",
+        "INPUT_STATE_DIR": "~/state",
+    }
     assert action_argv(env) == [
-        "process", "issues.json", "--repo", ".", "--github", "acme/api", "--state-dir", "~/state",
-        "--publish", "triage", "--login", "github-actions[bot]", "--label", "bot", "--label", "needs-review",
-        "--label", "night", "--workers", "2", "--author-name", "Issue Bot", "$(id)", "--json"]
+        "process",
+        "issues.json",
+        "--repo",
+        ".",
+        "--github",
+        "acme/api",
+        "--state-dir",
+        "~/state",
+        "--publish",
+        "triage",
+        "--login",
+        "github-actions[bot]",
+        "--label",
+        "bot",
+        "--label",
+        "needs-review",
+        "--label",
+        "night",
+        "--workers",
+        "2",
+        "--author-name",
+        "Issue Bot",
+        "$(id)",
+        "--json",
+    ]
     assert action_argv({"INPUT_WORKFLOW_TOKEN": "false", "INPUT_CONFIG": "ci/runner.toml"}) == [
-        "nightly", "--config", "ci/runner.toml", "--json"]
+        "nightly",
+        "--config",
+        "ci/runner.toml",
+        "--json",
+    ]
     assert succeeded(3, {}) and succeeded(75, {}) and not succeeded(1, {})
     assert not succeeded(3, {"INPUT_SUCCESS_CODES": "0"})
 

@@ -1,4 +1,5 @@
 """`runner process --command ... --check ...`: checked fixes, locally and through the GitHub emulator."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,13 @@ pytestmark = pytest.mark.timeout(240)
 
 # Appends to the file the issue body names; a `pytest`-like check that leaves caches and build output in the
 # worktree and fails when the latest fix says "broken".
-FIXER = r'''
+FIXER = r"""
 import json, os
 issue = json.load(open(os.environ["RUNNER_ISSUE_JSON"]))
 with open(issue["body"].split()[0], "a") as handle:
     handle.write(f"fix for #{issue['number']}: {issue['title']}\n")
-'''
-CHECK = r'''
+"""
+CHECK = r"""
 import os, pathlib, subprocess, sys
 for cache in ("__pycache__", ".pytest_cache", "build"):
     os.makedirs(cache, exist_ok=True)
@@ -30,7 +31,7 @@ if broken:
     print("FAILED test_fix: the fix is broken in", *broken, "```")
     sys.exit(1)
 print("1 passed")
-'''
+"""
 
 
 @pytest.fixture
@@ -42,8 +43,10 @@ def tools(tmp_path: Path) -> tuple[str, str]:
 
 def two_issues(tmp_path: Path) -> Path:
     path = tmp_path / "issues.jsonl"
-    items = [issue(1, "Search is slow", "app/search.py please"),
-             issue(2, "Export is broken", "app/export/csv_export.py")]
+    items = [
+        issue(1, "Search is slow", "app/search.py please"),
+        issue(2, "Export is broken", "app/export/csv_export.py"),
+    ]
     path.write_text("".join(json.dumps(i) + "\n" for i in items))
     return path
 
@@ -54,10 +57,10 @@ def committed_paths(repo: Path, branch: str) -> set[str]:
 
 def test_a_failing_check_keeps_the_fix_local_as_check_failed(make_repo, runner_cli, tmp_path, tools):
     fixer, check = tools
-    repo = make_repo(files={"app/search.py": "x = 1\n", "app/export/csv_export.py": "y = 2\n",
-                            ".gitignore": "__pycache__/\n"})
-    result = runner_cli("process", str(two_issues(tmp_path)), "--repo", str(repo), "--command", fixer,
-                        "--check", check)
+    repo = make_repo(
+        files={"app/search.py": "x = 1\n", "app/export/csv_export.py": "y = 2\n", ".gitignore": "__pycache__/\n"}
+    )
+    result = runner_cli("process", str(two_issues(tmp_path)), "--repo", str(repo), "--command", fixer, "--check", check)
     assert result.returncode == 1, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     by_number = {r["number"]: r for r in report["issues"]}
@@ -80,8 +83,9 @@ def test_a_failing_check_keeps_the_fix_local_as_check_failed(make_repo, runner_c
     assert "check-failed" in (tmp_path / "reports" / f"{report['run_id']}.md").read_text()
 
 
-def test_a_failing_check_pushes_nothing_unless_publish_failed_and_then_labels_it(github_world, runner_cli,
-                                                                                 tmp_path, tools):
+def test_a_failing_check_pushes_nothing_unless_publish_failed_and_then_labels_it(
+    github_world, runner_cli, tmp_path, tools
+):
     fixer, check = tools
     world = github_world()
     gh = world.client().get_repo(GH_REPO)
@@ -122,12 +126,24 @@ def test_a_failing_check_pushes_nothing_unless_publish_failed_and_then_labels_it
 
 
 def test_issue_picks_exactly_those_and_the_old_label_spelling_still_labels_prs_with_a_warning(
-        github_world, runner_cli, tmp_path):
+    github_world, runner_cli, tmp_path
+):
     world = github_world()
     world.seed(4)
     gh = world.client().get_repo(GH_REPO)
-    old = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(), "--issue", "2", "--issue", "4",
-                     "--label", "legacy", env=world.env())
+    old = runner_cli(
+        "process",
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        "--issue",
+        "2",
+        "--issue",
+        "4",
+        "--label",
+        "legacy",
+        env=world.env(),
+    )
     assert old.returncode == 0, old.stderr.decode()
     assert "--label is deprecated" in old.stderr.decode() and "--pr-label" in old.stderr.decode()
     made = {p.head.ref: {label.name for label in p.labels} for p in gh.get_pulls(state="all")}
@@ -136,8 +152,17 @@ def test_issue_picks_exactly_those_and_the_old_label_spelling_still_labels_prs_w
     assert sorted(r["number"] for r in report["issues"]) == [2, 4]
     assert report["not_selected"] == {"--issue": 2} and report["totals"]["skipped"] == 2 and report["skipped"] == []
 
-    new = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(), "--issue", "1",
-                     "--pr-label", "fresh", env=world.env())
+    new = runner_cli(
+        "process",
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        "--issue",
+        "1",
+        "--pr-label",
+        "fresh",
+        env=world.env(),
+    )
     assert new.returncode == 0, new.stderr.decode()
     assert "deprecated" not in new.stderr.decode()
     made = {p.head.ref: {label.name for label in p.labels} for p in gh.get_pulls(state="all")}

@@ -1,6 +1,8 @@
 """`runner process --command`: the user's fixer tool per issue, in isolated worktrees, end to end."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,12 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git, issue, latest_report, user_state
 
 pytestmark = pytest.mark.timeout(240)
 
-FIXER = r'''
+FIXER = r"""
 import json, os, subprocess, sys, time
 issue = json.load(open(os.environ["RUNNER_ISSUE_JSON"]))
 n = issue["number"]
@@ -47,7 +48,7 @@ target = issue["body"].split("file:", 1)[1].split()[0]
 os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
 with open(target, "a") as handle:
     handle.write(f"fixed #{n}: {os.environ['RUNNER_ISSUE_TITLE']}\n")
-'''
+"""
 
 
 @pytest.fixture
@@ -67,8 +68,7 @@ def test_twenty_issues_each_get_exactly_their_own_change(make_repo, write_issues
     (repo / "README.md").write_text("dirty\n")
     before = user_state(repo)
     items = [issue(n, f"Fix module {n}", f"Please fix file: app/fixes/mod{n}.py") for n in range(1, 21)]
-    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
-                        "--workers", "3")
+    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer, "--workers", "3")
     assert result.returncode == 0, result.stderr.decode()
     assert len(branches(repo)) == 20
     for n in range(1, 21):
@@ -93,8 +93,9 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
         issue(5, "normal", "file: app/normal.py"),
     ]
     started = time.monotonic()
-    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
-                        "--timeout", "3", "--workers", "2")
+    result = runner_cli(
+        "process", str(write_issues(items)), "--repo", str(repo), "--command", fixer, "--timeout", "3", "--workers", "2"
+    )
     assert time.monotonic() - started < 120
     assert result.returncode == 1, result.stderr.decode()
     by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
@@ -114,41 +115,71 @@ def test_hang_fail_no_change_and_loud_commands(make_repo, write_issues, runner_c
     assert not [p for p in _sleepers() if p]
 
 
-def test_branches_runner_commits_meanwhile_are_not_foreign_but_a_fixers_are(make_repo, write_issues, runner_cli,
-                                                                            tmp_path, fixer):
+def test_branches_runner_commits_meanwhile_are_not_foreign_but_a_fixers_are(
+    make_repo, write_issues, runner_cli, tmp_path, fixer
+):
     repo = make_repo()
     git(repo, "branch", "runner/keep-me", "main")
-    items = [issue(1, "waits", "mode: wait-for: runner/issue-2 file: app/one.py"),
-             issue(2, "quick", "file: app/two.py")]
+    items = [
+        issue(1, "waits", "mode: wait-for: runner/issue-2 file: app/one.py"),
+        issue(2, "quick", "file: app/two.py"),
+    ]
     for run in range(2):
-        result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--command", fixer,
-                            "--workers", "2", reports=f"reports{run}")
+        result = runner_cli(
+            "process",
+            str(write_issues(items)),
+            "--repo",
+            str(repo),
+            "--command",
+            fixer,
+            "--workers",
+            "2",
+            reports=f"reports{run}",
+        )
         assert result.returncode == 0, result.stderr.decode()
         report = {r["number"]: r for r in latest_report(tmp_path / f"reports{run}")["issues"]}
         assert report[1]["status"] == report[2]["status"] == "committed"
         assert git(repo, "rev-parse", "runner/issue-2").startswith(report[2]["commit"][:12])
         assert report[1]["fixer"]["foreign_changes"] == [] and report[1]["fixer"]["duration_s"] > 0
     main = git(repo, "rev-parse", "main")
-    result = runner_cli("process", str(write_issues([issue(3, "meddles", "mode: meddle file: app/three.py")])),
-                        "--repo", str(repo), "--command", fixer, reports="reports-meddle")
+    result = runner_cli(
+        "process",
+        str(write_issues([issue(3, "meddles", "mode: meddle file: app/three.py")])),
+        "--repo",
+        str(repo),
+        "--command",
+        fixer,
+        reports="reports-meddle",
+    )
     assert result.returncode == 0, result.stderr.decode()
     assert latest_report(tmp_path / "reports-meddle")["issues"][0]["fixer"]["foreign_changes"] == [
-        f"refs/heads/runner/issue-99: created at {main}", f"refs/heads/runner/keep-me: deleted (was {main})"]
+        f"refs/heads/runner/issue-99: created at {main}",
+        f"refs/heads/runner/keep-me: deleted (was {main})",
+    ]
 
 
-def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(make_repo, write_issues, runner_cli,
-                                                                             tmp_path, fixer):
+def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(
+    make_repo, write_issues, runner_cli, tmp_path, fixer
+):
     repo = make_repo()
-    first = runner_cli("process", str(write_issues([issue(5, "five", "file: app/five.py")])), "--repo", str(repo),
-                       "--command", fixer, "--keep-worktrees")
+    first = runner_cli(
+        "process",
+        str(write_issues([issue(5, "five", "file: app/five.py")])),
+        "--repo",
+        str(repo),
+        "--command",
+        fixer,
+        "--keep-worktrees",
+    )
     assert first.returncode == 0, first.stderr.decode()
     [kept] = [path for path in (tmp_path / "state" / "worktrees").glob("*/issue-5-*") if path.is_dir()]
     assert kept.with_name(kept.name + ".kept").is_file()
     (kept / "REVIEW_NOTES.txt").write_text("my review notes\n")
     person = subprocess.Popen(["sleep", "300"], cwd=kept)
     try:
-        second = runner_cli("process", str(write_issues([issue(6, "six", "file: app/six.py")])), "--repo",
-                            str(repo), "--command", fixer)
+        second = runner_cli(
+            "process", str(write_issues([issue(6, "six", "file: app/six.py")])), "--repo", str(repo), "--command", fixer
+        )
         assert second.returncode == 0, second.stderr.decode()
         assert person.poll() is None
     finally:
@@ -158,8 +189,9 @@ def test_a_kept_worktree_outlives_the_next_run_with_the_person_working_in_it(mak
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2
 
 
-def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(make_repo, write_issues, runner_cli, tmp_path,
-                                                                     fixer):
+def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(
+    make_repo, write_issues, runner_cli, tmp_path, fixer
+):
     repo = make_repo()
     name = b"app/l\xe9gacy_login.py"
     (repo / os.fsdecode(name)).write_bytes(b"def login(user):\n    authenticate(user)\n")
@@ -171,20 +203,30 @@ def test_a_file_name_that_is_not_utf8_round_trips_and_reads_escaped(make_repo, w
     assert result.returncode == 0, result.stderr.decode()
     report = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
     assert report[5]["status"] == "committed" and "app/l\\xe9gacy_login.py" in report[5]["related"]
-    plan = subprocess.run(["git", "-C", str(repo), "show", "runner/issue-5:.runner/issues/5/PLAN.md"],
-                          capture_output=True, check=True).stdout.decode()
+    plan = subprocess.run(
+        ["git", "-C", str(repo), "show", "runner/issue-5:.runner/issues/5/PLAN.md"], capture_output=True, check=True
+    ).stdout.decode()
     assert "`app/l\\xe9gacy_login.py`" in plan
 
     edit = tmp_path / "edit.py"
-    edit.write_text(f"import os\nwith open({target.encode('utf-8', 'surrogateescape')!r}, 'ab') as f:\n"
-                    "    f.write(b'# fixed\\n')\n")
-    result = runner_cli("process", str(write_issues([issue(7, "Login crash", "login")])), "--repo", str(repo),
-                        "--command", f"{sys.executable} {edit}", reports="reports-fix")
+    edit.write_text(
+        f"import os\nwith open({target.encode('utf-8', 'surrogateescape')!r}, 'ab') as f:\n    f.write(b'# fixed\\n')\n"
+    )
+    result = runner_cli(
+        "process",
+        str(write_issues([issue(7, "Login crash", "login")])),
+        "--repo",
+        str(repo),
+        "--command",
+        f"{sys.executable} {edit}",
+        reports="reports-fix",
+    )
     assert result.returncode == 0, result.stderr.decode()
     record = latest_report(tmp_path / "reports-fix")["issues"][0]
     assert record["status"] == "committed" and record["fixer"]["changed"] == ["app/l\\xe9gacy_login.py"]
-    blob = subprocess.run(["git", "-C", str(repo), "show", b"runner/issue-7:" + name], capture_output=True,
-                          check=True).stdout
+    blob = subprocess.run(
+        ["git", "-C", str(repo), "show", b"runner/issue-7:" + name], capture_output=True, check=True
+    ).stdout
     assert blob == b"def login(user):\n    authenticate(user)\n# fixed\n"
     assert "app/l\\xe9gacy_login.py" in git(repo, "log", "-1", "--format=%B", "runner/issue-7")
 
@@ -201,10 +243,8 @@ def _kill_runner_tree(pid: int) -> None:
         except psutil.NoSuchProcess:
             pass
     for victim in victims:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             victim.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
 
 
 def _sleepers() -> list[int]:
@@ -232,8 +272,23 @@ def test_a_killed_run_leaves_worktrees_that_the_next_run_prunes(make_repo, write
     repo = make_repo()
     items = [issue(n, f"slow {n}", "mode: hang") for n in range(1, 3)] + [issue(3, "ok", "file: app/ok.py")]
     path = write_issues(items)
-    argv = [sys.executable, "-m", "runner", "process", str(path), "--repo", str(repo), "--command", fixer,
-            "--timeout", "2", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
+    argv = [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        str(path),
+        "--repo",
+        str(repo),
+        "--command",
+        fixer,
+        "--timeout",
+        "2",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--report-dir",
+        str(tmp_path / "reports"),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
@@ -244,15 +299,13 @@ def test_a_killed_run_leaves_worktrees_that_the_next_run_prunes(make_repo, write
     proc.communicate(timeout=30)
     assert "issue-" in git(repo, "worktree", "list")
     items[0]["body"] = items[1]["body"] = "file: app/later.py"
-    again = subprocess.run(argv[:4] + [str(write_issues(items))] + argv[5:], env=env, capture_output=True,
-                           timeout=120)
+    again = subprocess.run([*argv[:4], str(write_issues(items)), *argv[5:]], env=env, capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr.decode()
     assert git(repo, "worktree", "list").count("\n") == 0
     assert len(branches(repo)) == 3
 
 
-def test_a_fixer_runs_on_the_clone_of_a_repository_given_as_a_url(make_repo, write_issues, runner_cli, tmp_path,
-                                                                  fixer):
+def test_a_fixer_runs_on_the_clone_of_a_repository_given_as_a_url(make_repo, write_issues, runner_cli, tmp_path, fixer):
     from runner.git.clones import canonical, clone_dir
 
     remote = tmp_path / "remote.git"
@@ -266,7 +319,7 @@ def test_a_fixer_runs_on_the_clone_of_a_repository_given_as_a_url(make_repo, wri
     assert branches(remote) == {}
 
 
-PROBE = r'''
+PROBE = r"""
 import json, os, sys
 TOKEN = {token!r}
 chain, pid = [], os.getppid()
@@ -286,12 +339,13 @@ with open(os.path.join({out!r}, "chain-" + os.environ["RUNNER_ISSUE_NUMBER"] + "
     json.dump({{"chain": chain, "own": any(TOKEN in v for v in os.environ.values())}}, f)
 print("leaking what it found:", TOKEN)
 sys.exit(1)
-'''
+"""
 
 
 @pytest.mark.parametrize("backend, source", [("local", "env"), ("local", "file"), ("dask-local", "env")])
-def test_no_sage_holds_the_token_and_a_failing_fixer_cannot_leak_it(github_world, runner_cli, tmp_path, backend,
-                                                                      source):
+def test_no_sage_holds_the_token_and_a_failing_fixer_cannot_leak_it(
+    github_world, runner_cli, tmp_path, backend, source
+):
     """The fixer reads the environment of every ancestor: only runner's master may hold the token, and
     only when it was started with it; the token it prints is redacted wherever its output is recorded."""
     from conftest import TOKEN
@@ -310,8 +364,15 @@ def test_no_sage_holds_the_token_and_a_failing_fixer_cannot_leak_it(github_world
     else:
         (probe_dir / "token").write_text(TOKEN + "\n")
         flags += ["--token-file", str(probe_dir / "token")]
-    result = runner_cli("process", str(world.issues_file(tmp_path / "issues.jsonl")), "--repo", str(world.clone),
-                        *world.fast_flags(), *flags, env=env)
+    result = runner_cli(
+        "process",
+        str(world.issues_file(tmp_path / "issues.jsonl")),
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        *flags,
+        env=env,
+    )
     assert result.returncode == 1, result.stderr.decode()
 
     for probe in probe_dir.glob("chain-*.json"):

@@ -1,4 +1,5 @@
 """`runner process` end to end: real repositories, the real CLI in a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git, issue, latest_report, user_state
 
 pytestmark = pytest.mark.timeout(180)
@@ -36,7 +36,9 @@ def dirty(repo: Path) -> None:
 
 def sample_issues() -> list[dict]:
     items = [
-        issue(1, "Login crashes with expired session", "Traceback in app/auth/session.py create_session", ["bug", "P0"]),
+        issue(
+            1, "Login crashes with expired session", "Traceback in app/auth/session.py create_session", ["bug", "P0"]
+        ),
         issue(2, "Export CSV is slow for big tables", "export_csv takes minutes", [{"name": "performance"}]),
         issue(3, "SQL injection in search", None, [{"name": "security"}, {"name": "priority: critical"}]),
         issue(4, "Fix typo in docs", "docs/index.md says CVS", ["docs", "p3"]),
@@ -46,7 +48,9 @@ def sample_issues() -> list[dict]:
     return items
 
 
-def test_process_commits_one_branch_per_issue_and_leaves_user_state_alone(make_repo, write_issues, runner_cli, tmp_path):
+def test_process_commits_one_branch_per_issue_and_leaves_user_state_alone(
+    make_repo, write_issues, runner_cli, tmp_path
+):
     repo = make_repo()
     dirty(repo)
     before = user_state(repo)
@@ -65,8 +69,14 @@ def test_process_commits_one_branch_per_issue_and_leaves_user_state_alone(make_r
         assert parent == before["head_commit"]
         assert git(repo, "log", "-1", "--format=%an <%ae>", f"runner/issue-{n}") == "runner <runner@localhost>"
     report = latest_report(tmp_path / "reports")
-    assert report["totals"] == {"read": len(items), "skipped": 1, "invalid": 0, "succeeded": len(valid),
-                                "failed": 0, "deferred": 0}
+    assert report["totals"] == {
+        "read": len(items),
+        "skipped": 1,
+        "invalid": 0,
+        "succeeded": len(valid),
+        "failed": 0,
+        "deferred": 0,
+    }
     statuses = {r["number"]: r for r in report["issues"]}
     assert statuses[1]["priority"] == "Critical" and statuses[1]["kind"] == "bug"
     assert statuses[3]["kind"] == "security" and statuses[3]["priority"] == "Critical"
@@ -113,7 +123,7 @@ def test_rerun_is_a_no_op_and_a_changed_issue_adds_one_commit(make_repo, write_i
 def test_malformed_file_is_rejected_before_anything_is_written(make_repo, tmp_path, runner_cli):
     repo = make_repo()
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps(issue(1, "fine")) + "\n" + json.dumps(issue(2, "fine")) + "\n{\"number\": 3, \"title\": }\n")
+    bad.write_text(json.dumps(issue(1, "fine")) + "\n" + json.dumps(issue(2, "fine")) + '\n{"number": 3, "title": }\n')
     result = runner_cli("process", str(bad), "--repo", str(repo))
     assert result.returncode == 2
     assert "line 3, column" in result.stderr.decode()
@@ -233,12 +243,35 @@ def test_report_fields_and_timestamps(make_repo, write_issues, runner_cli, tmp_p
     repo = make_repo()
     runner_cli("process", str(write_issues([issue(1, "Login crash", "app/auth/login.py")])), "--repo", str(repo))
     report = latest_report(tmp_path / "reports")
-    for key in ("run_id", "started_at", "finished_at", "exit_code", "totals", "issues", "invalid", "metrics",
-                "scaling_history", "breaker_events"):
+    for key in (
+        "run_id",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "totals",
+        "issues",
+        "invalid",
+        "metrics",
+        "scaling_history",
+        "breaker_events",
+    ):
         assert key in report
     record = report["issues"][0]
-    for key in ("number", "title", "priority", "kind", "status", "branch", "commit", "pull_request", "attempts",
-                "started_at", "finished_at", "latency_s", "error"):
+    for key in (
+        "number",
+        "title",
+        "priority",
+        "kind",
+        "status",
+        "branch",
+        "commit",
+        "pull_request",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "latency_s",
+        "error",
+    ):
         assert key in record
     import re
 
@@ -265,8 +298,9 @@ def from_the_checkout(repo: Path, tmp_path: Path, *args: str) -> subprocess.Comp
     """The README's usage: `runner process issues.json --repo .`, run inside the user's checkout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
-    return subprocess.run([sys.executable, "-m", "runner", "process", *args], capture_output=True, cwd=repo,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runner", "process", *args], capture_output=True, cwd=repo, env=env, timeout=120
+    )
 
 
 def test_reports_and_fixer_logs_stay_out_of_the_checkout_a_run_starts_in(make_repo, write_issues, tmp_path):
@@ -283,8 +317,11 @@ def test_reports_and_fixer_logs_stay_out_of_the_checkout_a_run_starts_in(make_re
     assert len(list(reports.glob("*.json"))) == 2 and len(list(reports.glob("*.md"))) == 2
     logs = [p for p in reports.glob("*-logs/*.log")]
     assert len(logs) == 2
-    status = subprocess.run([sys.executable, "-m", "runner", "status", "--state-dir", str(reports.parent)],
-                            capture_output=True, cwd=tmp_path)
+    status = subprocess.run(
+        [sys.executable, "-m", "runner", "status", "--state-dir", str(reports.parent)],
+        capture_output=True,
+        cwd=tmp_path,
+    )
     assert f"report: {reports}" in status.stdout.decode()
 
 
@@ -298,8 +335,9 @@ def test_a_report_dir_inside_the_checkout_is_refused_unless_allowed(make_repo, w
     assert f"the report directory {repo / 'reports'} is inside the working tree {repo}" in err
     assert "--allow-report-in-repo" in err and "Traceback" not in err
     assert user_state(repo) == before and branches(repo) == {}
-    allowed = from_the_checkout(repo, tmp_path, str(path), "--repo", ".", "--report-dir", "reports",
-                                "--allow-report-in-repo")
+    allowed = from_the_checkout(
+        repo, tmp_path, str(path), "--repo", ".", "--report-dir", "reports", "--allow-report-in-repo"
+    )
     assert allowed.returncode == 0, allowed.stderr.decode()
     assert len(list((repo / "reports").glob("*.json"))) == 1 and set(branches(repo)) == {"runner/issue-1"}
 
@@ -326,8 +364,11 @@ def test_an_issue_number_beyond_64_bits_is_listed_invalid(make_repo, runner_cli,
 @pytest.mark.parametrize("lines", [True, False], ids=["lines", "array"])
 def test_lone_surrogate_escapes_are_replaced_and_the_run_goes_on(make_repo, runner_cli, tmp_path, lines):
     repo = make_repo()
-    items = [issue(10, "ok before"), issue(11, "lone \ud800 surrogate", "cut \udc00 pair", ["bug", {"name": "x\udfff"}]),
-             issue(12, "ok after")]
+    items = [
+        issue(10, "ok before"),
+        issue(11, "lone \ud800 surrogate", "cut \udc00 pair", ["bug", {"name": "x\udfff"}]),
+        issue(12, "ok after"),
+    ]
     path = tmp_path / "issues.json"
     path.write_text("".join(json.dumps(i) + "\n" for i in items) if lines else json.dumps(items))  # \ud800 escapes
     result = runner_cli("process", str(path), "--repo", str(repo))
@@ -347,14 +388,35 @@ DEEP = '{"number": 2, "title": "deep", "x": ' + "[" * 20_000 + "]" * 20_000 + "}
 @pytest.mark.parametrize(
     "name, content, where, what",
     [
-        ("control.json", '[{"number": 1, "title": "raw \x01 control"}]', "line 1, column 30", "Invalid control character"),
-        ("control.jsonl", '{"number": 1, "title": "raw \x01 control"}\n', "line 1, column 29", "Invalid control character"),
-        ("deep.json", '[{"number": 1, "title": "ok"},\n' + DEEP + "]", "line 2, column 100", "nested more than 64 levels"),
-        ("deep.jsonl", '{"number": 1, "title": "ok"}\n' + DEEP + "\n", "line 2, column 100", "nested more than 64 levels"),
+        (
+            "control.json",
+            '[{"number": 1, "title": "raw \x01 control"}]',
+            "line 1, column 30",
+            "Invalid control character",
+        ),
+        (
+            "control.jsonl",
+            '{"number": 1, "title": "raw \x01 control"}\n',
+            "line 1, column 29",
+            "Invalid control character",
+        ),
+        (
+            "deep.json",
+            '[{"number": 1, "title": "ok"},\n' + DEEP + "]",
+            "line 2, column 100",
+            "nested more than 64 levels",
+        ),
+        (
+            "deep.jsonl",
+            '{"number": 1, "title": "ok"}\n' + DEEP + "\n",
+            "line 2, column 100",
+            "nested more than 64 levels",
+        ),
     ],
 )
-def test_unreadable_input_exits_2_saying_where_and_writes_nothing(make_repo, runner_cli, tmp_path, name, content,
-                                                                   where, what):
+def test_unreadable_input_exits_2_saying_where_and_writes_nothing(
+    make_repo, runner_cli, tmp_path, name, content, where, what
+):
     repo = make_repo()
     path = tmp_path / name
     path.write_text(content)

@@ -1,6 +1,7 @@
 """A real `runner process` stopped for good while it holds git's packed-refs.lock (06): by a
 second signal, which gives the lock back before exiting, or by SIGKILL, after which the
 next run removes the lock it can prove was runner's."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git, issue
 
 pytestmark = pytest.mark.timeout(120)
@@ -29,8 +29,22 @@ def bulk_packed_refs(repo: Path) -> None:
 
 
 def start_runner(tmp_path: Path, repo: Path, issues: Path, state: str = "state") -> subprocess.Popen:
-    argv = [sys.executable, "-m", "runner", "process", str(issues), "--repo", str(repo), "--workers", "1", "-q",
-            "--state-dir", str(tmp_path / state), "--report-dir", str(tmp_path / "reports")]
+    argv = [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        str(issues),
+        "--repo",
+        str(repo),
+        "--workers",
+        "1",
+        "-q",
+        "--state-dir",
+        str(tmp_path / state),
+        "--report-dir",
+        str(tmp_path / "reports"),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     return subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -1,5 +1,6 @@
 """The console entry point starts the sages' fork server before importing the CLI, and only
 for commands that run sages locally."""
+
 from __future__ import annotations
 
 import subprocess
@@ -19,14 +20,17 @@ print("cli imported" if "runner.cli.app" in sys.modules else "cli not imported")
 """
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["process", "issues.json"], "started"),
-    (["nightly", "--backend", "local"], "started"),
-    (["process", "issues.json", "--backend", "dask", "--scheduler", "tcp://h:8786"], "not started"),
-    (["process", "--backend=dask-local"], "not started"),
-    (["fetch", "--github", "acme/app"], "not started"),
-    ([], "not started"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["process", "issues.json"], "started"),
+        (["nightly", "--backend", "local"], "started"),
+        (["process", "issues.json", "--backend", "dask", "--scheduler", "tcp://h:8786"], "not started"),
+        (["process", "--backend=dask-local"], "not started"),
+        (["fetch", "--github", "acme/app"], "not started"),
+        ([], "not started"),
+    ],
+)
 @pytest.mark.timeout(60)
 def test_fork_server_starts_early_only_for_local_sage_commands(args: list[str], expected: str) -> None:
     out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=50)

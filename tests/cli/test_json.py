@@ -1,5 +1,6 @@
 """`--json` on `runner process` and `runner status`: one JSON object on stdout, people's
 lines on stderr (none but errors with `--quiet`), exit codes as without it."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,18 @@ def test_process_json_keeps_the_human_summary_on_stderr_and_the_exit_code(make_r
 
 
 def test_process_json_usage_error_prints_nothing_on_stdout(tmp_path):
-    result = CliRunner().invoke(app, ["process", str(tmp_path / "missing.json"), "--repo", str(tmp_path),
-                                      "--state-dir", str(tmp_path / "state"), "--json", "-q"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "process",
+            str(tmp_path / "missing.json"),
+            "--repo",
+            str(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--json",
+            "-q",
+        ],
+    )
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("runner: error:")

@@ -1,4 +1,5 @@
 """runner.log: every line, tracebacks included, scrubbed of the token."""
+
 from __future__ import annotations
 
 import base64

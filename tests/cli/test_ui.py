@@ -3,6 +3,7 @@
 Paths, issue titles and error replies are not ours, so nothing of them may be read as
 Rich markup or emoji codes: `[/]` must not crash the error handler, `[work]` must not vanish.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import issue
-from runner.run.outcome import RunOutcome
+
 from runner.cli.ui import TerminalObserver, plain_console
+from runner.run.outcome import RunOutcome
 
 TRICKY = ("[/]", "[work]", "[bold red]x[/bold red]", ":thumbs_up:")
 
@@ -52,8 +53,19 @@ def runner_argv(*args: str) -> list[str]:
 def test_an_error_naming_a_path_with_markup_is_printed_as_it_is(tmp_path, write_issues, name):
     path = write_issues([issue(1, "x")])
     missing = tmp_path / name / "repo"
-    code, out = on_terminal(runner_argv("process", str(path), "--repo", str(missing), "--state-dir",
-                                        str(tmp_path / "state"), "--report-dir", str(tmp_path / "rep")), tmp_path)
+    code, out = on_terminal(
+        runner_argv(
+            "process",
+            str(path),
+            "--repo",
+            str(missing),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(tmp_path / "rep"),
+        ),
+        tmp_path,
+    )
     assert code == 2, out
     assert "Traceback" not in out and "MarkupError" not in out
     assert f"{missing} does not exist or is not a directory" in out
@@ -64,8 +76,19 @@ def test_a_run_on_a_terminal_with_markup_in_its_paths_shows_them_literally(tmp_p
     repo = make_repo("[b]repo[work] :thumbs_up:")
     path = write_issues([issue(n, f"[red]title {n}[/] :fire:") for n in range(1, 6)])
     reports = tmp_path / "[/]reports"
-    code, out = on_terminal(runner_argv("process", str(path), "--repo", str(repo), "--state-dir",
-                                        str(tmp_path / "state"), "--report-dir", str(reports)), tmp_path)
+    code, out = on_terminal(
+        runner_argv(
+            "process",
+            str(path),
+            "--repo",
+            str(repo),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(reports),
+        ),
+        tmp_path,
+    )
     assert code == 0, out
     assert "Traceback" not in out
     reported = sorted(reports.glob("*.json"))
@@ -73,9 +96,15 @@ def test_a_run_on_a_terminal_with_markup_in_its_paths_shows_them_literally(tmp_p
 
 
 def outcome(**changes) -> RunOutcome:
-    fields = {"exit_code": 0, "run_id": "r1", "json_path": Path("/x/[/]rep/r1.json"),
-              "md_path": Path("/x/[/]rep/r1.md"), "totals": {"read": 1, "succeeded": 1},
-              "by_status": {"committed": 1}, **changes}
+    fields = {
+        "exit_code": 0,
+        "run_id": "r1",
+        "json_path": Path("/x/[/]rep/r1.json"),
+        "md_path": Path("/x/[/]rep/r1.md"),
+        "totals": {"read": 1, "succeeded": 1},
+        "by_status": {"committed": 1},
+        **changes,
+    }
     return RunOutcome(**fields)
 
 

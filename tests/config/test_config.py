@@ -1,4 +1,5 @@
 """runner.config: runner.toml plus command-line options, validated once into a Config."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,7 @@ from typing import Any
 import pytest
 
 from runner.config import Config, ConfigError, build_config
-from runner.core.models import Identity
-from runner.core.models import Priority
+from runner.core.models import Identity, Priority
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,9 @@ def test_defaults_without_file_or_options(tmp_path: Path, isolated: Path) -> Non
 
 
 def test_file_sections_are_loaded(tmp_path: Path) -> None:
-    path = write_toml(tmp_path, """
+    path = write_toml(
+        tmp_path,
+        """
 [runner]
 branch_prefix = "bot/"
 plan_dir = "plans/{number}"
@@ -82,7 +84,8 @@ default_priority = "low"
 default_kind = "bug"
 [triage.priority_labels]
 critical = ["fire"]
-""")
+""",
+    )
     config = config_from(path=path)
     assert config.branch_prefix == "bot/" and config.branch_for(7) == "bot/7"
     assert config.plan_dir_for(7) == "plans/7"
@@ -133,13 +136,17 @@ def test_github_comment_and_time_scale(tmp_path: Path, monkeypatch: pytest.Monke
     assert config_from({"github": "acme/app", "repo_args": ["."], "gh_comment": False}).github_settings.comment is False
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("comment = \"no\"", "comment must be true or false"),
-    ("time_scale = 0", "time_scale must be a number greater than 0"),
-    ("time_scale = \"fast\"", "time_scale must be a number greater than 0"),
-])
-def test_bad_github_comment_or_time_scale_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
-                                                   fragment: str) -> None:
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('comment = "no"', "comment must be true or false"),
+        ("time_scale = 0", "time_scale must be a number greater than 0"),
+        ('time_scale = "fast"', "time_scale must be a number greater than 0"),
+    ],
+)
+def test_bad_github_comment_or_time_scale_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, fragment: str
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "t0k")
     path = write_toml(tmp_path, f"[github]\n{text}\n")
     message = config_error({"github": "acme/app", "repo_args": ["."]}, path)
@@ -167,8 +174,11 @@ def test_default_report_dir_follows_the_state_dir(tmp_path: Path) -> None:
 def test_report_dir_inside_a_target_working_tree_is_refused(make_repo, tmp_path: Path) -> None:
     repo = make_repo("target")
     (repo / "app" / "sub").mkdir(parents=True, exist_ok=True)
-    for repo_arg, report in ((str(repo), repo / "reports"), (f"acme/api={repo}", repo / ".git" / "reports"),
-                             (str(repo / "app"), repo / "docs" / "out")):
+    for repo_arg, report in (
+        (str(repo), repo / "reports"),
+        (f"acme/api={repo}", repo / ".git" / "reports"),
+        (str(repo / "app"), repo / "docs" / "out"),
+    ):
         message = config_error({"repo_args": [repo_arg], "report_dir": str(report)})
         assert f"report directory {report.resolve()} is inside the working tree {repo.resolve()}" in message
         assert "--allow-report-in-repo" in message
@@ -217,8 +227,9 @@ def test_cli_repo_mapping_overrides_the_file_mapping(tmp_path: Path) -> None:
     assert config.repos == {"acme/app": Path("/srv/from-cli").resolve()}
 
 
-def test_a_clone_holds_one_repository_and_a_repository_has_one_clone(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clone_holds_one_repository_and_a_repository_has_one_clone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     message = config_error({"repo_args": ["acme/app=/srv/x", "acme/web=/srv/x/"]})
     assert "acme/app and acme/web are both the clone" in message and str(Path("/srv/x").resolve()) in message
     assert "acme/app and --repo PATH are both" in config_error({"repo_args": ["/srv/x", "acme/app=/srv/x"]})
@@ -239,8 +250,28 @@ def test_valid_branch_prefixes(prefix: str) -> None:
 
 @pytest.mark.parametrize(
     "prefix",
-    ["-x", "a..b", "a b", "", "/abs", "a//b", "a/.hidden", "end.", "x.lock/", "a.lock/b/", "a~b", "a^b",
-     "a:b", "a?b", "a*b", "a[b", "a\\b", "a@{b", "tab\tx", "new\nline"],
+    [
+        "-x",
+        "a..b",
+        "a b",
+        "",
+        "/abs",
+        "a//b",
+        "a/.hidden",
+        "end.",
+        "x.lock/",
+        "a.lock/b/",
+        "a~b",
+        "a^b",
+        "a:b",
+        "a?b",
+        "a*b",
+        "a[b",
+        "a\\b",
+        "a@{b",
+        "tab\tx",
+        "new\nline",
+    ],
 )
 def test_invalid_branch_prefix_is_rejected(prefix: str) -> None:
     assert "branch_prefix" in config_error({"branch_prefix": prefix})
@@ -302,8 +333,15 @@ def test_a_trailing_slash_on_the_plan_dir_is_dropped() -> None:
 
 @pytest.mark.parametrize(
     "name, email",
-    [("Bot <evil>", "bot@example.com"), ("Bot", "no-at-sign"), ("", "bot@example.com"), ("   ", "b@x"),
-     ("Bot\nInjected", "bot@example.com"), ("Bot", "bot@example.com>"), ("B\0t", "b@x")],
+    [
+        ("Bot <evil>", "bot@example.com"),
+        ("Bot", "no-at-sign"),
+        ("", "bot@example.com"),
+        ("   ", "b@x"),
+        ("Bot\nInjected", "bot@example.com"),
+        ("Bot", "bot@example.com>"),
+        ("B\0t", "b@x"),
+    ],
 )
 def test_bad_identity_is_rejected(name: str, email: str) -> None:
     assert "identity" in config_error({"author_name": name, "author_email": email})
@@ -325,8 +363,13 @@ def test_bad_worker_counts_are_rejected(workers: Any) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"min_workers": 0}, {"min_workers": 5, "max_workers": 2}, {"queue_size": 0}, {"max_attempts": 0},
-     {"queue_size": "big"}],
+    [
+        {"min_workers": 0},
+        {"min_workers": 5, "max_workers": 2},
+        {"queue_size": 0},
+        {"max_attempts": 0},
+        {"queue_size": "big"},
+    ],
 )
 def test_bad_bounds_are_rejected(options: dict[str, Any]) -> None:
     config_error(options)
@@ -356,16 +399,16 @@ def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     [
         ('[runner]\nbranch_prefix = "a..b"\n', "branch_prefix"),
         ('[runner]\nplan_dir = "/abs/{number}"\n', "plan_dir"),
-        ('[runner]\nworkers = 0\n', "workers"),
-        ('[runner]\nworkers = true\n', "workers"),
+        ("[runner]\nworkers = 0\n", "workers"),
+        ("[runner]\nworkers = true\n", "workers"),
         ('[runner]\nbranch_prefx = "x/"\n', "unknown key in [runner]: branch_prefx"),
         ('[runner]\nauthor_email = "nobody"\n', "identity"),
         ('runner = "not a table"\n', "[runner]"),
-        ('repos = 3\n', "[repos]"),
+        ("repos = 3\n", "[repos]"),
         ('[repos]\n"acme/app" = 5\n', "acme/app"),
         ('[repos]\nnot-a-repo = "path"\n', "not-a-repo"),
         ('[triage]\ndefault_kind = "epic"\n', "epic"),
-        ('[triage]\nunknown_setting = 1\n', "unknown_setting"),
+        ("[triage]\nunknown_setting = 1\n", "unknown_setting"),
         ('[triage.priority_labels]\nsevere = ["x"]\n', "severe"),
         ('[triage.kind_words]\nbug = "crash"\n', "bug"),
     ],
@@ -387,43 +430,55 @@ def test_push_timeout_and_login_in_the_github_table(tmp_path: Path, monkeypatch:
     assert (defaults.push_timeout_s, defaults.login) == (600.0, None)
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("push_timeout = 0\n", "push_timeout must be a positive number"),
-    ('push_timeout = "soon"\n', "soon"),
-    ('login = "not a login"\n', "is not a GitHub login"),
-    ("login = 7\n", "is not a GitHub login"),
-])
-def test_bad_push_timeout_or_login_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
-                                                   fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("push_timeout = 0\n", "push_timeout must be a positive number"),
+        ('push_timeout = "soon"\n', "soon"),
+        ('login = "not a login"\n', "is not a GitHub login"),
+        ("login = 7\n", "is not a GitHub login"),
+    ],
+)
+def test_bad_push_timeout_or_login_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, fragment: str
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "t0k")
     path = write_toml(tmp_path, "[github]\n" + text)
     message = config_error({"github": "acme/app"}, path)
     assert str(path) in message and fragment in message
 
 
-def test_publish_mode_defaults_to_pr_with_a_fixer_and_triage_without(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publish_mode_defaults_to_pr_with_a_fixer_and_triage_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "t0k")
     assert config_from({"github": "acme/app"}).github_settings.publish == "triage"
     assert config_from({"github": "acme/app", "command": "fix-it"}).github_settings.publish == "pr"
     plans = config_from({"github": "acme/app", "gh_publish": "pr", "commit_plan": True})
     assert plans.github_settings.publish == "pr" and plans.commit_plan
-    path = write_toml(tmp_path, '[runner]\ncommit_plan = true\n[github]\npublish = "pr"\n'
-                                'priority_label = "P-{priority}"\nkind_label = "type: {kind}"\n')
+    path = write_toml(
+        tmp_path,
+        '[runner]\ncommit_plan = true\n[github]\npublish = "pr"\n'
+        'priority_label = "P-{priority}"\nkind_label = "type: {kind}"\n',
+    )
     settings = config_from({"github": "acme/app"}, path).github_settings
     assert settings.publish == "pr" and settings.issue_labels("high", "bug") == ("P-high", "type: bug")
     assert "--publish needs --github" in config_error({"gh_publish": "triage"})
     assert config_from({}, path).github_settings is None  # the file's publish waits for --github
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ('publish = "pr"\n', "--commit-plan"),
-    ('publish = "everything"\n', "publish must be one of triage, pr"),
-    ('priority_label = "priority"\n', "priority_label must be a label name with {priority}"),
-    ('kind_label = "{priority}"\n', "kind_label must be a label name with {kind}"),
-])
-def test_bad_publish_settings_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
-                                               fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('publish = "pr"\n', "--commit-plan"),
+        ('publish = "everything"\n', "publish must be one of triage, pr"),
+        ('priority_label = "priority"\n', "priority_label must be a label name with {priority}"),
+        ('kind_label = "{priority}"\n', "kind_label must be a label name with {kind}"),
+    ],
+)
+def test_bad_publish_settings_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, fragment: str
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "t0k")
     path = write_toml(tmp_path, "[github]\n" + text)
     message = config_error({"github": "acme/app"}, path)

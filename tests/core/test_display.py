@@ -1,4 +1,5 @@
 """Names that are not UTF-8: shown escaped, never a failure to encode."""
+
 from __future__ import annotations
 
 from runner.core.display import readable

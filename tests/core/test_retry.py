@@ -6,8 +6,7 @@ import socket
 
 import pytest
 import requests
-from github import (BadCredentialsException, GithubException, RateLimitExceededException,
-                    UnknownObjectException)
+from github import BadCredentialsException, GithubException, RateLimitExceededException, UnknownObjectException
 
 from runner.core.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 
@@ -27,49 +26,57 @@ def http_error(status: int, headers: dict[str, str] | None = None) -> requests.H
     return requests.HTTPError(f"HTTP {status}", response=response)
 
 
-@pytest.mark.parametrize("exc", [
-    ConnectionResetError(),
-    ConnectionRefusedError(),
-    BrokenPipeError(),
-    TimeoutError(),
-    socket.timeout(),
-    socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution"),
-    OSError(errno.ECONNRESET, "reset"),
-    OSError(errno.ETIMEDOUT, "timed out"),
-    OSError(errno.ENETUNREACH, "unreachable"),
-    WorkerCrashed("worker 123 died"),
-    GithubException(502, {"message": "Bad Gateway"}),
-    GithubException(500, None),
-    GithubException(429, {"message": "slow down"}),
-    GithubException(403, {"message": "x"}, headers={"Retry-After": "30"}),
-    GithubException(403, {"message": "x"}, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"}),
-    RateLimitExceededException(403, {"message": "API rate limit exceeded"}, headers={}),
-    requests.ConnectionError("refused"),
-    requests.ReadTimeout("slow"),
-    requests.ConnectTimeout("slow"),
-    http_error(503),
-    Deferral("breaker open"),
-], ids=repr)
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionResetError(),
+        ConnectionRefusedError(),
+        BrokenPipeError(),
+        TimeoutError(),
+        TimeoutError(),
+        socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution"),
+        OSError(errno.ECONNRESET, "reset"),
+        OSError(errno.ETIMEDOUT, "timed out"),
+        OSError(errno.ENETUNREACH, "unreachable"),
+        WorkerCrashed("worker 123 died"),
+        GithubException(502, {"message": "Bad Gateway"}),
+        GithubException(500, None),
+        GithubException(429, {"message": "slow down"}),
+        GithubException(403, {"message": "x"}, headers={"Retry-After": "30"}),
+        GithubException(403, {"message": "x"}, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1"}),
+        RateLimitExceededException(403, {"message": "API rate limit exceeded"}, headers={}),
+        requests.ConnectionError("refused"),
+        requests.ReadTimeout("slow"),
+        requests.ConnectTimeout("slow"),
+        http_error(503),
+        Deferral("breaker open"),
+    ],
+    ids=repr,
+)
 def test_transient(exc: BaseException):
     assert classify(exc) == "transient"
 
 
-@pytest.mark.parametrize("exc", [
-    ValueError("bad"),
-    KeyError("x"),
-    RuntimeError("boom"),
-    PermissionError(errno.EACCES, "denied"),
-    FileNotFoundError(errno.ENOENT, "missing"),
-    OSError(errno.ENOSPC, "disk full"),
-    OSError("no errno"),
-    NotTransientAfterAll("explicitly permanent"),
-    BadCredentialsException(401, {"message": "Bad credentials"}),
-    GithubException(403, {"message": "Resource not accessible by integration"}),
-    UnknownObjectException(404, {"message": "Not Found"}),
-    GithubException(422, {"message": "Validation Failed"}),
-    http_error(404),
-    http_error(401),
-], ids=repr)
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("bad"),
+        KeyError("x"),
+        RuntimeError("boom"),
+        PermissionError(errno.EACCES, "denied"),
+        FileNotFoundError(errno.ENOENT, "missing"),
+        OSError(errno.ENOSPC, "disk full"),
+        OSError("no errno"),
+        NotTransientAfterAll("explicitly permanent"),
+        BadCredentialsException(401, {"message": "Bad credentials"}),
+        GithubException(403, {"message": "Resource not accessible by integration"}),
+        UnknownObjectException(404, {"message": "Not Found"}),
+        GithubException(422, {"message": "Validation Failed"}),
+        http_error(404),
+        http_error(401),
+    ],
+    ids=repr,
+)
 def test_permanent(exc: BaseException):
     assert classify(exc) == "permanent"
 
@@ -137,8 +144,7 @@ def test_plan_retries_with_backoff_and_honours_retry_after():
 
 def test_plan_defers_long_waits_rate_limits_out_of_attempts_and_deferrals():
     policy = RetryPolicy(max_attempts=3, max_wait_s=60)
-    far_reset = GithubException(403, None,
-                                headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5000"})
+    far_reset = GithubException(403, None, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5000"})
     assert policy.plan(far_reset, 1, now=1000.0).action == "defer"
     assert policy.plan(GithubException(429, None), 3).action == "defer"
     assert policy.plan(Deferral("breaker open"), 1).action == "defer"
@@ -151,9 +157,7 @@ def test_plan_fails_permanent_errors_and_exhausted_transient_ones():
     assert policy.plan(ConnectionResetError(), 2).action == "fail"
 
 
-@pytest.mark.parametrize("kwargs", [dict(max_attempts=0), dict(jitter=1.5),
-                                    dict(base_delay_s=5, max_delay_s=1)])
+@pytest.mark.parametrize("kwargs", [dict(max_attempts=0), dict(jitter=1.5), dict(base_delay_s=5, max_delay_s=1)])
 def test_invalid_policy_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)
-

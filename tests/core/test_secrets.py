@@ -1,4 +1,5 @@
 """The token variables leave the environment of runner's master and of every sage."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,12 @@ def test_taken_variables_leave_the_environment_but_stay_readable_in_the_master(m
     assert "GITHUB_TOKEN" not in os.environ and "GH_TOKEN" not in os.environ
     assert secretenv.token_environ()["GITHUB_TOKEN"] == "ghp_taken_0123456789"
     assert sorted(secretenv.held_tokens()) == ["ghp_other_0123456789", "ghp_taken_0123456789"]
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('GITHUB_TOKEN'))"],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.environ.get('GITHUB_TOKEN'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert child.stdout.strip() == "None"
 
 

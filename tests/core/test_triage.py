@@ -1,4 +1,5 @@
 """runner.core.triage: priority and kind from labels first, then title words, then body words."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,13 +25,32 @@ def triager() -> Triager:
 @pytest.mark.parametrize(
     "label, expected",
     [
-        ("critical", CRITICAL), ("urgent", CRITICAL), ("P0", CRITICAL), ("priority: critical", CRITICAL),
-        ("Priority: Critical", CRITICAL), ("blocker", CRITICAL), ("sev0", CRITICAL),
-        ("severity/high", HIGH), ("high", HIGH), ("p1", HIGH), ("important", HIGH), ("major", HIGH),
-        ("prio-high", HIGH), ("priority=high", HIGH), ("sev: high", HIGH),
-        ("p2", MEDIUM), ("medium", MEDIUM), ("normal", MEDIUM), ("priority/medium", MEDIUM),
-        ("p3", LOW), ("minor", LOW), ("trivial", LOW), ("nice to have", LOW), ("Priority: LOW", LOW),
-        ("  URGENT  ", CRITICAL), ("CRITICAL", CRITICAL),
+        ("critical", CRITICAL),
+        ("urgent", CRITICAL),
+        ("P0", CRITICAL),
+        ("priority: critical", CRITICAL),
+        ("Priority: Critical", CRITICAL),
+        ("blocker", CRITICAL),
+        ("sev0", CRITICAL),
+        ("severity/high", HIGH),
+        ("high", HIGH),
+        ("p1", HIGH),
+        ("important", HIGH),
+        ("major", HIGH),
+        ("prio-high", HIGH),
+        ("priority=high", HIGH),
+        ("sev: high", HIGH),
+        ("p2", MEDIUM),
+        ("medium", MEDIUM),
+        ("normal", MEDIUM),
+        ("priority/medium", MEDIUM),
+        ("p3", LOW),
+        ("minor", LOW),
+        ("trivial", LOW),
+        ("nice to have", LOW),
+        ("Priority: LOW", LOW),
+        ("  URGENT  ", CRITICAL),
+        ("CRITICAL", CRITICAL),
     ],
 )
 def test_priority_label_styles(triager: Triager, label: str, expected: Priority) -> None:
@@ -137,13 +157,24 @@ def test_only_the_start_of_a_long_body_is_searched(triager: Triager) -> None:
 @pytest.mark.parametrize(
     "label, kind",
     [
-        ("bug", "bug"), ("kind/bug", "bug"), ("type: Bug", "bug"), ("regression", "bug"),
-        ("enhancement", "feature"), ("feature request", "feature"), ("type/feature", "feature"),
-        ("documentation", "docs"), ("docs", "docs"),
-        ("security", "security"), ("CVE", "security"),
-        ("performance", "performance"), ("perf", "performance"),
-        ("question", "question"), ("support", "question"),
-        ("dependencies", "chore"), ("ci", "chore"), ("refactor", "chore"),
+        ("bug", "bug"),
+        ("kind/bug", "bug"),
+        ("type: Bug", "bug"),
+        ("regression", "bug"),
+        ("enhancement", "feature"),
+        ("feature request", "feature"),
+        ("type/feature", "feature"),
+        ("documentation", "docs"),
+        ("docs", "docs"),
+        ("security", "security"),
+        ("CVE", "security"),
+        ("performance", "performance"),
+        ("perf", "performance"),
+        ("question", "question"),
+        ("support", "question"),
+        ("dependencies", "chore"),
+        ("ci", "chore"),
+        ("refactor", "chore"),
     ],
 )
 def test_kind_from_labels(triager: Triager, label: str, kind: str) -> None:
@@ -228,10 +259,12 @@ def test_override_replaces_a_priority_label_list() -> None:
 
 
 def test_override_replaces_word_lists() -> None:
-    rules = TriageRules().with_overrides({
-        "priority_words": {"high": ["flaky"]},
-        "kind_words": {"security": ["token leak"]},
-    })
+    rules = TriageRules().with_overrides(
+        {
+            "priority_words": {"high": ["flaky"]},
+            "kind_words": {"security": ["token leak"]},
+        }
+    )
     triager = Triager(rules)
     assert triager.triage(make_issue("Flaky upload")).priority == HIGH
     assert triager.triage(make_issue("The app crashes")).priority == MEDIUM

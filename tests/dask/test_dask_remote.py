@@ -1,4 +1,5 @@
 """Dask workers that clone, commit and push themselves: a bare repository on disk is the remote."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from conftest import kill_a_dask_worker_when, GH_REPO, TOKEN, branches, git, issue, latest_report
+from conftest import GH_REPO, TOKEN, branches, git, issue, kill_a_dask_worker_when, latest_report
 
 pytest.importorskip("distributed")
 
@@ -29,8 +29,20 @@ def bare_remote(make_repo, tmp_path: Path) -> Path:
 
 
 def runner_argv(tmp_path: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "runner", "process", *args, "-q", "--worker-cache", str(tmp_path / "worker-cache"),
-            "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
+    return [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        *args,
+        "-q",
+        "--worker-cache",
+        str(tmp_path / "worker-cache"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--report-dir",
+        str(tmp_path / "reports"),
+    ]
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -38,8 +50,9 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_process(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(runner_argv(tmp_path, *args), capture_output=True, env=clean_env(), cwd=tmp_path,
-                          timeout=timeout)
+    return subprocess.run(
+        runner_argv(tmp_path, *args), capture_output=True, env=clean_env(), cwd=tmp_path, timeout=timeout
+    )
 
 
 def master_clone(tmp_path: Path, remote: Path) -> Path:
@@ -81,7 +94,7 @@ def test_workers_push_each_branch_once_and_a_rerun_changes_nothing(make_repo, wr
     assert {r["status"] for r in latest_report(tmp_path / "reports")["issues"]} == {"unchanged"}
     assert branches(remote) == on_remote and commit_count(remote) == 2 + 12
 
-    dry = run_process(tmp_path, str(write_issues(items + [issue(13, "Export slow", "export_csv")])), *args, "--dry-run")
+    dry = run_process(tmp_path, str(write_issues([*items, issue(13, "Export slow", "export_csv")])), *args, "--dry-run")
     assert dry.returncode == 0, dry.stderr.decode()
     statuses = {r["number"]: r["status"] for r in latest_report(tmp_path / "reports")["issues"]}
     assert statuses[13] == "committed" and {statuses[n] for n in range(1, 13)} == {"unchanged"}
@@ -94,8 +107,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_pushes_nothing_twice(make_r
     remote = bare_remote(make_repo, tmp_path)
     count = 200
     items = [issue(n, f"Session expires {n}", "app/auth/session.py create_session") for n in range(1, count + 1)]
-    argv = runner_argv(tmp_path, str(write_issues(items, lines=True)), "--repo", str(remote),
-                       "--backend", "dask-local", "--dask-workers", "2")
+    argv = runner_argv(
+        tmp_path,
+        str(write_issues(items, lines=True)),
+        "--repo",
+        str(remote),
+        "--backend",
+        "dask-local",
+        "--dask-workers",
+        "2",
+    )
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), cwd=tmp_path)
     killed = kill_a_dask_worker_when(proc, lambda: len(branches(remote)) >= 20, poll_s=0.02)
     _, err = proc.communicate(timeout=80)
@@ -111,14 +132,25 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_pushes_nothing_twice(make_r
 
 
 @pytest.mark.timeout(90)
-def test_a_fixer_runs_on_an_external_cluster_and_its_change_lands_on_the_remote(make_repo, write_issues, tmp_path,
-                                                                               external_cluster):
+def test_a_fixer_runs_on_an_external_cluster_and_its_change_lands_on_the_remote(
+    make_repo, write_issues, tmp_path, external_cluster
+):
     remote = bare_remote(make_repo, tmp_path)
     script = tmp_path / "fix.py"
     script.write_text(FIX_SCRIPT)
     items = [issue(n, f"Search crash {n}", "app/search.py search_items") for n in (1, 2, 3)]
-    result = run_process(tmp_path, str(write_issues(items)), "--repo", str(remote), "--backend", "dask",
-                         "--scheduler", external_cluster.scheduler_address, "--command", f"{sys.executable} {script}")
+    result = run_process(
+        tmp_path,
+        str(write_issues(items)),
+        "--repo",
+        str(remote),
+        "--backend",
+        "dask",
+        "--scheduler",
+        external_cluster.scheduler_address,
+        "--command",
+        f"{sys.executable} {script}",
+    )
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert {r["status"] for r in report["issues"]} == {"committed"}
@@ -138,8 +170,17 @@ def test_pull_requests_are_opened_for_branches_the_workers_pushed(github_world, 
     world = github_world()
     numbers = world.seed(6)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    flags = ["--repo", str(world.bare), "--backend", "dask-local", "--dask-workers", "2",
-             "--worker-cache", str(tmp_path / "worker-cache"), *world.fast_flags()]
+    flags = [
+        "--repo",
+        str(world.bare),
+        "--backend",
+        "dask-local",
+        "--dask-workers",
+        "2",
+        "--worker-cache",
+        str(tmp_path / "worker-cache"),
+        *world.fast_flags(),
+    ]
     result = runner_cli("process", str(path), *flags, env=world.env())
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
@@ -156,16 +197,24 @@ def test_pull_requests_are_opened_for_branches_the_workers_pushed(github_world, 
 
 
 def test_the_token_never_travels_in_the_dask_payload(make_repo, tmp_path, monkeypatch):
-    from runner.sage import worker as sage
     from runner.config import build_config
-    from runner.dask.worker import SagePayload
     from runner.dask.git import settings_for
+    from runner.dask.worker import SagePayload
+    from runner.sage import worker as sage
 
     remote = bare_remote(make_repo, tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    config = build_config({"repo_args": [str(remote)], "backend": "dask-local", "github": GH_REPO,
-                           "author_name": "Bot", "author_email": "bot@example.com", "state_dir": tmp_path / "state",
-                           "worker_cache": "~/runner-cache"})
+    config = build_config(
+        {
+            "repo_args": [str(remote)],
+            "backend": "dask-local",
+            "github": GH_REPO,
+            "author_name": "Bot",
+            "author_email": "bot@example.com",
+            "state_dir": tmp_path / "state",
+            "worker_cache": "~/runner-cache",
+        }
+    )
     setup = sage.SageSetup({}, None, config.branch_prefix, config.plan_dir, {"": ("/master/clone", "abc123", "lock")})
     settings = settings_for(config, setup)
     assert settings is not None and settings.remotes == {"": str(remote.resolve())}
@@ -173,20 +222,21 @@ def test_the_token_never_travels_in_the_dask_payload(make_repo, tmp_path, monkey
     assert settings.cache_dir == "~/runner-cache"
     data = pickle.dumps(SagePayload.from_setup(setup, "run", git=settings))
     assert TOKEN.encode() not in data
-    local = build_config({"repo_args": [str(make_repo("plain"))], "backend": "dask-local",
-                          "state_dir": tmp_path / "state"})
+    local = build_config(
+        {"repo_args": [str(make_repo("plain"))], "backend": "dask-local", "state_dir": tmp_path / "state"}
+    )
     assert settings_for(local, setup) is None
 
 
 @pytest.fixture
 def one_host(make_repo, tmp_path):
     """worker_git in this process, as a worker host would run it; the sage initialized for real."""
+    from runner.core.models import Identity
+    from runner.core.triage import Triager
+    from runner.dask import git as worker_git
+    from runner.run.source import to_issue
     from runner.sage import codeindex
     from runner.sage import worker as sage
-    from runner.dask import git as worker_git
-    from runner.core.models import Identity
-    from runner.run.source import to_issue
-    from runner.core.triage import Triager
 
     remote = bare_remote(make_repo, tmp_path)
     base = git(remote, "rev-parse", "main")
@@ -195,9 +245,15 @@ def one_host(make_repo, tmp_path):
 
     def install(cache: str, run: str, fixer=None, publish_failed: bool = False) -> None:
         setup = replace(plain, repos={"": ("/not/on/this/host", base, "/not/on/this/host.lock")}, fixer=fixer)
-        settings = worker_git.WorkerGitSettings({"": str(remote)}, {"": base}, Identity(), setup.branch_prefix,
-                                                setup.plan_dir, cache_dir=str(tmp_path / cache),
-                                                publish_failed=publish_failed)
+        settings = worker_git.WorkerGitSettings(
+            {"": str(remote)},
+            {"": base},
+            Identity(),
+            setup.branch_prefix,
+            setup.plan_dir,
+            cache_dir=str(tmp_path / cache),
+            publish_failed=publish_failed,
+        )
         sage.initialize(worker_git.install(settings, setup, run))
 
     def task(number: int):
@@ -211,10 +267,10 @@ def one_host(make_repo, tmp_path):
 
 
 def test_an_attempt_with_a_stale_view_is_refused_and_finds_the_earlier_push(one_host):
-    from runner.sage import worker as sage
     from runner.dask import git as worker_git
+    from runner.sage import worker as sage
 
-    remote, base, install, task = one_host
+    remote, _base, install, task = one_host
     install("host-b", "run-1")
     install("host-a", "run-1")
     first = worker_git.work_and_push(task(7), lambda: sage.work(task(7))).written
@@ -228,9 +284,9 @@ def test_an_attempt_with_a_stale_view_is_refused_and_finds_the_earlier_push(one_
 
 
 def test_an_unpushed_leftover_on_the_host_is_replaced_by_the_remote_truth(one_host, tmp_path):
-    from runner.sage import worker as sage
     from runner.dask import git as worker_git
     from runner.git.clones import url_key
+    from runner.sage import worker as sage
 
     remote, base, install, task = one_host
     install("host-a", "run-1")
@@ -245,11 +301,11 @@ def test_an_unpushed_leftover_on_the_host_is_replaced_by_the_remote_truth(one_ho
 
 
 def test_a_retried_fixer_issue_does_not_commit_its_change_twice(one_host, tmp_path):
-    from runner.sage import worker as sage
     from runner.dask import git as worker_git
+    from runner.sage import worker as sage
     from runner.sage.fixer import FixerSpec
 
-    remote, base, install, task = one_host
+    remote, _base, install, task = one_host
     script = tmp_path / "fix.py"
     script.write_text(FIX_SCRIPT)
     fixer = FixerSpec((sys.executable, str(script)), 30.0, "/not/on/this/host", "/not/on/this/host")
@@ -266,13 +322,17 @@ def test_a_retried_fixer_issue_does_not_commit_its_change_twice(one_host, tmp_pa
 
 
 def test_a_failing_fixer_on_a_worker_host_commits_nothing_and_keeps_its_output_out_of_the_error(one_host, tmp_path):
-    from runner.sage import worker as sage
     from runner.dask import git as worker_git
+    from runner.sage import worker as sage
     from runner.sage.fixer import FixerSpec
 
-    remote, base, install, task = one_host
-    fixer = FixerSpec(("sh", "-c", "echo half > app/half.py; echo 'broke: \033[31mred' >&2; exit 4"), 30.0,
-                      "/not/on/this/host", "/not/on/this/host")
+    remote, _base, install, task = one_host
+    fixer = FixerSpec(
+        ("sh", "-c", "echo half > app/half.py; echo 'broke: \033[31mred' >&2; exit 4"),
+        30.0,
+        "/not/on/this/host",
+        "/not/on/this/host",
+    )
     install("host-a", "run-1", fixer)
     result = worker_git.work_and_push(task(10), lambda: sage.work(task(10)))
     assert result.written is None and result.changes == {}
@@ -283,13 +343,18 @@ def test_a_failing_fixer_on_a_worker_host_commits_nothing_and_keeps_its_output_o
 
 
 def test_a_fix_that_fails_its_check_is_committed_on_the_host_but_pushed_only_with_publish_failed(one_host, tmp_path):
-    from runner.sage import worker as sage
     from runner.dask import git as worker_git
+    from runner.sage import worker as sage
     from runner.sage.fixer import FixerSpec
 
     remote, _base, install, task = one_host
-    fixer = FixerSpec(("sh", "-c", "echo fixed >> app/search.py"), 30.0, "/not/on/this/host", "/not/on/this/host",
-                      check=("sh", "-c", "echo 1 failed; exit 1"))
+    fixer = FixerSpec(
+        ("sh", "-c", "echo fixed >> app/search.py"),
+        30.0,
+        "/not/on/this/host",
+        "/not/on/this/host",
+        check=("sh", "-c", "echo 1 failed; exit 1"),
+    )
     install("host-a", "run-1", fixer)
     held = worker_git.work_and_push(task(11), lambda: sage.work(task(11)))
     assert held.check_error and held.written.status == "committed" and not held.written.pushed
@@ -301,7 +366,9 @@ def test_a_fix_that_fails_its_check_is_committed_on_the_host_but_pushed_only_wit
 
 
 def test_the_worker_side_imports_no_terminal_ui():
-    code = ("import sys, runner.dask.worker, runner.dask.git; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'typer') or m == 'runner.cli.ui'))")
+    code = (
+        "import sys, runner.dask.worker, runner.dask.git; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'typer') or m == 'runner.cli.ui'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

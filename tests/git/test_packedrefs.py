@@ -1,4 +1,5 @@
 """Branches created straight into packed-refs: git reads them, and no existing ref is ever moved."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git
+
 from runner.core.models import Identity
-from runner.git.store import RepoWriter
 from runner.git.packedrefs import PackedRefs, fsyncs_references, read_packed
+from runner.git.store import RepoWriter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,11 +47,25 @@ def test_created_branches_are_read_by_git_and_survive_its_own_packing(make_repo)
     git(repo, "fsck", "--no-dangling")
 
 
-@pytest.mark.parametrize("value, flushed", [
-    (None, False), ("", False), ("objects", False), ("pack,pack-metadata", False), ("-reference", False),
-    ("none", False), ("reference", True), ("ref", True), ("committed", True), ("added", True), ("all", True),
-    ("none,reference", True), ("reference,-reference", True), ("pack, ref", True),
-])
+@pytest.mark.parametrize(
+    "value, flushed",
+    [
+        (None, False),
+        ("", False),
+        ("objects", False),
+        ("pack,pack-metadata", False),
+        ("-reference", False),
+        ("none", False),
+        ("reference", True),
+        ("ref", True),
+        ("committed", True),
+        ("added", True),
+        ("all", True),
+        ("none,reference", True),
+        ("reference,-reference", True),
+        ("pack, ref", True),
+    ],
+)
 def test_refs_are_flushed_when_core_fsync_names_them_as_git_reads_it(value, flushed):
     """The expectations are git 2.39's own: `strace -e fsync git -c core.fsync=<value> pack-refs`."""
     assert fsyncs_references(value) is flushed
@@ -222,8 +237,9 @@ def test_a_lock_git_holds_is_never_removed(make_repo):
     git(repo, "branch", "doomed")
     git(repo, "pack-refs", "--all")
     lock, own = repo / ".git" / "packed-refs.lock", repo / ".git" / "runner-packed-refs.new"
-    theirs = subprocess.Popen(["git", "-C", str(repo), "update-ref", "--stdin"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)
+    theirs = subprocess.Popen(
+        ["git", "-C", str(repo), "update-ref", "--stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     theirs.stdin.write(b"start\ndelete refs/heads/doomed\nprepare\n")
     theirs.stdin.flush()
     assert theirs.stdout.readline() == b"start: ok\n" and theirs.stdout.readline() == b"prepare: ok\n"

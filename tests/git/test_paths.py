@@ -1,13 +1,14 @@
 """Directory names git accepts in a tree (B05, 10): what runner accepts, `git fsck --strict` accepts,
 and the names it refuses are ones git itself objects to."""
+
 from __future__ import annotations
 
 import random
 import subprocess
 
 import pytest
-
 from conftest import branches, git, issue
+
 from runner.core.models import Identity
 from runner.git.fastimport import quote_path
 from runner.git.paths import component_problem, path_problem
@@ -17,17 +18,65 @@ pytestmark = pytest.mark.timeout(120)
 
 # Names git's fsck reports (hasDotgit, gitmodulesBlob, gitattributesBlob) as directories.
 GIT_OBJECTS_TO = [
-    ".git", ".GIT", ".Git", ".git ", ".git.", ".git. . ", ".git:stream", "git~1", "GIT~1", "git~1 .",
-    ".g\u200cit", ".gi\u200ct", ".\u200dgit", ".gi\ufefft", "\u206a.git",
-    ".gitmodules", ".GitModules", ".gitmodules ", ".gitmodules:x", "gitmod~1", "GITMOD~4", "gi7eba~1",
-    "gi7eb~12", "~1234567", "g~123456", ".gitattributes", "gitatt~2", "gi7d29~9", "gi~12345",
+    ".git",
+    ".GIT",
+    ".Git",
+    ".git ",
+    ".git.",
+    ".git. . ",
+    ".git:stream",
+    "git~1",
+    "GIT~1",
+    "git~1 .",
+    ".g\u200cit",
+    ".gi\u200ct",
+    ".\u200dgit",
+    ".gi\ufefft",
+    "\u206a.git",
+    ".gitmodules",
+    ".GitModules",
+    ".gitmodules ",
+    ".gitmodules:x",
+    "gitmod~1",
+    "GITMOD~4",
+    "gi7eba~1",
+    "gi7eb~12",
+    "~1234567",
+    "g~123456",
+    ".gitattributes",
+    "gitatt~2",
+    "gi7d29~9",
+    "gi~12345",
     ".g\u200cit\u200dmodules",
 ]
 # Close to those, and fine.
 NEAR_MISSES = [
-    ".github", ".gitignore", ".gitx", "git", "git~2", "git~10", "gitmod~5", "gitmod~0", "gi7eba~0",
-    "~123456", "~12345678", ".gitmodulesx", ".git-x", "a.git", "x.", "...", ". ", " .", "plans", "issue-17",
-    "ünïcode ✓", "with space", "gi7ebb~1", ".gitmodule", "\u212a", ".GIT\u0130",
+    ".github",
+    ".gitignore",
+    ".gitx",
+    "git",
+    "git~2",
+    "git~10",
+    "gitmod~5",
+    "gitmod~0",
+    "gi7eba~0",
+    "~123456",
+    "~12345678",
+    ".gitmodulesx",
+    ".git-x",
+    "a.git",
+    "x.",
+    "...",
+    ". ",
+    " .",
+    "plans",
+    "issue-17",
+    "ünïcode ✓",
+    "with space",
+    "gi7ebb~1",
+    ".gitmodule",
+    "\u212a",
+    ".GIT\u0130",
 ]
 
 
@@ -43,11 +92,19 @@ def import_trees(repo, names: list[str]) -> None:
     stream = ["feature done"]
     for n, name in enumerate(names):
         data = f"plan {n}\n"
-        stream += [f"commit refs/heads/t{n}", "committer t <t@t> 0 +0000", "data 1", "x",
-                   f"M 100644 inline {quote_path(name + '/1/PLAN.md').decode()}", f"data {len(data.encode())}",
-                   data, ""]
-    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=("\n".join(stream) + "\ndone\n").encode(),
-                   check=True)
+        stream += [
+            f"commit refs/heads/t{n}",
+            "committer t <t@t> 0 +0000",
+            "data 1",
+            "x",
+            f"M 100644 inline {quote_path(name + '/1/PLAN.md').decode()}",
+            f"data {len(data.encode())}",
+            data,
+            "",
+        ]
+    subprocess.run(
+        ["git", "-C", str(repo), "fast-import", "--quiet"], input=("\n".join(stream) + "\ndone\n").encode(), check=True
+    )
 
 
 def fsck_errors(repo) -> str:
@@ -75,10 +132,19 @@ def test_every_name_runner_accepts_makes_trees_git_fsck_strict_accepts(tmp_path)
     assert "error" not in fsck_errors(repo)
 
 
-@pytest.mark.parametrize("path, component", [
-    ("a/b/.git", ".git"), ("/a", ""), ("a//b", ""), ("a/./b", "."), ("a/../b", ".."), ("a/b\\c", "b\\c"),
-    ("a/tab\there", "tab\there"), ("x" * 256, "x" * 256),
-])
+@pytest.mark.parametrize(
+    "path, component",
+    [
+        ("a/b/.git", ".git"),
+        ("/a", ""),
+        ("a//b", ""),
+        ("a/./b", "."),
+        ("a/../b", ".."),
+        ("a/b\\c", "b\\c"),
+        ("a/tab\there", "tab\there"),
+        ("x" * 256, "x" * 256),
+    ],
+)
 def test_a_path_names_its_first_bad_component(path, component):
     assert path_problem(path)[0] == component
     assert path_problem("plans/issue-7") is None
@@ -87,8 +153,15 @@ def test_a_path_names_its_first_bad_component(path, component):
 def test_plan_dirs_runner_accepts_commit_trees_git_fsck_strict_accepts(make_repo):
     repo = make_repo()
     writer = RepoWriter(repo, Identity(), "runner/issue-", None)
-    plan_dirs = [".github/{number}", ".gitignore/x/{number}", "git~2/{number}", "gitmod~5/{number}",
-                 "...{number}", "issues/#{number} .", "ünï/{number}"]
+    plan_dirs = [
+        ".github/{number}",
+        ".gitignore/x/{number}",
+        "git~2/{number}",
+        "gitmod~5/{number}",
+        "...{number}",
+        "issues/#{number} .",
+        "ünï/{number}",
+    ]
     items = []
     for n, plan_dir in enumerate(plan_dirs, start=1):
         assert path_problem(plan_dir.format(number=n)) is None

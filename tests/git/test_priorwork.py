@@ -1,4 +1,5 @@
 """A rerun compares runner's output with what runner last wrote, and never undoes others' commits (B15)."""
+
 from __future__ import annotations
 
 import os
@@ -6,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import git, issue, latest_report
+
 from runner.core.models import Identity
-from runner.git.store import RepoWriter, WriteItem
 from runner.git.priorwork import OUTPUT_TRAILER, ObjectReader, last_output, output_digest, with_output_trailer
+from runner.git.store import RepoWriter, WriteItem
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,8 +45,12 @@ def review(repo: Path, branch: str, tmp_path: Path, edits: dict[str, str], messa
 def test_a_rerun_leaves_a_reviewers_commit_alone_and_a_change_builds_on_it(make_repo, tmp_path):
     repo = make_repo()
     first = run_writer(repo, item(1, b"- [ ] step\n"))
-    reviewed = review(repo, "runner/issue-1", tmp_path,
-                      {".runner/issues/1/PLAN.md": "- [x] step\n", ".runner/issues/1/NOTES.md": "mine\n"})
+    reviewed = review(
+        repo,
+        "runner/issue-1",
+        tmp_path,
+        {".runner/issues/1/PLAN.md": "- [x] step\n", ".runner/issues/1/NOTES.md": "mine\n"},
+    )
     again = run_writer(repo, item(1, b"- [ ] step\n"))
     assert again.status == "unchanged" and again.commit == reviewed
     assert git(repo, "rev-parse", "runner/issue-1") == reviewed
@@ -64,13 +69,23 @@ def test_a_runner_commit_from_before_the_output_trailer_still_counts(make_repo, 
     repo = make_repo()
     blob = git(repo, "hash-object", "-w", "--stdin", input=b"plan")
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "index")}
-    for args in (["read-tree", "main"],
-                 ["update-index", "--add", "--cacheinfo", f"100644,{blob},.runner/issues/1/PLAN.md"]):
+    for args in (
+        ["read-tree", "main"],
+        ["update-index", "--add", "--cacheinfo", f"100644,{blob},.runner/issues/1/PLAN.md"],
+    ):
         subprocess.run(["git", "-C", str(repo), *args], env=env, check=True)
-    tree = subprocess.run(["git", "-C", str(repo), "write-tree"], env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
-    old = git(repo, "commit-tree", "-p", "main", "-m", "runner: plan for #1: x\n\nKind: bug\nRunner-Issue: 1\n"
-              "Runner-Content: abc", tree)
+    tree = subprocess.run(
+        ["git", "-C", str(repo), "write-tree"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    old = git(
+        repo,
+        "commit-tree",
+        "-p",
+        "main",
+        "-m",
+        "runner: plan for #1: x\n\nKind: bug\nRunner-Issue: 1\nRunner-Content: abc",
+        tree,
+    )
     git(repo, "update-ref", "refs/heads/runner/issue-1", old)
     reviewed = review(repo, "runner/issue-1", tmp_path, {"NOTES.md": "mine\n"})
     assert run_writer(repo, item(1)).status == "unchanged"
@@ -91,14 +106,20 @@ def test_only_runners_own_commits_count(make_repo):
 def test_the_digest_covers_every_file_and_path_and_the_trailer_joins_the_last_paragraph():
     base = output_digest(1, {"a/PLAN.md": b"x"}, {}, {})
     assert base == output_digest(1, {"a/PLAN.md": b"x"}, {}, {})
-    others = [output_digest(2, {"a/PLAN.md": b"x"}, {}, {}), output_digest(1, {"b/PLAN.md": b"x"}, {}, {}),
-              output_digest(1, {"a/PLAN.md": b"y"}, {}, {}), output_digest(1, {"a/PLAN.md": b"x", "a/N": b""}, {}, {}),
-              output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": None}, {}),
-              output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": b""}, {}),
-              output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": b""}, {"src/x.py": "100755"})]
+    others = [
+        output_digest(2, {"a/PLAN.md": b"x"}, {}, {}),
+        output_digest(1, {"b/PLAN.md": b"x"}, {}, {}),
+        output_digest(1, {"a/PLAN.md": b"y"}, {}, {}),
+        output_digest(1, {"a/PLAN.md": b"x", "a/N": b""}, {}, {}),
+        output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": None}, {}),
+        output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": b""}, {}),
+        output_digest(1, {"a/PLAN.md": b"x"}, {"src/x.py": b""}, {"src/x.py": "100755"}),
+    ]
     assert len({base, *others}) == len(others) + 1
-    assert with_output_trailer("title\n\nKind: bug\nRunner-Issue: 1\n", "d") == \
-        "title\n\nKind: bug\nRunner-Issue: 1\nRunner-Output: d\n"
+    assert (
+        with_output_trailer("title\n\nKind: bug\nRunner-Issue: 1\n", "d")
+        == "title\n\nKind: bug\nRunner-Issue: 1\nRunner-Output: d\n"
+    )
     assert with_output_trailer("plan for 1", "d") == "plan for 1\n\nRunner-Output: d\n"
 
 
@@ -107,8 +128,12 @@ def test_rerunning_an_unchanged_issue_after_a_review_is_unchanged(make_repo, wri
     issues = write_issues([issue(5, "Login crash", "login fails in app/auth/login.py")])
     assert runner_cli("process", str(issues), "--repo", str(repo)).returncode == 0
     plan = git(repo, "show", "runner/issue-5:.runner/issues/5/PLAN.md")
-    reviewed = review(repo, "runner/issue-5", tmp_path, {".runner/issues/5/PLAN.md": plan + "\nreviewed\n",
-                                                         ".runner/issues/5/NOTES.md": "reviewer notes\n"})
+    reviewed = review(
+        repo,
+        "runner/issue-5",
+        tmp_path,
+        {".runner/issues/5/PLAN.md": plan + "\nreviewed\n", ".runner/issues/5/NOTES.md": "reviewer notes\n"},
+    )
     again = runner_cli("process", str(issues), "--repo", str(repo), reports="reports2")
     assert again.returncode == 0, again.stderr.decode()
     assert [i["status"] for i in latest_report(tmp_path / "reports2")["issues"]] == ["unchanged"]

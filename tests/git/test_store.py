@@ -1,4 +1,5 @@
 """The git writer: commits without a checkout, serialized across processes, never forced."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git, issue, latest_report, user_state
+
 from runner.core.models import Identity
 from runner.git.store import ObjectHasher, RepoWriter, WriteItem
 
@@ -52,7 +53,7 @@ def test_local_tree_hash_matches_git(make_repo):
     repo = make_repo()
     files = {"PLAN.md": b"a\n", "NOTES.md": b"b\n"}
     blob_ids = [git(repo, "hash-object", "-w", "--stdin", input=data) for data in files.values()]
-    listing = "".join(f"100644 blob {oid}\t{name}\n" for oid, name in zip(blob_ids, files))
+    listing = "".join(f"100644 blob {oid}\t{name}\n" for oid, name in zip(blob_ids, files, strict=False))
     assert ObjectHasher("sha1").flat_tree(files) == git(repo, "mktree", input=listing.encode())
 
 
@@ -90,10 +91,25 @@ def test_concurrent_runs_with_separate_state_dirs_share_one_repository(make_repo
     for k in range(2):
         items = [issue(k * 100 + n, f"issue {n} of run {k}", "login session") for n in range(1, 31)]
         path = write_issues(items, name=f"issues{k}.json")
-        runs.append(subprocess.Popen(
-            env_argv + [str(path), "--repo", str(repo), "--state-dir", str(tmp_path / f"state{k}"),
-                        "--report-dir", str(tmp_path / f"reports{k}"), "--workers", "1", "-q"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        runs.append(
+            subprocess.Popen(
+                [
+                    *env_argv,
+                    str(path),
+                    "--repo",
+                    str(repo),
+                    "--state-dir",
+                    str(tmp_path / f"state{k}"),
+                    "--report-dir",
+                    str(tmp_path / f"reports{k}"),
+                    "--workers",
+                    "1",
+                    "-q",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     assert [p.wait(timeout=100) for p in runs] == [0, 0]
     assert len(branches(repo)) == 60
     for k in range(2):
@@ -106,9 +122,11 @@ def test_runs_without_any_git_identity(make_repo, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     code = (
-        "from pathlib import Path; from runner.core.models import Identity; from runner.git.store import RepoWriter, WriteItem;"
+        "from pathlib import Path; from runner.core.models import Identity; "
+        "from runner.git.store import RepoWriter, WriteItem;"
         f"w = RepoWriter(Path({str(repo)!r}), Identity(), 'runner/issue-', None);"
-        "print(w.write([WriteItem(5, 'runner/issue-5', '.runner/issues/5', {'.runner/issues/5/PLAN.md': b'x'}, 'm')])[0].status)"
+        "print(w.write([WriteItem(5, 'runner/issue-5', '.runner/issues/5', "
+        "{'.runner/issues/5/PLAN.md': b'x'}, 'm')])[0].status)"
     )
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
@@ -234,8 +252,11 @@ def test_a_dry_run_writer_starts_no_fast_import(make_repo):
 
 
 def git_dir_listing(repo: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(repo)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted((repo / ".git").rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(repo)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted((repo / ".git").rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_dry_run_writer_takes_no_lock_and_writes_nothing_in_the_git_dir(make_repo):
@@ -256,12 +277,28 @@ def test_a_dry_run_on_a_read_only_clone_analyses_every_issue(make_repo, write_is
     mount = tmp_path / "ro"
     mount.mkdir()
     issues = write_issues([issue(1, "Login fails", "app/auth/login.py"), issue(2, "Export breaks")])
-    runner = [sys.executable, "-m", "runner", "process", str(issues), "--repo", str(mount), "--dry-run", "-q",
-              "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")]
+    runner = [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        str(issues),
+        "--repo",
+        str(mount),
+        "--dry-run",
+        "-q",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--report-dir",
+        str(tmp_path / "reports"),
+    ]
     script = 'mount --bind "$1" "$2" && mount -o remount,ro,bind "$2" && touch "$2/.git/probe"; shift 2; exec "$@"'
     try:
-        proc = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(repo), str(mount), *runner],
-                              capture_output=True, timeout=100)
+        proc = subprocess.run(
+            ["unshare", "-rm", "sh", "-c", script, "sh", str(repo), str(mount), *runner],
+            capture_output=True,
+            timeout=100,
+        )
     except FileNotFoundError:
         pytest.skip("unshare is not installed")
     if b"Read-only file system" not in proc.stderr:

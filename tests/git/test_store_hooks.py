@@ -1,4 +1,5 @@
 """A repository's reference-transaction hook decides about every ref runner writes (B06)."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, git, issue, latest_report
+
 from runner.core.models import Identity
 from runner.git.store import RepoWriter, WriteItem
 

@@ -1,4 +1,5 @@
 """runner as a GitHub App: installation tokens through PyGithub's App auth, renewed mid-run, never leaked."""
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,9 @@ def rsa_pem(which: str = "app") -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
 
 
 class AppWorld:
@@ -39,8 +41,12 @@ class AppWorld:
         bare = root / "remote.git"
         git(root, "clone", "-q", "--bare", str(clone), str(bare))
         self.clone = clone
-        self.emulator = Emulator({GH_REPO: bare}, tokens={TOKEN: "maintainer"}, apps={APP_ID: self.pem},
-                                 config=EmulatorConfig(content_per_minute=1000))
+        self.emulator = Emulator(
+            {GH_REPO: bare},
+            tokens={TOKEN: "maintainer"},
+            apps={APP_ID: self.pem},
+            config=EmulatorConfig(content_per_minute=1000),
+        )
         self.url = self.emulator.start()
         self.apps = self.emulator.app.apps
         git(clone, "remote", "add", "origin", f"{self.url}/{GH_REPO}.git")
@@ -58,8 +64,22 @@ class AppWorld:
         return path
 
     def argv(self, *extra: str) -> list[str]:
-        return ["--repo", str(self.clone), "--github", GH_REPO, "--publish", "pr", "--commit-plan",
-                "--app-id", str(APP_ID), "--app-key-file", str(self.key_file), "--notify-interval", "0", *extra]
+        return [
+            "--repo",
+            str(self.clone),
+            "--github",
+            GH_REPO,
+            "--publish",
+            "pr",
+            "--commit-plan",
+            "--app-id",
+            str(APP_ID),
+            "--app-key-file",
+            str(self.key_file),
+            "--notify-interval",
+            "0",
+            *extra,
+        ]
 
     def env(self) -> dict[str, str]:
         return {"GITHUB_API_URL": self.url}
@@ -123,8 +143,10 @@ def test_an_app_run_publishes_renewing_its_token_mid_run_and_leaks_nothing(app_w
     assert {pull.user.login for pull in pulls} == {f"app-{APP_ID}[bot]"}
 
     secrets = secret_forms(world)
-    assert leaks(secrets, tmp_path / "reports", tmp_path / "state", world.clone / ".git" / "config",
-                 texts=(out, err)) == []
+    assert (
+        leaks(secrets, tmp_path / "reports", tmp_path / "state", world.clone / ".git" / "config", texts=(out, err))
+        == []
+    )
 
 
 def test_a_bad_key_file_is_a_usage_error_that_quotes_nothing(app_world, runner_cli, tmp_path):
@@ -151,9 +173,11 @@ def test_a_wrong_key_or_installation_stops_before_any_work_as_a_usage_error(app_
     from runner.github.app_auth import AppAuthError, connect_app
 
     world = app_world()
-    cases = [(GH_REPO, 999, "has no installation 999 (check --installation-id)"),
-             ("acme/elsewhere", None, "the GitHub App 4242 is not installed on acme/elsewhere"),
-             (GH_REPO, None, "GitHub refused the App 4242's credentials")]
+    cases = [
+        (GH_REPO, 999, "has no installation 999 (check --installation-id)"),
+        ("acme/elsewhere", None, "the GitHub App 4242 is not installed on acme/elsewhere"),
+        (GH_REPO, None, "GitHub refused the App 4242's credentials"),
+    ]
     for repository, installation_id, message in cases:
         if "refused" in message:
             world.key_file.write_text(rsa_pem("another app"))
@@ -172,10 +196,12 @@ def test_the_key_and_the_app_settings_are_checked_where_they_are_read(tmp_path):
     assert isinstance(app, AppCredentials) and app.app_id == 17
     assert "PRIVATE" not in repr(app) and app.private_key.splitlines()[1] not in repr(app)
     assert app_credentials(None, None, None, GH_REPO) is None
-    for args, message in [((17, None, None), "needs both app_id and app_key_file"),
-                          (("x", key_file, None), "app_id must be a positive whole number"),
-                          ((17, key_file, 0), "installation_id must be a positive whole number"),
-                          ((17, tmp_path / "missing.pem", None), "cannot read the App key file")]:
+    for args, message in [
+        ((17, None, None), "needs both app_id and app_key_file"),
+        (("x", key_file, None), "app_id must be a positive whole number"),
+        ((17, key_file, 0), "installation_id must be a positive whole number"),
+        ((17, tmp_path / "missing.pem", None), "cannot read the App key file"),
+    ]:
         with pytest.raises(TokenError, match=message):
             app_credentials(*args, GH_REPO)
 
@@ -185,12 +211,19 @@ def test_a_run_config_takes_the_app_from_runner_toml(tmp_path, make_repo):
 
     key_file = tmp_path / "app.pem"
     key_file.write_text(rsa_pem())
-    (tmp_path / "runner.toml").write_text(f'[github]\napp_id = 17\napp_key_file = "{key_file}"\n'
-                                          "installation_id = 99\n")
-    cfg = build_config({"repo_args": [str(make_repo())], "github": GH_REPO, "state_dir": tmp_path / "s"},
-                       tmp_path / "runner.toml")
+    (tmp_path / "runner.toml").write_text(f'[github]\napp_id = 17\napp_key_file = "{key_file}"\ninstallation_id = 99\n')
+    cfg = build_config(
+        {"repo_args": [str(make_repo())], "github": GH_REPO, "state_dir": tmp_path / "s"}, tmp_path / "runner.toml"
+    )
     app = cfg.github_settings.app
     assert (app.app_id, app.installation_id, app.repository, cfg.github_settings.token) == (17, 99, GH_REPO, "")
     with pytest.raises(ConfigError, match="a token file or a GitHub App"):
-        build_config({"repo_args": [str(make_repo("other"))], "github": GH_REPO, "state_dir": tmp_path / "s",
-                      "gh_token_file": key_file}, tmp_path / "runner.toml")
+        build_config(
+            {
+                "repo_args": [str(make_repo("other"))],
+                "github": GH_REPO,
+                "state_dir": tmp_path / "s",
+                "gh_token_file": key_file,
+            },
+            tmp_path / "runner.toml",
+        )

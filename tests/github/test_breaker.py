@@ -4,16 +4,21 @@ import json
 import threading
 
 import pytest
+from conftest import FakeClock
 
 from runner.github.breaker import BreakerEvent, BreakerState, CallNotPermitted, CircuitBreaker
 
-from conftest import FakeClock
-
 
 def make_breaker(clock: FakeClock, **overrides) -> CircuitBreaker:
-    options = dict(window_size=10, minimum_calls=4, failure_rate_threshold=0.5,
-                   wait_in_open_s=30.0, permitted_calls_in_half_open=3,
-                   clock=clock, wall_clock=lambda: 1_700_000_000.0)
+    options = dict(
+        window_size=10,
+        minimum_calls=4,
+        failure_rate_threshold=0.5,
+        wait_in_open_s=30.0,
+        permitted_calls_in_half_open=3,
+        clock=clock,
+        wall_clock=lambda: 1_700_000_000.0,
+    )
     options.update(overrides)
     return CircuitBreaker("github", **options)
 
@@ -212,8 +217,7 @@ def test_on_transition_is_called_outside_the_lock_and_events_are_json_ready():
     open_breaker(breaker)
     clock.advance(30)
     breaker.try_acquire()
-    assert [(e.to_state, s) for e, s in seen] == [("open", BreakerState.OPEN),
-                                                   ("half_open", BreakerState.HALF_OPEN)]
+    assert [(e.to_state, s) for e, s in seen] == [("open", BreakerState.OPEN), ("half_open", BreakerState.HALF_OPEN)]
     payload = json.loads(json.dumps([e.as_dict() for e in breaker.events]))
     assert payload[0]["at"] == "2023-11-14T22:13:20.000+00:00"
     assert payload[0]["name"] == "github"

@@ -1,4 +1,5 @@
 """The token: read and checked once, scrubbed in every form, sent only to the GitHub git host."""
+
 from __future__ import annotations
 
 import base64
@@ -9,12 +10,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from conftest import GH_REPO, TOKEN, git, issue, latest_report
 from git_https import GitHttpsServer
+
 from runner.config.github import TokenError, read_token
-from runner.git.auth import git_auth_env, git_origin, remote_origin
 from runner.core.secrets import redact
+from runner.git.auth import git_auth_env, git_origin, remote_origin
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,17 +32,24 @@ def assert_absent(secrets: tuple[str, ...], *texts: str, directories: tuple[Path
 
 # --- reading --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, problem", [
-    (f"{FIRST}\n{SECOND}\n", "has 2 lines"),
-    (f"{FIRST}\r\n{SECOND}", "has 2 lines"),
-    (f"{FIRST} {SECOND}", "has whitespace inside"),
-    (f"{FIRST}\x01{SECOND}", "control character"),
-    (f"{FIRST}\u00e9{SECOND}", "other than ASCII"),
-])
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (f"{FIRST}\n{SECOND}\n", "has 2 lines"),
+        (f"{FIRST}\r\n{SECOND}", "has 2 lines"),
+        (f"{FIRST} {SECOND}", "has whitespace inside"),
+        (f"{FIRST}\x01{SECOND}", "control character"),
+        (f"{FIRST}\u00e9{SECOND}", "other than ASCII"),
+    ],
+)
 def test_a_token_with_inner_whitespace_or_control_characters_is_refused_without_echoing_it(tmp_path, content, problem):
     path = tmp_path / "token"
     path.write_text(content, encoding="utf-8")
-    for source, kwargs in (("the token file", {"token_file": path}), ("GITHUB_TOKEN", {"environ": {"GITHUB_TOKEN": content}})):
+    for source, kwargs in (
+        ("the token file", {"token_file": path}),
+        ("GITHUB_TOKEN", {"environ": {"GITHUB_TOKEN": content}}),
+    ):
         with pytest.raises(TokenError) as error:
             read_token(kwargs.get("token_file"), kwargs.get("environ"))
         message = str(error.value)
@@ -60,6 +68,7 @@ def test_surrounding_whitespace_is_dropped(tmp_path):
 
 
 # --- redaction ------------------------------------------------------------------------------
+
 
 def test_every_form_of_the_token_is_redacted():
     token = "ghp_Redact'Me\"Back\\slash_0123456789"
@@ -94,20 +103,29 @@ def test_a_refused_token_is_still_redacted_in_the_form_requests_quotes_it(tmp_pa
 
 # --- where the token goes -------------------------------------------------------------------
 
-@pytest.mark.parametrize("api, origin", [
-    ("https://api.github.com", "https://github.com"),
-    ("https://api.github.com/", "https://github.com"),
-    ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
-    ("https://api.acme.ghe.com", "https://acme.ghe.com"),
-    ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
-])
+
+@pytest.mark.parametrize(
+    "api, origin",
+    [
+        ("https://api.github.com", "https://github.com"),
+        ("https://api.github.com/", "https://github.com"),
+        ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
+        ("https://api.acme.ghe.com", "https://acme.ghe.com"),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
+    ],
+)
 def test_the_git_host_is_the_one_the_api_url_names(api, origin):
     assert git_origin(api) == origin
 
 
-@pytest.mark.parametrize("remote", [
-    "https://github.com/acme/app.git", "https://someone@github.com/acme/app", "https://GitHub.com:443/acme/app.git",
-])
+@pytest.mark.parametrize(
+    "remote",
+    [
+        "https://github.com/acme/app.git",
+        "https://someone@github.com/acme/app",
+        "https://GitHub.com:443/acme/app.git",
+    ],
+)
 def test_the_token_goes_to_the_github_host_in_an_env_only_header_scoped_to_it(remote):
     env = git_auth_env(remote, TOKEN, "https://api.github.com")
     assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
@@ -115,11 +133,19 @@ def test_the_token_goes_to_the_github_host_in_an_env_only_header_scoped_to_it(re
     assert base64.b64decode(header.split()[-1]).decode() == f"x-access-token:{TOKEN}"
 
 
-@pytest.mark.parametrize("remote", [
-    "https://gitlab.com/acme/app.git", "https://github.com.evil.example/acme/app.git", "http://github.com/acme/app.git",
-    "https://github.com:8443/acme/app.git", "git@github.com:acme/app.git", "ssh://git@github.com/acme/app.git",
-    "/srv/git/app.git", "file:///srv/git/app.git",
-])
+@pytest.mark.parametrize(
+    "remote",
+    [
+        "https://gitlab.com/acme/app.git",
+        "https://github.com.evil.example/acme/app.git",
+        "http://github.com/acme/app.git",
+        "https://github.com:8443/acme/app.git",
+        "git@github.com:acme/app.git",
+        "ssh://git@github.com/acme/app.git",
+        "/srv/git/app.git",
+        "file:///srv/git/app.git",
+    ],
+)
 def test_no_token_for_any_other_host_or_transport(remote):
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -137,22 +163,46 @@ def test_no_token_for_any_other_host_or_transport(remote):
 
 # --- end to end: runner fetch / runner process ----------------------------------------------
 
+
 def test_a_two_line_token_stops_fetch_and_process_with_exit_2_and_leaks_nowhere(github_world, runner_cli, tmp_path):
     world = github_world()
     token_file = tmp_path / "token"
     token_file.write_text(f"{FIRST}\n{SECOND}\n")
-    fetched = runner_cli("fetch", GH_REPO, "--token-file", str(token_file), "-o", str(tmp_path / "x.jsonl"),
-                         "--state-dir", str(tmp_path / "state"), env={"GITHUB_API_URL": world.url})
+    fetched = runner_cli(
+        "fetch",
+        GH_REPO,
+        "--token-file",
+        str(token_file),
+        "-o",
+        str(tmp_path / "x.jsonl"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        env={"GITHUB_API_URL": world.url},
+    )
     assert fetched.returncode == 2 and b"has 2 lines" in fetched.stderr
-    pasted = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(),
-                        env={**world.env(), "GITHUB_TOKEN": f"{FIRST}\n{SECOND}"})
+    pasted = runner_cli(
+        "process",
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        env={**world.env(), "GITHUB_TOKEN": f"{FIRST}\n{SECOND}"},
+    )
     assert pasted.returncode == 2 and b"GITHUB_TOKEN has 2 lines" in pasted.stderr
-    controlled = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(),
-                            env={**world.env(), "GITHUB_TOKEN": f"{FIRST}\x07{SECOND}"})
+    controlled = runner_cli(
+        "process",
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        env={**world.env(), "GITHUB_TOKEN": f"{FIRST}\x07{SECOND}"},
+    )
     assert controlled.returncode == 2 and b"control character" in controlled.stderr
     for result in (fetched, pasted, controlled):
-        assert_absent((FIRST, SECOND), result.stdout.decode(), result.stderr.decode(),
-                      directories=(tmp_path / "state", tmp_path / "reports"))
+        assert_absent(
+            (FIRST, SECOND),
+            result.stdout.decode(),
+            result.stderr.decode(),
+            directories=(tmp_path / "state", tmp_path / "reports"),
+        )
     assert world.emulator.stats.get("pulls_created", 0) == 0
 
 
@@ -170,34 +220,45 @@ def https_git(tmp_path):
         server.stop()
 
 
-def test_publishing_pushes_to_an_origin_on_another_host_without_the_token(github_world, https_git, runner_cli,
-                                                                            tmp_path):
+def test_publishing_pushes_to_an_origin_on_another_host_without_the_token(
+    github_world, https_git, runner_cli, tmp_path
+):
     world = github_world()
     numbers = world.seed(2)
     server = https_git(world.root)
     git(world.clone, "remote", "set-url", "origin", f"{server.url}/remote.git")
     path = world.issues_file(tmp_path / "issues.jsonl")
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
-                        env={**world.env(), **server.git_env()})
+    result = runner_cli(
+        "process", str(path), "--repo", str(world.clone), *world.fast_flags(), env={**world.env(), **server.git_env()}
+    )
     assert result.returncode == 0, result.stderr.decode()
     assert {r["status"] for r in latest_report(tmp_path / "reports")["issues"]} == {"published"}
-    assert git(world.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/runner/").split() == \
-        [f"runner/issue-{n}" for n in numbers]
+    assert git(world.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/runner/").split() == [
+        f"runner/issue-{n}" for n in numbers
+    ]
     assert server.authorizations and set(server.authorizations) == {None}
     log = (tmp_path / "state" / "logs" / "runner.log").read_text()
     assert f"the GitHub token is not sent to {server.url}" in log
-    assert_absent((TOKEN,), result.stdout.decode(), result.stderr.decode(), directories=(tmp_path / "state",
-                                                                                          tmp_path / "reports"))
+    assert_absent(
+        (TOKEN,), result.stdout.decode(), result.stderr.decode(), directories=(tmp_path / "state", tmp_path / "reports")
+    )
 
 
 def clone_over_https(runner_cli, write_issues, server: GitHttpsServer, api_url: str, tmp_path: Path, state: str):
     issues = write_issues([issue(1, "Login fails", "in app/auth/login.py")])
-    return runner_cli("process", str(issues), "--repo", f"{server.url}/remote.git", state=state,
-                      env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": api_url, **server.git_env()})
+    return runner_cli(
+        "process",
+        str(issues),
+        "--repo",
+        f"{server.url}/remote.git",
+        state=state,
+        env={"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": api_url, **server.git_env()},
+    )
 
 
-def test_a_repository_url_on_another_host_is_cloned_without_the_token(make_repo, write_issues, https_git,
-                                                                        runner_cli, tmp_path):
+def test_a_repository_url_on_another_host_is_cloned_without_the_token(
+    make_repo, write_issues, https_git, runner_cli, tmp_path
+):
     hosted = tmp_path / "hosted"
     hosted.mkdir()
     subprocess.run(["git", "clone", "-q", "--bare", str(make_repo()), str(hosted / "remote.git")], check=True)
@@ -212,5 +273,9 @@ def test_a_repository_url_on_another_host_is_cloned_without_the_token(make_repo,
     assert enterprise.returncode == 0, enterprise.stderr.decode()
     expected = "basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert server.authorizations and {a.lower() if a else a for a in server.authorizations} == {expected.lower()}
-    assert_absent((TOKEN,), enterprise.stdout.decode(), enterprise.stderr.decode(),
-                  directories=(tmp_path / "state2" / "logs", tmp_path / "reports"))
+    assert_absent(
+        (TOKEN,),
+        enterprise.stdout.decode(),
+        enterprise.stderr.decode(),
+        directories=(tmp_path / "state2" / "logs", tmp_path / "reports"),
+    )

@@ -1,4 +1,5 @@
 """`runner fetch` and `fetch_issues` against the GitHub emulator: real HTTP, real PyGithub, real git."""
+
 from __future__ import annotations
 
 import base64
@@ -8,18 +9,28 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 from github import Auth, Github
 
-from runner.github.fetch import (FetchRequest, FetchStats, NetworkError, PageCache, RateLimited, RepoNotFound,
-                                 fetch_issues, fetch_to_path, run_fetch)
 from runner.config.github import GitHubSettings
 from runner.github.client import make_github
+from runner.github.fetch import (
+    FetchRequest,
+    FetchStats,
+    NetworkError,
+    PageCache,
+    RateLimited,
+    RepoNotFound,
+    fetch_issues,
+    fetch_to_path,
+    run_fetch,
+)
 from runner.testing.emulator import Emulator, EmulatorConfig
 
 pytestmark = pytest.mark.timeout(60)
@@ -28,8 +39,10 @@ REPO = "acme/widgets"
 TOKEN = "fetch-test-token-5f3a9c"
 ROOT = Path(__file__).resolve().parents[2]
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
 ISSUES = range(1, 251)
 CLOSED = {3, 33, 133}
@@ -76,8 +89,14 @@ def bare_repo_with_branches(root: Path, branches: list[str]) -> Path:
 
 def seeding_client(url: str) -> Github:
     """PyGithub without its own pacing or retries: one call, one request."""
-    return Github(base_url=url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
-                  seconds_between_requests=None, seconds_between_writes=None)
+    return Github(
+        base_url=url,
+        auth=Auth.Token(TOKEN),
+        retry=None,
+        timeout=10,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
 
 
 def seed(url: str) -> None:
@@ -107,7 +126,7 @@ def seeded(bare: Path) -> Iterator[tuple[Emulator, datetime]]:
         boundary = int(time.time()) + 1
         time.sleep(max(boundary - time.time(), 0) + 0.05)
         seeding_client(emulator.url).get_repo(REPO).get_issue(EDITED).edit(body="edited")
-        yield emulator, datetime.fromtimestamp(boundary, timezone.utc)
+        yield emulator, datetime.fromtimestamp(boundary, UTC)
 
 
 @pytest.fixture
@@ -134,16 +153,21 @@ def descending(wanted: Any) -> list[int]:
     return sorted((n for n in ISSUES if wanted(n)), reverse=True)
 
 
-def run_cli(*args: str, token: str | None = TOKEN, url: str = "", cwd: Path | None = None,
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    token: str | None = TOKEN,
+    url: str = "",
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env["PYTHONPATH"] = str(ROOT)
     if token is not None:
         env["GITHUB_TOKEN"] = token
     if url:
         env["GITHUB_API_URL"] = url
-    return subprocess.run([sys.executable, "-m", "runner", "fetch", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runner", "fetch", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def token_forms(token: str) -> list[bytes]:
@@ -297,8 +321,22 @@ def test_cli_writes_the_file_and_never_shows_the_token(emulator: Emulator, tmp_p
 def test_cli_to_stdout_with_a_token_file_and_labels(emulator: Emulator, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    result = run_cli(REPO, "--label", "bug", "--label", "urgent", "--state", "all", "--token-file", str(token_file),
-                     "--state-dir", str(tmp_path / "state"), "--quiet", token=None, url=emulator.url)
+    result = run_cli(
+        REPO,
+        "--label",
+        "bug",
+        "--label",
+        "urgent",
+        "--state",
+        "all",
+        "--token-file",
+        str(token_file),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--quiet",
+        token=None,
+        url=emulator.url,
+    )
 
     assert result.returncode == 0, result.stderr
     assert numbers([json.loads(line) for line in result.stdout.splitlines()]) == descending(urgent)
@@ -357,8 +395,14 @@ def test_cli_json_gives_the_counts_and_the_output_path(emulator: Emulator, tmp_p
 
     assert result.returncode == 0 and result.stderr == ""
     assert json.loads(result.stdout) == {
-        "repository": REPO, "output": str(out), "issues": len(descending(lambda n: n not in CLOSED)),
-        "pages": 3, "not_modified": 0, "pull_requests_skipped": PULLS, "requests": 3}
+        "repository": REPO,
+        "output": str(out),
+        "issues": len(descending(lambda n: n not in CLOSED)),
+        "pages": 3,
+        "not_modified": 0,
+        "pull_requests_skipped": PULLS,
+        "requests": 3,
+    }
     assert len(out.read_text().splitlines()) == len(descending(lambda n: n not in CLOSED))
 
     stdout, stderr = io.StringIO(), io.StringIO()

@@ -1,18 +1,19 @@
 """Write pacing with a fake clock: intervals, content budgets, pauses after secondary limits,
 backing off and recovering, what the pacer assumes about other clients, deferring; the live
 view's word on a pause; and end to end against the emulator with another client on the account."""
+
 from __future__ import annotations
 
 import io
 import time
 
 import pytest
+from conftest import GH_REPO, TOKEN, latest_report
 from rich.console import Console
 
-from conftest import GH_REPO, TOKEN, latest_report
 from runner.cli import ui
-from runner.github.pacing import Pacer
 from runner.core.retry import Deferral
+from runner.github.pacing import Pacer
 
 
 class FakeTime:
@@ -214,8 +215,19 @@ def test_time_scale_compresses_windows_and_advice():
 
 
 def status_snapshot(paused_until: float | None) -> dict:
-    return {"queue": [0, 1, 2, 3], "open": 1, "workers": 2, "busy": 1, "target": 2, "throughput": 1.5, "p95": 0.2,
-            "scaling": "-", "breaker": "closed", "totals": {}, "paused_until": paused_until}
+    return {
+        "queue": [0, 1, 2, 3],
+        "open": 1,
+        "workers": 2,
+        "busy": 1,
+        "target": 2,
+        "throughput": 1.5,
+        "p95": 0.2,
+        "scaling": "-",
+        "breaker": "closed",
+        "totals": {},
+        "paused_until": paused_until,
+    }
 
 
 def test_status_line_says_paused_by_github_until_when(monkeypatch):
@@ -241,8 +253,15 @@ def fill_the_minute_when_runner_starts(world, stop) -> dict[str, int]:
     comments until GitHub refuses."""
     from github import Auth, Github, GithubException
 
-    gh = Github(base_url=world.url, auth=Auth.Token(TOKEN), retry=None, timeout=10, user_agent=COMPETITOR,
-                seconds_between_requests=None, seconds_between_writes=None)
+    gh = Github(
+        base_url=world.url,
+        auth=Auth.Token(TOKEN),
+        retry=None,
+        timeout=10,
+        user_agent=COMPETITOR,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
     target = gh.get_repo(GH_REPO).get_issue(1)
     baseline = world.emulator.stats["requests"]
     made = {"comments": 0}
@@ -258,7 +277,8 @@ def fill_the_minute_when_runner_starts(world, stop) -> dict[str, int]:
 
 
 def test_a_competing_client_spends_the_budget_and_runner_still_publishes_each_issue_once(
-        github_world, runner_cli, tmp_path):
+    github_world, runner_cli, tmp_path
+):
     import threading
 
     world = github_world(content_per_minute=10, time_scale=60.0)
@@ -269,8 +289,18 @@ def test_a_competing_client_spends_the_budget_and_runner_still_publishes_each_is
     other = threading.Thread(target=lambda: made.update(fill_the_minute_when_runner_starts(world, stop)))
     other.start()
     try:
-        result = runner_cli("process", str(path), "--repo", str(world.clone), "--github", GH_REPO,
-                            "--publish", "pr", "--commit-plan", env=world.env())
+        result = runner_cli(
+            "process",
+            str(path),
+            "--repo",
+            str(world.clone),
+            "--github",
+            GH_REPO,
+            "--publish",
+            "pr",
+            "--commit-plan",
+            env=world.env(),
+        )
     finally:
         stop.set()
         other.join(timeout=30)

@@ -1,6 +1,8 @@
 """Publishing end to end: runner process --github against the local GitHub emulator over HTTP."""
+
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -9,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import GH_REPO, TOKEN, branches, git, latest_report
 
 pytestmark = pytest.mark.timeout(240)
@@ -28,10 +29,8 @@ def assert_token_nowhere(result, tmp_path: Path) -> None:
     assert TOKEN not in result.stdout.decode() + result.stderr.decode()
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".md", ".jsonl", ".log", ".txt", ""):
-            try:
+            with contextlib.suppress(IsADirectoryError):
                 assert TOKEN not in path.read_text(errors="ignore"), path
-            except IsADirectoryError:
-                pass
 
 
 def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, runner_cli, tmp_path):
@@ -70,8 +69,10 @@ def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_pat
     world = github_world()
     world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
-                      env=world.env()).returncode == 0
+    assert (
+        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
+        == 0
+    )
     closed = pulls(world)[0]
     closed.edit(state="closed")
     result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
@@ -133,8 +134,9 @@ def test_no_comment_opens_labelled_pull_requests_and_creates_no_comment(github_w
     numbers = world.seed(4)
     path = world.issues_file(tmp_path / "issues.jsonl")
     before = world.emulator.stats
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--no-comment",
-                        env=world.env())
+    result = runner_cli(
+        "process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--no-comment", env=world.env()
+    )
     assert result.returncode == 0, result.stderr.decode()
     made = pulls(world)
     assert sorted(p.head.ref for p in made) == sorted(f"runner/issue-{n}" for n in numbers)
@@ -160,8 +162,9 @@ def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, 
     assert report["totals"]["read"] == 119 and report["totals"]["succeeded"] == 119
     assert len(branches(world.clone)) == 119
     assert world.emulator.stats["pulls_created"] == 119
-    bad = runner_cli("process", "--repo", str(world.clone), *world.fast_flags(),
-                     env={**world.env(), "GITHUB_TOKEN": "wrong-token"})
+    bad = runner_cli(
+        "process", "--repo", str(world.clone), *world.fast_flags(), env={**world.env(), "GITHUB_TOKEN": "wrong-token"}
+    )
     assert bad.returncode == 2 and "wrong-token" not in bad.stderr.decode()
 
 
@@ -198,13 +201,14 @@ def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, run
     assert git(world.bare, "rev-parse", f"refs/heads/runner/issue-{numbers[0]}") == foreign
 
 
-def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_persons(github_world, runner_cli,
-                                                                                     tmp_path):
+def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_persons(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
-                      env=world.env()).returncode == 0
+    assert (
+        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
+        == 0
+    )
     repo = world.client().get_repo(GH_REPO)
     by_issue = {int(p.head.ref.rsplit("-", 1)[1]): p for p in pulls(world)}
     by_issue[2].edit(body="Reviewer's own description.\r\nKeep this.")
@@ -227,9 +231,23 @@ def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_pers
 
 def start_process(args: list[str], tmp_path: Path, env: dict[str, str], name: str) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.Popen([sys.executable, "-m", "runner", "process", *args,
-                             "--state-dir", str(tmp_path / f"state-{name}"), "--report-dir", str(tmp_path / f"reports-{name}")],
-                            cwd=tmp_path, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "process",
+            *args,
+            "--state-dir",
+            str(tmp_path / f"state-{name}"),
+            "--report-dir",
+            str(tmp_path / f"reports-{name}"),
+        ],
+        cwd=tmp_path,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def comment_authors(world, number: int) -> list[str]:
@@ -274,12 +292,17 @@ def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(gi
     world = github_world(logins={"mallory-token": "mallory"})
     world.seed(2)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
-                      env=world.env()).returncode == 0
+    assert (
+        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
+        == 0
+    )
     runners = next(p for p in pulls(world) if p.head.ref == "runner/issue-2")
     runners.edit(state="closed")
-    theirs = world.client("mallory-token").get_repo(GH_REPO).create_pull(
-        base="main", head="runner/issue-2", title="mine now", body=runners.body)
+    theirs = (
+        world.client("mallory-token")
+        .get_repo(GH_REPO)
+        .create_pull(base="main", head="runner/issue-2", title="mine now", body=runners.body)
+    )
     world.client().get_repo(GH_REPO).get_issue(2).edit(body="Now it also crashes in app/auth/session.py")
     world.reset_limits()
     edited = world.issues_file(tmp_path / "edited.jsonl")
@@ -334,7 +357,7 @@ class HangingServer:
         while not self.stopping.is_set():
             try:
                 self.held.append(self.sock.accept()[0])
-            except socket.timeout:
+            except TimeoutError:
                 continue
 
     def close(self) -> None:
@@ -355,8 +378,16 @@ def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(
     url = f"http://127.0.0.1:{hanging.port}/acme/inventory.git"
     try:
         git(world.clone, "remote", "set-url", "origin", url)
-        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(),
-                            "--push-timeout", "1", env=world.env())
+        result = runner_cli(
+            "process",
+            str(path),
+            "--repo",
+            str(world.clone),
+            *world.fast_flags(),
+            "--push-timeout",
+            "1",
+            env=world.env(),
+        )
         assert result.returncode == 3, result.stderr.decode()
         assert "Traceback" not in result.stderr.decode()
         assert hanging.held, "git never reached the hanging remote"

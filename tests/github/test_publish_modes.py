@@ -1,5 +1,6 @@
 """Publish modes end to end: triage (labels and one comment on the issue, nothing pushed) and pr with
 a fixer (a draft PR whose diff is only the change), through PyGithub and the emulator."""
+
 from __future__ import annotations
 
 import json
@@ -84,8 +85,9 @@ def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world,
     before = {n: triage_comments(world, n)[0] for n in (1, 2, 3)}
     before[2].edit(before[2].body.replace("**Triage by runner**", "**Triage (checked by a maintainer)**"))
     for number in (1, 2):
-        repo.get_issue(number).edit(title=f"Typo in the docs, minor ({number})",
-                                    body="Spelling mistake in the readme, docs/index.md")
+        repo.get_issue(number).edit(
+            title=f"Typo in the docs, minor ({number})", body="Spelling mistake in the readme, docs/index.md"
+        )
     world.reset_limits()
     counts = dict(world.emulator.stats)
     run(runner_cli, world, world.issues_file(tmp_path / "edited.jsonl"), *TRIAGE)
@@ -126,11 +128,24 @@ def test_a_label_a_person_removed_stays_removed(github_world, runner_cli, tmp_pa
 def test_label_names_come_from_the_config(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(1)
-    (tmp_path / "runner.toml").write_text('[github]\ncontent_per_minute = 1000\npublish = "triage"\n'
-                                          'priority_label = "P: {priority}"\nkind_label = "type: {kind}"\n')
+    (tmp_path / "runner.toml").write_text(
+        '[github]\ncontent_per_minute = 1000\npublish = "triage"\n'
+        'priority_label = "P: {priority}"\nkind_label = "type: {kind}"\n'
+    )
     path = world.issues_file(tmp_path / "issues.jsonl")
-    result = runner_cli("process", str(path), "--repo", str(world.clone), "--github", GH_REPO,
-                        "--write-interval", "0", "--notify-interval", "0", env=world.env())
+    result = runner_cli(
+        "process",
+        str(path),
+        "--repo",
+        str(world.clone),
+        "--github",
+        GH_REPO,
+        "--write-interval",
+        "0",
+        "--notify-interval",
+        "0",
+        env=world.env(),
+    )
     assert result.returncode == 0, result.stderr.decode()
     assert issue_labels(world, 1) == {"P: high", "type: bug"}
 
@@ -140,12 +155,14 @@ def test_pr_mode_needs_a_fixer_or_commit_plan(github_world, runner_cli, tmp_path
     world.seed(1)
     path = world.issues_file(tmp_path / "issues.jsonl")
     writes = world.emulator.stats["writes"]
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "pr"),
-                        env=world.env())
+    result = runner_cli(
+        "process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "pr"), env=world.env()
+    )
     assert result.returncode == 2
     assert "--commit-plan" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
-    bad = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "both"),
-                     env=world.env())
+    bad = runner_cli(
+        "process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "both"), env=world.env()
+    )
     assert bad.returncode == 2 and "triage, pr" in bad.stderr.decode()
     assert world.emulator.stats["writes"] == writes
 
@@ -195,8 +212,17 @@ def test_a_local_fixer_branch_holds_only_the_change(make_repo, write_issues, run
     assert result.returncode == 0, result.stderr.decode()
     assert git(repo, "diff", "--name-only", "main", "runner/issue-1").split() == ["app/auth/login.py"]
     assert "# Plan for #1" in git(repo, "log", "-1", "--format=%B", "runner/issue-1")
-    planned = runner_cli("process", str(path), "--repo", str(repo), "--command", f"{sys.executable} {fixer}",
-                         "--commit-plan", "--branch-prefix", "planned/")
+    planned = runner_cli(
+        "process",
+        str(path),
+        "--repo",
+        str(repo),
+        "--command",
+        f"{sys.executable} {fixer}",
+        "--commit-plan",
+        "--branch-prefix",
+        "planned/",
+    )
     assert planned.returncode == 0, planned.stderr.decode()
     assert ".runner/issues/1/PLAN.md" in git(repo, "diff", "--name-only", "main", "planned/1").split()
     assert json.loads(json.dumps(latest_report(tmp_path / "reports")["issues"][0]["published"])) == []

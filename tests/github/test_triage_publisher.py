@@ -1,4 +1,5 @@
 """The triage publisher's pure parts: when a comment counts as saying the same, label specs."""
+
 from __future__ import annotations
 
 from runner.github.publisher import is_unedited, signed_body

@@ -1,4 +1,5 @@
 """`runner learn`: a repository's own labels teach its triage; the model is kept safely and used by runs."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import GH_REPO, issue, latest_report
-from runner.learn import store as model_store
+
 from runner.cli.learn import learn_repository
-from runner.learn.classifier import LabelMap, LearnError, examples_from_items, vectorize
-from runner.learn.settings import RunTriager, learn_settings
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
+from runner.learn import store as model_store
+from runner.learn.classifier import LabelMap, LearnError, examples_from_items, vectorize
 from runner.learn.model import LearnedTriager, train_repository
+from runner.learn.settings import RunTriager, learn_settings
 
 REPO = "acme/widgets"
 PARTS = ["gizmo panel", "sprocket view", "ledger pane", "flux dial", "quill strip", "orbit tray"]
@@ -23,10 +24,18 @@ PARTS = ["gizmo panel", "sprocket view", "ledger pane", "flux dial", "quill stri
 # its feature requests are "wishlist" items, its questions are "pondering" things.
 WORDS = {
     "bug": ["garbles the glyphs", "jitters after resizing", "shows ghost rows", "drops the last tick"],
-    "feature": ["wishlist: a dark variant", "wishlist: keyboard chords", "wishlist: export to svg",
-                "wishlist: pinned presets"],
-    "question": ["pondering the right setup", "pondering how teams deploy it", "pondering the defaults",
-                 "pondering the licence terms"],
+    "feature": [
+        "wishlist: a dark variant",
+        "wishlist: keyboard chords",
+        "wishlist: export to svg",
+        "wishlist: pinned presets",
+    ],
+    "question": [
+        "pondering the right setup",
+        "pondering how teams deploy it",
+        "pondering the defaults",
+        "pondering the licence terms",
+    ],
 }
 LABELS = {"bug": "kind/glitch", "feature": "kind/wishlist", "question": "kind/pondering"}
 MAPPING = {"kind/glitch": "bug", "kind/wishlist": "feature", "kind/pondering": "question"}
@@ -38,8 +47,16 @@ def labelled_items(count: int, seed: int = 7) -> list[dict]:
     for n in range(1, count + 1):
         kind = ("bug", "feature", "question")[n % 3]
         part, words = rng.choice(PARTS), rng.choice(WORDS[kind])
-        items.append(issue(n, f"The {part} {words}", f"Seen in the {part}: {words}.", [LABELS[kind]],
-                           repository_url=f"https://api.github.com/repos/{REPO}", state="closed"))
+        items.append(
+            issue(
+                n,
+                f"The {part} {words}",
+                f"Seen in the {part}: {words}.",
+                [LABELS[kind]],
+                repository_url=f"https://api.github.com/repos/{REPO}",
+                state="closed",
+            )
+        )
     return items
 
 
@@ -60,14 +77,16 @@ def test_a_small_labelled_history_predicts_held_out_issues_better_than_the_rules
     learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
     by_model = [learned.triage(as_issue(i)).kind for i in held_out]
     by_rules = [Triager().triage(as_issue(i)).kind for i in held_out]
-    right = lambda guesses: sum(g == t for g, t in zip(guesses, truth))  # noqa: E731
+    right = lambda guesses: sum(g == t for g, t in zip(guesses, truth, strict=False))  # noqa: E731
     assert right(by_model) > right(by_rules)
     assert right(by_model) >= 0.9 * len(truth)
     assert all(learned.triage(as_issue(i)).kind_reason.startswith("model (") for i in held_out)
 
 
 def test_labels_on_the_issue_still_win_over_the_model() -> None:
-    model, _ = train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))
+    model, _ = train_repository(
+        REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING))
+    )
     learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
     item = labelled_items(1)[0]
     result = learned.triage(Issue(1, item["title"], item["body"], ("documentation",), REPO, None, None, 1, "h"))
@@ -75,7 +94,9 @@ def test_labels_on_the_issue_still_win_over_the_model() -> None:
 
 
 def test_an_unsure_model_leaves_the_decision_to_the_rules() -> None:
-    model, _ = train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))
+    model, _ = train_repository(
+        REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING))
+    )
     learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=1.01)
     result = learned.triage(Issue(1, "How do I set the theme?", "", (), REPO, None, None, 1, "h"))
     assert result.kind == "question" and "(rules; model" in result.kind_reason
@@ -101,12 +122,15 @@ def test_label_mappings_from_runner_toml_join_the_aliases() -> None:
     assert dict(labels.unmapped) == {"good first issue": 1}
 
 
-@pytest.mark.parametrize("table, words", [
-    ({"labels": {"RFC": "epic"}}, "expected a kind"),
-    ({"min_issues": "many"}, "min_issues must be a whole number"),
-    ({"min_confidence": 2}, "min_confidence <= 1"),
-    ({"max_age": 3}, "unknown [learn] key 'max_age'"),
-])
+@pytest.mark.parametrize(
+    "table, words",
+    [
+        ({"labels": {"RFC": "epic"}}, "expected a kind"),
+        ({"min_issues": "many"}, "min_issues must be a whole number"),
+        ({"min_confidence": 2}, "min_confidence <= 1"),
+        ({"max_age": 3}, "unknown [learn] key 'max_age'"),
+    ],
+)
 def test_bad_learn_settings_are_named(table: dict, words: str) -> None:
     with pytest.raises((ValueError, LearnError), match=None) as caught:
         LabelMap.from_rules(TriageRules(), learn_settings(table).labels)
@@ -118,7 +142,9 @@ def test_bad_learn_settings_are_named(table: dict, words: str) -> None:
 
 @pytest.fixture(scope="module")
 def trained():
-    return train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))[0]
+    return train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))[
+        0
+    ]
 
 
 def test_a_stored_model_loads_back_and_predicts_the_same(tmp_path: Path, trained) -> None:
@@ -155,7 +181,8 @@ def test_a_damaged_or_old_model_is_ignored_with_a_clear_message(tmp_path: Path, 
 def test_a_missing_model_means_rules_without_a_word(tmp_path: Path) -> None:
     warnings: list[str] = []
     result = RunTriager(TriageRules(), tmp_path, warn=warnings.append).triage(
-        Issue(1, "Add dark mode", "", (), REPO, None, None, 1, "h"))
+        Issue(1, "Add dark mode", "", (), REPO, None, None, 1, "h")
+    )
     assert result.kind == "feature" and warnings == []
 
 
@@ -168,9 +195,17 @@ def test_model_files_hold_no_pickle(tmp_path: Path, trained) -> None:
 
 
 def test_learn_from_a_file_then_process_uses_the_model(runner_cli, write_issues, make_repo, tmp_path: Path) -> None:
-    (tmp_path / "runner.toml").write_text('[learn.labels]\n"kind/glitch" = "bug"\n"kind/wishlist" = "feature"\n'
-                                          '"kind/pondering" = "question"\n')
-    history = write_issues(labelled_items(60) + [issue(99, "Odd one", "", ["wontfix"], repository_url=f"https://api.github.com/repos/{REPO}")], name="history.jsonl", lines=True)
+    (tmp_path / "runner.toml").write_text(
+        '[learn.labels]\n"kind/glitch" = "bug"\n"kind/wishlist" = "feature"\n"kind/pondering" = "question"\n'
+    )
+    history = write_issues(
+        [
+            *labelled_items(60),
+            issue(99, "Odd one", "", ["wontfix"], repository_url=f"https://api.github.com/repos/{REPO}"),
+        ],
+        name="history.jsonl",
+        lines=True,
+    )
     learned = runner_cli("learn", "--from", str(history), "--state-dir", str(tmp_path / "state"))
     out = learned.stdout.decode()
     assert learned.returncode == 0, learned.stderr.decode()
@@ -213,8 +248,10 @@ def test_learn_fetches_labelled_issues_from_github(github_world, runner_cli, tmp
         created = repo.create_issue(item["title"], body=item["body"], labels=[item["labels"][0]])
         if item["number"] % 2:
             created.edit(state="closed")
-    (tmp_path / "runner.toml").write_text('[learn]\nmin_issues = 6\n[learn.labels]\n"kind/glitch" = "bug"\n'
-                                          '"kind/wishlist" = "feature"\n"kind/pondering" = "question"\n')
+    (tmp_path / "runner.toml").write_text(
+        '[learn]\nmin_issues = 6\n[learn.labels]\n"kind/glitch" = "bug"\n'
+        '"kind/wishlist" = "feature"\n"kind/pondering" = "question"\n'
+    )
     done = runner_cli("learn", GH_REPO, "--state-dir", str(tmp_path / "state"), env=world.env())
     assert done.returncode == 0, done.stderr.decode()
     assert f"{GH_REPO}: 15 issues read, 15 with a kind or priority label" in done.stdout.decode()
@@ -230,13 +267,17 @@ def test_nightly_retrains_a_model_older_than_max_age_days(github_world, runner_c
     for item in labelled_items(15):
         repo.create_issue(item["title"], body=item["body"], labels=[item["labels"][0]]).edit(state="closed")
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'\n[repos]\n"{GH_REPO}" = "{world.clone}"\n[learn]\nmin_issues = 6\n'
-                      'max_age_days = 1\n[learn.labels]\n"kind/glitch" = "bug"\n"kind/wishlist" = "feature"\n'
-                      '"kind/pondering" = "question"\n')
+    config.write_text(
+        config.read_text() + f'\n[repos]\n"{GH_REPO}" = "{world.clone}"\n[learn]\nmin_issues = 6\n'
+        'max_age_days = 1\n[learn.labels]\n"kind/glitch" = "bug"\n"kind/wishlist" = "feature"\n'
+        '"kind/pondering" = "question"\n'
+    )
     state = tmp_path / "state"
     assert runner_cli("learn", GH_REPO, "--state-dir", str(state), env=world.env()).returncode == 0
     fresh = model_store.load(state, GH_REPO)
-    model_store.save(state, type(fresh)(GH_REPO, fresh.kind, fresh.priority, dict(fresh.meta, trained_at="2020-01-01T00:00:00Z")))
+    model_store.save(
+        state, type(fresh)(GH_REPO, fresh.kind, fresh.priority, dict(fresh.meta, trained_at="2020-01-01T00:00:00Z"))
+    )
     night = runner_cli("nightly", "--state-dir", str(state), "--report-dir", str(tmp_path / "reports"), env=world.env())
     output = night.stdout.decode() + night.stderr.decode()
     assert night.returncode == 0, output

@@ -3,6 +3,7 @@
 It checks that the suite completes and writes a valid results file with every scenario,
 never how fast anything was (machines are noisy).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ SCENARIOS = {"original", "pipeline", "baselines", "pacing", "adaptive", "crash",
 @pytest.mark.timeout(300)
 def test_quick_suite_writes_a_complete_results_file(tmp_path):
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "perf.bench", "--quick", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, timeout=280)
+    proc = subprocess.run(
+        [sys.executable, "-m", "perf.bench", "--quick", "--out", str(out)], cwd=ROOT, capture_output=True, timeout=280
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     [json_path] = out.glob("bench-*.json")
     result = json.loads(json_path.read_text())

@@ -1,5 +1,6 @@
 """Smoke test of `make eval` on the requests + flask slice (nine real issues): it runs end to end
 and writes its results. No score is asserted: quality is measured by `make eval` itself."""
+
 from __future__ import annotations
 
 import json
@@ -12,18 +13,36 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval" / "localization"
 
-pytestmark = pytest.mark.skipif(not (EVAL / "swebench-lite.jsonl").is_file(),
-                                reason=f"evaluation data not found at {EVAL}")
+pytestmark = pytest.mark.skipif(
+    not (EVAL / "swebench-lite.jsonl").is_file(), reason=f"evaluation data not found at {EVAL}"
+)
 
 
 def test_the_slice_is_scored_beside_bm25(tmp_path: Path) -> None:
     pytest.importorskip("bm25s")
     pytest.importorskip("Stemmer")
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "perf.eval_localization", "--instances",
-                           str(EVAL / "swebench-lite.jsonl"), "--bundles", str(EVAL / "repos"),
-                           "--repos", "requests,flask", "--out", str(out), "--cache", str(tmp_path / "clones")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=110)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perf.eval_localization",
+            "--instances",
+            str(EVAL / "swebench-lite.jsonl"),
+            "--bundles",
+            str(EVAL / "repos"),
+            "--repos",
+            "requests,flask",
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "clones"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     [json_path] = out.glob("eval-*.json")
     result = json.loads(json_path.read_text())
@@ -35,8 +54,21 @@ def test_the_slice_is_scored_beside_bm25(tmp_path: Path) -> None:
 
 
 def test_a_missing_instances_file_is_a_usage_error(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "perf.eval_localization", "--instances", str(tmp_path / "none.jsonl"),
-                           "--bundles", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perf.eval_localization",
+            "--instances",
+            str(tmp_path / "none.jsonl"),
+            "--bundles",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "none.jsonl: no such instances file" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -4,13 +4,14 @@ Each test takes `make_pool`, parametrized over the local SagePool and a DaskPool
 LocalCluster, so the dispatcher's assumptions hold wherever the sages run. Tasks are
 standard-library callables: a Dask worker process can import them without the tests.
 """
+
 from __future__ import annotations
 
 import operator
 import os
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import wait
-from typing import Callable, Iterator
 
 import pytest
 

@@ -1,6 +1,8 @@
 """SagePool with real worker processes: crashes, timeouts, recycling, resizing, shutdown."""
+
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -8,17 +10,25 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable, Iterator
 
+import pool_tasks as tasks
 import psutil
 import pytest
 
-import pool_tasks as tasks
-from runner.pool import (ArgumentsNotPicklable, InitializerError, PoolBroken, PoolEvent,
-                         RemoteTraceback, ResultNotPicklable, SagePool, TaskTimeout,
-                         WorkerCrashed)
+from runner.pool import (
+    ArgumentsNotPicklable,
+    InitializerError,
+    PoolBroken,
+    PoolEvent,
+    RemoteTraceback,
+    ResultNotPicklable,
+    SagePool,
+    TaskTimeout,
+    WorkerCrashed,
+)
 from runner.pool.errors import PoolError
 
 
@@ -35,10 +45,8 @@ def make_pool() -> Iterator[Callable[..., SagePool]]:
     yield make
     for pool in pools:
         for pid in pool.worker_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -147,8 +155,9 @@ def test_a_task_past_its_timeout_is_killed_with_its_children(make_pool, tmp_path
 
 
 @pytest.mark.timeout(20)
-@pytest.mark.parametrize("task", [tasks.return_lambda, tasks.return_lock, tasks.raise_unpicklable,
-                                  tasks.raise_unrebuildable])
+@pytest.mark.parametrize(
+    "task", [tasks.return_lambda, tasks.return_lock, tasks.raise_unpicklable, tasks.raise_unrebuildable]
+)
 def test_an_unpicklable_result_fails_only_its_task(make_pool, task):
     pool = make_pool(1)
     before = pool.submit(tasks.pid).result(timeout=10)
@@ -214,8 +223,7 @@ def test_a_worker_is_recycled_after_max_tasks(make_pool):
 @pytest.mark.timeout(20)
 def test_a_worker_whose_memory_grows_too_big_is_recycled(make_pool):
     events: list[PoolEvent] = []
-    pool = make_pool(1, max_worker_rss=150 * 2**20, rss_check_interval=0.05,
-                     on_event=events.append)
+    pool = make_pool(1, max_worker_rss=150 * 2**20, rss_check_interval=0.05, on_event=events.append)
     small = pool.submit(tasks.pid).result(timeout=10)
     assert pool.submit(tasks.grow, 200).result(timeout=10) == small
     wait_until(lambda: pool.worker_pids() not in ([], [small]))
@@ -359,9 +367,13 @@ def test_large_arguments_and_results_do_not_block_the_pipes(make_pool):
 
 def test_errors_pickle_and_say_whether_a_retry_may_help():
     errors: list[PoolError] = [
-        WorkerCrashed("f(1)", 123, -9), TaskTimeout("f(1)", 2.5), ResultNotPicklable("no"),
-        ArgumentsNotPicklable("no"), InitializerError("init failed: ValueError: x", "tb"),
-        PoolBroken("broken")]
+        WorkerCrashed("f(1)", 123, -9),
+        TaskTimeout("f(1)", 2.5),
+        ResultNotPicklable("no"),
+        ArgumentsNotPicklable("no"),
+        InitializerError("init failed: ValueError: x", "tb"),
+        PoolBroken("broken"),
+    ]
     for error in errors:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and copy.args == error.args

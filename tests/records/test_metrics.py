@@ -4,11 +4,9 @@ import json
 import statistics
 
 import pytest
-
-from runner.records.metrics import RunMetrics, percentiles, summarize
-
 from conftest import FakeClock
 
+from runner.records.metrics import RunMetrics, percentiles, summarize
 
 
 def finish_one_by_one(metrics: RunMetrics, clock: FakeClock, count: int, every_s: float, priority: int = 1) -> None:
@@ -17,6 +15,7 @@ def finish_one_by_one(metrics: RunMetrics, clock: FakeClock, count: int, every_s
         metrics.record_enqueued(key)
         clock.advance(every_s)
         metrics.record_finished(key, "committed", priority)
+
 
 def test_percentiles_of_nothing_are_none():
     assert percentiles([]) == {"p50": None, "p95": None, "p99": None}
@@ -68,8 +67,13 @@ def test_latency_runs_from_first_enqueue_to_terminal_state_including_retries_and
 def test_counts_error_rate_and_skipped_handling():
     clock = FakeClock(500.0)
     metrics = RunMetrics(clock=clock)
-    outcomes = [(1, "published", "high"), (2, "failed", "low"), (3, "committed", "low"),
-                (4, "skipped", "low"), (5, "deferred", "medium")]
+    outcomes = [
+        (1, "published", "high"),
+        (2, "failed", "low"),
+        (3, "committed", "low"),
+        (4, "skipped", "low"),
+        (5, "deferred", "medium"),
+    ]
     for key, _, _ in outcomes:
         metrics.record_enqueued(key)
     clock.advance(1.0)

@@ -5,6 +5,7 @@ up or refuses writes, the run must still end cleanly, say what failed and where 
 the work stands, leave no partial file behind, and exit 1. The failures here are real: a
 full tmpfs, `/dev/full`, a file-size limit.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import branches, issue
+
 from runner.records.journal import Journal
 from runner.records.report import ReportError, ReportSink
 
@@ -26,8 +27,13 @@ needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="no /dev/full"
 
 
 def record(number: int, status: str = "committed") -> dict:
-    return {"number": number, "title": f"Crash {number} in parse_config", "status": status,
-            "branch": f"runner/issue-{number}", "error": None}
+    return {
+        "number": number,
+        "title": f"Crash {number} in parse_config",
+        "status": status,
+        "branch": f"runner/issue-{number}",
+        "error": None,
+    }
 
 
 def fill_on_write(path: Path) -> None:
@@ -79,8 +85,9 @@ def test_a_report_directory_that_cannot_be_made_is_a_usage_error(make_repo, writ
 
 def issues_file(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps(issue(n, f"Crash {n} in create_session", "x " * 200)) + "\n"
-                            for n in range(1, count + 1)))
+    path.write_text(
+        "".join(json.dumps(issue(n, f"Crash {n} in create_session", "x " * 200)) + "\n" for n in range(1, count + 1))
+    )
     return path
 
 
@@ -93,8 +100,9 @@ def private_mount_prefix(tmp_path: Path) -> list[str]:
     prefix = [unshare, "--mount"] if os.geteuid() == 0 else [unshare, "--map-root-user", "--mount"]
     probe = tmp_path / "probe"
     probe.mkdir()
-    tried = subprocess.run([*prefix, "mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(probe)],
-                           capture_output=True)
+    tried = subprocess.run(
+        [*prefix, "mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(probe)], capture_output=True
+    )
     probe.rmdir()
     if tried.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs in a private namespace: {tried.stderr.decode().strip()}")
@@ -109,18 +117,36 @@ def runner_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("size, what_fills", [("64k", "the JSON report"), ("16k", "the side file, mid-run")])
-def test_a_run_whose_report_directory_fills_up_ends_clean_with_its_work_journaled(make_repo, tmp_path, size,
-                                                                                  what_fills):
+def test_a_run_whose_report_directory_fills_up_ends_clean_with_its_work_journaled(
+    make_repo, tmp_path, size, what_fills
+):
     prefix = private_mount_prefix(tmp_path)
     repo = make_repo()
     full, state, listing = tmp_path / "full", tmp_path / "state", tmp_path / "listing"
     full.mkdir()
     reports = full / "reports"
-    argv = [sys.executable, "-m", "runner", "process", str(issues_file(tmp_path, 100)), "--repo", str(repo),
-            "--state-dir", str(state), "--report-dir", str(reports), "-q"]
+    argv = [
+        sys.executable,
+        "-m",
+        "runner",
+        "process",
+        str(issues_file(tmp_path, 100)),
+        "--repo",
+        str(repo),
+        "--state-dir",
+        str(state),
+        "--report-dir",
+        str(reports),
+        "-q",
+    ]
     script = ON_TMPFS.replace('ls -A "$2"', f'ls -A "{reports}"')
-    done = subprocess.run([*prefix, "sh", "-c", script, "sh", size, str(full), *argv], capture_output=True,
-                          cwd=tmp_path, env=runner_env(LISTING=str(listing)), timeout=120)
+    done = subprocess.run(
+        [*prefix, "sh", "-c", script, "sh", size, str(full), *argv],
+        capture_output=True,
+        cwd=tmp_path,
+        env=runner_env(LISTING=str(listing)),
+        timeout=120,
+    )
     err = done.stderr.decode()
     assert done.returncode == 1, err
     assert "Traceback" not in err
@@ -136,8 +162,12 @@ def test_a_run_whose_report_directory_fills_up_ends_clean_with_its_work_journale
         assert (last["exit_code"], last["report"], last["totals"]["succeeded"]) == (1, None, 100)
     finally:
         journal.close()
-    status = subprocess.run([sys.executable, "-m", "runner", "status", "--state-dir", str(state)],
-                            capture_output=True, cwd=tmp_path, env=runner_env())
+    status = subprocess.run(
+        [sys.executable, "-m", "runner", "status", "--state-dir", str(state)],
+        capture_output=True,
+        cwd=tmp_path,
+        env=runner_env(),
+    )
     assert "report: not written" in status.stdout.decode() and "done 100" in status.stdout.decode()
 
 
@@ -150,10 +180,28 @@ def test_a_file_size_limit_mid_run_ends_a_dry_run_clean(make_repo, tmp_path):
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    done = subprocess.run([sys.executable, "-m", "runner", "process", str(issues_file(tmp_path, 200)), "--repo",
-                           str(repo), "--state-dir", str(tmp_path / "state"), "--report-dir", str(reports),
-                           "--dry-run", "-q"], capture_output=True, cwd=tmp_path, env=runner_env(), preexec_fn=limited,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "process",
+            str(issues_file(tmp_path, 200)),
+            "--repo",
+            str(repo),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(reports),
+            "--dry-run",
+            "-q",
+        ],
+        capture_output=True,
+        cwd=tmp_path,
+        env=runner_env(),
+        preexec_fn=limited,
+        timeout=120,
+    )
     err = done.stderr.decode()
     assert done.returncode == 1, err
     assert "Traceback" not in err and "File too large" in err and "this was a dry run" in err

@@ -1,4 +1,5 @@
 """collector.describe: how an attempt's error is summed up for the report and the journal."""
+
 from __future__ import annotations
 
 from runner.run.collector import describe

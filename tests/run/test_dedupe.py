@@ -1,4 +1,5 @@
 """runner.run.dedupe: possible duplicates within a batch, by shared title words, in bounded memory."""
+
 from __future__ import annotations
 
 from runner.run.dedupe import COMMON_WORD_HOLDERS, DuplicateFinder, title_words

@@ -1,4 +1,5 @@
 """Cron use: the journal, crash-safe resume, signals, the state-dir lock, runner nightly."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import GH_REPO, branches, git, latest_report
 
 pytestmark = pytest.mark.timeout(300)
@@ -20,9 +20,21 @@ pytestmark = pytest.mark.timeout(300)
 def start_runner(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "runner", *args, "--state-dir", str(tmp_path / "state"),
-         "--report-dir", str(tmp_path / "reports")],
-        cwd=tmp_path, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            *args,
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(tmp_path / "reports"),
+        ],
+        cwd=tmp_path,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def exactly_once(world, numbers) -> None:
@@ -39,8 +51,18 @@ def test_sigkill_of_the_master_at_random_moments_never_duplicates(github_world, 
     world = github_world()
     numbers = world.seed(12)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    args = ["process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--notify-interval", "0.05",
-            "--workers", "1", "-q"]
+    args = [
+        "process",
+        str(path),
+        "--repo",
+        str(world.clone),
+        *world.fast_flags(),
+        "--notify-interval",
+        "0.05",
+        "--workers",
+        "1",
+        "-q",
+    ]
     rng = random.Random(20261123)
     for _trial in range(20):
         proc = start_runner(args, tmp_path, world.env())
@@ -93,8 +115,11 @@ def test_second_run_exits_75_and_a_killed_runs_lock_is_taken_over(make_repo, wri
     waiter = tmp_path / "wait-for-gate.py"
     waiter.write_text(f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n    time.sleep(0.05)\n")
     held = write_issues([issue(1, "issue 1", "login")], name="held.json")
-    first = start_runner(["process", str(held), "--repo", str(repo), "--workers", "1", "-q",
-                          "--command", f"{sys.executable} {waiter}"], tmp_path, {})
+    first = start_runner(
+        ["process", str(held), "--repo", str(repo), "--workers", "1", "-q", "--command", f"{sys.executable} {waiter}"],
+        tmp_path,
+        {},
+    )
     try:
         pid_file = tmp_path / "state" / "run.pid"
         deadline = time.monotonic() + 30
@@ -118,18 +143,22 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     world = github_world()
     numbers = world.seed(6)
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'\nwrite_interval = 0\nnotify_interval = 0\n{PLAN_PRS}'
-                                           f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
-    first = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
-                       env=world.env())
+    config.write_text(
+        config.read_text() + f"\nwrite_interval = 0\nnotify_interval = 0\n{PLAN_PRS}"
+        f'[repos]\n"{GH_REPO}" = "{world.clone}"\n'
+    )
+    first = runner_cli(
+        "nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"), env=world.env()
+    )
     assert first.returncode == 0, first.stderr.decode()
     exactly_once(world, numbers)
     tips = branches(world.clone)
     time.sleep(1.1)
     world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also fails in export_csv")
     writes_before = world.emulator.stats["writes"]
-    second = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
-                        env=world.env())
+    second = runner_cli(
+        "nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"), env=world.env()
+    )
     assert second.returncode == 0, second.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert [r["number"] for r in report["issues"]] == [numbers[0]]
@@ -147,8 +176,9 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     assert "done 6" in status.stdout.decode()
 
 
-def test_a_damaged_journal_is_a_clear_error_and_a_missing_state_dir_is_rebuilt(make_repo, write_issues, tmp_path,
-                                                                                runner_cli):
+def test_a_damaged_journal_is_a_clear_error_and_a_missing_state_dir_is_rebuilt(
+    make_repo, write_issues, tmp_path, runner_cli
+):
     from conftest import issue
 
     repo = make_repo()
@@ -171,13 +201,16 @@ PLAN_PRS = 'publish = "pr"\n[runner]\ncommit_plan = true\n'  # plan branches as 
 
 def nightly_config(tmp_path: Path, world, extra: str = "") -> None:
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + f'write_interval = 0\nnotify_interval = 0\n{extra}{PLAN_PRS}'
-                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n')
+    config.write_text(
+        config.read_text() + f"write_interval = 0\nnotify_interval = 0\n{extra}{PLAN_PRS}"
+        f'[repos]\n"{GH_REPO}" = "{world.clone}"\n'
+    )
 
 
 def run_nightly(runner_cli, tmp_path: Path, env: dict[str, str]):
-    return runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
-                      "-q", env=env)
+    return runner_cli(
+        "nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"), "-q", env=env
+    )
 
 
 def journal_states(tmp_path: Path) -> dict[int, str]:
@@ -222,8 +255,9 @@ def test_an_owed_issue_github_no_longer_has_is_skipped_and_the_night_goes_on(git
     assert set(journal_states(tmp_path).values()) == {"deferred"}
     git(world.clone, "remote", "set-url", "origin", str(world.bare))
     world.emulator.stop()  # GitHub now has issue 1 only: 2 and 3 were deleted or transferred
-    world.emulator = Emulator({GH_REPO: world.bare}, tokens={world.env()["GITHUB_TOKEN"]},
-                              config=EmulatorConfig(content_per_minute=1000))
+    world.emulator = Emulator(
+        {GH_REPO: world.bare}, tokens={world.env()["GITHUB_TOKEN"]}, config=EmulatorConfig(content_per_minute=1000)
+    )
     world.url = world.emulator.start()
     world.client().get_repo(GH_REPO).create_issue("Issue 1: login session bug", body="Login fails in app/auth/login.py")
     result = run_nightly(runner_cli, tmp_path, world.env())
@@ -239,8 +273,7 @@ def test_an_owed_issue_github_no_longer_has_is_skipped_and_the_night_goes_on(git
     assert all(r["number"] == 1 for r in latest_report(tmp_path / "reports")["issues"])
 
 
-def test_an_owed_issue_github_cannot_give_now_stays_owed_without_stopping_the_night(github_world, tmp_path,
-                                                                                     runner_cli):
+def test_an_owed_issue_github_cannot_give_now_stays_owed_without_stopping_the_night(github_world, tmp_path, runner_cli):
     world = github_world()
     world.seed(3)
     nightly_config(tmp_path, world, "max_wait = 1\n")

@@ -1,4 +1,5 @@
 """`runner nightly` with the selection options: what `--issue` or `--limit` leaves out waits for the next night."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -11,8 +12,16 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def nightly(runner_cli, tmp_path: Path, world, *args: str):
-    result = runner_cli("nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"),
-                        "-q", *args, env=world.env())
+    result = runner_cli(
+        "nightly",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--report-dir",
+        str(tmp_path / "reports"),
+        "-q",
+        *args,
+        env=world.env(),
+    )
     assert result.returncode == 0, result.stderr.decode()
     return latest_report(tmp_path / "reports")
 
@@ -31,8 +40,10 @@ def test_limit_and_issue_leave_the_rest_for_the_next_night(github_world, tmp_pat
     numbers = world.seed(4)
     world.client().get_repo(GH_REPO).get_issue(numbers[1]).edit(title="Data loss when saving")  # critical
     config = tmp_path / "runner.toml"
-    config.write_text(config.read_text() + 'write_interval = 0\nnotify_interval = 0\npublish = "pr"\n'
-                      f'[repos]\n"{GH_REPO}" = "{world.clone}"\n[runner]\ncommit_plan = true\n')
+    config.write_text(
+        config.read_text() + 'write_interval = 0\nnotify_interval = 0\npublish = "pr"\n'
+        f'[repos]\n"{GH_REPO}" = "{world.clone}"\n[runner]\ncommit_plan = true\n'
+    )
 
     limited = nightly(runner_cli, tmp_path, world, "--limit", "1")
     assert [r["number"] for r in limited["issues"]] == [numbers[1]] and limited["not_selected"] == {"--limit": 3}

@@ -1,4 +1,5 @@
 """runner process when sages crash, hang or cannot start: real processes, real signals."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ import time
 
 import psutil
 import pytest
-
 from conftest import branches, issue, latest_report
 
 
@@ -31,9 +31,24 @@ def test_sigkill_of_a_sage_mid_run_loses_nothing(make_repo, write_issues, tmp_pa
     items = [issue(n, f"Login session problem {n}", "app/auth/session.py " * 50) for n in range(1, 3001)]
     path = write_issues(items, lines=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "process", str(path), "--repo", str(repo), "--workers", "2", "-q",
-         "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "process",
+            str(path),
+            "--repo",
+            str(repo),
+            "--workers",
+            "2",
+            "-q",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(tmp_path / "reports"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     killed, working_since = None, None
     deadline = time.monotonic() + 60
@@ -45,7 +60,7 @@ def test_sigkill_of_a_sage_mid_run_loses_nothing(make_repo, write_issues, tmp_pa
                 killed = workers[0].pid
                 os.kill(killed, signal.SIGKILL)
         time.sleep(0.02)
-    out, err = proc.communicate(timeout=150)
+    _out, err = proc.communicate(timeout=150)
     assert killed is not None, "the run ended before a sage could be killed"
     assert proc.returncode == 0, err.decode()
     report = latest_report(tmp_path / "reports")
@@ -63,10 +78,25 @@ def test_a_hanging_template_is_killed_at_the_timeout_and_others_finish(make_repo
     (hang / "PLAN.md.j2").write_text(
         "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}never\n"
     )
-    items = [issue(1, "Crash on save", labels=["bug"]), issue(2, "Add dark mode", labels=["enhancement"]),
-             issue(3, "Docs typo", labels=["docs"])]
-    result = runner_cli("process", str(write_issues(items)), "--repo", str(repo), "--templates",
-                        str(tmp_path / "tpl"), "--timeout", "1.5", "--max-attempts", "2", "--workers", "2")
+    items = [
+        issue(1, "Crash on save", labels=["bug"]),
+        issue(2, "Add dark mode", labels=["enhancement"]),
+        issue(3, "Docs typo", labels=["docs"]),
+    ]
+    result = runner_cli(
+        "process",
+        str(write_issues(items)),
+        "--repo",
+        str(repo),
+        "--templates",
+        str(tmp_path / "tpl"),
+        "--timeout",
+        "1.5",
+        "--max-attempts",
+        "2",
+        "--workers",
+        "2",
+    )
     assert result.returncode == 1, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     by_number = {r["number"]: r for r in report["issues"]}
@@ -83,8 +113,9 @@ def test_a_broken_template_stops_the_run_with_exit_2(make_repo, write_issues, ru
     broken = tmp_path / "tpl" / "default"
     broken.mkdir(parents=True)
     (broken / "PLAN.md.j2").write_text("{% for x in %}\n")
-    result = runner_cli("process", str(write_issues([issue(1, "a")])), "--repo", str(repo),
-                        "--templates", str(tmp_path / "tpl"))
+    result = runner_cli(
+        "process", str(write_issues([issue(1, "a")])), "--repo", str(repo), "--templates", str(tmp_path / "tpl")
+    )
     assert result.returncode == 2
     message = result.stderr.decode()
     assert "sage workers could not start" in message and "TemplateSyntaxError" in message

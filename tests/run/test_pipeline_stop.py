@@ -1,5 +1,6 @@
 """A graceful stop (one SIGTERM) to a real run: every valid issue of the input still ends in the report,
 the ones never started as deferred, and the journal owes them to the next run."""
+
 from __future__ import annotations
 
 import json
@@ -10,15 +11,15 @@ import sys
 import time
 
 import pytest
-
 from conftest import branches, issue, latest_report
 
 pytestmark = pytest.mark.timeout(240)
 VALID = 300
 
 
-def test_sigterm_defers_every_issue_not_finished_including_the_unread_ones(make_repo, write_issues, runner_cli,
-                                                                           tmp_path):
+def test_sigterm_defers_every_issue_not_finished_including_the_unread_ones(
+    make_repo, write_issues, runner_cli, tmp_path
+):
     repo = make_repo()
     items: list = [issue(n, f"Login session problem {n}", "app/auth/session.py") for n in range(1, VALID + 1)]
     items[250:250] = [{"number": 9001, "title": 7}, {"number": 9002, "title": "a pull request", "pull_request": {}}]
@@ -27,10 +28,28 @@ def test_sigterm_defers_every_issue_not_finished_including_the_unread_ones(make_
     started = tmp_path / "a-fixer-started"
     fixer.write_text(f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(0.2)\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "process", str(path), "--repo", str(repo), "--workers", "1",
-         "--queue-size", "10", "--command", f"{sys.executable} {fixer}", "-q",
-         "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "process",
+            str(path),
+            "--repo",
+            str(repo),
+            "--workers",
+            "1",
+            "--queue-size",
+            "10",
+            "--command",
+            f"{sys.executable} {fixer}",
+            "-q",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(tmp_path / "reports"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline and proc.poll() is None:

@@ -1,14 +1,14 @@
 """runner.run.queue.PriorityQueue: strict levels, FIFO within a level, aging, backpressure, retries."""
+
 from __future__ import annotations
 
 import threading
 import time
 
 import pytest
+from conftest import FakeClock
 
 from runner.run.queue import PriorityQueue
-
-from conftest import FakeClock
 
 CRITICAL, HIGH, MEDIUM, LOW = 0, 1, 2, 3
 

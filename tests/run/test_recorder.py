@@ -1,4 +1,5 @@
 """Recording terminal states: everything that keeps one gets each issue exactly once."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from runner.core.models import CommitOutcome, Issue, Priority, SageResult, Ticket, Triage
 from runner.records.journal import Journal
-from runner.run.ledger import Ledger
-from runner.core.models import Ticket
 from runner.records.metrics import RunMetrics
-from runner.core.models import CommitOutcome, Issue, Priority, SageResult, Triage
-from runner.run.recorder import Finish, Recorder
 from runner.records.report import ReportSink
+from runner.run.ledger import Ledger
+from runner.run.recorder import Finish, Recorder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,8 +55,15 @@ def parts(tmp_path: Path):
     metrics = RunMetrics(clock=clock)
     sink = ReportSink(tmp_path / "reports", "run-1")
     journal = Journal(tmp_path / "journal.sqlite")
-    recorder = Recorder(ledger=ledger, metrics=metrics, sink=sink, journal=journal, observer=seen,
-                        branch_for=lambda n: f"runner/issue-{n}", run_id="run-1")
+    recorder = Recorder(
+        ledger=ledger,
+        metrics=metrics,
+        sink=sink,
+        journal=journal,
+        observer=seen,
+        branch_for=lambda n: f"runner/issue-{n}",
+        run_id="run-1",
+    )
     yield recorder, ledger, metrics, clock, sink, journal, seen, tmp_path
     journal.close()
 
@@ -92,8 +99,11 @@ def test_a_batch_is_recorded_everywhere_once_in_order(parts):
     json_path, _ = sink.finish(1, {})
     report = json.loads(json_path.read_text())
     assert [(i["number"], i["status"], i["commit"]) for i in report["issues"]] == [
-        (1, "committed", f"{1:040x}"), (2, "committed", f"{2:040x}"), (3, "committed", f"{3:040x}"),
-        (4, "failed", None)]
+        (1, "committed", f"{1:040x}"),
+        (2, "committed", f"{2:040x}"),
+        (3, "committed", f"{3:040x}"),
+        (4, "failed", None),
+    ]
     assert len({i["finished_at"] for i in report["issues"]}) == 1
     journal.flush()
     rows = journal_rows(tmp_path / "journal.sqlite")
@@ -126,10 +136,20 @@ def test_journal_rows_written_together_keep_their_order_and_earlier_facts(tmp_pa
     try:
         journal.record("r", 9, "failed", attempts=3, error="boom", branch="runner/issue-9")
         journal.flush()
-        journal.record_rows([Journal.row("r", 9, "queued", run_id="run-2"),
-                             Journal.row("r", 9, "done", attempts=1, commit="c" * 40, at="2026-01-01T00:00:00.000Z")])
+        journal.record_rows(
+            [
+                Journal.row("r", 9, "queued", run_id="run-2"),
+                Journal.row("r", 9, "done", attempts=1, commit="c" * 40, at="2026-01-01T00:00:00.000Z"),
+            ]
+        )
         row = journal.get("r", 9)
     finally:
         journal.close()
-    assert (row.state, row.attempts, row.last_error, row.branch, row.commit) == ("done", 1, None, "runner/issue-9", "c" * 40)
+    assert (row.state, row.attempts, row.last_error, row.branch, row.commit) == (
+        "done",
+        1,
+        None,
+        "runner/issue-9",
+        "c" * 40,
+    )
     assert row.updated_at == "2026-01-01T00:00:00.000Z"

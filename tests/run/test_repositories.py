@@ -1,12 +1,13 @@
 """The run's repositories: opened side by side, a bad one named, one index per base commit."""
+
 from __future__ import annotations
 
 import threading
 
 import psutil
 import pytest
-
 from conftest import git
+
 from runner.config import ConfigError, build_config
 from runner.run.repositories import index_paths, open_writers, per_repository
 
@@ -14,8 +15,14 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def config_for(tmp_path, *repo_args):
-    return build_config({"repo_args": list(repo_args), "state_dir": tmp_path / "state",
-                         "report_dir": tmp_path / "reports", "quiet": True})
+    return build_config(
+        {
+            "repo_args": list(repo_args),
+            "state_dir": tmp_path / "state",
+            "report_dir": tmp_path / "reports",
+            "quiet": True,
+        }
+    )
 
 
 def test_every_repository_gets_a_writer_and_a_bad_one_is_named(make_repo, tmp_path):

@@ -1,13 +1,14 @@
 """Routing: a clone holds one repository's issues; an issue of any other repository is skipped, never
 re-homed onto a clone (and a GitHub repository) where its number names another issue."""
+
 from __future__ import annotations
 
 import json
 import sys
 
 import pytest
-
 from conftest import GH_REPO, branches, git, issue, latest_report
+
 from runner.run.routing import Router
 
 pytestmark = pytest.mark.timeout(240)
@@ -20,12 +21,16 @@ def totals_add_up(report: dict) -> bool:
 
 
 def test_same_number_of_two_repositories_on_one_clone_keeps_one_and_skips_the_other(
-        make_repo, write_issues, runner_cli, tmp_path):
+    make_repo, write_issues, runner_cli, tmp_path
+):
     repo = make_repo()
-    path = write_issues([
-        issue(5, "API: crash in login", "app/auth/login.py fails", repository_url=URL.format("acme/api")),
-        issue(5, "WEB: button colour", "docs typo", repository_url=URL.format("acme/web")),
-    ], lines=True)
+    path = write_issues(
+        [
+            issue(5, "API: crash in login", "app/auth/login.py fails", repository_url=URL.format("acme/api")),
+            issue(5, "WEB: button colour", "docs typo", repository_url=URL.format("acme/web")),
+        ],
+        lines=True,
+    )
     commits = []
     for run in range(3):
         result = runner_cli("process", str(path), "--repo", str(repo), reports=f"reports{run}")
@@ -47,16 +52,20 @@ def test_same_number_of_two_repositories_on_one_clone_keeps_one_and_skips_the_ot
 
 
 def test_with_a_fixer_the_slower_one_of_two_repositories_is_reported_not_lost(
-        make_repo, write_issues, runner_cli, tmp_path):
+    make_repo, write_issues, runner_cli, tmp_path
+):
     repo = make_repo()
     fixer = tmp_path / "fix.py"
     fixer.write_text("import os, time\nif 'slow' in os.environ['RUNNER_ISSUE_TITLE']:\n    time.sleep(0.5)\n")
-    path = write_issues([
-        issue(5, "fast one", labels=["critical"], repository_url=URL.format("a/x")),
-        issue(5, "slow one", labels=["low"], repository_url=URL.format("b/y")),
-    ])
-    result = runner_cli("process", str(path), "--repo", str(repo), "--workers", "1",
-                        "--command", f"{sys.executable} {fixer}")
+    path = write_issues(
+        [
+            issue(5, "fast one", labels=["critical"], repository_url=URL.format("a/x")),
+            issue(5, "slow one", labels=["low"], repository_url=URL.format("b/y")),
+        ]
+    )
+    result = runner_cli(
+        "process", str(path), "--repo", str(repo), "--workers", "1", "--command", f"{sys.executable} {fixer}"
+    )
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert [(r["title"], r["status"]) for r in report["issues"]] == [("fast one", "no-change")]
@@ -65,27 +74,36 @@ def test_with_a_fixer_the_slower_one_of_two_repositories_is_reported_not_lost(
 
 
 def test_an_item_without_repository_url_is_the_clones_own_and_a_later_copy_supersedes_it(
-        make_repo, write_issues, runner_cli, tmp_path):
+    make_repo, write_issues, runner_cli, tmp_path
+):
     repo = make_repo()
-    path = write_issues([issue(5, "export fails, old text"),
-                         issue(5, "export fails", "app/export/csv_export.py", repository_url=URL.format("acme/app"))])
+    path = write_issues(
+        [
+            issue(5, "export fails, old text"),
+            issue(5, "export fails", "app/export/csv_export.py", repository_url=URL.format("acme/app")),
+        ]
+    )
     result = runner_cli("process", str(path), "--repo", str(repo))
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert [(r["title"], r["status"]) for r in report["issues"]] == [("export fails", "committed")]
     assert [(s["position"], s["reason"]) for s in report["skipped"]] == [
-        (1, "superseded by a later item with the same number")]
+        (1, "superseded by a later item with the same number")
+    ]
     assert git(repo, "rev-list", "--count", "main..runner/issue-5") == "1"
 
 
 def test_mapped_clones_and_the_plain_clone_each_keep_their_own_issue_five(
-        make_repo, write_issues, runner_cli, tmp_path):
+    make_repo, write_issues, runner_cli, tmp_path
+):
     api, plain = make_repo("api"), make_repo("plain")
-    path = write_issues([
-        issue(5, "API five", repository_url=URL.format("acme/api")),
-        issue(5, "WEB five", repository_url=URL.format("acme/web")),
-        issue(5, "OTHER five", repository_url=URL.format("acme/other")),
-    ])
+    path = write_issues(
+        [
+            issue(5, "API five", repository_url=URL.format("acme/api")),
+            issue(5, "WEB five", repository_url=URL.format("acme/web")),
+            issue(5, "OTHER five", repository_url=URL.format("acme/other")),
+        ]
+    )
     result = runner_cli("process", str(path), "--repo", f"acme/api={api}", "--repo", str(plain))
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
@@ -98,15 +116,15 @@ def test_mapped_clones_and_the_plain_clone_each_keep_their_own_issue_five(
 
 def test_one_clone_under_two_names_is_a_usage_error(make_repo, write_issues, runner_cli):
     repo = make_repo()
-    result = runner_cli("process", str(write_issues([issue(1, "a")])), "--repo", str(repo),
-                        "--repo", f"acme/app={repo}")
+    result = runner_cli(
+        "process", str(write_issues([issue(1, "a")])), "--repo", str(repo), "--repo", f"acme/app={repo}"
+    )
     assert result.returncode == 2
     assert "a clone holds the issues of one repository" in result.stderr.decode()
     assert branches(repo) == {}
 
 
-def test_an_issue_of_another_repository_is_not_published_on_the_github_repository(
-        github_world, runner_cli, tmp_path):
+def test_an_issue_of_another_repository_is_not_published_on_the_github_repository(github_world, runner_cli, tmp_path):
     world = github_world()
     world.seed(2)
     path = world.issues_file(tmp_path / "issues.jsonl")
@@ -117,7 +135,9 @@ def test_an_issue_of_another_repository_is_not_published_on_the_github_repositor
     assert result.returncode == 0, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert sorted((r["number"], r["status"], r["repository"]) for r in report["issues"]) == [
-        (1, "published", GH_REPO), (2, "published", GH_REPO)]
+        (1, "published", GH_REPO),
+        (2, "published", GH_REPO),
+    ]
     [skipped] = report["skipped"]
     assert skipped["number"] == 1 and "evil/other is not configured" in skipped["reason"]
     assert f"holds the issues of {GH_REPO} (--github)" in skipped["reason"]

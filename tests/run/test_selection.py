@@ -1,5 +1,6 @@
 """Choosing issues: the intake takes exactly the ones `--issue`, `--issue-label`, `--exclude-label`, `--since`
 and `--limit` name, and counts the rest without listing them."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ ISSUES = [
     issue(2, "Export column order", labels=["Bug"], updated_at="2024-03-01T12:00:00Z"),
     issue(3, "Search returns nothing", labels=["bug", "high"], updated_at="2024-05-01T00:00:00Z"),
     issue(4, "Session expires early", labels=["bug", "wontfix"], updated_at="2024-05-02T00:00:00Z"),
-    issue(5, "Data loss on save", labels=[{"name": "critical"}, {"name": "BUG"}],
-          updated_at="2024-06-01T00:00:00+02:00"),
+    issue(
+        5, "Data loss on save", labels=[{"name": "critical"}, {"name": "BUG"}], updated_at="2024-06-01T00:00:00+02:00"
+    ),
     issue(6, "Nice to have: dark mode", labels=["feature"]),
     issue(7, "Login crash", labels=["high"], updated_at="2024-06-02T00:00:00Z"),
 ]
@@ -48,9 +50,17 @@ def tickets(tmp_path: Path, make_repo, items: list | None = None, **options) -> 
     router = Router.from_config(config)
     queue: PriorityQueue[Ticket] = PriorityQueue(100)
     sink = ReportSink(tmp_path / "reports", "run")
-    intake = Intake(scan=source.scan(path, tmp_path / "work", router.key), config=config, router=router, queue=queue,
-                    ledger=Ledger(), sink=sink, on_enqueued=lambda _t: None, on_stopped=lambda _t: None,
-                    stop=threading.Event())
+    intake = Intake(
+        scan=source.scan(path, tmp_path / "work", router.key),
+        config=config,
+        router=router,
+        queue=queue,
+        ledger=Ledger(),
+        sink=sink,
+        on_enqueued=lambda _t: None,
+        on_stopped=lambda _t: None,
+        stop=threading.Event(),
+    )
     intake.run()
     assert intake.error is None
     queued = []
@@ -96,12 +106,15 @@ def test_limit_counts_only_issues_the_other_options_take(tmp_path, make_repo):
     assert numbers == [3, 2]
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"select_since": "last tuesday"}, "--since expects an ISO 8601"),
-    ({"select_limit": 0}, "--limit must be at least 1"),
-    ({"select_issues": [0]}, "--issue takes issue numbers"),
-    ({"check": "pytest -x"}, "check runs after a fixer command"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"select_since": "last tuesday"}, "--since expects an ISO 8601"),
+        ({"select_limit": 0}, "--limit must be at least 1"),
+        ({"select_issues": [0]}, "--issue takes issue numbers"),
+        ({"check": "pytest -x"}, "check runs after a fixer command"),
+    ],
+)
 def test_bad_selection_or_check_is_a_usage_error(tmp_path, make_repo, options, message):
     with pytest.raises(ConfigError, match=message):
         build_config({"repo_args": [str(make_repo())], "state_dir": tmp_path / "state", **options})

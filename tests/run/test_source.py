@@ -1,4 +1,5 @@
 """runner.run.source: reading GitHub issue objects from JSON arrays and JSON Lines, as a stream."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ from typing import Any
 import pytest
 
 from runner.core import jsonstream
-from runner.run import source
 from runner.core.models import InvalidItem, Issue
+from runner.run import source
 from runner.run.source import InputError, Skip
 
 BOM = b"\xef\xbb\xbf"
@@ -145,7 +146,9 @@ def test_broken_input_is_rejected_before_any_item_is_yielded(tmp_path: Path) -> 
         source.scan(path, tmp_path / "work")
 
 
-@pytest.mark.parametrize("content", [b"", b"   \n\t\r\n", BOM, BOM + b"\n\n"], ids=["empty", "blank", "bom", "bom-blank"])
+@pytest.mark.parametrize(
+    "content", [b"", b"   \n\t\r\n", BOM, BOM + b"\n\n"], ids=["empty", "blank", "bom", "bom-blank"]
+)
 def test_empty_input_is_an_input_error_naming_the_file(tmp_path: Path, content: bytes) -> None:
     path = write(tmp_path, content)
     with pytest.raises(InputError, match="empty") as caught:
@@ -196,15 +199,19 @@ def test_nesting_deeper_than_the_limit_is_an_input_error_naming_where(tmp_path: 
     with pytest.raises(InputError) as caught:
         source.scan(path, tmp_path / "work")
     column = len(prefix) + limit  # the bracket that opens level limit + 1
-    assert str(caught.value) == (f"{path}: line {3 if fmt == 'array' else 2}, column {column}: "
-                                 f"invalid JSON (nested more than {limit} levels deep)")
+    assert str(caught.value) == (
+        f"{path}: line {3 if fmt == 'array' else 2}, column {column}: "
+        f"invalid JSON (nested more than {limit} levels deep)"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["array", "lines"])
 def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_accepted(tmp_path: Path, fmt: str) -> None:
     limit = jsonstream.MAX_DEPTH
-    items = [open_issue(1, "[[[[" * 100, body="{" * 500, x=json.loads("[" * (limit - 1) + "]" * (limit - 1))),
-             open_issue(2)]
+    items = [
+        open_issue(1, "[[[[" * 100, body="{" * 500, x=json.loads("[" * (limit - 1) + "]" * (limit - 1))),
+        open_issue(2),
+    ]
     content = as_array(items) if fmt == "array" else as_lines(items)
     assert [i.number for i in only_issues(events(write(tmp_path, content), tmp_path))] == [1, 2]
 
@@ -331,7 +338,7 @@ def test_issue_numbers_up_to_the_64_bit_limit_are_issues_and_larger_ones_invalid
     evts = events(write(tmp_path, as_array(items) if fmt == "array" else as_lines(items)), tmp_path)
     assert [type(e).__name__ for e in evts] == ["Issue", "InvalidItem", "InvalidItem", "Issue"]
     assert [e.number for e in only_issues(evts)] == [source.MAX_NUMBER, 7]
-    for invalid, number in zip(evts[1:3], numbers[1:3]):
+    for invalid, number in zip(evts[1:3], numbers[1:3], strict=False):
         assert invalid.position == numbers.index(number) + 1
         assert invalid.number is None
         assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got {number}"
@@ -343,13 +350,16 @@ def test_an_integer_too_long_to_convert_is_invalid_as_a_number_and_ignored_elsew
     raw = [
         json.dumps(open_issue(1)),
         '{"number": ' + digits + ', "title": "long"}',
-        '{"number": 3, "title": "long id", "id": -' + digits + '}',
+        '{"number": 3, "title": "long id", "id": -' + digits + "}",
         '{"number": -' + digits + ', "title": "long and negative"}',
     ]
     content = "[" + ",\n".join(raw) + "]" if fmt == "array" else "\n".join(raw) + "\n"
     first, invalid, third, negative = events(write(tmp_path, content), tmp_path)
     assert isinstance(invalid, InvalidItem) and (invalid.position, invalid.line) == (2, 2)
-    assert invalid.reason == f"'number' must be at most 9223372036854775807 (2**63 - 1), got an integer of {len(digits)} digits"
+    assert (
+        invalid.reason
+        == f"'number' must be at most 9223372036854775807 (2**63 - 1), got an integer of {len(digits)} digits"
+    )
     assert [first.number, third.number] == [1, 3]
     assert negative.reason == f"'number' must be a positive integer, got a negative integer of {len(digits)} digits"
 
@@ -372,25 +382,42 @@ SURROGATE_ITEM = (
 
 @pytest.mark.parametrize("fmt", ["array", "lines"])
 def test_lone_surrogates_in_issue_text_become_replacement_characters(tmp_path: Path, fmt: str) -> None:
-    raw = [json.dumps(open_issue(10)), SURROGATE_ITEM, json.dumps(open_issue(12, "rocket \U0001F680"))]  # escaped as a pair
+    raw = [
+        json.dumps(open_issue(10)),
+        SURROGATE_ITEM,
+        json.dumps(open_issue(12, "rocket \U0001f680")),
+    ]  # escaped as a pair
     content = "[" + ",".join(raw) + "]" if fmt == "array" else "\n".join(raw) + "\n"
     evts = events(write(tmp_path, content), tmp_path)
     assert [e.number for e in only_issues(evts)] == [10, 11, 12]
     issue = evts[1]
     assert (issue.title, issue.body, issue.labels) == ("lone \ufffd surrogate", "cut pair \ufffd", ("ok", "bad \ufffd"))
     assert (issue.html_url, issue.updated_at, issue.repository) == (
-        "https://github.com/a/b/issues/11\ufffd", "2024\ufffd", "acme/app\ufffd")
-    assert evts[2].title == "rocket \U0001F680"
-    same_text = load_one(tmp_path, {"number": 11, "title": issue.title, "body": issue.body, "labels": list(issue.labels),
-                                    "repository_url": "https://api.github.com/repos/acme/app\ufffd"})
+        "https://github.com/a/b/issues/11\ufffd",
+        "2024\ufffd",
+        "acme/app\ufffd",
+    )
+    assert evts[2].title == "rocket \U0001f680"
+    same_text = load_one(
+        tmp_path,
+        {
+            "number": 11,
+            "title": issue.title,
+            "body": issue.body,
+            "labels": list(issue.labels),
+            "repository_url": "https://api.github.com/repos/acme/app\ufffd",
+        },
+    )
     assert issue.content_hash == same_text.content_hash
 
 
 def test_lone_surrogates_in_an_invalid_item_reason_are_replaced(tmp_path: Path) -> None:
     content = '[{"number": 5, "title": ["\\ud800"]}, {"number": 6, "title": "t", "labels": [{"\\udc00": 1}]}]'
     evts = events(write(tmp_path, content), tmp_path)
-    assert [e.reason for e in evts] == ["'title' must be a string, got [\"\ufffd\"]",
-                                        "each label must be a string or an object with a 'name', got {\"\ufffd\": 1}"]
+    assert [e.reason for e in evts] == [
+        "'title' must be a string, got [\"\ufffd\"]",
+        "each label must be a string or an object with a 'name', got {\"\ufffd\": 1}",
+    ]
     assert all(e.reason.encode() for e in evts)
 
 
@@ -443,15 +470,22 @@ def test_repeats_are_counted_per_clone_the_route_names(tmp_path: Path) -> None:
     """An item without repository_url and one of the clone's repository are the same issue there;
     an item routed nowhere repeats nothing."""
     url = "https://api.github.com/repos/{}".format
-    items = [open_issue(5, "no url"), open_issue(5, "app", repository_url=url("acme/app")),
-             open_issue(5, "other", repository_url=url("evil/other")),
-             open_issue(5, "other again", repository_url=url("evil/other"))]
+    items = [
+        open_issue(5, "no url"),
+        open_issue(5, "app", repository_url=url("acme/app")),
+        open_issue(5, "other", repository_url=url("evil/other")),
+        open_issue(5, "other again", repository_url=url("evil/other")),
+    ]
     route = {None: "", "acme/app": ""}.get
     scan = source.scan(write(tmp_path, as_array(items)), tmp_path / "work", route)
     assert scan.repeats == {("", 5): 2}
     evts = list(source.items(scan))
     assert [(type(e).__name__, getattr(e, "title", None)) for e in evts] == [
-        ("Skip", None), ("Issue", "app"), ("Issue", "other"), ("Issue", "other again")]
+        ("Skip", None),
+        ("Issue", "app"),
+        ("Issue", "other"),
+        ("Issue", "other again"),
+    ]
 
 
 def test_scan_counts_repeats_per_repository(tmp_path: Path) -> None:
@@ -486,15 +520,26 @@ def test_labels_may_be_strings_objects_or_null(tmp_path: Path) -> None:
     ]
     issues = only_issues(events(write(tmp_path, as_array(items)), tmp_path))
     assert [i.labels for i in issues] == [
-        ("bug", "P1"), ("bug", "priority: high"), (), (), ("docs", "good first issue"),
+        ("bug", "P1"),
+        ("bug", "priority: high"),
+        (),
+        (),
+        ("docs", "good first issue"),
     ]
 
 
 def test_issue_fields_are_carried(tmp_path: Path) -> None:
-    issue = load_one(tmp_path, open_issue(
-        12, "Title", body="Body text", html_url="https://github.com/acme/app/issues/12",
-        updated_at="2024-01-02T03:04:05Z", repository_url="https://api.github.com/repos/acme/app",
-    ))
+    issue = load_one(
+        tmp_path,
+        open_issue(
+            12,
+            "Title",
+            body="Body text",
+            html_url="https://github.com/acme/app/issues/12",
+            updated_at="2024-01-02T03:04:05Z",
+            repository_url="https://api.github.com/repos/acme/app",
+        ),
+    )
     assert (issue.number, issue.title, issue.body, issue.position) == (12, "Title", "Body text", 1)
     assert issue.html_url == "https://github.com/acme/app/issues/12"
     assert issue.updated_at == "2024-01-02T03:04:05Z"
@@ -549,7 +594,10 @@ def test_content_hash_changes_with_title_body_and_labels_only(tmp_path: Path) ->
 
 
 def test_content_hash_of_null_and_empty_body_is_the_same(tmp_path: Path) -> None:
-    assert load_one(tmp_path, open_issue(1, body=None)).content_hash == load_one(tmp_path, open_issue(1, body="")).content_hash
+    assert (
+        load_one(tmp_path, open_issue(1, body=None)).content_hash
+        == load_one(tmp_path, open_issue(1, body="")).content_hash
+    )
 
 
 def test_position_is_independent_of_the_content_hash(tmp_path: Path) -> None:
@@ -590,10 +638,16 @@ def test_scanning_200k_issues_stays_in_constant_memory(tmp_path: Path) -> None:
 @pytest.mark.timeout(60)
 def test_spool_stdin_copies_standard_input_to_a_readable_file(tmp_path: Path) -> None:
     payload = BOM + as_lines([open_issue(1, "café"), open_issue(2, body=None)]).encode()
-    code = "import sys; from pathlib import Path; from runner.run.source import spool_stdin; print(spool_stdin(Path(sys.argv[1])))"
+    code = (
+        "import sys; from pathlib import Path; from runner.run.source import spool_stdin; "
+        "print(spool_stdin(Path(sys.argv[1])))"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "spool")],
-        input=payload, capture_output=True, timeout=50, cwd=Path(__file__).resolve().parents[2],
+        input=payload,
+        capture_output=True,
+        timeout=50,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 0, proc.stderr.decode()
     spooled = Path(proc.stdout.decode().strip())

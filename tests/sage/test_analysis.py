@@ -1,4 +1,5 @@
 """runner.sage.analysis: related files, matching lines and risk for an issue, against a real repository index."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,8 @@ import pytest
 
 from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import LINE_WIDTH, MAX_LINES, MAX_RELATED, Analysis, analyse
-from runner.sage.codeindex import CodeIndex as RepoIndex, load_or_build
+from runner.sage.codeindex import CodeIndex as RepoIndex
+from runner.sage.codeindex import load_or_build
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Analysis Tester",
@@ -49,7 +51,9 @@ FILES = {
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +142,7 @@ def test_matching_lines_are_bounded_in_count_and_width(index: RepoIndex) -> None
     by_path = {f.path: f for f in result.related}
     assert len(by_path["notes/many.txt"].lines) == MAX_LINES
     assert [n for n, _ in by_path["notes/many.txt"].lines] == [1, 2, 3, 4, 5]
-    (number, text), = by_path["notes/wide.txt"].lines
+    ((number, text),) = by_path["notes/wide.txt"].lines
     assert number == 1 and len(text) == LINE_WIDTH
 
 

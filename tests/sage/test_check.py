@@ -1,4 +1,5 @@
 """`--check`: the check runs where the fixer ran, as it ran, in the time left; what it leaves is never committed."""
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.timeout(60)
 # Edits a tracked file, writes an ignored file, and writes outside the worktree: beside it, and the plan.
 FIXER = (
     "echo fixed >> app/search.py && echo noise > debug.log"
-    " && echo stray > ../stray-$RUNNER_ISSUE_NUMBER.txt && echo edited >> \"$RUNNER_PLAN\""
+    ' && echo stray > ../stray-$RUNNER_ISSUE_NUMBER.txt && echo edited >> "$RUNNER_PLAN"'
 )
 
 # What a test run leaves: caches (ignored by the repository), build output (not ignored), an edit and a
@@ -35,13 +36,28 @@ sys.exit(int(os.environ.get("CHECK_EXIT", "0")))
 
 def spec(tmp_path: Path, fixer: str = FIXER, check: list[str] | None = None, timeout_s: float = 30) -> FixerSpec:
     state = tmp_path / "state"
-    return FixerSpec(("sh", "-c", fixer), timeout_s, str(state / "worktrees"), str(state / "logs"),
-                     check=tuple(check or [sys.executable, "-c", CHECK]))
+    return FixerSpec(
+        ("sh", "-c", fixer),
+        timeout_s,
+        str(state / "worktrees"),
+        str(state / "logs"),
+        check=tuple(check or [sys.executable, "-c", CHECK]),
+    )
 
 
 def fix(repo: Path, fixer_spec: FixerSpec, number: int = 1, **env: str):
-    return run_fixer(repo, "main", number, f"runner/issue-{number}", b'{"number": %d, "title": "t"}' % number,
-                     b"the plan\n", fixer_spec, repo / ".git" / "runner-refs.lock", env, branch_prefix="runner/issue-")
+    return run_fixer(
+        repo,
+        "main",
+        number,
+        f"runner/issue-{number}",
+        b'{"number": %d, "title": "t"}' % number,
+        b"the plan\n",
+        fixer_spec,
+        repo / ".git" / "runner-refs.lock",
+        env,
+        branch_prefix="runner/issue-",
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """runner.sage.codeindex: one SQLite file per commit, read-only for sages, updated from an earlier commit's file."""
+
 from __future__ import annotations
 
 import os
@@ -11,11 +12,17 @@ import pytest
 from runner.sage import codeindex
 from runner.sage.codeindex import CodeIndex, load_or_build
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "GIT_CONFIG_NOSYSTEM": "1"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 FILES = {
     "pkg/__init__.py": "from pkg.core import concat\n",
-    "pkg/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n\ndef concat(items):\n    return items\n",
+    "pkg/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n\n"
+    "def concat(items):\n    return items\n",
     "pkg/io.py": "def open_dataset(path):\n    return Dataset()\n",
     "tests/test_core.py": "def test_concat():\n    assert concat([]) == []\n",
     "CHANGES.rst": "concat now keeps attributes\n",
@@ -25,8 +32,9 @@ FILES = {
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], env={**os.environ, **GIT_ENV}, capture_output=True,
-                          check=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env={**os.environ, **GIT_ENV}, capture_output=True, check=True, text=True
+    ).stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str | None]) -> str:
@@ -78,8 +86,14 @@ def test_the_index_file_is_read_only_for_its_readers(repo: Path, tmp_path: Path)
 
 def test_an_update_from_the_previous_commit_equals_a_fresh_build(repo: Path, tmp_path: Path) -> None:
     first = commit(repo, FILES)
-    second = commit(repo, {"pkg/io.py": "def save_dataset(path):\n    return path\n", "CHANGES.rst": None,
-                           "pkg/extra.py": "def concat_more(a):\n    return a\n"})
+    second = commit(
+        repo,
+        {
+            "pkg/io.py": "def save_dataset(path):\n    return path\n",
+            "CHANGES.rst": None,
+            "pkg/extra.py": "def concat_more(a):\n    return a\n",
+        },
+    )
     cache = tmp_path / "cache"
     load_or_build(repo, first, cache)
     updated, _ = load_or_build(repo, second, cache)
@@ -91,7 +105,8 @@ def test_an_update_from_the_previous_commit_equals_a_fresh_build(repo: Path, tmp
         assert "CHANGES.rst" not in {p for p, _ in index.info(range(1, 20)).values()}
         assert {index.info([f])[f][0] for _, _, f, _ in index.defined(["concat_more"])} == {"pkg/extra.py"}
     assert sorted(p for p, _ in updated.info(range(1, 20)).values()) == sorted(
-        p for p, _ in fresh.info(range(1, 20)).values())
+        p for p, _ in fresh.info(range(1, 20)).values()
+    )
     words = ["concat", "save_dataset", "open_dataset", "dataset", "attribute", "render"]
     assert updated.doc_freq(words) == fresh.doc_freq(words)
     assert "open_dataset" not in updated.doc_freq(words) and updated.doc_freq(["concat"]) == {"concat": 4}

@@ -1,4 +1,5 @@
 """Fixer commands: real commands in real worktrees, killed when they hang, never given a shell."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import IDENTITY, SAMPLE_FILES, git, user_state
-from runner.core.models import Identity
-from runner.sage.fixer import FixerSpec, prune_stale_worktrees, run_fixer
-from runner.git.store import RepoWriter, WriteItem
-from runner.core.models import Ticket
-from runner.core.models import Issue, Priority, SageResult, Triage
+
+from runner.core.models import Identity, Issue, Priority, SageResult, Ticket, Triage
 from runner.git.message import commit_message
+from runner.git.store import RepoWriter, WriteItem
+from runner.sage.fixer import FixerSpec, prune_stale_worktrees, run_fixer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -88,15 +87,32 @@ def lock_of(repo: Path) -> Path:
     return repo / ".git" / "runner-refs.lock"
 
 
-def fix(repo: Path, spec: FixerSpec, number: int = 1, title: str = "title", body: str = "",
-        prefix: str = "runner/issue-", **extra: str):
-    return run_fixer(repo, "main", number, f"{prefix}{number}", issue_bytes(number, title, body),
-                     b"the plan\n", spec, lock_of(repo), extra, branch_prefix=prefix)
+def fix(
+    repo: Path,
+    spec: FixerSpec,
+    number: int = 1,
+    title: str = "title",
+    body: str = "",
+    prefix: str = "runner/issue-",
+    **extra: str,
+):
+    return run_fixer(
+        repo,
+        "main",
+        number,
+        f"{prefix}{number}",
+        issue_bytes(number, title, body),
+        b"the plan\n",
+        spec,
+        lock_of(repo),
+        extra,
+        branch_prefix=prefix,
+    )
 
 
 def worktree_list(repo: Path) -> list[Path]:
     out = git(repo, "worktree", "list", "--porcelain")
-    return [Path(line[len("worktree "):]) for line in out.splitlines() if line.startswith("worktree ")]
+    return [Path(line[len("worktree ") :]) for line in out.splitlines() if line.startswith("worktree ")]
 
 
 def assert_clean(repo: Path, spec: FixerSpec) -> None:
@@ -125,8 +141,17 @@ def test_twenty_issues_in_parallel_each_get_exactly_their_own_change(make_repo, 
 
     def one(n: int):
         body = f"Please fix.\nedit: README.md\nedit: notes/{n}.md\n"
-        return run_fixer(repo, "main", n, f"runner/issue-{n}", issue_bytes(n, f"Issue {n}", body),
-                         f"Plan for {n}\n".encode(), spec, lock_of(repo), branch_prefix="runner/issue-")
+        return run_fixer(
+            repo,
+            "main",
+            n,
+            f"runner/issue-{n}",
+            issue_bytes(n, f"Issue {n}", body),
+            f"Plan for {n}\n".encode(),
+            spec,
+            lock_of(repo),
+            branch_prefix="runner/issue-",
+        )
 
     with ThreadPoolExecutor(20) as pool:
         outcomes = list(pool.map(one, range(1, 21)))
@@ -193,8 +218,15 @@ def test_huge_output_goes_to_the_log_file_not_to_memory(make_repo, tmp_path):
 def test_shell_metacharacters_in_titles_stay_text(make_repo, tmp_path):
     repo = make_repo()
     marker = tmp_path / "pwned"
-    titles = [f"$(touch {marker})", f"`touch {marker}`", f"; touch {marker}; rm -rf ~", f"| touch {marker} &&",
-              f"--upload-pack=touch {marker}", "quotes ' \" \\ $HOME\nsecond line", "nul \0 and lone \ud800 surrogate"]
+    titles = [
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        f"; touch {marker}; rm -rf ~",
+        f"| touch {marker} &&",
+        f"--upload-pack=touch {marker}",
+        "quotes ' \" \\ $HOME\nsecond line",
+        "nul \0 and lone \ud800 surrogate",
+    ]
     spec = make_spec(tmp_path, sh('printf %s "$RUNNER_ISSUE_TITLE" > title.txt'))
     for number, title in enumerate(titles, start=1):
         outcome = fix(repo, spec, number, title=title)
@@ -207,8 +239,9 @@ def test_shell_metacharacters_in_titles_stay_text(make_repo, tmp_path):
 def test_changes_to_the_main_checkout_are_reported(make_repo, tmp_path):
     repo = make_repo()
     main = git(repo, "rev-parse", "main")
-    spec = make_spec(tmp_path, sh('git -C "$RUNNER_REPO" branch evil'
-                                  ' && git -C "$RUNNER_REPO" config runner.touched yes'))
+    spec = make_spec(
+        tmp_path, sh('git -C "$RUNNER_REPO" branch evil && git -C "$RUNNER_REPO" config runner.touched yes')
+    )
     outcome = fix(repo, spec)
     assert outcome.exit_code == 0
     assert outcome.foreign_changes == ["config: changed", f"refs/heads/evil: created at {main}"]
@@ -221,19 +254,25 @@ def test_other_issues_branches_deleted_planted_or_moved_are_foreign_changes(make
     main, first = git(repo, "rev-parse", "main"), git(repo, "rev-parse", "main^")
     for name in ("runner/keep-me", f"{prefix}3", f"{prefix}4", f"{prefix}1"):
         git(repo, "branch", name, "main")
-    spec = make_spec(tmp_path, sh(
-        'git -C "$RUNNER_REPO" branch -q runner/issue-99 HEAD && git -C "$RUNNER_REPO" branch -q -D runner/keep-me'
-        f' && git -C "$RUNNER_REPO" branch -q -D {prefix}3 && git -C "$RUNNER_REPO" branch -q -f {prefix}4 main^'
-        ' && git -C "$RUNNER_REPO" branch -q -f "$RUNNER_BRANCH" main^'))
+    spec = make_spec(
+        tmp_path,
+        sh(
+            'git -C "$RUNNER_REPO" branch -q runner/issue-99 HEAD && git -C "$RUNNER_REPO" branch -q -D runner/keep-me'
+            f' && git -C "$RUNNER_REPO" branch -q -D {prefix}3 && git -C "$RUNNER_REPO" branch -q -f {prefix}4 main^'
+            ' && git -C "$RUNNER_REPO" branch -q -f "$RUNNER_BRANCH" main^'
+        ),
+    )
     outcome = fix(repo, spec, prefix=prefix)
     assert outcome.exit_code == 0, outcome.output_tail
-    assert outcome.foreign_changes == sorted([
-        f"refs/heads/{prefix}1: {main} -> {first}",
-        f"refs/heads/{prefix}3: deleted (was {main})",
-        f"refs/heads/{prefix}4: {main} -> {first}",
-        f"refs/heads/runner/issue-99: created at {main}",
-        f"refs/heads/runner/keep-me: deleted (was {main})",
-    ])
+    assert outcome.foreign_changes == sorted(
+        [
+            f"refs/heads/{prefix}1: {main} -> {first}",
+            f"refs/heads/{prefix}3: deleted (was {main})",
+            f"refs/heads/{prefix}4: {main} -> {first}",
+            f"refs/heads/runner/issue-99: created at {main}",
+            f"refs/heads/runner/keep-me: deleted (was {main})",
+        ]
+    )
 
 
 def runner_commit_item(number: int, text: bytes) -> WriteItem:
@@ -241,8 +280,13 @@ def runner_commit_item(number: int, text: bytes) -> WriteItem:
     issue = Issue(number, f"issue {number}", "", (), None, None, None, 0, f"hash-{number}")
     ticket = Ticket(issue, Triage(Priority.LOW, "bug", "", ""), "")
     directory = f".runner/issues/{number}"
-    return WriteItem(number, f"runner/issue-{number}", directory, {f"{directory}/PLAN.md": text},
-                     commit_message(ticket, SageResult(number, "", (), "low", ())))
+    return WriteItem(
+        number,
+        f"runner/issue-{number}",
+        directory,
+        {f"{directory}/PLAN.md": text},
+        commit_message(ticket, SageResult(number, "", (), "low", ())),
+    )
 
 
 def test_commits_the_git_writer_makes_while_a_command_runs_are_not_foreign(make_repo, tmp_path):
@@ -263,8 +307,13 @@ def test_commits_the_git_writer_makes_while_a_command_runs_are_not_foreign(make_
 
     other = runner_commit_item(7, b"other").message
     forged = git(repo, "commit-tree", "-p", "main", "-m", other, "main^{tree}")
-    spec = make_spec(tmp_path, sh(f'git -C "$RUNNER_REPO" branch -q runner/issue-9 {written[0].commit}'
-                                  f' && git -C "$RUNNER_REPO" branch -q -f runner/issue-7 {forged}'))
+    spec = make_spec(
+        tmp_path,
+        sh(
+            f'git -C "$RUNNER_REPO" branch -q runner/issue-9 {written[0].commit}'
+            f' && git -C "$RUNNER_REPO" branch -q -f runner/issue-7 {forged}'
+        ),
+    )
     assert fix(repo, spec, 2).foreign_changes == [
         f"refs/heads/runner/issue-7: {written[0].commit} -> {forged}",
         f"refs/heads/runner/issue-9: created at {written[0].commit}",
@@ -277,24 +326,42 @@ def test_aligning_a_branch_with_the_remote_tip_is_not_foreign(make_repo, tmp_pat
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(remote), str(clone))
     main = git(clone, "rev-parse", "origin/main")
-    spec = make_spec(tmp_path, sh('git -C "$RUNNER_REPO" update-ref refs/heads/runner/issue-7 origin/runner/issue-7'
-                                  ' && git -C "$RUNNER_REPO" branch -q --no-track runner/issue-8 origin/main'))
-    outcome = run_fixer(clone, "main", 1, "runner/issue-1", issue_bytes(1, "t"), b"plan", spec, lock_of(clone),
-                        branch_prefix="runner/issue-")
+    spec = make_spec(
+        tmp_path,
+        sh(
+            'git -C "$RUNNER_REPO" update-ref refs/heads/runner/issue-7 origin/runner/issue-7'
+            ' && git -C "$RUNNER_REPO" branch -q --no-track runner/issue-8 origin/main'
+        ),
+    )
+    outcome = run_fixer(
+        clone,
+        "main",
+        1,
+        "runner/issue-1",
+        issue_bytes(1, "t"),
+        b"plan",
+        spec,
+        lock_of(clone),
+        branch_prefix="runner/issue-",
+    )
     assert outcome.foreign_changes == [f"refs/heads/runner/issue-8: created at {main}"]
 
 
 def test_deleted_executable_symlinked_committed_and_ignored_files(make_repo, tmp_path):
     repo = make_repo()
     head = git(repo, "rev-parse", "HEAD")
-    spec = make_spec(tmp_path, sh(
-        "rm README.md"
-        " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod +x tool.sh"
-        " && ln -s docs/index.md link.md && ln -s /etc/hostname outside"
-        " && chmod +x app/search.py"
-        " && echo '*.log' > .gitignore && echo noise > build.log"
-        " && mkdir app/new && echo 'VALUE = 1' > app/new/const.py"
-        " && git add app/new/const.py && git commit -q -m 'from the tool'"))
+    spec = make_spec(
+        tmp_path,
+        sh(
+            "rm README.md"
+            " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod +x tool.sh"
+            " && ln -s docs/index.md link.md && ln -s /etc/hostname outside"
+            " && chmod +x app/search.py"
+            " && echo '*.log' > .gitignore && echo noise > build.log"
+            " && mkdir app/new && echo 'VALUE = 1' > app/new/const.py"
+            " && git add app/new/const.py && git commit -q -m 'from the tool'"
+        ),
+    )
     outcome = fix(repo, spec, **IDENTITY)
     assert outcome.exit_code == 0, outcome.output_tail
     assert outcome.changed == {
@@ -306,8 +373,14 @@ def test_deleted_executable_symlinked_committed_and_ignored_files(make_repo, tmp
         ".gitignore": b"*.log\n",
         "app/new/const.py": b"VALUE = 1\n",
     }
-    assert outcome.modes == {"tool.sh": "100755", "link.md": "120000", "outside": "120000",
-                             "app/search.py": "100755", ".gitignore": "100644", "app/new/const.py": "100644"}
+    assert outcome.modes == {
+        "tool.sh": "100755",
+        "link.md": "120000",
+        "outside": "120000",
+        "app/search.py": "100755",
+        ".gitignore": "100644",
+        "app/new/const.py": "100644",
+    }
     assert outcome.foreign_changes == [] and git(repo, "rev-parse", "HEAD") == head
     assert_clean(repo, spec)
 
@@ -371,8 +444,9 @@ def test_a_kept_worktree_and_whoever_works_in_it_are_never_pruned(make_repo, tmp
     assert worktree_list(repo) == [repo.resolve(), kept[0]]
     git(repo, "worktree", "remove", "--force", str(kept[0]))
     removed = prune_stale_worktrees(repo, tmp_path / "wt", lock_of(repo))
-    assert sorted(Path(p).name for p in removed) == [kept[0].name + suffix for suffix in (".issue.json", ".kept",
-                                                                                         ".plan.md")]
+    assert sorted(Path(p).name for p in removed) == [
+        kept[0].name + suffix for suffix in (".issue.json", ".kept", ".plan.md")
+    ]
     assert_clean(repo, spec)
 
 
@@ -396,7 +470,9 @@ def test_secrets_and_repository_overrides_are_not_inherited(make_repo, tmp_path,
     repo = make_repo()
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret_value")
     monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
-    spec = make_spec(tmp_path, sh('printf "%s|%s|%s" "${GITHUB_TOKEN:-none}" "${GIT_DIR:-none}" "$RUNNER_ISSUE_NUMBER" > env.txt'))
+    spec = make_spec(
+        tmp_path, sh('printf "%s|%s|%s" "${GITHUB_TOKEN:-none}" "${GIT_DIR:-none}" "$RUNNER_ISSUE_NUMBER" > env.txt')
+    )
     outcome = fix(repo, spec, 42)
     assert outcome.changed == {"env.txt": b"none|none|42"}
     assert "ghp_secret_value" not in Path(outcome.log_path).read_text()

@@ -1,4 +1,5 @@
 """RUNNER_SUMMARY: what a fixer command may write about its change, read back safely."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """runner.sage.index: a searchable snapshot of a real git repository at one commit, cached on disk."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,7 @@ GIT_ENV = {
 TEXT_FILES = {
     "README.md": "# Inventory\n\nA small sample project.\n",
     "app/auth/login.py": (
-        "def authenticateUser(name, password):\n"
-        "    session = create_session(name)\n"
-        "    return session\n"
+        "def authenticateUser(name, password):\n    session = create_session(name)\n    return session\n"
     ),
     "app/auth/session_store.py": "def create_session(user):\n    token = new_token()\n    return token\n",
     "app/export/csv_export.py": "def export_rows(rows):\n    return rows\n",
@@ -35,7 +34,9 @@ BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR zebrastripe authenticateUser"
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True
+    ).stdout.strip()
 
 
 def commit_files(repo: Path, files: dict[str, str | bytes], message: str) -> str:
@@ -55,11 +56,15 @@ def make_repo(root: Path) -> tuple[Path, str, str]:
     git(repo, "init", "-q", "-b", "main")
     first = commit_files(repo, {**TEXT_FILES, "assets/logo.png": BINARY}, "initial")
     (repo / "link-to-readme").symlink_to("README.md")
-    head = commit_files(repo, {
-        "latin1.txt": "caf\xe9 cr\xe8me brul\xe9e\n".encode("latin-1"),
-        "big.txt": "hugeword " * (repoindex.MAX_FILE_BYTES // 9 + 10),
-        "app/export/csv_export.py": "def export_rows(rows):\n    quotedField = rows\n    return quotedField\n",
-    }, "second")
+    head = commit_files(
+        repo,
+        {
+            "latin1.txt": "caf\xe9 cr\xe8me brul\xe9e\n".encode("latin-1"),
+            "big.txt": "hugeword " * (repoindex.MAX_FILE_BYTES // 9 + 10),
+            "app/export/csv_export.py": "def export_rows(rows):\n    quotedField = rows\n    return quotedField\n",
+        },
+        "second",
+    )
     return repo, first, head
 
 
@@ -141,8 +146,13 @@ def test_a_name_that_is_not_utf8_round_trips_to_the_bytes_git_has(tmp_path: Path
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     raw = b"l\xe9gacy_login.py"
     (repo / os.fsdecode(raw)).write_bytes(b"def login(user):\n    authenticate(user)\n")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "latin-1"], check=True, env=env)
     index = build(repo, "HEAD")
@@ -159,7 +169,7 @@ def test_files_over_the_size_limit_are_listed_but_not_read(index: RepoIndex) -> 
 
 
 def test_index_reflects_the_commit_not_the_working_tree(sample: tuple[Path, str, str], tmp_path: Path) -> None:
-    repo, first, head = sample
+    repo, _first, head = sample
     login = repo / "app" / "auth" / "login.py"
     original = login.read_text()
     try:

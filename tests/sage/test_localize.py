@@ -1,4 +1,5 @@
 """runner.sage.localize through runner.sage.analysis: the rules that pick the files a fix would change."""
+
 from __future__ import annotations
 
 import os
@@ -6,12 +7,17 @@ import subprocess
 
 import pytest
 
+from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import Analysis, analyse
 from runner.sage.codeindex import CodeIndex, load_or_build
-from runner.core.models import Issue, Priority, Triage
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "GIT_CONFIG_NOSYSTEM": "1"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 FILES = {
     "lib/shapes/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n",
     "lib/shapes/combine.py": "def concat(objs):\n    # concat joins datasets; concat keeps attrs\n    return objs\n",
@@ -20,7 +26,8 @@ FILES = {
     "lib/ext/napoleon/__init__.py": "def setup(app):\n    return app\n",
     "CHANGES.rst": "concat: concat keeps attrs; concat dataset concat to_dict fixed\n" * 5,
     "locale/fr/LC_MESSAGES/app.po": 'msgid "concat dataset"\nmsgstr "concat"\n' * 5,
-    "tests/test_combine.py": "from lib.shapes.combine import concat\n\ndef test_concat():\n    assert concat([]) == []\n",
+    "tests/test_combine.py": "from lib.shapes.combine import concat\n\n"
+    "def test_concat():\n    assert concat([]) == []\n",
 }
 
 

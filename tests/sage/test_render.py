@@ -1,4 +1,6 @@
-"""runner.sage.render and runner.sage.worker: sandboxed templates, issue text as data, a sage turning a Task into files."""
+"""runner.sage.render and runner.sage.worker: sandboxed templates, issue text as data, a sage turning a
+Task into files."""
+
 from __future__ import annotations
 
 import os
@@ -10,10 +12,10 @@ import jinja2
 import jinja2.exceptions
 import pytest
 
-from runner.sage import worker as sage
 from runner.core.models import KINDS, Issue, Priority, SageResult, Task, Triage
-from runner.sage.render import Renderer, shipped_templates
+from runner.sage import worker as sage
 from runner.sage.codeindex import load_or_build
+from runner.sage.render import Renderer, shipped_templates
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Render Tester",
@@ -23,7 +25,8 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 REPO_FILES = {
-    "app/auth/login.py": "def authenticateUser(name, password):\n    session = create_session(name)\n    return session\n",
+    "app/auth/login.py": "def authenticateUser(name, password):\n"
+    "    session = create_session(name)\n    return session\n",
     "app/export/csv_export.py": "def export_rows(rows):\n    # csv export\n    return rows\n",
     "docs/guide.md": "# Guide\n\nThe instalation takes two steps.\n",
 }
@@ -41,7 +44,9 @@ HOSTILE = ["{{ 7*7 }}", "{% include '/etc/passwd' %}", "{{ ''.__class__.__mro__ 
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, capture_output=True, check=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,13 @@ def context(**changes: Any) -> dict[str, Any]:
         "priority_reason": "label 'p1'",
         "kind": "bug",
         "kind_reason": "label 'bug'",
-        "related": [{"path": "app/export/csv_export.py", "score": 12.5, "lines": [[1, "def export_rows(rows):"], [2, "# csv `export`"]]}],
+        "related": [
+            {
+                "path": "app/export/csv_export.py",
+                "score": 12.5,
+                "lines": [[1, "def export_rows(rows):"], [2, "# csv `export`"]],
+            }
+        ],
         "risk": "medium",
         "risk_reasons": ["mentions token"],
         "duplicates": [17],
@@ -83,11 +94,21 @@ def write_templates(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def make_task(number: int = 42, title: str = "Export drops rows", body: str = "Rows vanish.", kind: str = "bug",
-              labels: tuple[str, ...] = ("bug",), duplicates: tuple[int, ...] = ()) -> Task:
+def make_task(
+    number: int = 42,
+    title: str = "Export drops rows",
+    body: str = "Rows vanish.",
+    kind: str = "bug",
+    labels: tuple[str, ...] = ("bug",),
+    duplicates: tuple[int, ...] = (),
+) -> Task:
     issue = Issue(number, title, body, labels, None, f"https://github.com/acme/app/issues/{number}", None, 1, "h")
-    return Task(issue, Triage(Priority.HIGH, kind, "label 'bug'", f"label {labels[0]!r}" if labels else "default"), "",
-                duplicates)
+    return Task(
+        issue,
+        Triage(Priority.HIGH, kind, "label 'bug'", f"label {labels[0]!r}" if labels else "default"),
+        "",
+        duplicates,
+    )
 
 
 def plan_of(result: SageResult, number: int = 42, plan_dir: str = ".runner/issues") -> str:
@@ -96,10 +117,15 @@ def plan_of(result: SageResult, number: int = 42, plan_dir: str = ".runner/issue
 
 @pytest.fixture
 def sage_ready(index_path: str):
-    def init(templates_dir: Path | None = None, branch_prefix: str = "runner/issue-",
-             plan_dir: str = ".runner/issues/{number}") -> None:
-        sage.initialize(sage.SageSetup({"": index_path}, str(templates_dir) if templates_dir else None,
-                                       branch_prefix, plan_dir))
+    def init(
+        templates_dir: Path | None = None,
+        branch_prefix: str = "runner/issue-",
+        plan_dir: str = ".runner/issues/{number}",
+    ) -> None:
+        sage.initialize(
+            sage.SageSetup({"": index_path}, str(templates_dir) if templates_dir else None, branch_prefix, plan_dir)
+        )
+
     init()
     return init
 
@@ -150,7 +176,9 @@ def test_unknown_kind_falls_back_to_the_default_template() -> None:
 
 
 def test_plan_without_description_related_files_or_duplicates() -> None:
-    plan = Renderer().render("feature", context(summary="", related=[], duplicates=[], risk="low", risk_reasons=[]))["PLAN.md"]
+    plan = Renderer().render("feature", context(summary="", related=[], duplicates=[], risk="low", risk_reasons=[]))[
+        "PLAN.md"
+    ]
     assert "(the issue has no description)" in plan
     assert "No file in the repository matches" in plan
     assert "duplicates" not in plan.lower()
@@ -197,19 +225,26 @@ def test_user_kind_template_overrides_only_that_kind(tmp_path: Path) -> None:
 
 
 def test_user_kind_template_can_extend_the_shipped_default(tmp_path: Path) -> None:
-    user = write_templates(tmp_path / "tpl", {
-        "docs/PLAN.md.j2": '{% extends "default/PLAN.md.j2" %}{% block checklist %}- [ ] our docs step\n{% endblock %}',
-    })
+    user = write_templates(
+        tmp_path / "tpl",
+        {
+            "docs/PLAN.md.j2": '{% extends "default/PLAN.md.j2" %}'
+            "{% block checklist %}- [ ] our docs step\n{% endblock %}",
+        },
+    )
     plan = Renderer(user).render("docs", context(kind="docs"))["PLAN.md"]
     assert "- [ ] our docs step" in plan and "Closes #42" in plan
 
 
 def test_user_templates_can_add_an_output_file(tmp_path: Path) -> None:
-    user = write_templates(tmp_path / "tpl", {
-        "default/NOTES.md.j2": "Notes for #{{ issue.number }}: {{ related | length }} related\n",
-        "bug/NOTES.md.j2": "Bug notes for #{{ issue.number }}\n",
-        "default/nested/IGNORED.md.j2": "not an output\n",
-    })
+    user = write_templates(
+        tmp_path / "tpl",
+        {
+            "default/NOTES.md.j2": "Notes for #{{ issue.number }}: {{ related | length }} related\n",
+            "bug/NOTES.md.j2": "Bug notes for #{{ issue.number }}\n",
+            "default/nested/IGNORED.md.j2": "not an output\n",
+        },
+    )
     renderer = Renderer(user)
     assert renderer.outputs == ("NOTES.md", "PLAN.md")
     assert renderer.precompile(KINDS) == 2 * len(KINDS)
@@ -272,8 +307,9 @@ def test_broken_user_template_fails_at_precompile(tmp_path: Path) -> None:
 
 
 def test_sage_turns_a_task_into_plan_files(sage_ready) -> None:
-    task = make_task(body="Exporting rows from app/export/csv_export.py loses the last row.\n\nMore details.",
-                     duplicates=(12, 30))
+    task = make_task(
+        body="Exporting rows from app/export/csv_export.py loses the last row.\n\nMore details.", duplicates=(12, 30)
+    )
     result = sage.work(task)
     assert (result.number, result.repo_key, result.worker_pid) == (42, "", os.getpid())
     assert list(result.files) == [".runner/issues/42/PLAN.md"]
@@ -300,8 +336,9 @@ def test_sage_renders_every_kind(sage_ready) -> None:
 
 
 def test_sage_security_issue_on_auth_code_is_high_risk(sage_ready) -> None:
-    task = make_task(7, "Password check bypass in authenticateUser", "Empty password logs in.", kind="security",
-                     labels=("security",))
+    task = make_task(
+        7, "Password check bypass in authenticateUser", "Empty password logs in.", kind="security", labels=("security",)
+    )
     result = sage.work(task)
     assert result.risk == "high"
     assert "| Risk | high (security issue" in plan_of(result, 7)
@@ -339,8 +376,11 @@ def test_sage_keeps_hostile_issue_text_literal(sage_ready, text: str) -> None:
 
 
 def test_sage_removes_control_characters_from_titles_labels_and_body(sage_ready) -> None:
-    task = make_task(title="Bad\x1b[31m red\x07 bell\r\nsecond line\x00\x9b2J\x85",
-                     body="Body\x1b]0;evil\x07 text\x7f\x9b\r\nnext", labels=("la\x1bbel\nx",))
+    task = make_task(
+        title="Bad\x1b[31m red\x07 bell\r\nsecond line\x00\x9b2J\x85",
+        body="Body\x1b]0;evil\x07 text\x7f\x9b\r\nnext",
+        labels=("la\x1bbel\nx",),
+    )
     plan = plan_of(sage.work(task))
     assert not any(ch in plan for ch in "\x00\x07\x1b\x7f\x85\x9b\r")
     heading = plan.splitlines()[0]

@@ -1,4 +1,5 @@
 """The sage's per-issue work on a real repository index: what lands in PLAN.md."""
+
 from __future__ import annotations
 
 import os
@@ -6,12 +7,12 @@ import pickle
 from pathlib import Path
 
 import pytest
-
 from conftest import git
+
+from runner.core.models import Issue, Priority, Task, Triage
+from runner.git.store import resolve_base
 from runner.sage import codeindex
 from runner.sage import worker as sage
-from runner.git.store import resolve_base
-from runner.core.models import Issue, Priority, Task, Triage
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Adaptive scaling wired end to end: real sages, the real psutil monitor, the real policy."""
+
 from __future__ import annotations
 
 import collections
@@ -6,27 +7,35 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 import pool_tasks
-from runner.scaling.autoscaler import Autoscaler, smoothed
-from runner.records.metrics import RunMetrics
-from runner.scaling.monitor import PsutilSampler, ResourceMonitor
-from runner.pool import SagePool
-from runner.scaling.policy import ResourceSample, ScalingPolicy
-
+import pytest
 from conftest import FakeClock
+
+from runner.pool import SagePool
+from runner.records.metrics import RunMetrics
+from runner.scaling.autoscaler import Autoscaler, smoothed
+from runner.scaling.monitor import PsutilSampler, ResourceMonitor
+from runner.scaling.policy import ResourceSample, ScalingPolicy
 
 
 def reading(at: float, cpu: float, pids: list[int] | None = None, worker_cpu: float = 2.0) -> ResourceSample:
     pids = pids or []
-    return ResourceSample(at=at, cpu_percent=cpu, mem_percent=40.0, load_per_cpu=0.2, master_rss=50 << 20,
-                          worker_rss=[30 << 20] * len(pids), worker_cpu=[worker_cpu] * len(pids),
-                          worker_pids=pids)
+    return ResourceSample(
+        at=at,
+        cpu_percent=cpu,
+        mem_percent=40.0,
+        load_per_cpu=0.2,
+        master_rss=50 << 20,
+        worker_rss=[30 << 20] * len(pids),
+        worker_cpu=[worker_cpu] * len(pids),
+        worker_pids=pids,
+    )
 
 
 def test_decisions_see_cpu_averaged_since_the_previous_decision():
-    samples = [reading(0.0, 90.0)] + [reading(t / 10, cpu) for t, cpu in zip(range(1, 6), (20, 20, 100, 20, 40))]
+    samples = [reading(0.0, 90.0)] + [
+        reading(t / 10, cpu) for t, cpu in zip(range(1, 6), (20, 20, 100, 20, 40), strict=False)
+    ]
     merged = smoothed(samples, window_s=0.5)
     assert merged.cpu_percent == pytest.approx(40.0)
     assert merged.at == 0.5

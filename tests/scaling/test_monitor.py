@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -25,9 +25,16 @@ class CountingSampler:
         if self.calls in self.fail_on:
             raise RuntimeError(f"sample {self.calls} failed")
         rss = (100 - abs(50 - self.calls)) * MB
-        return ResourceSample(at=float(self.calls), cpu_percent=10.0, mem_percent=30.0, load_per_cpu=0.2,
-                              master_rss=rss, worker_rss=[rss // 2, self.calls * MB], worker_cpu=[1.0, 2.0],
-                              worker_pids=[11, 12])
+        return ResourceSample(
+            at=float(self.calls),
+            cpu_percent=10.0,
+            mem_percent=30.0,
+            load_per_cpu=0.2,
+            master_rss=rss,
+            worker_rss=[rss // 2, self.calls * MB],
+            worker_cpu=[1.0, 2.0],
+            worker_pids=[11, 12],
+        )
 
 
 def wait_for_samples(count: int) -> tuple[threading.Event, Callable[[ResourceSample], None]]:
@@ -125,20 +132,16 @@ def test_invalid_interval_is_rejected():
         ResourceMonitor(CountingSampler(), interval_s=0)
 
 
-ALLOCATE = (
-    "import sys\n"
-    "block = b'\\x01' * (100 * 1024 * 1024)\n"
-    "print('ready', flush=True)\n"
-    "sys.stdin.read()\n"
-)
+ALLOCATE = "import sys\nblock = b'\\x01' * (100 * 1024 * 1024)\nprint('ready', flush=True)\nsys.stdin.read()\n"
 
 
 @pytest.mark.timeout(60)
 def test_psutil_sampler_sees_a_real_worker_allocate_100_mb_and_tolerates_dead_pids():
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    worker = subprocess.Popen([sys.executable, "-c", ALLOCATE], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", ALLOCATE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert worker.stdout.readline().strip() == "ready"
         pids = [worker.pid, dead.pid]
@@ -172,8 +175,7 @@ SPIN = (
 
 @pytest.mark.timeout(60)
 def test_psutil_sampler_measures_worker_cpu():
-    spin = subprocess.Popen([sys.executable, "-c", SPIN], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    spin = subprocess.Popen([sys.executable, "-c", SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert spin.stdout.readline().strip() == "go"
         sampler = PsutilSampler(os.getpid(), lambda: [spin.pid])

@@ -1,36 +1,57 @@
 from __future__ import annotations
 
 import itertools
-
 import json
 import random
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import pytest
+from conftest import FakeClock
 
 from runner.scaling.policy import Decision, PerfSample, ResourceSample, ScalingPolicy, ramp
 
-from conftest import FakeClock
+
+def machine(
+    cpu: float = 20.0, mem: float = 40.0, load: float = 0.3, workers: int = 4, worker_cpu: float = 3.0
+) -> ResourceSample:
+    return ResourceSample(
+        at=0.0,
+        cpu_percent=cpu,
+        mem_percent=mem,
+        load_per_cpu=load,
+        master_rss=80 << 20,
+        worker_rss=[60 << 20] * workers,
+        worker_cpu=[worker_cpu] * workers,
+        worker_pids=list(range(100, 100 + workers)),
+    )
 
 
-def machine(cpu: float = 20.0, mem: float = 40.0, load: float = 0.3, workers: int = 4,
-            worker_cpu: float = 3.0) -> ResourceSample:
-    return ResourceSample(at=0.0, cpu_percent=cpu, mem_percent=mem, load_per_cpu=load,
-                          master_rss=80 << 20, worker_rss=[60 << 20] * workers,
-                          worker_cpu=[worker_cpu] * workers, worker_pids=list(range(100, 100 + workers)))
-
-
-def run(queue: int = 20, busy: int = 4, live: int = 4, recent: float = 2.0, previous: float = 2.0,
-        errors: float = 0.0, completed: int | None = None) -> PerfSample:
-    return PerfSample(throughput_recent=recent, throughput_previous=previous, p95_latency_s=1.5,
-                      error_rate=errors, queue_depth=queue, busy_workers=busy, live_workers=live,
-                      completed_recent=completed)
+def run(
+    queue: int = 20,
+    busy: int = 4,
+    live: int = 4,
+    recent: float = 2.0,
+    previous: float = 2.0,
+    errors: float = 0.0,
+    completed: int | None = None,
+) -> PerfSample:
+    return PerfSample(
+        throughput_recent=recent,
+        throughput_previous=previous,
+        p95_latency_s=1.5,
+        error_rate=errors,
+        queue_depth=queue,
+        busy_workers=busy,
+        live_workers=live,
+        completed_recent=completed,
+    )
 
 
 def policy(clock: FakeClock | None = None, **overrides) -> ScalingPolicy:
-    options = dict(min_workers=1, max_workers=8, clock=clock or FakeClock(100.0),
-                   wall_clock=lambda: 1_700_000_000.0, cpu_count=2)
+    options = dict(
+        min_workers=1, max_workers=8, clock=clock or FakeClock(100.0), wall_clock=lambda: 1_700_000_000.0, cpu_count=2
+    )
     options.update(overrides)
     return ScalingPolicy(**options)
 
@@ -242,8 +263,15 @@ def test_history_is_bounded():
     assert len(scaler.history) == 5
 
 
-def _simulate_long_tasks(scaler: ScalingPolicy, clock: FakeClock, *, issues: int, task_s: Callable[[], float],
-                         size: int, cpu_per_worker: float) -> list[Decision]:
+def _simulate_long_tasks(
+    scaler: ScalingPolicy,
+    clock: FakeClock,
+    *,
+    issues: int,
+    task_s: Callable[[], float],
+    size: int,
+    cpu_per_worker: float,
+) -> list[Decision]:
     """A crude discrete-time pool sampled once a second: a worker holds one task at a time."""
     queue, running, finished_times, applied = issues, [], [], []
     for _ in range(2000):
@@ -259,8 +287,9 @@ def _simulate_long_tasks(scaler: ScalingPolicy, clock: FakeClock, *, issues: int
         recent = sum(1 for t in finished_times if now - 10 < t <= now)
         previous = sum(1 for t in finished_times if now - 20 < t <= now - 10)
         cpu = min(100.0, 5 + cpu_per_worker * len(running))
-        perf = run(queue=queue, busy=len(running), live=size, recent=recent / 10,
-                   previous=previous / 10, completed=recent)
+        perf = run(
+            queue=queue, busy=len(running), live=size, recent=recent / 10, previous=previous / 10, completed=recent
+        )
         sample = machine(cpu=cpu, load=cpu / 100, workers=size, worker_cpu=2 * cpu_per_worker)
         decision = scaler.decide(sample, perf, size)
         if decision.applied:
@@ -279,8 +308,9 @@ def test_long_variable_tasks_grow_then_shrink_without_oscillating(seed):
     rng = random.Random(seed)
     clock = FakeClock(100.0)
     scaler = policy(clock, max_workers=8)
-    applied = _simulate_long_tasks(scaler, clock, issues=80, task_s=lambda: rng.uniform(2.0, 20.0),
-                                   size=2, cpu_per_worker=4.0)
+    applied = _simulate_long_tasks(
+        scaler, clock, issues=80, task_s=lambda: rng.uniform(2.0, 20.0), size=2, cpu_per_worker=4.0
+    )
     assert applied[0].action == "grow"
     assert max(d.to_size for d in applied) == 8
     assert direction_changes(applied) <= 1
@@ -363,11 +393,17 @@ def test_high_cpu_never_grows_however_deep_the_queue():
             assert not decision.applied and decision.action != "grow"
 
 
-@pytest.mark.parametrize("kwargs", [dict(min_workers=0, max_workers=2), dict(min_workers=3, max_workers=2),
-                                    dict(min_workers=1, max_workers=2, grow_hysteresis=0),
-                                    dict(min_workers=1, max_workers=2, shrink_hysteresis=0),
-                                    dict(min_workers=1, max_workers=2, growth=0),
-                                    dict(min_workers=1, max_workers=2, max_step=0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(min_workers=0, max_workers=2),
+        dict(min_workers=3, max_workers=2),
+        dict(min_workers=1, max_workers=2, grow_hysteresis=0),
+        dict(min_workers=1, max_workers=2, shrink_hysteresis=0),
+        dict(min_workers=1, max_workers=2, growth=0),
+        dict(min_workers=1, max_workers=2, max_step=0),
+    ],
+)
 def test_invalid_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError):
         ScalingPolicy(**kwargs)

@@ -1,4 +1,5 @@
 """The GitHub emulator, driven by the real PyGithub over real HTTP against real bare repositories."""
+
 from __future__ import annotations
 
 import os
@@ -7,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -22,8 +24,10 @@ REPO = "acme/widgets"
 TOKEN = "emulator-test-token"
 BRANCH = "runner/issue-1"
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
 
 
@@ -55,8 +59,15 @@ class GitPair:
         return git("rev-parse", "HEAD", cwd=self.work)
 
     def push_branch(self, branch: str, name: str = "fix.txt") -> str:
-        exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=self.work,
-                                capture_output=True, check=False).returncode == 0
+        exists = (
+            subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                cwd=self.work,
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
         git("checkout", "--quiet", *((branch,) if exists else ("-b", branch)), cwd=self.work)
         sha = self.commit(name, f"fix on {branch}\n")
         git("push", "--quiet", "origin", branch, cwd=self.work)
@@ -67,8 +78,13 @@ class GitPair:
 def client(url: str, token: str = TOKEN, per_page: int = 30) -> Github:
     """PyGithub without its own pacing or retries, so every call is exactly one request."""
     return Github(
-        base_url=url, auth=Auth.Token(token), retry=None, timeout=10, per_page=per_page,
-        seconds_between_requests=None, seconds_between_writes=None,
+        base_url=url,
+        auth=Auth.Token(token),
+        retry=None,
+        timeout=10,
+        per_page=per_page,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
     )
 
 
@@ -125,8 +141,9 @@ def test_lists_250_issues_in_pages_of_100(seeded: Emulator) -> None:
 
 def test_link_header_is_shaped_like_githubs(seeded: Emulator) -> None:
     def links(page: int) -> tuple[int, dict[str, str]]:
-        response = requests.get(f"{seeded.url}/repos/{REPO}/issues", headers=headers(),
-                                params={"per_page": 100, "page": page}, timeout=10)
+        response = requests.get(
+            f"{seeded.url}/repos/{REPO}/issues", headers=headers(), params={"per_page": 100, "page": page}, timeout=10
+        )
         found = re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers.get("Link", ""))
         return len(response.json()), {rel: url for url, rel in found}
 
@@ -156,7 +173,7 @@ def test_filters_by_state_labels_and_since(emulator_factory: Any) -> None:
     boundary = int(time.time()) + 1
     time.sleep(max(boundary - time.time(), 0) + 0.05)
     repo.get_issue(1).edit(body="edited")
-    since = datetime.fromtimestamp(boundary, timezone.utc)
+    since = datetime.fromtimestamp(boundary, UTC)
     assert [i.number for i in repo.get_issues(state="all", since=since)] == [1]
     bad = requests.get(f"{emulator.url}/repos/{REPO}/issues?state=bogus", headers=headers(), timeout=10)
     assert bad.status_code == 422 and bad.json()["message"] == "Validation Failed"
@@ -278,8 +295,11 @@ def test_label_creation_issue_labels_and_comment_edits_as_on_github(emulator_fac
     repo = client(emulator.url).get_repo(REPO)
     created = repo.create_label("priority/high", "d93f0b", "Priority high")
     assert (created.name, created.color, created.description) == ("priority/high", "d93f0b", "Priority high")
-    for bad in (lambda: repo.create_label("PRIORITY/HIGH", "d93f0b"), lambda: repo.create_label("x", "red"),
-                lambda: repo.create_label("y", "ededed", "d" * 101)):
+    for bad in (
+        lambda: repo.create_label("PRIORITY/HIGH", "d93f0b"),
+        lambda: repo.create_label("x", "red"),
+        lambda: repo.create_label("y", "ededed", "d" * 101),
+    ):
         with pytest.raises(GithubException) as caught:
             bad()
         assert caught.value.status == 422 and caught.value.data["message"] == "Validation Failed"
@@ -287,11 +307,13 @@ def test_label_creation_issue_labels_and_comment_edits_as_on_github(emulator_fac
 
     issue = repo.create_issue("labelled")
     issue.add_to_labels("priority/high", "kind/bug")
-    removed = requests.delete(f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh",
-                              headers=headers(), timeout=10)
+    removed = requests.delete(
+        f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh", headers=headers(), timeout=10
+    )
     assert removed.status_code == 200 and [label["name"] for label in removed.json()] == ["kind/bug"]
-    again = requests.delete(f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh",
-                            headers=headers(), timeout=10)
+    again = requests.delete(
+        f"{emulator.url}/repos/{REPO}/issues/{issue.number}/labels/priority%2Fhigh", headers=headers(), timeout=10
+    )
     assert again.status_code == 404 and again.json()["message"] == "Label does not exist"
 
     comment = issue.create_comment("first")
@@ -373,8 +395,15 @@ def test_a_refused_user_stays_refused_until_retry_after_and_each_try_is_counted(
 
 def test_injected_secondary_limits_name_the_client_and_block_for_their_wait(emulator_factory: Any) -> None:
     emulator = emulator_factory(time_scale=1000.0, inject_secondary_every_s=30.0, inject_secondary_wait_s=1.0)
-    gh = Github(base_url=emulator.url, auth=Auth.Token(TOKEN), retry=None, timeout=10,
-                seconds_between_requests=None, seconds_between_writes=None, user_agent="bench-client")
+    gh = Github(
+        base_url=emulator.url,
+        auth=Auth.Token(TOKEN),
+        retry=None,
+        timeout=10,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        user_agent="bench-client",
+    )
     issue = gh.get_repo(REPO).create_issue("target")
     refused = 0
     while refused == 0:
@@ -434,8 +463,9 @@ def test_failures_and_drops_are_injected(emulator_factory: Any) -> None:
 
     def statuses() -> list[int]:
         requests.post(control, json={"drop_rate": 0.0, "failure_rate": 0.5, "seed": 7}, timeout=10)
-        return [requests.get(f"{emulator.url}/repos/{REPO}", headers=headers(), timeout=10).status_code
-                for _ in range(12)]
+        return [
+            requests.get(f"{emulator.url}/repos/{REPO}", headers=headers(), timeout=10).status_code for _ in range(12)
+        ]
 
     first = statuses()
     assert first == statuses() and {200} < set(first)
@@ -467,9 +497,22 @@ def test_serves_the_enterprise_prefix_too(emulator_factory: Any) -> None:
 @pytest.mark.timeout(30)
 def test_command_line_prints_its_url(repo_pair: GitPair) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner.testing.github_emulator", "--port", "0",
-         "--repo", f"{REPO}={repo_pair.bare}", "--token", TOKEN, "--primary-limit", "42"],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-m",
+            "runner.testing.github_emulator",
+            "--port",
+            "0",
+            "--repo",
+            f"{REPO}={repo_pair.bare}",
+            "--token",
+            TOKEN,
+            "--primary-limit",
+            "42",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stdout is not None
@@ -488,9 +531,24 @@ def test_each_token_acts_as_its_own_user_and_an_app_token_may_not_read_user(repo
     tokens = tmp_path / "tokens.txt"
     tokens.write_text(f"{TOKEN}\nmallory-token mallory\n\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner.testing.github_emulator", "--port", "0", "--repo", f"{REPO}={repo_pair.bare}",
-         "--token-file", str(tokens), "--token", "app-token=runner-app[bot]", "--token", "ends-with="],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-m",
+            "runner.testing.github_emulator",
+            "--port",
+            "0",
+            "--repo",
+            f"{REPO}={repo_pair.bare}",
+            "--token-file",
+            str(tokens),
+            "--token",
+            "app-token=runner-app[bot]",
+            "--token",
+            "ends-with=",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stdout is not None
@@ -516,7 +574,20 @@ def test_a_token_file_line_with_a_bad_login_is_refused(repo_pair: GitPair, tmp_p
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("good-token\nother-token not/a/login\n")
     result = subprocess.run(
-        [sys.executable, "-m", "runner.testing.github_emulator", "--port", "0", "--repo", f"{REPO}={repo_pair.bare}",
-         "--token-file", str(tokens)], capture_output=True, text=True, timeout=30,
-        cwd=Path(__file__).resolve().parents[2])
+        [
+            sys.executable,
+            "-m",
+            "runner.testing.github_emulator",
+            "--port",
+            "0",
+            "--repo",
+            f"{REPO}={repo_pair.bare}",
+            "--token-file",
+            str(tokens),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.returncode == 2 and "line 2: expected 'TOKEN [LOGIN]'" in result.stderr

@@ -4,11 +4,12 @@ Validation follows GitHub: a malformed body is 400 "Problems parsing JSON", a
 missing or wrong field is 422 "Validation Failed" with an ``errors`` list, an unknown
 object is 404 "Not Found". Git is consulted outside the state lock.
 """
+
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
 import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from runner.testing.emulator import git as emulator_git
@@ -43,7 +44,7 @@ def _since(call: Call, resource: str) -> float | None:
     except ValueError:
         raise validation_failed(resource, "invalid", "since") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -91,8 +92,11 @@ def current_user(call: Call) -> Reply:
     """An App installation token (its user is ``<app-slug>[bot]``) may not read this, as on GitHub."""
     login = _require_user(call)
     if login.endswith("[bot]"):
-        raise ApiError(403, "Resource not accessible by integration",
-                       documentation_url="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+        raise ApiError(
+            403,
+            "Resource not accessible by integration",
+            documentation_url="https://docs.github.com/rest/users/users#get-the-authenticated-user",
+        )
     user = call.state.user(login)
     return Reply(200, call.shapes.full_user(user, call.state.now()))
 
@@ -222,7 +226,9 @@ def create_label(call: Call) -> Reply:
     if not _COLOUR.match(color.lstrip("#")):
         raise validation_failed("Label", "invalid", "color")
     if description is not None and len(description) > 100:
-        raise validation_failed("Label", "invalid", "description", "description is too long (maximum is 100 characters)")
+        raise validation_failed(
+            "Label", "invalid", "description", "description is too long (maximum is 100 characters)"
+        )
     label = call.state.create_label(call.full_name, name, color, description)
     call.stats.incr("labels_created")
     with call.state.lock:
@@ -362,13 +368,27 @@ def create_pull(call: Call) -> Reply:
     if base_sha is None:
         raise _pull_invalid("base")
     if emulator_git.commits_between(repo.git_dir, base_sha, head_sha) == 0:
-        raise ApiError(422, "Validation Failed", errors=[
-            {"resource": "PullRequest", "code": "custom", "message": f"No commits between {base_ref} and {head_ref}"}
-        ], documentation_url=PULLS_DOCS)
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[
+                {
+                    "resource": "PullRequest",
+                    "code": "custom",
+                    "message": f"No commits between {base_ref} and {head_ref}",
+                }
+            ],
+            documentation_url=PULLS_DOCS,
+        )
     try:
         issue = call.state.create_pull(
-            call.full_name, user, title, _text(data, "body", "PullRequest"),
-            (head_owner, head_ref, head_sha), (base_ref, base_sha), draft=data.get("draft") is True,
+            call.full_name,
+            user,
+            title,
+            _text(data, "body", "PullRequest"),
+            (head_owner, head_ref, head_sha),
+            (base_ref, base_sha),
+            draft=data.get("draft") is True,
         )
     except ApiError as error:
         error.documentation_url = PULLS_DOCS
@@ -380,9 +400,12 @@ def create_pull(call: Call) -> Reply:
 
 
 def _pull_invalid(field_name: str) -> ApiError:
-    return ApiError(422, "Validation Failed", errors=[
-        {"resource": "PullRequest", "field": field_name, "code": "invalid"}
-    ], documentation_url=PULLS_DOCS)
+    return ApiError(
+        422,
+        "Validation Failed",
+        errors=[{"resource": "PullRequest", "field": field_name, "code": "invalid"}],
+        documentation_url=PULLS_DOCS,
+    )
 
 
 @route("GET", "/repos/{owner}/{repo}/pulls/{number}")

@@ -12,6 +12,7 @@ so they are checked against the real clock; installation tokens expire on the em
 Each token's uses are counted per kind (read, write, push), so a test can tell which token
 authorized what.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -123,8 +124,14 @@ class Apps:
         with self._lock:
             now = self.clock.now()
             lifetime_s = self._lifetimes.pop(0) if self._lifetimes else lifetime_s
-            issued = InstallationToken("ghs_" + secrets.token_urlsafe(27).replace("-", "a").replace("_", "b")[:36],
-                                       len(self.issued) + 1, installation_id, app.bot_login, now, now + lifetime_s)
+            issued = InstallationToken(
+                "ghs_" + secrets.token_urlsafe(27).replace("-", "a").replace("_", "b")[:36],
+                len(self.issued) + 1,
+                installation_id,
+                app.bot_login,
+                now,
+                now + lifetime_s,
+            )
             self.tokens[issued.token] = issued
             self.issued.append(issued)
             return issued
@@ -150,11 +157,14 @@ class Apps:
 def _check_times(claims: dict[str, Any], now: float) -> None:
     iat, exp = _int(claims.get("iat")), _int(claims.get("exp"))
     if iat is None or iat > now + CLOCK_LEEWAY_S:
-        raise _jwt_error("'Issued at' claim ('iat') must be an Integer representing the time that the "
-                         "assertion was issued")
+        raise _jwt_error(
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+        )
     if exp is None or exp <= now:
-        raise _jwt_error("'Expiration time' claim ('exp') must be a numeric value representing the future "
-                         "time at which the assertion expires")
+        raise _jwt_error(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future "
+            "time at which the assertion expires"
+        )
     if exp - iat > MAX_JWT_LIFETIME_S + CLOCK_LEEWAY_S:
         raise _jwt_error("'Expiration time' claim ('exp') is too far in the future")
 

@@ -5,13 +5,15 @@ The configuration is a frozen value: a running emulator swaps the whole object
 Time is compressed by ``time_scale`` for rate-limit bookkeeping only, so a
 benchmark can live through an emulated hour of limits in one real minute.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,7 @@ def _coerce(key: str, type_name: Any, value: Any) -> Any:
 class ConfigHolder:
     """The current configuration, replaced atomically at runtime."""
 
-    def __init__(
-        self, config: EmulatorConfig, on_change: Callable[[EmulatorConfig, Mapping[str, Any]], None]
-    ) -> None:
+    def __init__(self, config: EmulatorConfig, on_change: Callable[[EmulatorConfig, Mapping[str, Any]], None]) -> None:
         self._config = config
         self._lock = threading.Lock()
         self._on_change = on_change

@@ -1,7 +1,9 @@
 """GitHub's error answers: a status and the JSON body GitHub sends with it."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DOCS = "https://docs.github.com/rest"
 

@@ -4,6 +4,7 @@ Pull requests are only accepted for branches that were really pushed, so the
 emulator asks git itself (argument lists, never a shell; names are always passed
 behind a ``refs/heads/`` prefix so they cannot be read as options).
 """
+
 from __future__ import annotations
 
 import os

@@ -7,11 +7,12 @@ git sends `x-access-token:<token>`; or a `token`/`bearer` header): an expired in
 token is refused with 401 like any bad one, so a test sees which credential each push carried.
 Reads are served without one, as for a public repository, but a credential sent is checked.
 """
+
 from __future__ import annotations
 
 import base64
-import io
 import binascii
+import io
 import os
 import re
 import subprocess
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from runner.testing.emulator.http import App
 
 GIT_PATH = re.compile(
-    r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/info/refs|/git-upload-pack|/git-receive-pack)$")
+    r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/info/refs|/git-upload-pack|/git-receive-pack)$"
+)
 AUTH_HEADERS = [("WWW-Authenticate", 'Basic realm="GitHub"'), ("Content-Type", "text/plain")]
 _TIMEOUT_S = 120
 
@@ -72,17 +74,27 @@ def _login(app: App, header: str | None, kind: str) -> str | None:
     return app.token_login(token, kind)
 
 
-def _backend(git_dir: os.PathLike[str], method: str, rest: str, query: str, headers: Message,
-             body: bytes, login: str) -> Response:
+def _backend(
+    git_dir: os.PathLike[str], method: str, rest: str, query: str, headers: Message, body: bytes, login: str
+) -> Response:
     """One CGI exchange with `git http-backend`, pushes enabled."""
     directory = os.path.abspath(git_dir)
-    env = {"GIT_PROJECT_ROOT": os.path.dirname(directory), "GIT_HTTP_EXPORT_ALL": "1",
-           "PATH_INFO": f"/{os.path.basename(directory)}{rest}", "QUERY_STRING": query, "REQUEST_METHOD": method,
-           "REMOTE_USER": login, "CONTENT_TYPE": headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
-           "HTTP_CONTENT_ENCODING": headers.get("Content-Encoding", ""), "PATH": os.environ.get("PATH", ""),
-           "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.receivepack", "GIT_CONFIG_VALUE_0": "true"}
-    out = subprocess.run(["git", "http-backend"], input=body, capture_output=True, env=env,
-                         timeout=_TIMEOUT_S).stdout
+    env = {
+        "GIT_PROJECT_ROOT": os.path.dirname(directory),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": f"/{os.path.basename(directory)}{rest}",
+        "QUERY_STRING": query,
+        "REQUEST_METHOD": method,
+        "REMOTE_USER": login,
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_CONTENT_ENCODING": headers.get("Content-Encoding", ""),
+        "PATH": os.environ.get("PATH", ""),
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.receivepack",
+        "GIT_CONFIG_VALUE_0": "true",
+    }
+    out = subprocess.run(["git", "http-backend"], input=body, capture_output=True, env=env, timeout=_TIMEOUT_S).stdout
     head, _, rest_bytes = out.partition(b"\r\n\r\n")
     status, reply_headers = 200, []
     for line in head.split(b"\r\n"):

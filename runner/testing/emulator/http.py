@@ -1,18 +1,20 @@
 """HTTP front of the GitHub emulator: what happens to one request, in order.
 
-    socket ─> Handler ─> /OWNER/NAME.git/* : git smart HTTP (githttp), the token checked like the API's
-                 └─────> App.dispatch
-                          1. /_emulator/*  control endpoints (never limited, never faulty)
-                          2. concurrency limit, latency, then seeded faults: drop the connection / 502 / 503
-                          3. credentials ─> 401 Bad credentials (an App's JWT on /app endpoints, apps)
-                          4. primary and secondary limits ─> 403 + GitHub's message
-                          5. route ─> endpoint (api) ─> Reply
-                          6. ETag / If-None-Match ─> 304, refunded to the primary budget
-                          7. x-ratelimit-* and GitHub's other headers
-                          8. seeded "lost reply": the work is done but the connection is cut
+socket ─> Handler ─> /OWNER/NAME.git/* : git smart HTTP (githttp), the token checked like the API's
+             └─────> App.dispatch
+                      1. /_emulator/*  control endpoints (never limited, never faulty)
+                      2. concurrency limit, latency, then seeded faults: drop the connection / 502 / 503
+                      3. credentials ─> 401 Bad credentials (an App's JWT on /app endpoints, apps)
+                      4. primary and secondary limits ─> 403 + GitHub's message
+                      5. route ─> endpoint (api) ─> Reply
+                      6. ETag / If-None-Match ─> 304, refunded to the primary budget
+                      7. x-ratelimit-* and GitHub's other headers
+                      8. seeded "lost reply": the work is done but the connection is cut
 """
+
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -24,8 +26,9 @@ import threading
 import time
 import traceback
 import urllib.parse
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Mapping
+from typing import Any
 
 from runner.testing.emulator import api as emulator_api  # noqa: F401  (registers the routes)
 from runner.testing.emulator import app_api as emulator_app_api  # noqa: F401  (registers the routes)
@@ -75,8 +78,7 @@ class App:
             return self._control(request)
         self.stats.incr("requests")
         if not self.limiter.enter():
-            return self._finish(request, "concurrency", None, self._secondary(60.0, "concurrency", None, request),
-                                None)
+            return self._finish(request, "concurrency", None, self._secondary(60.0, "concurrency", None, request), None)
         try:
             cfg = self.config.get()
             if cfg.latency_s:
@@ -122,8 +124,9 @@ class App:
                 snapshot = self.limiter.refund(user)
         return self._finish(request, name, user, reply, snapshot)
 
-    def _admit(self, request: Request, route: Route | None, user: str | None,
-               cfg: EmulatorConfig) -> tuple[Reply | None, RateSnapshot]:
+    def _admit(
+        self, request: Request, route: Route | None, user: str | None, cfg: EmulatorConfig
+    ) -> tuple[Reply | None, RateSnapshot]:
         """Charge the primary budget and check the secondary limits; a Reply means refused."""
         if route is not None and not route.counted:
             snapshot = self.limiter.snapshot(user)
@@ -143,13 +146,29 @@ class App:
         self.stats.incr("writes")
         return None, snapshot
 
-    def _call(self, request: Request, found: tuple[Route, dict[str, str]] | None, user: str | None,
-              snapshot: RateSnapshot, app: AppRecord | None = None) -> Reply:
+    def _call(
+        self,
+        request: Request,
+        found: tuple[Route, dict[str, str]] | None,
+        user: str | None,
+        snapshot: RateSnapshot,
+        app: AppRecord | None = None,
+    ) -> Reply:
         if found is None:
             return _error(not_found())
         route, params = found
-        call = Call(request, params, user, self.state, Shapes(request.base_url), self.stats, snapshot, app=app,
-                    apps=self.apps, token_lifetime_s=self.config.get().installation_token_lifetime_s)
+        call = Call(
+            request,
+            params,
+            user,
+            self.state,
+            Shapes(request.base_url),
+            self.stats,
+            snapshot,
+            app=app,
+            apps=self.apps,
+            token_lifetime_s=self.config.get().installation_token_lifetime_s,
+        )
         try:
             return route.endpoint(call)
         except ApiError as error:
@@ -207,8 +226,9 @@ class App:
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
             "If you reach out to GitHub Support for help, please include the request ID."
         )
-        error = ApiError(self.config.get().rate_limit_status, message,
-                         documentation_url=f"{RATE_DOCS}#about-secondary-rate-limits")
+        error = ApiError(
+            self.config.get().rate_limit_status, message, documentation_url=f"{RATE_DOCS}#about-secondary-rate-limits"
+        )
         reply = _error(error)
         reply.headers["retry-after"] = str(retry_after)
         return reply
@@ -224,8 +244,9 @@ class App:
             return Reply(304, None, {"etag": etag})
         return reply
 
-    def _finish(self, request: Request, name: str, user: str | None, reply: Reply,
-                snapshot: RateSnapshot | None) -> Reply:
+    def _finish(
+        self, request: Request, name: str, user: str | None, reply: Reply, snapshot: RateSnapshot | None
+    ) -> Reply:
         headers = {
             "x-github-api-version-selected": "2022-11-28",
             "x-github-media-type": "github.v3; format=json",
@@ -319,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
             self._write_git(*githttp.serve(self.server.app, self.command, path, split.query, self.headers, body))
             return
         if path == ENTERPRISE_PREFIX or path.startswith(ENTERPRISE_PREFIX + "/"):
-            path, base_url = path[len(ENTERPRISE_PREFIX):] or "/", base_url + ENTERPRISE_PREFIX
+            path, base_url = path[len(ENTERPRISE_PREFIX) :] or "/", base_url + ENTERPRISE_PREFIX
         request = Request(
             method=self.command,
             path=path,
@@ -392,7 +413,5 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

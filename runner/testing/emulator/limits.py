@@ -12,13 +12,15 @@ All windows run on the emulated clock (see EmulatedClock). Every secondary refus
 (`Stats.limit_events`) with its emulated time, reason and the client's User-Agent, so a
 benchmark can tell its clients apart and time what happened after each one.
 """
+
 from __future__ import annotations
 
 import random
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from runner.testing.emulator.config import EmulatedClock, EmulatorConfig
 
@@ -121,8 +123,11 @@ class Limiter:
             now = self._clock.now()
             bucket = self._bucket(user)
             if cfg.secondary_limits:
-                refusal = self._blocked(bucket, now) or self._injected(cfg, bucket, now) \
+                refusal = (
+                    self._blocked(bucket, now)
+                    or self._injected(cfg, bucket, now)
                     or _secondary_wait(cfg, bucket, now, creates_content)
+                )
                 if refusal is not None:
                     bucket.blocked_until = max(bucket.blocked_until or now, now + refusal.wait)
                     return refusal
@@ -224,7 +229,6 @@ class FaultInjector:
                 return self._rng.choice((502, 503))
             return None
 
-
     def lose_reply(self, cfg: EmulatorConfig) -> bool:
         """True when a processed request should lose its reply (the client cannot tell it succeeded)."""
         if not cfg.lost_reply_rate:
@@ -277,11 +281,28 @@ class Stats:
 
     def to_dict(self, max_in_flight: int = 0) -> dict[str, Any]:
         names = (
-            "requests", "reads", "writes", "not_modified", "primary_limit_violations",
-            "secondary_limit_violations", "failures_injected", "drops_injected", "bad_credentials",
-            "issues_created", "comments_created", "comments_updated", "pulls_created", "labels_created",
-            "labels_added", "labels_removed", "issues_closed",
-            "merge_attempts", "replies_lost", "internal_errors", "installation_tokens_issued", "git_pushes",
+            "requests",
+            "reads",
+            "writes",
+            "not_modified",
+            "primary_limit_violations",
+            "secondary_limit_violations",
+            "failures_injected",
+            "drops_injected",
+            "bad_credentials",
+            "issues_created",
+            "comments_created",
+            "comments_updated",
+            "pulls_created",
+            "labels_created",
+            "labels_added",
+            "labels_removed",
+            "issues_closed",
+            "merge_attempts",
+            "replies_lost",
+            "internal_errors",
+            "installation_tokens_issued",
+            "git_pushes",
         )
         with self._lock:
             data: dict[str, Any] = {name: self._counts.get(name, 0) for name in names}

@@ -5,15 +5,17 @@ An endpoint is a function ``Call -> Reply`` registered with ``@route(METHOD, TEM
 READ (free), WRITE (subject to the write interval) or CREATE (also a content-creating request).
 ``app_jwt`` endpoints are called as a GitHub App, with its JWT, instead of with a token.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from runner.testing.emulator.errors import ApiError
 from runner.testing.emulator.limits import RateSnapshot
@@ -122,8 +124,9 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{(\w+)\}", group, template) + "/?$")
 
 
-def route(method: str, template: str, kind: str = READ, counted: bool = True,
-          app_jwt: bool = False) -> Callable[..., Any]:
+def route(
+    method: str, template: str, kind: str = READ, counted: bool = True, app_jwt: bool = False
+) -> Callable[..., Any]:
     """Register an endpoint; ``counted=False`` for calls GitHub does not bill (GET /rate_limit)."""
 
     def register(endpoint: Callable[[Call], Reply]) -> Callable[[Call], Reply]:

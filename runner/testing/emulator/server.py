@@ -1,4 +1,5 @@
 """`Emulator`, the emulator's process and its command line; the package docstring draws the flow."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,9 +8,10 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from runner.testing.emulator.config import EmulatorConfig
 from runner.testing.emulator.http import App, EmulatorHTTPServer
@@ -117,11 +119,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--repo", action="append", required=True, metavar="OWNER/NAME=BARE_GIT_DIR")
-    parser.add_argument("--token", action="append", default=[], metavar="TOKEN[=LOGIN]",
-                        help="accepted token, optionally with its own login (repeatable)")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN[=LOGIN]",
+        help="accepted token, optionally with its own login (repeatable)",
+    )
     parser.add_argument("--token-file", type=Path, help="file with one accepted token per line ('TOKEN [LOGIN]')")
-    parser.add_argument("--app", action="append", default=[], metavar="APP_ID=KEY_PEM_FILE",
-                        help="a GitHub App and its (public or private) key, installed on every owner (repeatable)")
+    parser.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="APP_ID=KEY_PEM_FILE",
+        help="a GitHub App and its (public or private) key, installed on every owner (repeatable)",
+    )
     types = {"int": int, "float": float, "str": str}
     for item in dataclasses.fields(EmulatorConfig):
         flag = "--" + item.name.replace("_", "-")
@@ -174,8 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         tokens = _parse_tokens(args.token, args.token_file)
         config = EmulatorConfig().with_changes({k: v for k, v in settings.items() if v is not None})
-        emulator = Emulator(_parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port,
-                            apps=_parse_apps(args.app))
+        emulator = Emulator(
+            _parse_repos(args.repo), tokens or None, config, host=args.host, port=args.port, apps=_parse_apps(args.app)
+        )
         url = emulator.start()
     except (OSError, ValueError) as error:
         print(f"github_emulator: {error}", file=sys.stderr)

@@ -4,6 +4,7 @@ Callers hold ``State.lock`` while rendering, because the objects are live state.
 URLs are absolute and built from the address the client used, so a client that
 follows ``url`` fields (PyGithub does) comes back to the emulator.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,10 +13,14 @@ from typing import Any
 
 from runner.testing.emulator.state import Comment, Issue, Label, Repo, User, node_id
 
-
 _URL_TEMPLATES = {
-    "issues": "{/number}", "pulls": "{/number}", "comments": "{/number}", "labels": "{/name}",
-    "branches": "{/branch}", "commits": "{/sha}", "contents": "{+path}",
+    "issues": "{/number}",
+    "pulls": "{/number}",
+    "comments": "{/number}",
+    "labels": "{/name}",
+    "branches": "{/branch}",
+    "commits": "{/sha}",
+    "contents": "{+path}",
 }
 
 
@@ -59,9 +64,20 @@ class Shapes:
     def full_user(self, user: User, created_at: float) -> dict[str, Any]:
         data = self.user(user)
         data.update(
-            name=user.login, company=None, blog="", location=None, email=None, hireable=None, bio=None,
-            twitter_username=None, public_repos=0, public_gists=0, followers=0, following=0,
-            created_at=iso(created_at), updated_at=iso(created_at),
+            name=user.login,
+            company=None,
+            blog="",
+            location=None,
+            email=None,
+            hireable=None,
+            bio=None,
+            twitter_username=None,
+            public_repos=0,
+            public_gists=0,
+            followers=0,
+            following=0,
+            created_at=iso(created_at),
+            updated_at=iso(created_at),
         )
         return data
 
@@ -71,22 +87,53 @@ class Shapes:
         open_count = sum(1 for issue in repo.issues.values() if issue.state == "open")
         is_owner = viewer is not None and viewer.lower() == repo.owner.login.lower()
         data: dict[str, Any] = {
-            "id": repo.id, "node_id": node_id("R", repo.id), "name": repo.name, "full_name": repo.full_name,
-            "private": False, "owner": self.user(repo.owner), "html_url": html, "description": None,
-            "fork": False, "url": api, "homepage": None, "size": 0, "language": None,
+            "id": repo.id,
+            "node_id": node_id("R", repo.id),
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": False,
+            "owner": self.user(repo.owner),
+            "html_url": html,
+            "description": None,
+            "fork": False,
+            "url": api,
+            "homepage": None,
+            "size": 0,
+            "language": None,
         }
         for name, template in _URL_TEMPLATES.items():
             data[f"{name}_url"] = f"{api}/{name}{template}"
         data.update(
             issue_comment_url=f"{api}/issues/comments{{/number}}",
             git_url=f"git://{urllib.parse.urlsplit(self.base).netloc}/{repo.full_name}.git",
-            clone_url=f"{html}.git", ssh_url=f"git@localhost:{repo.full_name}.git", svn_url=html,
-            created_at=iso(repo.created_at), updated_at=iso(repo.created_at), pushed_at=iso(repo.created_at),
-            stargazers_count=0, watchers_count=0, watchers=0, forks_count=0, forks=0,
-            has_issues=True, has_projects=False, has_downloads=True, has_wiki=False, has_pages=False,
-            has_discussions=False, mirror_url=None, archived=False, disabled=False,
-            open_issues_count=open_count, open_issues=open_count, license=None, allow_forking=True,
-            is_template=False, web_commit_signoff_required=False, topics=[], visibility="public",
+            clone_url=f"{html}.git",
+            ssh_url=f"git@localhost:{repo.full_name}.git",
+            svn_url=html,
+            created_at=iso(repo.created_at),
+            updated_at=iso(repo.created_at),
+            pushed_at=iso(repo.created_at),
+            stargazers_count=0,
+            watchers_count=0,
+            watchers=0,
+            forks_count=0,
+            forks=0,
+            has_issues=True,
+            has_projects=False,
+            has_downloads=True,
+            has_wiki=False,
+            has_pages=False,
+            has_discussions=False,
+            mirror_url=None,
+            archived=False,
+            disabled=False,
+            open_issues_count=open_count,
+            open_issues=open_count,
+            license=None,
+            allow_forking=True,
+            is_template=False,
+            web_commit_signoff_required=False,
+            topics=[],
+            visibility="public",
             default_branch=repo.default_branch,
             permissions={"admin": is_owner, "maintain": is_owner, "push": True, "triage": True, "pull": True},
         )
@@ -157,37 +204,66 @@ class Shapes:
         issue_api = f"{self.repo_api(repo)}/issues/{issue.number}"
         html = f"{self.base}/{repo.full_name}/pull/{issue.number}"
         data: dict[str, Any] = {
-            "url": api, "id": pull.id, "node_id": node_id("PR", pull.id), "html_url": html,
-            "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "issue_url": issue_api,
-            "commits_url": f"{api}/commits", "review_comments_url": f"{api}/comments",
+            "url": api,
+            "id": pull.id,
+            "node_id": node_id("PR", pull.id),
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": issue_api,
+            "commits_url": f"{api}/commits",
+            "review_comments_url": f"{api}/comments",
             "review_comment_url": f"{self.repo_api(repo)}/pulls/comments{{/number}}",
             "comments_url": f"{issue_api}/comments",
             "statuses_url": f"{self.repo_api(repo)}/statuses/{pull.head_sha}",
-            "number": issue.number, "state": issue.state, "locked": False, "title": issue.title,
-            "user": self.user(issue.user), "body": issue.body,
+            "number": issue.number,
+            "state": issue.state,
+            "locked": False,
+            "title": issue.title,
+            "user": self.user(issue.user),
+            "body": issue.body,
             "labels": [self.label(repo, label) for label in repo_labels(repo, issue)],
-            "milestone": None, "active_lock_reason": None,
-            "created_at": iso(issue.created_at), "updated_at": iso(issue.updated_at),
-            "closed_at": iso(issue.closed_at), "merged_at": None, "merge_commit_sha": None,
-            "assignee": None, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+            "milestone": None,
+            "active_lock_reason": None,
+            "created_at": iso(issue.created_at),
+            "updated_at": iso(issue.updated_at),
+            "closed_at": iso(issue.closed_at),
+            "merged_at": None,
+            "merge_commit_sha": None,
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
             "head": self._part(repo, pull.head_owner, pull.head_ref, pull.head_sha),
             "base": self._part(repo, repo.owner.login, pull.base_ref, pull.base_sha),
             "_links": {
-                "self": {"href": api}, "html": {"href": html}, "issue": {"href": issue_api},
-                "comments": {"href": f"{issue_api}/comments"}, "review_comments": {"href": f"{api}/comments"},
+                "self": {"href": api},
+                "html": {"href": html},
+                "issue": {"href": issue_api},
+                "comments": {"href": f"{issue_api}/comments"},
+                "review_comments": {"href": f"{api}/comments"},
                 "review_comment": {"href": f"{self.repo_api(repo)}/pulls/comments{{/number}}"},
                 "commits": {"href": f"{api}/commits"},
                 "statuses": {"href": f"{self.repo_api(repo)}/statuses/{pull.head_sha}"},
             },
             "author_association": self._association(repo, issue.user),
-            "auto_merge": None, "draft": pull.draft,
+            "auto_merge": None,
+            "draft": pull.draft,
         }
         if detail:
             data.update(
-                merged=False, mergeable=True, rebaseable=True,
-                mergeable_state="draft" if pull.draft else "clean", merged_by=None,
-                comments=len(issue.comment_ids), review_comments=0, maintainer_can_modify=False,
-                commits=1, additions=0, deletions=0, changed_files=0,
+                merged=False,
+                mergeable=True,
+                rebaseable=True,
+                mergeable_state="draft" if pull.draft else "clean",
+                merged_by=None,
+                comments=len(issue.comment_ids),
+                review_comments=0,
+                maintainer_can_modify=False,
+                commits=1,
+                additions=0,
+                deletions=0,
+                changed_files=0,
             )
         return data
 
@@ -222,7 +298,11 @@ class Shapes:
 
     def _part(self, repo: Repo, owner: str, ref: str, sha: str) -> dict[str, Any]:
         return {
-            "label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": self.user(repo.owner), "repo": self.repo(repo),
+            "label": f"{owner}:{ref}",
+            "ref": ref,
+            "sha": sha,
+            "user": self.user(repo.owner),
+            "repo": self.repo(repo),
         }
 
     @staticmethod

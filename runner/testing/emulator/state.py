@@ -5,15 +5,17 @@ repositories on disk are read. Issues and pull requests share one number sequenc
 per repository, as on GitHub: a pull request is an issue with ``pull`` set.
 Methods raise ApiError with GitHub's status and body when a request cannot be served.
 """
+
 from __future__ import annotations
 
 import base64
 import itertools
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from runner.testing.emulator import git as emulator_git
 from runner.testing.emulator.errors import ApiError, not_found, validation_failed
