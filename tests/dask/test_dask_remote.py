@@ -157,7 +157,8 @@ def test_a_fixer_runs_on_an_external_cluster_and_its_change_lands_on_the_remote(
     for n in (1, 2, 3):
         text = git(remote, "show", f"runner/issue-{n}:app/search.py")
         assert text.endswith(f"# fixed for issue {n}") and text.count("# fixed") == 1
-        assert git(remote, "show", f"runner/issue-{n}:.runner/issues/{n}/PLAN.md")
+        assert f".runner/issues/{n}/" not in git(remote, "ls-tree", "-r", "--name-only", f"runner/issue-{n}")
+        assert f"Runner-Issue: {n}" in git(remote, "log", "-1", "--format=%B", f"runner/issue-{n}")
     assert commit_count(remote) == 2 + 3
     fixer = report["issues"][0]["fixer"]
     assert fixer["changed"] == ["app/search.py"] and fixer["host"]

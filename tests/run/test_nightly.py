@@ -154,7 +154,7 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     exactly_once(world, numbers)
     tips = branches(world.clone)
     time.sleep(1.1)
-    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also fails in export_csv")
+    world.client().get_repo(GH_REPO).get_issue(numbers[0]).edit(body="Now it also crashes in export_csv")
     writes_before = world.emulator.stats["writes"]
     second = runner_cli(
         "nightly", "--state-dir", str(tmp_path / "state"), "--report-dir", str(tmp_path / "reports"), env=world.env()
@@ -171,7 +171,7 @@ def test_nightly_skips_unchanged_and_reprocesses_edited_issues(github_world, tmp
     # the edited issue's PR description, only (its priority and kind are unchanged, so are the labels)
     assert world.emulator.stats["writes"] == writes_before + 1
     pull = next(p for p in world.client().get_repo(GH_REPO).get_pulls(state="all") if p.head.ref == edited)
-    assert "also fails in export_csv" in pull.body
+    assert "also crashes in export_csv" in pull.body
     status = runner_cli("status", "--state-dir", str(tmp_path / "state"))
     assert "done 6" in status.stdout.decode()
 
