@@ -22,8 +22,8 @@ venv: $(STAMP) ## create .venv and install runner with its test tools
 demo: $(STAMP) ## build a sample repository and issues file, run runner on it
 	$(BIN)/python -m runner.cli.demo --dir $(DEMO)
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest -q
+test: $(STAMP) ## run the whole test suite (two processes; a test file stays in one)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP) ## run the benchmark suite (about 10 minutes on 2 cores)
 	$(BIN)/python -m perf.bench

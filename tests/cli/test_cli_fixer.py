@@ -23,7 +23,7 @@ n = issue["number"]
 assert os.path.exists(os.environ["RUNNER_PLAN"])
 mode = issue["body"].split("mode:", 1)[1].split()[0] if "mode:" in issue["body"] else "edit"
 if mode == "hang":
-    subprocess.Popen(["sleep", "1000"])
+    subprocess.Popen(["sleep", "1013"])  # a length no other test uses: the test looks for it machine-wide
     time.sleep(1000)
 if mode == "fail":
     print("something went wrong \x1b]0;retitled\x07\x1b[2J", file=sys.stderr)
@@ -252,7 +252,7 @@ def _sleepers() -> list[int]:
 
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        if proc.info["cmdline"] == ["sleep", "1000"]:
+        if proc.info["cmdline"] == ["sleep", "1013"]:
             found.append(proc.pid)
     return found
 
