@@ -188,7 +188,8 @@ class DaskPool:
         if dropped and self._client is not None:
             self._quietly(self._client.cancel, [f.dask_future for f in dropped])
         for flight in dropped:
-            flight.future.cancel()
+            if flight.future.cancel():
+                flight.future.set_running_or_notify_cancel()  # so wait() and as_completed() see it done
         for thread in self._threads_started:
             if thread is not threading.current_thread():
                 thread.join(timeout=10)

@@ -200,7 +200,8 @@ class SagePool(Executor):
             self._wake()
             self._changed.notify_all()
         for task in cancelled:
-            task.future.cancel()
+            if task.future.cancel():
+                task.future.set_running_or_notify_cancel()  # so wait() and as_completed() see it done
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
 
