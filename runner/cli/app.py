@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from runner import __version__
+from runner.cli import options
 from runner.cli.learn import learn, status_lines
 from runner.cli.logs import setup_logging
 from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
@@ -27,8 +28,6 @@ from runner.records.journal import Journal, JournalError
 from runner.run.pipeline import ProcessRun
 
 JOURNAL_NAME = "journal.sqlite"
-LOGIN_HELP = "runner's GitHub login, for a token that may not ask GitHub (github-actions[bot], an App's <slug>[bot])"
-JSON_HELP = "the summary as one JSON object on stdout (people's output goes to stderr)"
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -76,13 +75,13 @@ def process(
     timeout: float | None = typer.Option(None, "--timeout", help="per-issue time limit in seconds [600]"),
     max_attempts: int | None = typer.Option(None, help="attempts per issue for transient failures [3]"),
     dry_run: bool = typer.Option(False, "--dry-run", help="analyse and show what would be done; write nothing to git"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = options.QUIET,
+    json_output: bool = options.JSON,
     github: str | None = typer.Option(None, help="publish to OWNER/NAME: push, draft PR, labels, comment"),
-    token_file: Path | None = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
-    login: str | None = typer.Option(None, "--login", help=LOGIN_HELP),
-    app_id: int | None = typer.Option(None, help="act as this GitHub App (with --app-key-file) instead of a token"),
-    app_key_file: Path | None = typer.Option(None, help="the GitHub App's private key (.pem)"),
+    token_file: Path | None = options.TOKEN_FILE,
+    login: str | None = options.LOGIN,
+    app_id: int | None = options.APP_ID,
+    app_key_file: Path | None = options.APP_KEY_FILE,
     installation_id: int | None = typer.Option(None, help="the App's installation [the one on --github's repository]"),
     write_interval: float | None = typer.Option(None, help="seconds between GitHub writes [1]"),
     notify_interval: float | None = typer.Option(None, help="seconds between PRs/comments [3]"),
@@ -123,16 +122,10 @@ def process(
     publish_failed: bool = typer.Option(
         False, "--publish-failed", help="publish fixes that failed --check too, as drafts labelled checks-failed"
     ),
-    issue: list[int] = typer.Option([], "--issue", metavar="N", help="only issue N (repeatable)"),
-    issue_label: list[str] = typer.Option(
-        [], "--issue-label", metavar="L", help="only issues with label L (repeatable: all must match; case-insensitive)"
-    ),
-    exclude_label: list[str] = typer.Option(
-        [], "--exclude-label", metavar="L", help="leave out issues with label L (repeatable: any excludes)"
-    ),
-    since: str | None = typer.Option(
-        None, "--since", metavar="DATE", help="only issues updated (or created) at or after DATE (ISO 8601)"
-    ),
+    issue: list[int] = options.ISSUE,
+    issue_label: list[str] = options.ISSUE_LABEL,
+    exclude_label: list[str] = options.EXCLUDE_LABEL,
+    since: str | None = options.SINCE,
     limit: int | None = typer.Option(
         None,
         "--limit",
@@ -328,23 +321,17 @@ def nightly(
     allow_report_in_repo: bool = typer.Option(
         False, "--allow-report-in-repo", help="allow --report-dir inside a target repository's working tree"
     ),
-    token_file: Path | None = typer.Option(None, help="file holding the GitHub token [$GITHUB_TOKEN]"),
-    app_id: int | None = typer.Option(None, help="act as this GitHub App (with --app-key-file) instead of a token"),
-    app_key_file: Path | None = typer.Option(None, help="the GitHub App's private key (.pem)"),
+    token_file: Path | None = options.TOKEN_FILE,
+    app_id: int | None = options.APP_ID,
+    app_key_file: Path | None = options.APP_KEY_FILE,
     installation_id: int | None = typer.Option(None, help="the App's installation [the one on the first repository]"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors and the summary (for cron)"),
-    json_output: bool = typer.Option(False, "--json", help=JSON_HELP),
-    login: str | None = typer.Option(None, "--login", help=LOGIN_HELP),
-    issue: list[int] = typer.Option([], "--issue", metavar="N", help="only issue N (repeatable)"),
-    issue_label: list[str] = typer.Option(
-        [], "--issue-label", metavar="L", help="only issues with label L (repeatable: all must match; case-insensitive)"
-    ),
-    exclude_label: list[str] = typer.Option(
-        [], "--exclude-label", metavar="L", help="leave out issues with label L (repeatable: any excludes)"
-    ),
-    since: str | None = typer.Option(
-        None, "--since", metavar="DATE", help="only issues updated (or created) at or after DATE (ISO 8601)"
-    ),
+    quiet: bool = options.QUIET,
+    json_output: bool = options.JSON,
+    login: str | None = options.LOGIN,
+    issue: list[int] = options.ISSUE,
+    issue_label: list[str] = options.ISSUE_LABEL,
+    exclude_label: list[str] = options.EXCLUDE_LABEL,
+    since: str | None = options.SINCE,
     limit: int | None = typer.Option(
         None, "--limit", metavar="N", help="only the N highest-priority issues (the rest stay for the next night)"
     ),
