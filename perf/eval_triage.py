@@ -258,12 +258,14 @@ def rules_only(data: Path, confusion: bool = False) -> str:
     labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
     rows = _csv(data / "gitbugs-hadoop-bugs.csv")
     when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
-    hadoop_rows = examples_from_items([_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows], labels)
+    items = [_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
+    hadoop_rows = examples_from_items(items, labels)
     splits = dict(zip(("oldest 80%", "newest 20%"), _date_split(hadoop_rows, key=lambda e: e.created_at), strict=True))
     for name, part in splits.items():
         found = [_issue(e.title, e.body) for e in part]
         issues.extend(found)
-        s = score([e.priority for e in part], [triager.triage(i).priority.name.lower() for i in found], PRIORITY_CLASSES)
+        guess = [triager.triage(i).priority.name.lower() for i in found]
+        s = score([e.priority or "" for e in part], guess, PRIORITY_CLASSES)
         lines.append(f"priority Hadoop {name}: macro F1 {s['macro_f1']:.3f}")
         if confusion:
             lines += _matrix_md(f"Hadoop {name}", s)
@@ -273,7 +275,7 @@ def rules_only(data: Path, confusion: bool = False) -> str:
         classes = [c for c in sorted({e.kind for e in part if e.kind}) if sum(e.kind == c for e in part) >= 5]
         found = [_issue(e.title, e.body) for e in part]
         s = score([e.kind or "" for e in part], [triager.triage(i).kind for i in found], classes)
-        lines.append(f"kind scikit-learn (own labels) {name}: macro F1 {s['macro_f1']:.3f}, accuracy {s['accuracy']:.3f}")
+        lines.append(f"kind scikit-learn (own labels) {name}: macro F1 {s['macro_f1']:.3f}, accuracy {s['accuracy']}")
         if confusion:
             lines += _matrix_md(f"scikit-learn {name}", s)
     (_, cpu), _ = _timed(lambda: [triager.triage(i) for i in issues])
