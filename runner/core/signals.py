@@ -28,6 +28,7 @@ DECLARED_KINDS: dict[str, tuple[str, ...]] = {
         "feature",
         "feature request",
         "enhancement",
+        "enh",
         "proposal",
         "feature proposal",
         "rfc",
@@ -43,14 +44,32 @@ DECLARED_KINDS: dict[str, tuple[str, ...]] = {
         "api proposal",
     ),
     "question": ("question", "support", "help", "help wanted", "q&a", "how to", "how-to", "discussion", "usage"),
-    "chore": ("chore", "ci", "build", "refactor", "cleanup", "maintenance", "dependencies", "deps", "test", "tests"),
+    "chore": (
+        "chore",
+        "ci",
+        "build",
+        "bld",
+        "refactor",
+        "cleanup",
+        "maintenance",
+        "maint",
+        "dependencies",
+        "deps",
+        "test",
+        "tests",
+        "tst",
+    ),
 }
 _DECLARED = {alias: kind for kind, aliases in DECLARED_KINDS.items() for alias in aliases}
 
 _TITLE_PREFIX = re.compile(r"^\s*(?:\[([^\]\n]{1,40})\]|\(([^)\n]{1,40})\)|([A-Za-z][\w /&+-]{0,38}?)\s*:(?!:))")
+# "DOC Fix the example", "ENH add a solver", "MAINT ...": a project's commit-style tag as a title's first word.
+_CAPS_TAG = re.compile(r"^\s*([A-Z]{2,5})\b(?![.'’-])")
 _TYPE_FIELD = re.compile(
     r"^\s{0,3}(?:#{1,6}\s*|\*\*)\s*"
-    r"(?:issue type|type of issue|issue kind|type of request|kind)\s*:?\s*(?:\*\*)?\s*:?\s*$"
+    r"(?:issue type|type of issue|issue kind|type of request|kind"
+    r"|(?:do you want to|would you like to) (?:request|propose) an? \*?feature\*? or report an? \*?bug\*?\??)"
+    r"\s*:?\s*(?:\*\*)?\s*:?\s*$"
     r"\s*(?:<[^>]+>)*\s*([^\n<]{1,60})",
     re.I | re.M,
 )
@@ -167,6 +186,11 @@ def declared_kind(title: str, body: str) -> tuple[str, str] | None:
         kind = _declared(prefix)
         if kind:
             return kind, f"title prefix {prefix.strip()!r}"
+    tag = _CAPS_TAG.match(title)
+    if tag:
+        kind = _DECLARED.get(tag.group(1).lower())
+        if kind:
+            return kind, f"title tag {tag.group(1)!r}"
     field = _TYPE_FIELD.search(body[:_SCAN])
     if field:
         kind = _declared(field.group(1))

@@ -19,13 +19,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from runner.core.kind_cues import WEIGHTS, Cue, Phrases, Words, cues, normalize, padded, prose, weigh
 from runner.core.models import KINDS, Issue, Priority, Triage
-from runner.core.signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
+from runner.core.signals import declared_kind
 
 BODY_SCAN_CHARS = 20_000
 _LABEL_PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$")
-_NON_WORD = re.compile(r"[^\w+#]+")
-_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
 
 DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
     "critical": ("critical", "urgent", "p0", "blocker", "showstopper", "sev0", "s0", "emergency"),
@@ -131,6 +130,11 @@ DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
         "slower",
         "performance",
         "latency",
+        "speed up",
+        "speedup",
+        "faster",
+        "memory usage",
+        "memory consumption",
         "memory leak",
         "n+1",
         "takes minutes",
@@ -172,6 +176,7 @@ DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
 # When several kinds match at the same step, the first in this order wins.
 KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
 _PASSING = ("security", "performance")
+_ACTS = ("bug", "feature", "question")  # what an issue does, beside what it is about (docs, security, ...)
 
 
 @dataclass(frozen=True)
@@ -244,9 +249,8 @@ class Triager:
         self._kind_words = [(kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE]
         # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
         self._body_kind_words = [
-            (kind, tuple(p for p in phrases if kind not in _PASSING or p.strip().count(" ")))
+            (kind, tuple(p for p in phrases if kind not in _PASSING or " " in p[2]))
             for kind, phrases in self._kind_words
-            if kind != "chore"
         ]
 
     def triage(self, issue: Issue) -> Triage:
@@ -273,61 +277,39 @@ class Triager:
         return self.kind_from_text(issue, texts)
 
     def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:
-        """Kind from the words alone: what the issue declares, a question, the title's words, the
-        body's template, error output, the body's words; chore only on its own words."""
+        """Kind from the words alone: what the issue declares decides; otherwise every cue (a
+        question, template headings, error output, a wish, the title's and the body's kind words)
+        adds its weight and the heaviest kind wins (`runner.core.kind_cues`); chore by default."""
         declared = declared_kind(issue.title, issue.body)
-        if declared:
+        if declared and declared[0] != "chore":
             return declared
-        question = question_form(issue.title)
-        if question:
-            return "question", question
-        words = iter(texts or _Texts(issue))
-        hit = self._kind_phrase(next(words)[1], self._kind_words)
-        if hit:
-            return hit[0], f"title mentions {hit[1]!r}"
-        question = question_form("", issue.body)
-        if question:
-            return "question", question
-        template = template_kind(issue.body)
-        if template:
-            return template
-        error = error_evidence(issue.body)
-        if error:
-            return "bug", f"body has {error}"
-        body = next(words)[1]
-        hit = self._kind_phrase(body, self._body_kind_words)
-        if hit:
-            return hit[0], f"body mentions {hit[1]!r}"
-        weak = weak_kind(issue.title, issue.body)
-        if weak:
-            return weak
-        hit = self._kind_phrase(body, self._kind_words)
-        if hit:
-            return hit[0], f"body mentions {hit[1]!r}"
-        return self.rules.default_kind, "default"
-
-    @staticmethod
-    def _kind_phrase(text: str, table: list[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
-        for kind, phrases in table:
-            hit = _first_phrase(text, phrases)
-            if hit:
-                return kind, hit
-        return None
+        title = next(iter(texts or _Texts(issue)))[1]
+        body_prose = prose(issue.body)
+        found = list(cues(issue.title, issue.body, body_prose))
+        if declared:  # "test: ...", "build: ...": in an issue's title more often the area than the kind
+            found.append(Cue("declared_chore", "chore", WEIGHTS["declared_chore"], declared[1]))
+        for kind, phrases in self._kind_words:
+            word = _first_phrase(title, phrases)
+            if word:
+                name = "title_words" if kind in _ACTS else "title_topic_words"
+                found.append(Cue(name, kind, WEIGHTS[name], f"title mentions {word!r}"))
+        for kind, phrases in self._body_kind_words:
+            word = _first_phrase(body_prose, phrases)
+            if word:
+                name = "body_chore_words" if kind == "chore" else "body_words"
+                found.append(Cue(name, kind, WEIGHTS[name], f"body mentions {word!r}"))
+        return weigh(found, KIND_PRECEDENCE) or (self.rules.default_kind, "default")
 
 
 def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return {alias.lower().strip(): name for name, aliases in groups.items() for alias in aliases}
 
 
-def _phrases(words: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f" {_normalize(w)} " for w in words if _normalize(w))
+def _phrases(words: Sequence[str]) -> Phrases:
+    return padded(words)
 
 
-def _normalize(text: str) -> str:
-    """Lower case, each run of characters other than word characters, `+` and `#` one space."""
-    if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
-    return _NON_WORD.sub(" ", text.lower()).strip()
+_normalize = normalize
 
 
 class _Texts:
@@ -336,21 +318,18 @@ class _Texts:
 
     def __init__(self, issue: Issue) -> None:
         self._issue = issue
-        self._made: dict[str, str] = {}
+        self._made: dict[str, Words] = {}
 
     def __iter__(self):
         for where in ("title", "body"):
             if where not in self._made:
                 text = self._issue.title if where == "title" else self._issue.body[:BODY_SCAN_CHARS]
-                self._made[where] = f" {_normalize(text)} "
+                self._made[where] = Words(_normalize(text))
             yield where, self._made[where]
 
 
-def _first_phrase(padded_text: str, phrases: tuple[str, ...]) -> str | None:
-    for phrase in phrases:
-        if phrase in padded_text:
-            return phrase.strip()
-    return None
+def _first_phrase(text: Words, phrases: Phrases) -> str | None:
+    return text.first(phrases)
 
 
 def _best_label(labels: Sequence[str], table: Mapping[str, str], key) -> tuple[str, str] | None:

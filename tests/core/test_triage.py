@@ -212,7 +212,7 @@ def test_precedence_order_is_documented() -> None:
         ("Add option to export PDF", "feature"),
         ("Bump requests to 2.32", "chore"),
         ("Crash and XSS when typing", "security"),
-        ("Wrong docs for bump command", "bug"),
+        ("Wrong docs for bump command", "docs"),  # what it is about outweighs a fault word
     ],
 )
 def test_kind_from_title_words_with_precedence(triager: Triager, title: str, kind: str) -> None:
@@ -221,7 +221,7 @@ def test_kind_from_title_words_with_precedence(triager: Triager, title: str, kin
 
 def test_kind_words_in_body_when_title_has_none(triager: Triager) -> None:
     result = triager.triage(make_issue("Export button", body="An option to pick columns, please"))
-    assert (result.kind, result.kind_reason) == ("feature", "body mentions 'option to'")
+    assert result.kind == "feature" and "'option to'" in result.kind_reason
 
 
 def test_title_kind_words_beat_body_kind_words(triager: Triager) -> None:

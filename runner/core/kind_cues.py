@@ -1,0 +1,384 @@
+"""Weighing an issue's cues into a kind, instead of letting the first cue found decide.
+
+An issue rarely says only one thing: a support question is often written in the bug
+template, with the error the asker saw; a feature request often describes what does not
+work today. Each cue below is a general, explainable sign (a template heading, a question
+asked, error output, a wish, a reproduction) and adds its weight to one kind; the kind
+with the most weight wins, ties going to the earlier kind of `KIND_PRECEDENCE`.
+
+The weights were set on labelled public issues (the NLBSE'24 training rows and
+scikit-learn's labelled issues), one cue at a time, and rounded: they say how much more
+often a cue comes with one kind than with the others, not which words a project uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from runner.core.signals import error_evidence, question_form, template_kind
+
+_PROSE_CHARS = 3000
+
+# How much each cue is worth; the names are what `cues` reports.
+WEIGHTS: dict[str, float] = {
+    "title_question": 5.0,  # "How do I ...", "Is it possible ...", "Why does ..."
+    "title_question_mark": 6.0,
+    "body_asks": 4.0,  # "how can I", "is there a way"
+    "body_help": 5.0,  # "any idea", "please help", "what am I doing wrong"
+    "body_trying": 4.0,  # "I'm trying to", "I want to"
+    "template": 4.0,  # the headings of a bug, feature or docs template
+    "error_output": 1.5,  # a traceback, a stack trace, "SomeError: ..."
+    "declared_chore": 1.5,  # "test: ...", "build: ...", "CI ..."
+    "title_words": 1.0,  # the configured bug, feature and question words, in the title
+    "title_topic_words": 5.0,  # the configured docs, security, performance and chore words, in the title
+    "body_words": 1.0,
+    "body_chore_words": 1.0,
+    "fix_title": 5.0,  # "Fix ..."
+    "change_title": 4.0,  # "Add ...", "Support ...", "Allow ..."
+    "fault_title": 1.0,  # "... not ...", "... fails", "missing ..."
+    "wish_title": 4.0,  # "... should ...", "... would be nice"
+    "wish_body": 2.0,  # "it would be great", "support for", "I propose"
+    "fault_body": 0.5,
+    "use_case_body": 1.0,  # "use case", "motivation", "there is no way to"
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    name: str
+    kind: str
+    weight: float
+    reason: str
+
+
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+# Template text a reporter did not write: heading lines, bold-only lines, checklist items.
+_BOILERPLATE = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|\*\*[^\n]*\*\*[ \t]*:?|[-*][ \t]+\[[ xX]?\].*)$", re.M)
+
+# Phrases are matched on normalized text (lower case, punctuation one space: "I'm" is "i m").
+BODY_ASKS = (
+    "how do i",
+    "how can i",
+    "how could i",
+    "how should i",
+    "how do we",
+    "how can we",
+    "is it possible",
+    "is there a way",
+    "is there any way",
+    "is there an option",
+)
+BODY_HELP = (
+    "please help",
+    "help me",
+    "any idea",
+    "any ideas",
+    "any help",
+    "any suggestion",
+    "any suggestions",
+    "any advice",
+    "any hint",
+    "any hints",
+    "any pointers",
+    "thanks in advance",
+    "what am i doing wrong",
+    "am i doing something",
+    "am i missing something",
+    "am i missing anything",
+    "is this a bug",
+    "is this expected",
+    "is this normal",
+    "is this intended",
+    "i m new",
+    "i am new",
+    "i m a beginner",
+    "i am a beginner",
+    "can someone help",
+    "can anyone help",
+    "can you help",
+    "can someone explain",
+    "can anyone explain",
+    "can you explain",
+    "can someone tell",
+    "can anyone tell",
+    "can someone point",
+    "could you help",
+    "could you please help",
+    "could someone help",
+    "could you advise",
+    "can you please help",
+)
+BODY_TRYING = (
+    "i m trying to",
+    "i am trying to",
+    "i m unable to",
+    "i am unable to",
+    "i m struggling to",
+    "i am struggling to",
+    "i m attempting to",
+    "i want to",
+    "i need to",
+    "i tried to",
+)
+BODY_WISHES = (
+    "would be nice",
+    "would be great",
+    "would be good",
+    "would be helpful",
+    "would be useful",
+    "would be awesome",
+    "would be cool",
+    "it would be",
+    "would love to see",
+    "would like to see",
+    "would love it if",
+    "would like it if",
+    "please add",
+    "add support",
+    "adding support",
+    "add an option",
+    "adding an option",
+    "add a way",
+    "i wish",
+    "i suggest",
+    "i propose",
+    "we could add",
+    "we should add",
+    "feature request",
+    "proposal",
+    "propose",
+    "support for",
+    "ability to",
+    "option to",
+    "allow users to",
+    "allow us to",
+    "allow me to",
+    "allow the user to",
+    "instead of having",
+    "as an alternative",
+    "nice to have",
+)
+USE_CASES = (
+    "use case",
+    "use cases",
+    "motivation",
+    "currently there is no",
+    "there is no way to",
+    "currently it",
+    "currently we",
+    "currently you",
+    "currently there",
+)
+FAULTS = (
+    "not",
+    "no longer",
+    "doesn t",
+    "doesnt",
+    "don t",
+    "dont",
+    "isn t",
+    "isnt",
+    "aren t",
+    "won t",
+    "can t",
+    "cant",
+    "cannot",
+    "couldn t",
+    "unable",
+    "missing",
+    "unexpected",
+    "unexpectedly",
+    "incorrect",
+    "invalid",
+    "issue",
+    "problem",
+    "bad",
+    "weird",
+    "strange",
+    "wrongly",
+    "instead",
+    "expected",
+    "actual",
+    "stuck",
+    "freeze",
+    "freezes",
+    "lost",
+    "ignored",
+    "ignores",
+    "show up",
+    "shows up",
+    "disappear",
+    "disappears",
+    "empty",
+    "mismatch",
+    "overflow",
+    "leak",
+    "leaks",
+    "fail",
+    "fails",
+    "failed",
+    "failure",
+    "failures",
+    "intermittent",
+    "flaky",
+    "wrong",
+    "broken",
+    "error",
+    "errors",
+    "crash",
+    "crashes",
+    "hang",
+    "hangs",
+)
+TITLE_WISHES = (
+    "should",
+    "would like",
+    "would be nice",
+    "would be great",
+    "would be good",
+    "would be helpful",
+    "would be useful",
+    "it would",
+    "could you",
+    "please add",
+    "i wish",
+    "i suggest",
+    "i propose",
+    "we could",
+    "we should",
+    "feature",
+    "proposal",
+    "instead of having",
+)
+_FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
+_CHANGE_TITLE = re.compile(
+    r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
+    r"|consider|offer|create|use|have|include|integrate|automatically|auto|feature|adopt|render|pass|accept|return"
+    r"|expand|prefer|persist|hide|keep|handle|reduce|avoid|switch|replace|deprecate|split|need|want|enhance|customi[sz]e"
+    r"|configurable|optionally|unify|remember|sort|filter)\b",
+    re.I,
+)
+_NON_WORD = re.compile(r"[^\w+#]+")
+_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
+
+
+def normalize(text: str) -> str:
+    """Lower case, each run of characters other than word characters, `+` and `#` one space."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+Phrases = tuple[tuple[str, str, str], ...]
+
+
+def padded(phrases: Iterable[str]) -> Phrases:
+    """Phrases ready for `Words.first`: (first word, phrase padded with spaces, phrase)."""
+    found = []
+    for phrase in phrases:
+        words = normalize(phrase)
+        if words:
+            found.append((words.split()[0], f" {words} ", words))
+    return tuple(found)
+
+
+class Words:
+    """Normalized text padded for whole-word phrase search, and its words: a phrase whose first
+    word is absent is rejected by one set lookup instead of a scan of the text."""
+
+    __slots__ = ("text", "words")
+
+    def __init__(self, normalized: str) -> None:
+        self.text = f" {normalized} "
+        self.words = frozenset(normalized.split())
+
+    def first(self, phrases: Phrases) -> str | None:
+        """The first of `phrases` the text holds, as whole words."""
+        for head, phrase, plain in phrases:
+            if head in self.words and (head == plain or phrase in self.text):
+                return plain
+        return None
+
+
+_BODY_CUES = (
+    ("body_asks", padded(BODY_ASKS), "question", "body asks"),
+    ("body_help", padded(BODY_HELP), "question", "body asks for help"),
+    ("body_trying", padded(BODY_TRYING), "question", "body says what the reporter is trying"),
+    ("wish_body", padded(BODY_WISHES), "feature", "body reads like a wish"),
+    ("use_case_body", padded(USE_CASES), "feature", "body gives a use case"),
+)
+_FAULTS, _TITLE_WISHES = padded(FAULTS), padded(TITLE_WISHES)
+
+
+def prose(body: str) -> Words:
+    """The part of a body its reporter wrote: without template comments, headings, checklists and
+    code blocks, which repeat the same words in every issue of a project."""
+    text = _FENCE.sub(" ", _HTML_COMMENT.sub(" ", body[: 2 * _PROSE_CHARS]))
+    return Words(normalize(_BOILERPLATE.sub(" ", text)[:_PROSE_CHARS]))
+
+
+def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
+    """The structural and phrasing cues of an issue (not its configurable kind words)."""
+    w = WEIGHTS
+    asked = question_form(title)
+    if asked:
+        name = "title_question_mark" if asked == "title is a question" else "title_question"
+        yield Cue(name, "question", w[name], asked)
+    for name, phrases, kind, what in _BODY_CUES:
+        found = body_prose.first(phrases)
+        if found:
+            yield Cue(name, kind, w[name], f"{what} ({found!r})")
+    template = template_kind(body)
+    if template:
+        yield Cue("template", template[0], w["template"], template[1])
+    error = error_evidence(body)
+    if error:
+        yield Cue("error_output", "bug", w["error_output"], f"body has {error}")
+    yield from _title_cues(title)
+    fault = body_prose.first(_FAULTS)
+    if fault:
+        yield Cue("fault_body", "bug", w["fault_body"], f"body reads like a fault ({fault!r})")
+
+
+def _title_cues(title: str) -> Iterable[Cue]:
+    w = WEIGHTS
+    if _FIX_TITLE.match(title):
+        yield Cue("fix_title", "bug", w["fix_title"], "title asks for a fix")
+    change = _CHANGE_TITLE.match(_without_prefix(title))
+    if change:
+        yield Cue("change_title", "feature", w["change_title"], f"title asks to {change.group(0).strip().lower()!r}")
+    words = Words(normalize(title))
+    fault = words.first(_FAULTS)
+    if fault:
+        yield Cue("fault_title", "bug", w["fault_title"], f"title reads like a fault ({fault!r})")
+    wish = words.first(_TITLE_WISHES)
+    if wish:
+        yield Cue("wish_title", "feature", w["wish_title"], f"title reads like a wish ({wish!r})")
+
+
+_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)|[A-Za-z][\w /&+-]{0,38}?\s*:(?!:))\s*")
+
+
+def _without_prefix(title: str) -> str:
+    match = _PREFIX.match(title)
+    return title[match.end() :] if match else title
+
+
+def weigh(found: Iterable[Cue], precedence: tuple[str, ...]) -> tuple[str, str] | None:
+    """The kind with the most weight and the reason of its heaviest cue; None when nothing spoke.
+    Ties go to the kind earlier in `precedence`."""
+    totals: dict[str, float] = {}
+    heaviest: dict[str, Cue] = {}
+    for cue in found:
+        totals[cue.kind] = totals.get(cue.kind, 0.0) + cue.weight
+        if cue.kind not in heaviest or cue.weight > heaviest[cue.kind].weight:
+            heaviest[cue.kind] = cue
+    if not totals:
+        return None
+    kind = max(totals, key=lambda k: (totals[k], -precedence.index(k)))
+    if totals[kind] <= 0:
+        return None
+    return kind, heaviest[kind].reason

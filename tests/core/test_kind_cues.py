@@ -1,0 +1,67 @@
+"""runner.core.kind_cues: cues weighed into a kind, so one strong sign outweighs a passing word."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.core.kind_cues import Words, normalize, padded, prose
+from runner.core.models import Issue
+from runner.core.triage import Triager
+
+
+def kind_of(title: str, body: str = "") -> tuple[str, str]:
+    return Triager().kind_from_text(Issue(1, title, body, (), None, None, None, 1, "hash"))
+
+
+@pytest.mark.parametrize(
+    "title, body, kind",
+    [
+        # A support question with the error it hit is still a question.
+        ("Export to CSV", "Export stops with ValueError: bad row\n\nAny idea what I am doing wrong?", "question"),
+        ("Plugin loader", "I'm trying to load a plugin from a zip file and it never shows up.", "question"),
+        ("Dark mode", "It would be great to have a dark theme for the editor.", "feature"),
+        ("Support for TOML configuration files", "", "feature"),
+        ("Fix the wrong total in the invoice view", "", "bug"),
+        (
+            "Saving the settings page",
+            "Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'x'",
+            "bug",
+        ),
+        ("Header disappears after resize", "", "bug"),
+        ("test: sync_test.py fails intermittently", "", "bug"),
+        ("Refactor the session module", "", "chore"),
+    ],
+)
+def test_cues_weighed_into_a_kind(title: str, body: str, kind: str) -> None:
+    assert kind_of(title, body)[0] == kind
+
+
+def test_the_reason_is_the_heaviest_cue_of_the_winning_kind() -> None:
+    kind, reason = kind_of("How do I change the cache folder?", "The app crashes when the disk is full.")
+    assert (kind, reason) == ("question", "title asks 'How do'")
+
+
+def test_caps_tag_in_the_title_declares_the_kind() -> None:
+    assert kind_of("DOC Clarify the timeout parameter") == ("docs", "title tag 'DOC'")
+    assert kind_of("ENH Faster sparse input")[0] == "feature"
+    assert kind_of("HTTP client retries too often")[0] != "docs"
+
+
+def test_react_style_kind_question_in_the_template_is_read_as_a_declaration() -> None:
+    body = "**Do you want to request a *feature* or report a *bug*?**\nFeature\n\n**What is the current behavior?**\nx"
+    assert kind_of("Form reset", body) == ("feature", "issue type 'Feature'")
+    assert kind_of("Form reset", body.replace("\nFeature\n", "\nReport a bug\n"))[0] == "bug"
+
+
+def test_template_text_does_not_count_as_the_reporters_words() -> None:
+    body = "<!-- Is this a bug? Please describe the error -->\n### Bug report checklist\n- [x] I searched for a bug\n"
+    text = prose(body + "Please make the sidebar resizable.")
+    assert text.first(padded(["bug", "error"])) is None
+    assert text.first(padded(["resizable"])) == "resizable"
+
+
+def test_phrases_match_whole_words_only() -> None:
+    words = Words(normalize("I'm unable to login; the button isn't there."))
+    assert words.first(padded(["i'm unable to"])) == "i m unable to"
+    assert words.first(padded(["isn't"])) == "isn t"
+    assert words.first(padded(["able", "log"])) is None
