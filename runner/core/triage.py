@@ -49,6 +49,16 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "crash on startup",
         "cannot start",
         "urgent",
+        # a broken build stops every contributor and every release (measured: most often a Blocker)
+        "build broken",
+        "build is broken",
+        "broken build",
+        "build failure",
+        "build fails",
+        "fails to compile",
+        "does not compile",
+        "compilation error",
+        "compile error",
     ),
     # Calibrated on issues with a human priority: "fails", "exception" or "cannot" are in most
     # ordinary bug reports, so they leave an issue at medium; these words mark the urgent ones.
@@ -100,6 +110,18 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "rename",
         "cleanup",
         "clean up",
+        # a failing or flaky test, not the product
+        "flaky",
+        "intermittent",
+        "intermittently",
+        "unit test",
+        "unit tests",
+        "testcase",
+        "test case",
+        "test failure",
+        "test failures",
+        "test fails",
+        "tests fail",
     ),
 }
 DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {

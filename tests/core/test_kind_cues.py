@@ -65,3 +65,17 @@ def test_phrases_match_whole_words_only() -> None:
     assert words.first(padded(["i'm unable to"])) == "i m unable to"
     assert words.first(padded(["isn't"])) == "isn t"
     assert words.first(padded(["able", "log"])) is None
+
+
+@pytest.mark.parametrize(
+    "title, level",
+    [
+        ("Trunk build is broken after the codec change", "CRITICAL"),
+        ("Scheduler module fails to compile on JDK 17", "CRITICAL"),
+        ("Flaky test in the block report handler", "LOW"),
+        ("Unit test leaves temp files behind", "LOW"),
+    ],
+)
+def test_priority_cues_for_a_broken_build_and_for_tests(title: str, level: str) -> None:
+    issue = Issue(1, title, "", (), None, None, None, 1, "hash")
+    assert Triager().triage(issue).priority.name == level
