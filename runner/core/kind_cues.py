@@ -24,12 +24,12 @@ _PROSE_CHARS = 3000
 # How much each cue is worth; the names are what `cues` reports.
 WEIGHTS: dict[str, float] = {
     "title_question": 5.0,  # "How do I ...", "Is it possible ...", "Why does ..."
-    "title_question_mark": 6.0,
-    "body_asks": 4.0,  # "how can I", "is there a way"
+    "title_question_mark": 5.0,
+    "body_asks": 3.0,  # "how can I", "is there a way"
     "body_help": 5.0,  # "any idea", "please help", "what am I doing wrong"
     "body_trying": 4.0,  # "I'm trying to", "I want to"
     "template": 4.0,  # the headings of a bug, feature or docs template
-    "error_output": 1.5,  # a traceback, a stack trace, "SomeError: ..."
+    "error_output": 2.0,  # a traceback, a stack trace, "SomeError: ..."
     "declared_chore": 1.5,  # "test: ...", "build: ...", "CI ..."
     "title_words": 1.0,  # the configured bug, feature and question words, in the title
     "title_topic_words": 5.0,  # the configured docs, security, performance and chore words, in the title
@@ -38,10 +38,12 @@ WEIGHTS: dict[str, float] = {
     "fix_title": 5.0,  # "Fix ..."
     "change_title": 4.0,  # "Add ...", "Support ...", "Allow ..."
     "fault_title": 1.0,  # "... not ...", "... fails", "missing ..."
-    "wish_title": 4.0,  # "... should ...", "... would be nice"
+    "wish_title": 2.0,  # "... should ...", "... would be nice"
     "wish_body": 2.0,  # "it would be great", "support for", "I propose"
     "fault_body": 0.5,
-    "use_case_body": 1.0,  # "use case", "motivation", "there is no way to"
+    "setup_title": 5.0,  # "Error while installing ...", "undefined reference to ..."
+    "setup_body": 4.0,
+    "use_case_body": 1.5,  # "use case", "motivation", "there is no way to"
 }
 
 
@@ -171,6 +173,21 @@ USE_CASES = (
     "currently we",
     "currently you",
     "currently there",
+)
+# Trouble setting the project up (installing, compiling, linking it) is most often answered as support.
+SETUP_TROUBLE = (
+    "install",
+    "installing",
+    "installation",
+    "compile",
+    "compiling",
+    "cross compile",
+    "cross compiling",
+    "undefined reference",
+    "build from source",
+    "building from source",
+    "cmake",
+    "linker",
 )
 FAULTS = (
     "not",
@@ -310,7 +327,7 @@ _BODY_CUES = (
     ("wish_body", padded(BODY_WISHES), "feature", "body reads like a wish"),
     ("use_case_body", padded(USE_CASES), "feature", "body gives a use case"),
 )
-_FAULTS, _TITLE_WISHES = padded(FAULTS), padded(TITLE_WISHES)
+_FAULTS, _TITLE_WISHES, _SETUP = padded(FAULTS), padded(TITLE_WISHES), padded(SETUP_TROUBLE)
 
 
 def prose(body: str) -> Words:
@@ -338,6 +355,9 @@ def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
     if error:
         yield Cue("error_output", "bug", w["error_output"], f"body has {error}")
     yield from _title_cues(title)
+    setup = body_prose.first(_SETUP)
+    if setup:
+        yield Cue("setup_body", "question", w["setup_body"], f"body is about setting up ({setup!r})")
     fault = body_prose.first(_FAULTS)
     if fault:
         yield Cue("fault_body", "bug", w["fault_body"], f"body reads like a fault ({fault!r})")
@@ -354,6 +374,9 @@ def _title_cues(title: str) -> Iterable[Cue]:
     fault = words.first(_FAULTS)
     if fault:
         yield Cue("fault_title", "bug", w["fault_title"], f"title reads like a fault ({fault!r})")
+    setup = words.first(_SETUP)
+    if setup:
+        yield Cue("setup_title", "question", w["setup_title"], f"title is about setting up ({setup!r})")
     wish = words.first(_TITLE_WISHES)
     if wish:
         yield Cue("wish_title", "feature", w["wish_title"], f"title reads like a wish ({wish!r})")
