@@ -79,6 +79,9 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "security issue",
         "security hole",
         "unusable",
+        "out of memory",
+        "oom",
+        "outofmemoryerror",
     ),
     "low": (
         "typo",
@@ -110,6 +113,10 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
         "rename",
         "cleanup",
         "clean up",
+        "simplify",
+        "useless",
+        "redundant",
+        "unnecessary",
         # a failing or flaky test, not the product
         "flaky",
         "intermittent",
@@ -289,6 +296,8 @@ class Triager:
             for level, phrases in self._priority_words:
                 hit = _first_phrase(text, phrases)
                 if hit:
+                    if where == "body" and level == Priority.CRITICAL:
+                        return Priority.HIGH, f"body mentions {hit!r} (critical only when the title says it)"
                     return level, f"{where} mentions {hit!r}"
         return self.rules.default_priority, "default"
 

@@ -79,3 +79,19 @@ def test_phrases_match_whole_words_only() -> None:
 def test_priority_cues_for_a_broken_build_and_for_tests(title: str, level: str) -> None:
     issue = Issue(1, title, "", (), None, None, None, 1, "hash")
     assert Triager().triage(issue).priority.name == level
+
+
+def test_out_of_memory_is_high_and_cleanup_low() -> None:
+    triager = Triager()
+    assert (
+        triager.triage(
+            Issue(1, "Worker dies with out of memory on large joins", "", (), None, None, None, 1, "h")
+        ).priority.name
+        == "HIGH"
+    )
+    assert (
+        triager.triage(
+            Issue(1, "Remove redundant null checks in parser", "", (), None, None, None, 1, "h")
+        ).priority.name
+        == "LOW"
+    )
