@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from runner.core.signals import error_evidence, question_form, template_kind
 
-_PROSE_CHARS = 3000
+SCAN_CHARS = 6000  # of a body, read for its words
+_PROSE_CHARS = 3000  # of those, kept once template text and code are left out
 
 # How much each cue is worth; the names are what `cues` reports.
 WEIGHTS: dict[str, float] = {
@@ -289,22 +290,36 @@ def normalize(text: str) -> str:
     return _NON_WORD.sub(" ", text.lower()).strip()
 
 
-Phrases = tuple[tuple[str, str, str], ...]
+class Phrases:
+    """Phrases to look for in `Words`, grouped by first word: only the groups whose first word the
+    text holds are looked at, so a long list costs one set intersection, not a loop over it."""
+
+    __slots__ = ("_by_head", "_heads", "plain")
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.plain = tuple(dict.fromkeys(n for n in (normalize(p) for p in phrases) if n))
+        self._by_head: dict[str, list[tuple[int, str, str]]] = {}
+        for index, words in enumerate(self.plain):
+            self._by_head.setdefault(words.split()[0], []).append((index, f" {words} ", words))
+        self._heads = frozenset(self._by_head)
+
+    def first_in(self, words: Words) -> str | None:
+        """The earliest of these phrases (in list order) the text holds as whole words."""
+        best: tuple[int, str] | None = None
+        for head in self._heads.intersection(words.words):
+            for index, phrase, plain in self._by_head[head]:
+                if (best is None or index < best[0]) and (phrase == f" {head} " or phrase in words.text):
+                    best = (index, plain)
+                    break
+        return best[1] if best else None
 
 
 def padded(phrases: Iterable[str]) -> Phrases:
-    """Phrases ready for `Words.first`: (first word, phrase padded with spaces, phrase)."""
-    found = []
-    for phrase in phrases:
-        words = normalize(phrase)
-        if words:
-            found.append((words.split()[0], f" {words} ", words))
-    return tuple(found)
+    return Phrases(phrases)
 
 
 class Words:
-    """Normalized text padded for whole-word phrase search, and its words: a phrase whose first
-    word is absent is rejected by one set lookup instead of a scan of the text."""
+    """Normalized text padded for whole-word phrase search, and its set of words."""
 
     __slots__ = ("text", "words")
 
@@ -314,10 +329,7 @@ class Words:
 
     def first(self, phrases: Phrases) -> str | None:
         """The first of `phrases` the text holds, as whole words."""
-        for head, phrase, plain in phrases:
-            if head in self.words and (head == plain or phrase in self.text):
-                return plain
-        return None
+        return phrases.first_in(self)
 
 
 _BODY_CUES = (
@@ -333,7 +345,7 @@ _FAULTS, _TITLE_WISHES, _SETUP = padded(FAULTS), padded(TITLE_WISHES), padded(SE
 def prose(body: str) -> Words:
     """The part of a body its reporter wrote: without template comments, headings, checklists and
     code blocks, which repeat the same words in every issue of a project."""
-    text = _FENCE.sub(" ", _HTML_COMMENT.sub(" ", body[: 2 * _PROSE_CHARS]))
+    text = _FENCE.sub(" ", _HTML_COMMENT.sub(" ", body[:SCAN_CHARS]))
     return Words(normalize(_BOILERPLATE.sub(" ", text)[:_PROSE_CHARS]))
 
 

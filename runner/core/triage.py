@@ -7,9 +7,12 @@ predictable, because users must be able to tell why an issue got its priority:
 1. Labels (case-insensitive). A label matches when it equals an alias, or when
    its value after a prefix such as ``priority:``, ``severity/``, ``kind/`` or
    ``type:`` equals one (``priority: critical`` -> ``critical``).
-2. Words, title first: the most severe level whose phrase appears in the title
-   wins; only when the title has none is the body searched (its first
-   `BODY_SCAN_CHARS` characters, so a 1 MB body costs no more than a short one).
+2. Priority words, title first: the most severe level whose phrase appears in
+   the title wins; only when the title has none is the body searched: the
+   reporter's own words in its first `BODY_SCAN_CHARS` characters (template
+   comments, headings, checklists and code blocks left out, so a 1 MB body
+   costs no more than a short one), where a critical word gives only High.
+   Kind: what the issue declares, else its cues weighed (`runner.core.kind_cues`).
 3. Otherwise the configured default.
 """
 
@@ -19,11 +22,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from runner.core.kind_cues import WEIGHTS, Cue, Phrases, Words, cues, normalize, padded, prose, weigh
+from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, Phrases, Words, cues, normalize, padded, prose, weigh
 from runner.core.models import KINDS, Issue, Priority, Triage
 from runner.core.signals import declared_kind
 
-BODY_SCAN_CHARS = 20_000
+BODY_SCAN_CHARS = SCAN_CHARS
 _LABEL_PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$")
 
 DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
@@ -278,7 +281,7 @@ class Triager:
         self._kind_words = [(kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE]
         # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
         self._body_kind_words = [
-            (kind, tuple(p for p in phrases if kind not in _PASSING or " " in p[2]))
+            (kind, _phrases([p for p in phrases.plain if kind not in _PASSING or " " in p]))
             for kind, phrases in self._kind_words
         ]
 
@@ -314,8 +317,7 @@ class Triager:
         declared = declared_kind(issue.title, issue.body)
         if declared and declared[0] != "chore":
             return declared
-        title = next(iter(texts or _Texts(issue)))[1]
-        body_prose = prose(issue.body)
+        (_, title), (_, body_prose) = texts or _Texts(issue)
         found = list(cues(issue.title, issue.body, body_prose))
         if declared:  # "test: ...", "build: ...": in an issue's title more often the area than the kind
             found.append(Cue("declared_chore", "chore", WEIGHTS["declared_chore"], declared[1]))
@@ -354,8 +356,10 @@ class _Texts:
     def __iter__(self):
         for where in ("title", "body"):
             if where not in self._made:
-                text = self._issue.title if where == "title" else self._issue.body[:BODY_SCAN_CHARS]
-                self._made[where] = Words(_normalize(text))
+                if where == "title":
+                    self._made[where] = Words(_normalize(self._issue.title))
+                else:
+                    self._made[where] = prose(self._issue.body)
             yield where, self._made[where]
 
 
