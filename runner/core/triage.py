@@ -22,8 +22,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, Phrases, Words, cues, normalize, padded, prose, weigh
+from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, prose, weigh
 from runner.core.models import KINDS, Issue, Priority, Triage
+from runner.core.phrases import Phrases, Words, normalize, padded
 from runner.core.signals import declared_kind
 
 BODY_SCAN_CHARS = SCAN_CHARS

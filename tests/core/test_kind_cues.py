@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.core.kind_cues import Words, normalize, padded, prose
+from runner.core.kind_cues import prose
 from runner.core.models import Issue
+from runner.core.phrases import Words, normalize, padded
 from runner.core.triage import Triager
 
 
