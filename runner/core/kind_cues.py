@@ -27,6 +27,7 @@ _PROSE_CHARS = 3000  # of those, kept once template text and code are left out
 WEIGHTS: dict[str, float] = {
     "title_question": 5.0,  # "How do I ...", "Is it possible ...", "Why does ..."
     "title_question_mark": 5.0,
+    "title_asks_inside": 3.0,
     "body_asks": 3.0,  # "how can I", "is there a way"
     "body_help": 5.0,  # "any idea", "please help", "what am I doing wrong"
     "body_trying": 4.0,  # "I'm trying to", "I want to"
@@ -191,6 +192,18 @@ SETUP_TROUBLE = (
     "cmake",
     "linker",
 )
+# A question asked inside a title ("Camera feed is black, how to fix?").
+TITLE_ASKS = (
+    "how to",
+    "how do i",
+    "how can i",
+    "how do you",
+    "how can we",
+    "is it possible",
+    "is there a way",
+    "why does",
+    "why is",
+)
 FAULTS = (
     "not",
     "no longer",
@@ -277,7 +290,8 @@ _CHANGE_TITLE = re.compile(
     r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
     r"|consider|offer|create|use|have|include|integrate|automatically|auto|feature|adopt|render|pass|accept|return"
     r"|expand|prefer|persist|hide|keep|handle|reduce|avoid|switch|replace|deprecate|split|need|want|enhance|customi[sz]e"
-    r"|configurable|optionally|unify|remember|sort|filter)\b",
+    r"|configurable|optionally|unify|remember|sort|filter|disable|set|respect|honou?r|surface|bring|restore|reuse|limit"
+    r"|increase|decrease|align|adjust|tweak|polish|clarify|follow)\b",
     re.I,
 )
 _BODY_CUES = (
@@ -288,6 +302,7 @@ _BODY_CUES = (
     ("use_case_body", padded(USE_CASES), "feature", "body gives a use case"),
 )
 _FAULTS, _TITLE_WISHES, _SETUP = padded(FAULTS), padded(TITLE_WISHES), padded(SETUP_TROUBLE)
+_TITLE_ASKS = padded(TITLE_ASKS)
 
 
 def prose(body: str) -> Words:
@@ -304,6 +319,10 @@ def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
     if asked:
         name = "title_question_mark" if asked == "title is a question" else "title_question"
         yield Cue(name, "question", w[name], asked)
+    else:
+        asks = Words(normalize(title)).first(_TITLE_ASKS)
+        if asks:
+            yield Cue("title_asks_inside", "question", w["title_asks_inside"], f"title asks {asks!r}")
     for name, phrases, kind, what in _BODY_CUES:
         found = body_prose.first(phrases)
         if found:

@@ -31,6 +31,8 @@ def kind_of(title: str, body: str = "") -> tuple[str, str]:
         ("Header disappears after resize", "", "bug"),
         ("test: sync_test.py fails intermittently", "", "bug"),
         ("Refactor the session module", "", "chore"),
+        ("Camera preview stays black, how to fix", "", "question"),
+        ("Disable autosave while a debugger is attached", "", "feature"),
     ],
 )
 def test_cues_weighed_into_a_kind(title: str, body: str, kind: str) -> None:
