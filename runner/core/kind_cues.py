@@ -39,7 +39,8 @@ WEIGHTS: dict[str, float] = {
     "body_words": 1.0,
     "body_chore_words": 1.0,
     "fix_title": 5.0,  # "Fix ..."
-    "change_title": 4.0,  # "Add ...", "Support ...", "Allow ..."
+    "change_title": 4.0,
+    "docs_title": 4.0,  # "Document ...", "Clarify ..."  # "Add ...", "Support ...", "Allow ..."
     "fault_title": 1.0,  # "... not ...", "... fails", "missing ..."
     "wish_title": 2.0,  # "... should ...", "... would be nice"
     "wish_body": 2.0,  # "it would be great", "support for", "I propose"
@@ -285,13 +286,14 @@ TITLE_WISHES = (
     "proposal",
     "instead of having",
 )
+_DOCS_TITLE = re.compile(r"^\s*(?:document|clarify|explain|describe)\b", re.I)
 _FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
 _CHANGE_TITLE = re.compile(
     r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
     r"|consider|offer|create|use|have|include|integrate|automatically|auto|feature|adopt|render|pass|accept|return"
     r"|expand|prefer|persist|hide|keep|handle|reduce|avoid|switch|replace|deprecate|split|need|want|enhance|customi[sz]e"
     r"|configurable|optionally|unify|remember|sort|filter|disable|set|respect|honou?r|surface|bring|restore|reuse|limit"
-    r"|increase|decrease|align|adjust|tweak|polish|clarify|follow)\b",
+    r"|increase|decrease|align|adjust|tweak|polish|follow)\b",
     re.I,
 )
 _BODY_CUES = (
@@ -346,6 +348,9 @@ def _title_cues(title: str) -> Iterable[Cue]:
     w = WEIGHTS
     if _FIX_TITLE.match(title):
         yield Cue("fix_title", "bug", w["fix_title"], "title asks for a fix")
+    docs = _DOCS_TITLE.match(_without_prefix(title))
+    if docs:
+        yield Cue("docs_title", "docs", w["docs_title"], f"title asks to {docs.group(0).strip().lower()!r}")
     change = _CHANGE_TITLE.match(_without_prefix(title))
     if change:
         yield Cue("change_title", "feature", w["change_title"], f"title asks to {change.group(0).strip().lower()!r}")

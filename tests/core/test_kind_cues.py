@@ -33,6 +33,8 @@ def kind_of(title: str, body: str = "") -> tuple[str, str]:
         ("Refactor the session module", "", "chore"),
         ("Camera preview stays black, how to fix", "", "question"),
         ("Disable autosave while a debugger is attached", "", "feature"),
+        ("Document the retry settings of the uploader", "", "docs"),
+        ("Clarify how the cache key is built in the user guide", "", "docs"),
     ],
 )
 def test_cues_weighed_into_a_kind(title: str, body: str, kind: str) -> None:
