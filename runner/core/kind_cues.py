@@ -17,6 +17,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from runner.core.cue_phrases import (
+    BODY_ASKS,
+    BODY_HELP,
+    BODY_TRYING,
+    BODY_WISHES,
+    FAULTS,
+    SETUP_TROUBLE,
+    TITLE_ASKS,
+    TITLE_WISHES,
+    USE_CASES,
+)
 from runner.core.phrases import Words, normalize, padded
 from runner.core.signals import error_evidence, question_form, template_kind
 
@@ -27,7 +38,7 @@ _PROSE_CHARS = 3000  # of those, kept once template text and code are left out
 WEIGHTS: dict[str, float] = {
     "title_question": 5.0,  # "How do I ...", "Is it possible ...", "Why does ..."
     "title_question_mark": 5.0,
-    "title_asks_inside": 3.0,
+    "title_asks_inside": 3.0,  # "..., how to fix", "I want to ..."
     "body_asks": 3.0,  # "how can I", "is there a way"
     "body_help": 5.0,  # "any idea", "please help", "what am I doing wrong"
     "body_trying": 4.0,  # "I'm trying to", "I want to"
@@ -64,228 +75,6 @@ _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 # Template text a reporter did not write: heading lines, bold-only lines, checklist items.
 _BOILERPLATE = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|\*\*[^\n]*\*\*[ \t]*:?|[-*][ \t]+\[[ xX]?\].*)$", re.M)
 
-# Phrases are matched on normalized text (lower case, punctuation one space: "I'm" is "i m").
-BODY_ASKS = (
-    "how do i",
-    "how can i",
-    "how could i",
-    "how should i",
-    "how do we",
-    "how can we",
-    "is it possible",
-    "is there a way",
-    "is there any way",
-    "is there an option",
-)
-BODY_HELP = (
-    "please help",
-    "help me",
-    "any idea",
-    "any ideas",
-    "any help",
-    "any suggestion",
-    "any suggestions",
-    "any advice",
-    "any hint",
-    "any hints",
-    "any pointers",
-    "thanks in advance",
-    "what am i doing wrong",
-    "am i doing something",
-    "am i missing something",
-    "am i missing anything",
-    "is this a bug",
-    "is this expected",
-    "is this normal",
-    "is this intended",
-    "i m new",
-    "i am new",
-    "i m a beginner",
-    "i am a beginner",
-    "can someone help",
-    "can anyone help",
-    "can you help",
-    "can someone explain",
-    "can anyone explain",
-    "can you explain",
-    "can someone tell",
-    "can anyone tell",
-    "can someone point",
-    "could you help",
-    "could you please help",
-    "could someone help",
-    "could you advise",
-    "can you please help",
-)
-BODY_TRYING = (
-    "i m trying to",
-    "i am trying to",
-    "i m unable to",
-    "i am unable to",
-    "i m struggling to",
-    "i am struggling to",
-    "i m attempting to",
-    "i want to",
-    "i need to",
-    "i tried to",
-)
-BODY_WISHES = (
-    "would be nice",
-    "would be great",
-    "would be good",
-    "would be helpful",
-    "would be useful",
-    "would be awesome",
-    "would be cool",
-    "it would be",
-    "would love to see",
-    "would like to see",
-    "would love it if",
-    "would like it if",
-    "please add",
-    "add support",
-    "adding support",
-    "add an option",
-    "adding an option",
-    "add a way",
-    "i wish",
-    "i suggest",
-    "i propose",
-    "we could add",
-    "we should add",
-    "feature request",
-    "proposal",
-    "propose",
-    "support for",
-    "ability to",
-    "option to",
-    "allow users to",
-    "allow us to",
-    "allow me to",
-    "allow the user to",
-    "instead of having",
-    "as an alternative",
-    "nice to have",
-)
-USE_CASES = (
-    "use case",
-    "use cases",
-    "motivation",
-    "currently there is no",
-    "there is no way to",
-    "currently it",
-    "currently we",
-    "currently you",
-    "currently there",
-)
-# Trouble setting the project up (installing, compiling, linking it) is most often answered as support.
-SETUP_TROUBLE = (
-    "install",
-    "installing",
-    "installation",
-    "compile",
-    "compiling",
-    "cross compile",
-    "cross compiling",
-    "undefined reference",
-    "build from source",
-    "building from source",
-    "cmake",
-    "linker",
-)
-# A question asked inside a title ("Camera feed is black, how to fix?").
-TITLE_ASKS = (
-    "how to",
-    "how do i",
-    "how can i",
-    "how do you",
-    "how can we",
-    "is it possible",
-    "is there a way",
-    "why does",
-    "why is",
-)
-FAULTS = (
-    "not",
-    "no longer",
-    "doesn t",
-    "doesnt",
-    "don t",
-    "dont",
-    "isn t",
-    "isnt",
-    "aren t",
-    "won t",
-    "can t",
-    "cant",
-    "cannot",
-    "couldn t",
-    "unable",
-    "missing",
-    "unexpected",
-    "unexpectedly",
-    "incorrect",
-    "invalid",
-    "issue",
-    "problem",
-    "bad",
-    "weird",
-    "strange",
-    "wrongly",
-    "instead",
-    "expected",
-    "actual",
-    "stuck",
-    "freeze",
-    "freezes",
-    "lost",
-    "ignored",
-    "ignores",
-    "show up",
-    "shows up",
-    "disappear",
-    "disappears",
-    "empty",
-    "mismatch",
-    "overflow",
-    "leak",
-    "leaks",
-    "fail",
-    "fails",
-    "failed",
-    "failure",
-    "failures",
-    "intermittent",
-    "flaky",
-    "wrong",
-    "broken",
-    "error",
-    "errors",
-    "crash",
-    "crashes",
-    "hang",
-    "hangs",
-)
-TITLE_WISHES = (
-    "should",
-    "would like",
-    "would be nice",
-    "would be great",
-    "would be good",
-    "would be helpful",
-    "would be useful",
-    "it would",
-    "could you",
-    "please add",
-    "i wish",
-    "i suggest",
-    "i propose",
-    "we could",
-    "we should",
-    "feature",
-    "proposal",
-    "instead of having",
-)
 _DOCS_TITLE = re.compile(r"^\s*(?:document|clarify|explain|describe)\b", re.I)
 _FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
 _CHANGE_TITLE = re.compile(
@@ -342,6 +131,18 @@ def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
     fault = body_prose.first(_FAULTS)
     if fault:
         yield Cue("fault_body", "bug", w["fault_body"], f"body reads like a fault ({fault!r})")
+
+
+def last_resort(body: str) -> tuple[str, str] | None:
+    """When no cue spoke: a wish or a fault anywhere in the body's start, template text included,
+    rather than the silent default."""
+    words = Words(normalize(body[:2000]))
+    wish, fault = words.first(_TITLE_WISHES), words.first(_FAULTS)
+    if wish:
+        return "feature", f"body reads like a wish ({wish!r})"
+    if fault:
+        return "bug", f"body reads like a fault ({fault!r})"
+    return None
 
 
 def _title_cues(title: str) -> Iterable[Cue]:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, prose, weigh
+from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, last_resort, prose, weigh
 from runner.core.models import KINDS, Issue, Priority, Triage
 from runner.core.phrases import Phrases, Words, normalize, padded
 from runner.core.signals import declared_kind
@@ -162,7 +162,7 @@ class Triager:
             if word:
                 name = "body_chore_words" if kind == "chore" else "body_words"
                 found.append(Cue(name, kind, WEIGHTS[name], f"body mentions {word!r}"))
-        return weigh(found, KIND_PRECEDENCE) or (self.rules.default_kind, "default")
+        return weigh(found, KIND_PRECEDENCE) or last_resort(issue.body) or (self.rules.default_kind, "default")
 
 
 def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:

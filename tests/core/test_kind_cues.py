@@ -32,6 +32,7 @@ def kind_of(title: str, body: str = "") -> tuple[str, str]:
         ("test: sync_test.py fails intermittently", "", "bug"),
         ("Refactor the session module", "", "chore"),
         ("Camera preview stays black, how to fix", "", "question"),
+        ("I want to shrink the bundle of my mobile app", "", "question"),
         ("Disable autosave while a debugger is attached", "", "feature"),
         ("Document the retry settings of the uploader", "", "docs"),
         ("Clarify how the cache key is built in the user guide", "", "docs"),
@@ -100,3 +101,9 @@ def test_out_of_memory_is_high_and_cleanup_low() -> None:
         ).priority.name
         == "LOW"
     )
+
+
+def test_an_issue_that_only_says_what_is_wrong_in_template_text_is_not_left_at_the_default() -> None:
+    body = "**What is the current behavior?**\nThe counter shouldn't reset on reload"
+    assert kind_of("Counter on reload", body) == ("bug", "body reads like a fault ('shouldn t')")
+    assert kind_of("Counter on reload", "")[1] == "default"
