@@ -29,7 +29,7 @@ from runner.core.cue_phrases import (
     USE_CASES,
 )
 from runner.core.phrases import Words, normalize, padded
-from runner.core.signals import error_evidence, question_form, template_kind
+from runner.core.signals import error_evidence, question_form, template_kind, without_prefix
 
 SCAN_CHARS = 6000  # of a body, read for its words
 _PROSE_CHARS = 3000  # of those, kept once template text and code are left out
@@ -149,10 +149,10 @@ def _title_cues(title: str) -> Iterable[Cue]:
     w = WEIGHTS
     if _FIX_TITLE.match(title):
         yield Cue("fix_title", "bug", w["fix_title"], "title asks for a fix")
-    docs = _DOCS_TITLE.match(_without_prefix(title))
+    docs = _DOCS_TITLE.match(without_prefix(title))
     if docs:
         yield Cue("docs_title", "docs", w["docs_title"], f"title asks to {docs.group(0).strip().lower()!r}")
-    change = _CHANGE_TITLE.match(_without_prefix(title))
+    change = _CHANGE_TITLE.match(without_prefix(title))
     if change:
         yield Cue("change_title", "feature", w["change_title"], f"title asks to {change.group(0).strip().lower()!r}")
     words = Words(normalize(title))
@@ -165,14 +165,6 @@ def _title_cues(title: str) -> Iterable[Cue]:
     wish = words.first(_TITLE_WISHES)
     if wish:
         yield Cue("wish_title", "feature", w["wish_title"], f"title reads like a wish ({wish!r})")
-
-
-_PREFIX = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]|\([^)\n]{1,40}\)|[A-Za-z][\w /&+-]{0,38}?\s*:(?!:))\s*")
-
-
-def _without_prefix(title: str) -> str:
-    match = _PREFIX.match(title)
-    return title[match.end() :] if match else title
 
 
 def weigh(found: Iterable[Cue], precedence: tuple[str, ...]) -> tuple[str, str] | None:
