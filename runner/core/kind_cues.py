@@ -50,8 +50,8 @@ WEIGHTS: dict[str, float] = {
     "body_words": 1.0,
     "body_chore_words": 1.0,
     "fix_title": 5.0,  # "Fix ..."
-    "change_title": 4.0,
-    "docs_title": 4.0,  # "Document ...", "Clarify ..."  # "Add ...", "Support ...", "Allow ..."
+    "change_title": 4.0,  # "Add ...", "Support ...", "Allow ..."
+    "docs_title": 4.0,  # "Document ...", "Clarify ..."
     "fault_title": 1.0,  # "... not ...", "... fails", "missing ..."
     "wish_title": 2.0,  # "... should ...", "... would be nice"
     "wish_body": 2.0,  # "it would be great", "support for", "I propose"
