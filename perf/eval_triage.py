@@ -1,6 +1,7 @@
 """Triage quality against people's answers: kind and priority, learned and by rules, in one run.
 
     python -m perf.eval_triage --data ../shared/eval/triage [--out perf/results]
+    python -m perf.eval_triage --data ../shared/eval/triage --rules-only   # seconds, prints only
 
 Data (see that folder's README): the NLBSE'24 issues (kind, 300 train + 300 test per
 repository), Hadoop's Jira bugs (priority), scikit-learn's issues (its own labels).
@@ -17,6 +18,8 @@ repository), Hadoop's Jira bugs (priority), scikit-learn's issues (its own label
   prediction at a time as the intake makes them.
 
 Writes `triage-quality.json` and `.md` (figures and confusion matrices) under --out.
+`--rules-only` trains nothing and writes nothing: the rules on every split (train rows beside
+test rows, so rules can be developed on the former) and their time per issue, in seconds.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the eval/triage folder")
     parser.add_argument("--out", type=Path, default=Path("perf/results"), help="where the results go")
     parser.add_argument("--no-speed", action="store_true", help="skip the 10,000-issue timing")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="only the rules, on train and test rows; print, write nothing"
+    )
+    parser.add_argument("--confusion", action="store_true", help="with --rules-only: print the confusion matrices")
     args = parser.parse_args(argv)
     csv.field_size_limit(1 << 30)
     missing = [
@@ -60,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"eval_triage: {args.data} lacks {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.rules_only:
+        print(rules_only(args.data, confusion=args.confusion))
+        return 0
     results: dict[str, Any] = {"data": str(args.data), "started_at": datetime.now().isoformat(timespec="seconds")}
     results["nlbse_kind"] = nlbse(args.data)
     results["hadoop_priority"] = hadoop(args.data)
@@ -217,6 +227,60 @@ def rules_everywhere(data: Path) -> dict[str, Any]:
     truth = [HADOOP_LABELS[r["Priority"]] for r in hrows]
     guess = [triager.triage(_issue(r["Summary"], r["Description"])).priority.name.lower() for r in hrows]
     return {"nlbse_all_rows_kind": nlbse_all, "hadoop_all_rows_priority": score(truth, guess, PRIORITY_CLASSES)}
+
+
+def rules_only(data: Path, confusion: bool = False) -> str:
+    """The rules alone on each split the full run scores, train rows included, and their speed:
+    a quick loop for developing rules on training rows and checking them on test rows."""
+    triager = Triager()
+    lines, issues = [], []
+
+    def kinds(rows: list[dict[str, str]]) -> list[str]:
+        found = [_issue(r["title"], r["body"]) for r in rows]
+        issues.extend(found)
+        return [triager.triage(i).kind for i in found]
+
+    for name in ("train", "test"):
+        rows = _csv(data / f"nlbse24-{name}.csv")
+        per_repo = {}
+        for repo in sorted({r["repo"] for r in rows}):
+            mine = [r for r in rows if r["repo"] == repo]
+            per_repo[repo] = score([r["label"] for r in mine], kinds(mine), NLBSE_CLASSES)
+        mean = sum(s["macro_f1"] for s in per_repo.values()) / len(per_repo)
+        lines.append(
+            f"kind NLBSE'24 {name}: mean macro F1 {mean:.3f} ("
+            + ", ".join(f"{repo.split('/')[1]} {s['macro_f1']:.3f}" for repo, s in per_repo.items())
+            + ")"
+        )
+        if confusion:
+            for repo, s in per_repo.items():
+                lines += _matrix_md(f"{repo} {name}", s)
+    labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
+    rows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
+    items = [_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
+    hadoop_rows = examples_from_items(items, labels)
+    splits = dict(zip(("oldest 80%", "newest 20%"), _date_split(hadoop_rows, key=lambda e: e.created_at), strict=True))
+    for name, part in splits.items():
+        found = [_issue(e.title, e.body) for e in part]
+        issues.extend(found)
+        guess = [triager.triage(i).priority.name.lower() for i in found]
+        s = score([e.priority or "" for e in part], guess, PRIORITY_CLASSES)
+        lines.append(f"priority Hadoop {name}: macro F1 {s['macro_f1']:.3f}")
+        if confusion:
+            lines += _matrix_md(f"Hadoop {name}", s)
+    items = [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
+    examples = [e for e in examples_from_items(items, LabelMap.from_rules(TriageRules(), SKLEARN_LABELS)) if e.kind]
+    for name, part in zip(("oldest 80%", "newest 20%"), _date_split(examples, key=lambda e: e.created_at), strict=True):
+        classes = [c for c in sorted({e.kind for e in part if e.kind}) if sum(e.kind == c for e in part) >= 5]
+        found = [_issue(e.title, e.body) for e in part]
+        s = score([e.kind or "" for e in part], [triager.triage(i).kind for i in found], classes)
+        lines.append(f"kind scikit-learn (own labels) {name}: macro F1 {s['macro_f1']:.3f}, accuracy {s['accuracy']}")
+        if confusion:
+            lines += _matrix_md(f"scikit-learn {name}", s)
+    (_, cpu), _ = _timed(lambda: [triager.triage(i) for i in issues])
+    lines.append(f"rules: {cpu / len(issues) * 1000:.3f} ms CPU per issue over {len(issues)} issues")
+    return "\n".join(lines)
 
 
 def speed(data: Path) -> dict[str, Any]:

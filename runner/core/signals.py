@@ -28,6 +28,7 @@ DECLARED_KINDS: dict[str, tuple[str, ...]] = {
         "feature",
         "feature request",
         "enhancement",
+        "enh",
         "proposal",
         "feature proposal",
         "rfc",
@@ -43,14 +44,32 @@ DECLARED_KINDS: dict[str, tuple[str, ...]] = {
         "api proposal",
     ),
     "question": ("question", "support", "help", "help wanted", "q&a", "how to", "how-to", "discussion", "usage"),
-    "chore": ("chore", "ci", "build", "refactor", "cleanup", "maintenance", "dependencies", "deps", "test", "tests"),
+    "chore": (
+        "chore",
+        "ci",
+        "build",
+        "bld",
+        "refactor",
+        "cleanup",
+        "maintenance",
+        "maint",
+        "dependencies",
+        "deps",
+        "test",
+        "tests",
+        "tst",
+    ),
 }
 _DECLARED = {alias: kind for kind, aliases in DECLARED_KINDS.items() for alias in aliases}
 
 _TITLE_PREFIX = re.compile(r"^\s*(?:\[([^\]\n]{1,40})\]|\(([^)\n]{1,40})\)|([A-Za-z][\w /&+-]{0,38}?)\s*:(?!:))")
+# "DOC Fix the example", "ENH add a solver", "MAINT ...": a project's commit-style tag as a title's first word.
+_CAPS_TAG = re.compile(r"^\s*([A-Z]{2,5})\b(?![.'’-])")
 _TYPE_FIELD = re.compile(
     r"^\s{0,3}(?:#{1,6}\s*|\*\*)\s*"
-    r"(?:issue type|type of issue|issue kind|type of request|kind)\s*:?\s*(?:\*\*)?\s*:?\s*$"
+    r"(?:issue type|type of issue|issue kind|type of request|kind"
+    r"|(?:do you want to|would you like to) (?:request|propose) an? \*?feature\*? or report an? \*?bug\*?\??)"
+    r"\s*:?\s*(?:\*\*)?\s*:?\s*$"
     r"\s*(?:<[^>]+>)*\s*([^\n<]{1,60})",
     re.I | re.M,
 )
@@ -167,6 +186,11 @@ def declared_kind(title: str, body: str) -> tuple[str, str] | None:
         kind = _declared(prefix)
         if kind:
             return kind, f"title prefix {prefix.strip()!r}"
+    tag = _CAPS_TAG.match(title)
+    if tag:
+        kind = _DECLARED.get(tag.group(1).lower())
+        if kind:
+            return kind, f"title tag {tag.group(1)!r}"
     field = _TYPE_FIELD.search(body[:_SCAN])
     if field:
         kind = _declared(field.group(1))
@@ -209,7 +233,7 @@ def _headings(body: str) -> list[str]:
 def question_form(title: str, body: str = "") -> str | None:
     """How the issue asks a question, if it does: a title that asks one, or a body that does."""
     stripped = title.strip()
-    match = _QUESTION_TITLE.match(_without_prefix(stripped))
+    match = _QUESTION_TITLE.match(without_prefix(stripped))
     if match:
         return f"title asks {match.group(0).strip()!r}"
     if stripped.endswith("?"):
@@ -221,7 +245,8 @@ def question_form(title: str, body: str = "") -> str | None:
     return None
 
 
-def _without_prefix(title: str) -> str:
+def without_prefix(title: str) -> str:
+    """The title without a leading "[Area]", "(area)" or "Area:" prefix."""
     match = _TITLE_PREFIX.match(title)
     return title[match.end() :].lstrip() if match else title
 
@@ -253,44 +278,3 @@ def signal_words(title: str, body: str) -> list[str]:
     if "```" in body or "\n    " in body:
         words.append("zzcodeblock")
     return words
-
-
-_FIX_TITLE = re.compile(r"^\s*(?:fix|fixes|fixed|fixing)\b", re.I)
-_CHANGE_TITLE = re.compile(
-    r"^\s*(?:add|allow|support|make|improve|enable|provide|expose|implement|introduce|show|display|warn|let|extend"
-    r"|consider|offer|create|use|have|include|integrate|automatically|auto)\b",
-    re.I,
-)
-_WISH = re.compile(
-    r"\b(?:should|would like|would be (?:nice|great|good|helpful|useful)|it would|could you|please add"
-    r"|i (?:wish|suggest|propose)|we (?:could|should)|feature|proposal|instead of having)\b"
-)
-_FAULT = re.compile(
-    r"\b(?:not|no longer|doesn'?t|don'?t|isn'?t|aren'?t|won'?t|can'?t|cannot|couldn'?t|unable|missing|unexpected"
-    r"|unexpectedly|incorrect|invalid|issue|problem|bad|weird|strange|wrongly|instead|expected|actual|stuck|freezes?"
-    r"|lost|ignored|ignores|shows? up|disappears?|empty|mismatch|overflow|leaks?)\b"
-)  # on lower-cased text
-
-
-def weak_kind(title: str, body: str) -> tuple[str, str] | None:
-    """A guess from how the title reads, when nothing stronger spoke: "Fix ..." or words of a fault
-    read as a bug; "Add ...", "Allow ...", "... should ..." as a feature request."""
-    if _FIX_TITLE.match(title):
-        return "bug", "title asks for a fix"
-    change = _CHANGE_TITLE.match(_without_prefix(title))
-    if change:
-        return "feature", f"title asks to {change.group(0).strip().lower()!r}"
-    lowered = title.lower()
-    fault = _FAULT.search(lowered)
-    if fault:
-        return "bug", f"title reads like a fault ({fault.group(0).lower()!r})"
-    wish = _WISH.search(lowered)
-    if wish:
-        return "feature", f"title reads like a wish ({wish.group(0).lower()!r})"
-    text = body[:2000].lower()
-    fault, wish = _FAULT.search(text), _WISH.search(text)
-    if wish and (not fault or wish.start() < fault.start()):
-        return "feature", f"body reads like a wish ({wish.group(0).lower()!r})"
-    if fault:
-        return "bug", f"body reads like a fault ({fault.group(0).lower()!r})"
-    return None

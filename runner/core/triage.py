@@ -7,9 +7,12 @@ predictable, because users must be able to tell why an issue got its priority:
 1. Labels (case-insensitive). A label matches when it equals an alias, or when
    its value after a prefix such as ``priority:``, ``severity/``, ``kind/`` or
    ``type:`` equals one (``priority: critical`` -> ``critical``).
-2. Words, title first: the most severe level whose phrase appears in the title
-   wins; only when the title has none is the body searched (its first
-   `BODY_SCAN_CHARS` characters, so a 1 MB body costs no more than a short one).
+2. Priority words, title first: the most severe level whose phrase appears in
+   the title wins; only when the title has none is the body searched: the
+   reporter's own words in its first `BODY_SCAN_CHARS` characters (template
+   comments, headings, checklists and code blocks left out, so a 1 MB body
+   costs no more than a short one), where a critical word gives only High.
+   Kind: what the issue declares, else its cues weighed (`runner.core.kind_cues`).
 3. Otherwise the configured default.
 """
 
@@ -19,159 +22,24 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, last_resort, prose, weigh
 from runner.core.models import KINDS, Issue, Priority, Triage
-from runner.core.signals import declared_kind, error_evidence, question_form, template_kind, weak_kind
+from runner.core.phrases import Phrases, Words, normalize, padded
+from runner.core.signals import declared_kind
+from runner.core.triage_words import (
+    DEFAULT_KIND_LABELS,
+    DEFAULT_KIND_WORDS,
+    DEFAULT_PRIORITY_LABELS,
+    DEFAULT_PRIORITY_WORDS,
+)
 
-BODY_SCAN_CHARS = 20_000
+BODY_SCAN_CHARS = SCAN_CHARS
 _LABEL_PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$")
-_NON_WORD = re.compile(r"[^\w+#]+")
-_ASCII_NON_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_+#")}
 
-DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
-    "critical": ("critical", "urgent", "p0", "blocker", "showstopper", "sev0", "s0", "emergency"),
-    "high": ("high", "p1", "important", "major", "sev1", "s1"),
-    "medium": ("medium", "p2", "normal", "moderate", "sev2", "s2"),
-    "low": ("low", "p3", "p4", "minor", "trivial", "nice to have", "nice-to-have", "sev3", "s3"),
-}
-DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
-    "critical": (
-        "data loss",
-        "loses data",
-        "corrupt",
-        "corrupted",
-        "corruption",
-        "outage",
-        "production down",
-        "remote code execution",
-        "rce",
-        "sql injection",
-        "security vulnerability",
-        "all users",
-        "crash on startup",
-        "cannot start",
-        "urgent",
-    ),
-    # Calibrated on issues with a human priority: "fails", "exception" or "cannot" are in most
-    # ordinary bug reports, so they leave an issue at medium; these words mark the urgent ones.
-    "high": (
-        "crash",
-        "crashes",
-        "crashed",
-        "regression",
-        "deadlock",
-        "deadlocks",
-        "hangs",
-        "hang",
-        "memory leak",
-        "vulnerability",
-        "injection",
-        "xss",
-        "csrf",
-        "security issue",
-        "security hole",
-        "unusable",
-    ),
-    "low": (
-        "typo",
-        "typos",
-        "cosmetic",
-        "minor",
-        "nice to have",
-        "wording",
-        "spelling",
-        "nit",
-        "question",
-        "how do i",
-        "how to",
-        "readme",
-        "docs",
-        "documentation",
-        "polish",
-        "javadoc",
-        "comment",
-        "comments",
-        "log message",
-        "unused",
-        "checkstyle",
-        "findbugs",
-        "lint",
-        "warning",
-        "warnings",
-        "misleading",
-        "rename",
-        "cleanup",
-        "clean up",
-    ),
-}
-DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
-    "security": ("security", "vulnerability", "cve", "security issue"),
-    "performance": ("performance", "perf", "slow", "speed", "optimization"),
-    "bug": ("bug", "defect", "regression", "crash", "broken"),
-    "docs": ("docs", "documentation", "doc"),
-    "feature": ("feature", "enhancement", "feature request", "improvement", "new feature"),
-    "question": ("question", "support", "how-to", "discussion"),
-    "chore": ("chore", "maintenance", "dependencies", "deps", "ci", "build", "refactor", "tech debt", "cleanup"),
-}
-DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "security": (
-        "security",
-        "vulnerability",
-        "injection",
-        "xss",
-        "csrf",
-        "cve",
-        "exploit",
-        "session fixation",
-        "privilege escalation",
-        "leaks credentials",
-        "password in logs",
-    ),
-    "performance": (
-        "slow",
-        "slower",
-        "performance",
-        "latency",
-        "memory leak",
-        "n+1",
-        "takes minutes",
-        "timeout",
-        "cpu usage",
-        "high memory",
-    ),
-    "bug": (
-        "bug",
-        "crash",
-        "crashes",
-        "error",
-        "fails",
-        "failing",
-        "broken",
-        "exception",
-        "traceback",
-        "regression",
-        "wrong",
-        "incorrect",
-        "does not work",
-        "doesn't work",
-    ),
-    "docs": ("docs", "documentation", "readme", "typo", "docstring", "tutorial"),
-    "feature": (
-        "add",
-        "support for",
-        "feature",
-        "allow",
-        "would be nice",
-        "request",
-        "implement",
-        "option to",
-        "ability to",
-    ),
-    "question": ("how do i", "how to", "question", "is it possible", "why does"),
-    "chore": ("bump", "upgrade", "dependency", "dependencies", "ci", "refactor", "cleanup", "lint"),
-}
-# When several kinds match at the same step, the first in this order wins.
+# When cues weigh the same for several kinds, the first in this order wins.
 KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
 _PASSING = ("security", "performance")
+_ACTS = ("bug", "feature", "question")  # what an issue does, beside what it is about (docs, security, ...)
 
 
 @dataclass(frozen=True)
@@ -244,9 +112,8 @@ class Triager:
         self._kind_words = [(kind, _phrases(self.rules.kind_words.get(kind, ()))) for kind in KIND_PRECEDENCE]
         # In a body, one word such as "slow" or "security" is said in passing; several words are meant.
         self._body_kind_words = [
-            (kind, tuple(p for p in phrases if kind not in _PASSING or p.strip().count(" ")))
+            (kind, _phrases([p for p in phrases.plain if kind not in _PASSING or " " in p]))
             for kind, phrases in self._kind_words
-            if kind != "chore"
         ]
 
     def triage(self, issue: Issue) -> Triage:
@@ -263,6 +130,8 @@ class Triager:
             for level, phrases in self._priority_words:
                 hit = _first_phrase(text, phrases)
                 if hit:
+                    if where == "body" and level == Priority.CRITICAL:
+                        return Priority.HIGH, f"body mentions {hit!r} (critical only when the title says it)"
                     return level, f"{where} mentions {hit!r}"
         return self.rules.default_priority, "default"
 
@@ -273,61 +142,38 @@ class Triager:
         return self.kind_from_text(issue, texts)
 
     def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:
-        """Kind from the words alone: what the issue declares, a question, the title's words, the
-        body's template, error output, the body's words; chore only on its own words."""
+        """Kind from the words alone: what the issue declares decides; otherwise every cue (a
+        question, template headings, error output, a wish, the title's and the body's kind words)
+        adds its weight and the heaviest kind wins (`runner.core.kind_cues`); chore by default."""
         declared = declared_kind(issue.title, issue.body)
-        if declared:
+        if declared and declared[0] != "chore":
             return declared
-        question = question_form(issue.title)
-        if question:
-            return "question", question
-        words = iter(texts or _Texts(issue))
-        hit = self._kind_phrase(next(words)[1], self._kind_words)
-        if hit:
-            return hit[0], f"title mentions {hit[1]!r}"
-        question = question_form("", issue.body)
-        if question:
-            return "question", question
-        template = template_kind(issue.body)
-        if template:
-            return template
-        error = error_evidence(issue.body)
-        if error:
-            return "bug", f"body has {error}"
-        body = next(words)[1]
-        hit = self._kind_phrase(body, self._body_kind_words)
-        if hit:
-            return hit[0], f"body mentions {hit[1]!r}"
-        weak = weak_kind(issue.title, issue.body)
-        if weak:
-            return weak
-        hit = self._kind_phrase(body, self._kind_words)
-        if hit:
-            return hit[0], f"body mentions {hit[1]!r}"
-        return self.rules.default_kind, "default"
-
-    @staticmethod
-    def _kind_phrase(text: str, table: list[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
-        for kind, phrases in table:
-            hit = _first_phrase(text, phrases)
-            if hit:
-                return kind, hit
-        return None
+        (_, title), (_, body_prose) = texts or _Texts(issue)
+        found = list(cues(issue.title, issue.body, body_prose))
+        if declared:  # "test: ...", "build: ...": in an issue's title more often the area than the kind
+            found.append(Cue("declared_chore", "chore", WEIGHTS["declared_chore"], declared[1]))
+        for kind, phrases in self._kind_words:
+            word = _first_phrase(title, phrases)
+            if word:
+                name = "title_words" if kind in _ACTS else "title_topic_words"
+                found.append(Cue(name, kind, WEIGHTS[name], f"title mentions {word!r}"))
+        for kind, phrases in self._body_kind_words:
+            word = _first_phrase(body_prose, phrases)
+            if word:
+                name = "body_chore_words" if kind == "chore" else "body_words"
+                found.append(Cue(name, kind, WEIGHTS[name], f"body mentions {word!r}"))
+        return weigh(found, KIND_PRECEDENCE) or last_resort(issue.body) or (self.rules.default_kind, "default")
 
 
 def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return {alias.lower().strip(): name for name, aliases in groups.items() for alias in aliases}
 
 
-def _phrases(words: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f" {_normalize(w)} " for w in words if _normalize(w))
+def _phrases(words: Sequence[str]) -> Phrases:
+    return padded(words)
 
 
-def _normalize(text: str) -> str:
-    """Lower case, each run of characters other than word characters, `+` and `#` one space."""
-    if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_NON_WORD).split())
-    return _NON_WORD.sub(" ", text.lower()).strip()
+_normalize = normalize
 
 
 class _Texts:
@@ -336,21 +182,20 @@ class _Texts:
 
     def __init__(self, issue: Issue) -> None:
         self._issue = issue
-        self._made: dict[str, str] = {}
+        self._made: dict[str, Words] = {}
 
     def __iter__(self):
         for where in ("title", "body"):
             if where not in self._made:
-                text = self._issue.title if where == "title" else self._issue.body[:BODY_SCAN_CHARS]
-                self._made[where] = f" {_normalize(text)} "
+                if where == "title":
+                    self._made[where] = Words(_normalize(self._issue.title))
+                else:
+                    self._made[where] = prose(self._issue.body)
             yield where, self._made[where]
 
 
-def _first_phrase(padded_text: str, phrases: tuple[str, ...]) -> str | None:
-    for phrase in phrases:
-        if phrase in padded_text:
-            return phrase.strip()
-    return None
+def _first_phrase(text: Words, phrases: Phrases) -> str | None:
+    return text.first(phrases)
 
 
 def _best_label(labels: Sequence[str], table: Mapping[str, str], key) -> tuple[str, str] | None:
