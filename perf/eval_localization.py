@@ -19,12 +19,14 @@ files, BM25's first ten); a gold file not listed counts 0.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,12 @@ class RunnerTree:
 
 
 def evaluate(
-    instances: list[dict[str, Any]], bundles: Path, cache: Path, index_cache: Path, progress=print
+    instances: list[dict[str, Any]],
+    bundles: Path,
+    cache: Path,
+    index_cache: Path,
+    progress=print,
+    bm25_cache: Path | None = None,
 ) -> list[dict[str, Any]]:
     by_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in instances:
@@ -115,7 +122,7 @@ def evaluate(
             raise UsageError(f"{bundle}: no bundle for {items[0]['repo']}")
         git_dir = bare_clone(bundle, cache)
         for item in items:
-            records.append(_one(git_dir, item, index_cache, len(records) + 1))
+            records.append(_one(git_dir, item, index_cache, len(records) + 1, bm25_cache))
             last = records[-1]
             progress(
                 f"{last['instance_id']:<32} runner {last['runner_rank'] or '-':>2}  "
@@ -124,14 +131,36 @@ def evaluate(
     return records
 
 
-def _one(git_dir: Path, item: dict[str, Any], index_cache: Path, number: int) -> dict[str, Any]:
+def _baseline(git_dir: Path, commit: str, text: str, cache: Path | None) -> tuple[list[str], float]:
+    """BM25's first paths for `text` on `commit`, and the seconds its index took (0 when cached).
+
+    Cached under `cache` by commit, text and the baseline's own source, so runs that only change
+    runner's ranking do not spend three quarters of their time rebuilding the same BM25 indexes."""
+    key = hashlib.sha256("\0".join([commit, text, str(BASELINE_DEPTH), _baseline_version()]).encode()).hexdigest()
+    path = cache / f"{key[:32]}.json" if cache is not None else None
+    if path is not None and path.is_file():
+        return list(json.loads(path.read_text())), 0.0
+    started = time.perf_counter()
+    baseline = Bm25Tree(git_dir, commit)
+    build_s = time.perf_counter() - started
+    found = baseline.rank(text, BASELINE_DEPTH)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(found))
+    return found, build_s
+
+
+@lru_cache(maxsize=1)
+def _baseline_version() -> str:
+    here = Path(__file__).resolve().parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("eval_bm25.py", "eval_trees.py"))).hexdigest()
+
+
+def _one(git_dir: Path, item: dict[str, Any], index_cache: Path, number: int, bm25_cache: Path | None) -> dict[str, Any]:
     commit = commit_of(git_dir, item["base_commit"])
     runner_tree = RunnerTree(git_dir, commit, index_cache)
     mine = runner_tree.rank(item, number)
-    started = time.perf_counter()
-    baseline = Bm25Tree(git_dir, commit)
-    bm25_build_s = time.perf_counter() - started
-    theirs = baseline.rank(str(item["problem_statement"]), BASELINE_DEPTH)
+    theirs, bm25_build_s = _baseline(git_dir, commit, str(item["problem_statement"]), bm25_cache)
     gold = list(item["gold_files"])
     return {
         "instance_id": item["instance_id"],
@@ -162,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--index-cache", type=Path, help="keep runner's per-commit indexes here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--no-baseline-cache",
+        action="store_true",
+        help="recompute BM25 even where --cache holds its answer for the same tree, text and baseline code",
+    )
     args = parser.parse_args(argv)
     try:
         repos = {r.strip() for r in args.repos.split(",") if r.strip()} if args.repos else None
@@ -172,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{args.bundles}: no such folder")
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="runner-eval-") as scratch:
-            records = evaluate(instances, args.bundles, args.cache, args.index_cache or Path(scratch))
+            bm25_cache = None if args.no_baseline_cache else args.cache / "bm25"
+            records = evaluate(
+                instances, args.bundles, args.cache, args.index_cache or Path(scratch), bm25_cache=bm25_cache
+            )
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

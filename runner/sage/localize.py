@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import ClassVar
 
+from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
 from runner.sage.symbols import named_symbols
@@ -41,8 +44,44 @@ METHOD_SHARE = 0.5
 NOT_CODE_FACTOR = 0.5
 MAX_DF_SHARE = 0.25
 COMMON_FLOOR = 1000
+STEM_BOOST = 0.6
+MAX_STEM_FILES = 6
+OPTION_BOOST = 1.0
+MESSAGE_BOOST = 1.2
+LITERAL_CANDIDATES = 40
+MAX_MESSAGE_FILES = 4
 _PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    """Which parts of the ranking run; all of them by default, as runs use it.
+
+    The evaluation harness switches parts off (`python -m perf.eval_localization --ablate`) to
+    measure what each adds on the same indexes; `PARTS` is the order it adds them back in."""
+
+    kinds: bool = True
+    title: bool = True
+    symbols: bool = True
+    modules: bool = True
+    mentions: bool = True
+    stems: bool = True
+    options: bool = True
+    messages: bool = True
+
+    PARTS: ClassVar[tuple[str, ...]] = ("kinds", "title", "symbols", "modules", "mentions", "stems", "options", "messages")
+
+    def only(self, parts: Iterable[str]) -> RankSettings:
+        """These settings with exactly `parts` on."""
+        wanted = set(parts)
+        unknown = wanted - set(self.PARTS)
+        if unknown:
+            raise ValueError(f"unknown ranking parts: {', '.join(sorted(unknown))}")
+        return replace(self, **{part: part in wanted for part in self.PARTS})
+
+
+DEFAULT_SETTINGS = RankSettings()
 
 
 @dataclass
@@ -61,7 +100,14 @@ class Ranking:
     query: tuple[str, ...]
 
 
-def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) -> Ranking:
+def rank(
+    title: str,
+    body: str,
+    index: CodeIndex,
+    limit: int,
+    tests_limit: int,
+    settings: RankSettings = DEFAULT_SETTINGS,
+) -> Ranking:
     text = f"{title}\n{body[:BODY_CHARS]}"
     weights = Counter(terms(title))
     weights.update(weights)
@@ -70,13 +116,23 @@ def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) 
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
     _text_scores(scores, query, index, 1.0)
-    _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
-    _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index)
-    _mention_scores(scores, text, index)
+    if settings.title:
+        _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
+    if settings.symbols or settings.modules:
+        _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index, settings)
+    if settings.mentions:
+        _mention_scores(scores, text, index)
+    if settings.stems:
+        _stem_scores(scores, title, index)
+    if settings.options:
+        _option_scores(scores, text, index)
+    if settings.messages:
+        _message_scores(scores, text, index)
     info = index.info(scores)
+    factor = _factor if settings.kinds else _test_or_not
     hits = sorted(
         (
-            Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
+            Hit(fid, *info[fid], score * factor(*info[fid]), symbols.get(fid, {}))
             for fid, score in scores.items()
             if score > 0 and fid in info
         ),
@@ -92,6 +148,11 @@ def _factor(path: str, kind: str) -> float:
     """How likely a fix edits a file of this kind; configuration and markup count as half a source file."""
     factor = KIND_FACTOR.get(kind, 1.0)
     return factor if kind != "source" or is_code(path) else factor * NOT_CODE_FACTOR
+
+
+def _test_or_not(path: str, kind: str) -> float:
+    """No file kinds: every file counts alike (tests are still listed apart)."""
+    return 1.0
 
 
 def _named(title: str, body: str) -> dict[str, float]:
@@ -128,7 +189,11 @@ def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, w
 
 
 def _symbol_scores(
-    scores: dict[int, float], symbols: dict[int, dict[str, int]], named: dict[str, float], index: CodeIndex
+    scores: dict[int, float],
+    symbols: dict[int, dict[str, int]],
+    named: dict[str, float],
+    index: CodeIndex,
+    settings: RankSettings,
 ) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
@@ -139,9 +204,10 @@ def _symbol_scores(
     for name, weight in named.items():
         found = by_name.get(last[name], ())
         files = {fid for _, fid, _ in found}
-        if files and len(files) <= MAX_DEFINING:
+        if settings.symbols and files and len(files) <= MAX_DEFINING:
             _name_boosts(name, weight, found, len(files), boosts, symbols)
-        _module_scores(scores, name, index, weight)
+        if settings.modules:
+            _module_scores(scores, name, index, weight)
     for fid, boost in boosts.items():
         scores[fid] += sum(boost)
 
@@ -189,3 +255,47 @@ def _mention_scores(scores: dict[int, float], text: str, index: CodeIndex) -> No
             named = index.named(parts[-1])
             for fid in named[:10]:
                 scores[fid] += NAME_BOOST / math.sqrt(len(named))
+
+
+def _stem_scores(scores: dict[int, float], title: str, index: CodeIndex) -> None:
+    """A code file whose name is a word of the title (`blueprint` -> `blueprints.py`, `pretty
+    printing` -> `pretty.py`): issues name the part of the program they are about."""
+    for term in dict.fromkeys(terms(title)):
+        found = [fid for fid, path in index.stemmed(term) if is_code(path)]
+        if found and len(found) <= MAX_STEM_FILES:
+            for fid in found:
+                scores[fid] += STEM_BOOST / math.sqrt(len(found))
+
+
+def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
+    """Files that spell a command-line option the issue uses (`--collect-only`) as a string:
+    where it is defined or parsed. Tests that pass it are not counted; a file quoting several of
+    the options scores once."""
+    best: dict[int, float] = {}
+    for option in literals.options(text):
+        words = terms(option)
+        candidates = index.search([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
+        info = index.info(fid for fid, _ in candidates)
+        found = [
+            fid
+            for fid, _ in candidates
+            if fid in info
+            and info[fid][1] != "test"
+            and literals.quotes_option("\n".join(index.lines(fid)), option)
+        ]
+        for fid in found:
+            best[fid] = max(best.get(fid, 0.0), OPTION_BOOST / math.sqrt(len(found)))
+    for fid, boost in best.items():
+        scores[fid] += boost
+
+
+def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
+    """Files holding a message the issue shows, word for word: where the code raises or prints it.
+    Tests that check the message are not counted."""
+    for phrases in literals.message_phrases(text):
+        candidates = index.search(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
+        info = index.info(fid for fid, _ in candidates)
+        found = {fid for fid, _ in candidates if fid in info and info[fid][1] != "test"}
+        if found and len(found) <= MAX_MESSAGE_FILES:
+            for fid in found:
+                scores[fid] += MESSAGE_BOOST / math.sqrt(len(found))

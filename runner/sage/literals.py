@@ -1,0 +1,63 @@
+"""Text an issue quotes that the code holds verbatim: command-line options and messages.
+
+    `pytest --collect-only`               -> the option `--collect-only`, found in a file that
+                                             spells it in quotes (`addoption("--collect-only")`)
+    `ValueError: Scalar operands are ...` -> the message, found where the code raises or prints it
+    `> Using pytest.skip outside of a test is not allowed.`
+
+A message is looked up as phrases of `WINDOW` consecutive code tokens (stop words left out,
+as the index stores text), one from its start and one from its end, so a message the code
+builds from parts (`f"... {name} ..."`) is still found by the words on either side.
+"""
+
+from __future__ import annotations
+
+import re
+
+from runner.sage.codeindex import terms
+
+WINDOW = 5
+MAX_FRAGMENTS = 24
+MAX_OPTIONS = 8
+_OPTION = re.compile(r"(?<![\w-])(--[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
+MIN_WORDS = 3
+# where a message shows in an issue: after an exception's name, a log level, or a
+# `file:line:` location (compilers, linters, Sphinx), or quoted as a Markdown block quote
+_MESSAGE_LINES = (
+    re.compile(r"^\s*(?:E\s+)?(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure)\b:\s*(.+)$"),
+    re.compile(r"^\s*(?:\S+:\s*)?(?:WARNING|ERROR|CRITICAL|FATAL|Warning|Error|warning|error)\s*:\s*(.+)$"),
+    re.compile(r"^\s*\S+:\d+(?::\d+)?:\s*(?:[A-Z]\d{3,5}:?\s*)?(.+)$"),
+    re.compile(r"^\s*>(?!>)(?!\s{2})\s?(.+)$"),
+)
+
+
+def options(text: str) -> list[str]:
+    """Long command-line options (`--collect-only`; `--recursive=y` gives `--recursive`), in order."""
+    found = dict.fromkeys(_OPTION.findall(text))
+    return [option for option in found if len(option) > 3][:MAX_OPTIONS]
+
+
+def message_phrases(text: str) -> list[list[str]]:
+    """For each message the issue shows (see `_MESSAGE_LINES`), its phrases (up to two, of
+    `MIN_WORDS` to `WINDOW` tokens) as FTS5 phrase queries: tokens joined by spaces."""
+    found: list[list[str]] = []
+    seen: set[str] = set()
+    for raw in text.splitlines():
+        message = next((m.group(1) for pattern in _MESSAGE_LINES if (m := pattern.match(raw))), None)
+        words = terms(message) if message else []
+        if len(words) < MIN_WORDS:
+            continue
+        window = min(WINDOW, len(words))
+        phrases = [" ".join(words[:window]), " ".join(words[-window:])]
+        phrases = [p for p in dict.fromkeys(phrases) if p not in seen]
+        if phrases:
+            seen.update(phrases)
+            found.append(phrases)
+            if len(found) >= MAX_FRAGMENTS:
+                break
+    return found
+
+
+def quotes_option(text: str, option: str) -> bool:
+    """Whether `text` spells `option` as a string literal, as code that defines or parses it does."""
+    return f'"{option}' in text or f"'{option}" in text
