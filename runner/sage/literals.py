@@ -25,7 +25,7 @@ MIN_WORDS = 3
 # `file:line:` location (compilers, linters, Sphinx), or quoted as a Markdown block quote
 _MESSAGE_LINES = (
     re.compile(r"^\s*(?:E\s+)?(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure)\b:\s*(.+)$"),
-    re.compile(r"^\s*(?:\S+:\s*)?(?:WARNING|ERROR|CRITICAL|FATAL|Warning|Error|warning|error)\s*:\s*(.+)$"),
+    re.compile(r"(?:^|[\s\"'`(:])(?:WARNING|ERROR|CRITICAL|FATAL|Warning|Error|warning|error)\s*:\s*(.+)$"),
     re.compile(r"^\s*\S+:\d+(?::\d+)?:\s*(?:[A-Z]\d{3,5}:?\s*)?(.+)$"),
     re.compile(r"^\s*>(?!>)(?!\s{2})\s?(.+)$"),
 )
@@ -44,7 +44,7 @@ def message_phrases(text: str) -> list[list[str]]:
     seen: set[str] = set()
     for raw in text.splitlines():
         message = next((m.group(1) for pattern in _MESSAGE_LINES if (m := pattern.match(raw))), None)
-        words = terms(message) if message else []
+        words = terms(message) if message and len(message.split()) >= MIN_WORDS else []
         if len(words) < MIN_WORDS:
             continue
         window = min(WINDOW, len(words))

@@ -269,8 +269,8 @@ def _stem_scores(scores: dict[int, float], title: str, index: CodeIndex) -> None
 
 def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
     """Files that spell a command-line option the issue uses (`--collect-only`) as a string:
-    where it is defined or parsed. Tests that pass it are not counted; a file quoting several of
-    the options scores once."""
+    where it is defined or parsed. Only source files count (tests pass options, translation
+    catalogues and docs repeat them); a file quoting several of the options scores once."""
     best: dict[int, float] = {}
     for option in literals.options(text):
         words = terms(option)
@@ -280,7 +280,7 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
             fid
             for fid, _ in candidates
             if fid in info
-            and info[fid][1] != "test"
+            and info[fid][1] == "source"
             and literals.quotes_option("\n".join(index.lines(fid)), option)
         ]
         for fid in found:
@@ -291,11 +291,11 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
 
 def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
     """Files holding a message the issue shows, word for word: where the code raises or prints it.
-    Tests that check the message are not counted."""
+    Only source files count, as for options."""
     for phrases in literals.message_phrases(text):
         candidates = index.search(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
         info = index.info(fid for fid, _ in candidates)
-        found = {fid for fid, _ in candidates if fid in info and info[fid][1] != "test"}
+        found = {fid for fid, _ in candidates if fid in info and info[fid][1] == "source"}
         if found and len(found) <= MAX_MESSAGE_FILES:
             for fid in found:
                 scores[fid] += MESSAGE_BOOST / math.sqrt(len(found))
