@@ -2,6 +2,7 @@
 
     python -m perf.eval_localization --instances PATH --bundles DIR [--repos requests,flask]
                                      [--out DIR] [--cache DIR] [--index-cache DIR]
+                                     [--ablate] [--no-baseline-cache]
 
     instances (JSON Lines: instance_id, repo, base_commit, problem_statement, gold_files)
       ─> per repository: DIR/<name>.bundle ─> bare clone in --cache (once)
@@ -10,6 +11,11 @@
                    the sage's analyse() on the issue (title = first line, body = the rest)
            BM25:   bm25s over every text file (path + content) of the same tree
       ─> Acc@1, Acc@5, MRR per repository and overall ─> eval-<ts>.json / .md in --out
+      ─> with --ablate, every instance ranked again with parts of the ranking off
+         (perf/eval_ablation.py) ─> eval-<ts>-ablation.md
+
+BM25's answers are kept in --cache (keyed by tree, issue text and the baseline's own
+source), so a second run only rebuilds runner's side; --no-baseline-cache recomputes them.
 
 Data: SWE-bench Lite's instances and one git bundle per repository (see the project's
 README, "How related files are found"). MRR is over each side's list (runner's related
@@ -30,9 +36,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from perf.eval_ablation import ablation_markdown, ablation_ranks, ablation_table, write_ablation
 from perf.eval_bm25 import Bm25Tree
 from perf.eval_report import summary, write_results
 from perf.eval_trees import bare_clone, commit_of
+from runner.sage.localize import DEFAULT_SETTINGS, RankSettings
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".eval-cache"
@@ -91,12 +99,12 @@ class RunnerTree:
         self.index_path = path
         self.triager = Triager()
 
-    def rank(self, item: dict[str, Any], number: int) -> dict[str, Any]:
+    def rank(self, item: dict[str, Any], number: int, settings: RankSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
         from runner.sage.analysis import analyse
 
         issue = issue_of(item, number)
         started = time.perf_counter()
-        found = analyse(issue, self.triager.triage(issue), self.index)
+        found = analyse(issue, self.triager.triage(issue), self.index, settings)
         return {
             "ranked": [f.path for f in found.related],
             "tests": [f.path for f in found.tests],
@@ -111,18 +119,19 @@ def evaluate(
     index_cache: Path,
     progress=print,
     bm25_cache: Path | None = None,
+    ablate: bool = False,
 ) -> list[dict[str, Any]]:
     by_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in instances:
         by_repo[repo_name(item)].append(item)
-    records = []
+    records: list[dict[str, Any]] = []
     for name, items in sorted(by_repo.items()):
         bundle = bundles / f"{name}.bundle"
         if not bundle.is_file():
             raise UsageError(f"{bundle}: no bundle for {items[0]['repo']}")
         git_dir = bare_clone(bundle, cache)
         for item in items:
-            records.append(_one(git_dir, item, index_cache, len(records) + 1, bm25_cache))
+            records.append(_one(git_dir, item, index_cache, len(records) + 1, bm25_cache, ablate))
             last = records[-1]
             progress(
                 f"{last['instance_id']:<32} runner {last['runner_rank'] or '-':>2}  "
@@ -153,15 +162,24 @@ def _baseline(git_dir: Path, commit: str, text: str, cache: Path | None) -> tupl
 @lru_cache(maxsize=1)
 def _baseline_version() -> str:
     here = Path(__file__).resolve().parent
-    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("eval_bm25.py", "eval_trees.py"))).hexdigest()
+    sources = b"".join((here / name).read_bytes() for name in ("eval_bm25.py", "eval_trees.py"))
+    return hashlib.sha256(sources).hexdigest()
 
 
-def _one(git_dir: Path, item: dict[str, Any], index_cache: Path, number: int, bm25_cache: Path | None) -> dict[str, Any]:
+def _one(
+    git_dir: Path, item: dict[str, Any], index_cache: Path, number: int, bm25_cache: Path | None, ablate: bool
+) -> dict[str, Any]:
     commit = commit_of(git_dir, item["base_commit"])
     runner_tree = RunnerTree(git_dir, commit, index_cache)
     mine = runner_tree.rank(item, number)
-    theirs, bm25_build_s = _baseline(git_dir, commit, str(item["problem_statement"]), bm25_cache)
     gold = list(item["gold_files"])
+    ablation = (
+        {"ablation": ablation_ranks(lambda settings: runner_tree.rank(item, number, settings)["ranked"], gold)}
+        if ablate
+        else {}
+    )
+    runner_tree.index.close()
+    theirs, bm25_build_s = _baseline(git_dir, commit, str(item["problem_statement"]), bm25_cache)
     return {
         "instance_id": item["instance_id"],
         "repo": repo_name(item),
@@ -174,6 +192,7 @@ def _one(git_dir: Path, item: dict[str, Any], index_cache: Path, number: int, bm
         "runner_index_s": round(runner_tree.build_s, 3),
         "runner_analyse_s": round(mine["analyse_s"], 4),
         "bm25_index_s": round(bm25_build_s, 3),
+        **ablation,
     }
 
 
@@ -196,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="recompute BM25 even where --cache holds its answer for the same tree, text and baseline code",
     )
+    parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="also rank every instance with parts of the ranking switched off (see perf/eval_ablation.py)",
+    )
     args = parser.parse_args(argv)
     try:
         repos = {r.strip() for r in args.repos.split(",") if r.strip()} if args.repos else None
@@ -208,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="runner-eval-") as scratch:
             bm25_cache = None if args.no_baseline_cache else args.cache / "bm25"
             records = evaluate(
-                instances, args.bundles, args.cache, args.index_cache or Path(scratch), bm25_cache=bm25_cache
+                instances,
+                args.bundles,
+                args.cache,
+                args.index_cache or Path(scratch),
+                bm25_cache=bm25_cache,
+                ablate=args.ablate,
             )
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -221,9 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "commit": _project_commit(),
     }
+    if args.ablate:
+        meta["ablation"] = ablation_table(records)
     json_path, md_path = write_results(args.out, stamp, meta, records)
     print(summary(records))
     print(f"results: {json_path} {md_path}")
+    if args.ablate:
+        print(ablation_markdown(records))
+        print(f"ablation: {write_ablation(args.out, stamp, records)}")
     return 0
 
 

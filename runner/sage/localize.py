@@ -70,7 +70,16 @@ class RankSettings:
     options: bool = True
     messages: bool = True
 
-    PARTS: ClassVar[tuple[str, ...]] = ("kinds", "title", "symbols", "modules", "mentions", "stems", "options", "messages")
+    PARTS: ClassVar[tuple[str, ...]] = (
+        "kinds",
+        "title",
+        "symbols",
+        "modules",
+        "mentions",
+        "stems",
+        "options",
+        "messages",
+    )
 
     def only(self, parts: Iterable[str]) -> RankSettings:
         """These settings with exactly `parts` on."""
