@@ -28,6 +28,7 @@ PART_LABELS = {
     "stems": "code files named by a word of the title",
     "options": "files quoting a command-line option the issue uses",
     "messages": "files holding a message the issue shows, word for word",
+    "issue_defs": "names the issue's own code defines count less",
 }
 BASE_LABEL = "BM25 over path, definitions and content, the 16 most telling terms"
 

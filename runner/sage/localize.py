@@ -26,7 +26,7 @@ from typing import ClassVar
 from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
-from runner.sage.symbols import named_symbols
+from runner.sage.symbols import defined_in, named_symbols
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -50,6 +50,7 @@ OPTION_BOOST = 1.0
 MESSAGE_BOOST = 1.2
 LITERAL_CANDIDATES = 40
 MAX_MESSAGE_FILES = 4
+ISSUE_DEFINED_SHARE = 0.3
 _PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
 
@@ -69,6 +70,7 @@ class RankSettings:
     stems: bool = True
     options: bool = True
     messages: bool = True
+    issue_defs: bool = True
 
     PARTS: ClassVar[tuple[str, ...]] = (
         "kinds",
@@ -79,6 +81,7 @@ class RankSettings:
         "stems",
         "options",
         "messages",
+        "issue_defs",
     )
 
     def only(self, parts: Iterable[str]) -> RankSettings:
@@ -128,7 +131,7 @@ def rank(
     if settings.title:
         _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
     if settings.symbols or settings.modules:
-        _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index, settings)
+        _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS], settings), index, settings)
     if settings.mentions:
         _mention_scores(scores, text, index)
     if settings.stems:
@@ -164,11 +167,17 @@ def _test_or_not(path: str, kind: str) -> float:
     return 1.0
 
 
-def _named(title: str, body: str) -> dict[str, float]:
-    """Names used as code; a name in the title counts twice."""
+def _named(title: str, body: str, settings: RankSettings) -> dict[str, float]:
+    """Names used as code; a name in the title counts twice. A name the issue's own code
+    defines (`def test_all_even():`, a method it proposes to add) says less about where the
+    code to change is: it is the reporter's code, or code that does not exist yet."""
     found = named_symbols(body)
     for name, weight in named_symbols(title).items():
         found[name] = max(found.get(name, 0.0), 2 * max(weight, 0.7))
+    if settings.issue_defs:
+        for name in defined_in(body):
+            if name in found:
+                found[name] *= ISSUE_DEFINED_SHARE
     return found
 
 
