@@ -21,6 +21,9 @@ MAX_FRAGMENTS = 24
 MAX_OPTIONS = 8
 _OPTION = re.compile(r"(?<![\w-])(--[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
 MIN_WORDS = 3
+_RAISED = re.compile(r"^(?:E\s+)?(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
+# a traceback's frame: Python's `File "x.py", line 3`, IPython's `File ~/x.py:3, in f`, pytest's `x.py:3: in f`
+_FRAME_PATH = re.compile(r'^\s*(?:File "([^"]+)", line \d+|File (\S+\.py):\d+|(\S+\.py):\d+: in )')
 # where a message shows in an issue: after an exception's name, a log level, or a
 # `file:line:` location (compilers, linters, Sphinx), or quoted as a Markdown block quote
 _MESSAGE_LINES = (
@@ -55,6 +58,23 @@ def message_phrases(text: str) -> list[list[str]]:
             found.append(phrases)
             if len(found) >= MAX_FRAGMENTS:
                 break
+    return found
+
+
+def tracebacks(text: str) -> list[list[str]]:
+    """The frames' paths of each traceback in `text`, outermost first (backslashes as slashes);
+    a traceback ends at the line naming the exception."""
+    found: list[list[str]] = []
+    block: list[str] = []
+    for line in text.splitlines():
+        frame = _FRAME_PATH.match(line)
+        if frame:
+            block.append(next(g for g in frame.groups() if g).replace("\\", "/"))
+        elif block and _RAISED.match(line):
+            found.append(block)
+            block = []
+    if block:
+        found.append(block)
     return found
 
 

@@ -51,6 +51,8 @@ MESSAGE_BOOST = 1.2
 LITERAL_CANDIDATES = 40
 MAX_MESSAGE_FILES = 4
 ISSUE_DEFINED_SHARE = 0.3
+REPEAT_SHARE = 0.5
+INNERMOST_SHARE = 0.3
 _PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
 
@@ -261,18 +263,33 @@ def _module_scores(scores: dict[int, float], dotted: str, index: CodeIndex, weig
 
 
 def _mention_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
-    """Paths and file names in the text (tracebacks included): the longest suffix the tree has."""
-    for mention in {m for word in text.split() if "." in word for m in _PATH_MENTION.findall(word)}:
-        parts = _LEADING_DIRS.sub("", mention).split("/")
-        for start in range(len(parts) - 1):
-            fid = index.file_id("/".join(parts[start:]))
-            if fid is not None:
-                scores[fid] += PATH_BOOST
-                break
-        else:
-            named = index.named(parts[-1])
-            for fid in named[:10]:
-                scores[fid] += NAME_BOOST / math.sqrt(len(named))
+    """Paths and file names in the text (tracebacks included): the longest suffix the tree has.
+    A path named again counts more, slowly, and the innermost frame of a traceback that is in
+    the tree more again: that is where the failing code runs."""
+    text = text.replace("\\", "/")
+    mentions = Counter(m for word in text.split() if "." in word for m in _PATH_MENTION.findall(word))
+    innermost: set[int] = set()
+    for frames in literals.tracebacks(text):
+        inside = [found for path in frames if (found := _mentioned(path, index))]
+        if inside:
+            innermost.update(inside[-1])
+    for mention, count in mentions.items():
+        repeated = 1.0 + REPEAT_SHARE * math.log(count)
+        found = _mentioned(mention, index)
+        for fid in found:
+            boost = PATH_BOOST if len(found) == 1 else NAME_BOOST / math.sqrt(len(found))
+            scores[fid] += boost * (repeated + (INNERMOST_SHARE if fid in innermost else 0.0))
+
+
+def _mentioned(mention: str, index: CodeIndex) -> list[int]:
+    """The file a path names (its longest suffix the tree has), or else the files with its name."""
+    parts = _LEADING_DIRS.sub("", mention).split("/")
+    for start in range(len(parts) - 1):
+        fid = index.file_id("/".join(parts[start:]))
+        if fid is not None:
+            return [fid]
+    named = index.named(parts[-1])
+    return named[:10] if named else []
 
 
 def _stem_scores(scores: dict[int, float], title: str, index: CodeIndex) -> None:
