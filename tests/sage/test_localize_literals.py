@@ -12,7 +12,7 @@ import pytest
 from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import Analysis, analyse
 from runner.sage.codeindex import CodeIndex, load_or_build
-from runner.sage.literals import message_phrases, options
+from runner.sage.literals import message_phrases, options, tracebacks
 from runner.sage.localize import DEFAULT_SETTINGS, RankSettings
 
 GIT_ENV = {
@@ -86,16 +86,9 @@ def test_a_title_word_naming_a_code_file_leads_to_it(index: CodeIndex) -> None:
 
 
 def test_settings_name_only_known_parts() -> None:
-    assert DEFAULT_SETTINGS.only(["kinds"]) == RankSettings(
-        kinds=True,
-        title=False,
-        symbols=False,
-        modules=False,
-        mentions=False,
-        stems=False,
-        options=False,
-        messages=False,
-    )
+    only = DEFAULT_SETTINGS.only(["kinds"])
+    assert only.kinds and not any(getattr(only, part) for part in RankSettings.PARTS if part != "kinds")
+    assert all(getattr(DEFAULT_SETTINGS, part) for part in RankSettings.PARTS)
     with pytest.raises(ValueError, match="unknown ranking parts: colour"):
         DEFAULT_SETTINGS.only(["kinds", "colour"])
 
@@ -122,3 +115,41 @@ def test_options_and_messages_are_read_from_where_issues_show_them() -> None:
         ["line empty comment empty comment"],
         ["pytest skip outside test allowed"],
     ]
+
+
+def test_tracebacks_are_read_in_python_ipython_and_pytest_forms() -> None:
+    text = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "C:\\site-packages\\app\\scaffold.py", line 3, in run',
+            "    draw(-1)",
+            '  File "/usr/lib/python3/site-packages/app/frames.py", line 3, in draw',
+            "    raise ValueError(...)",
+            "ValueError: the frobnicator cannot handle negative widths",
+            "File ~/code/app/report.py:841, in Plot._plot(self, pyplot)",
+            "--> 841 self._setup()",
+            "app/main.py:2: in options",
+            "E   KeyError: 'x'",
+        ]
+    )
+    assert tracebacks(text) == [
+        ["C:/site-packages/app/scaffold.py", "/usr/lib/python3/site-packages/app/frames.py"],
+        ["~/code/app/report.py", "app/main.py"],
+    ]
+
+
+def test_the_innermost_frame_in_the_tree_comes_first(index: CodeIndex) -> None:
+    body = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "/home/me/venv/site-packages/app/scaffold.py", line 3, in run',
+            "    draw(-1)",
+            '  File "/home/me/venv/site-packages/app/scaffold.py", line 5, in go',
+            "    draw(-1)",
+            '  File "/home/me/venv/site-packages/app/frames.py", line 3, in draw',
+            "    raise Oops",
+            '  File "/usr/lib/python3.11/enum.py", line 3, in __call__',
+            "Oops",
+        ]
+    )
+    assert paths(run(index, "It breaks", body))[:2] == ["app/frames.py", "app/scaffold.py"]
