@@ -137,7 +137,7 @@ def rank(
     if settings.mentions:
         _mention_scores(scores, text, index)
     if settings.stems:
-        _stem_scores(scores, title, index)
+        _stem_scores(scores, title, query, index)
     if settings.options:
         _option_scores(scores, text, index)
     if settings.messages:
@@ -292,10 +292,13 @@ def _mentioned(mention: str, index: CodeIndex) -> list[int]:
     return named[:10] if named else []
 
 
-def _stem_scores(scores: dict[int, float], title: str, index: CodeIndex) -> None:
+def _stem_scores(scores: dict[int, float], title: str, query: list[str], index: CodeIndex) -> None:
     """A code file whose name is a word of the title (`blueprint` -> `blueprints.py`, `pretty
-    printing` -> `pretty.py`): issues name the part of the program they are about."""
+    printing` -> `pretty.py`): issues name the part of the program they are about. Only words
+    among the query's telling terms count, so a title's `error` does not lead to `errors.py`."""
     for term in dict.fromkeys(terms(title)):
+        if term not in query:
+            continue
         found = [fid for fid, path in index.stemmed(term) if is_code(path)]
         if found and len(found) <= MAX_STEM_FILES:
             for fid in found:
