@@ -153,3 +153,13 @@ def test_the_innermost_frame_in_the_tree_comes_first(index: CodeIndex) -> None:
         ]
     )
     assert paths(run(index, "It breaks", body))[:2] == ["app/frames.py", "app/scaffold.py"]
+
+
+def test_a_name_the_issue_itself_defines_points_less(index: CodeIndex) -> None:
+    body = "My plugin does this:\n\n```python\ndef draw(width):\n    return width\n```\n\nand then `draw()` is slow."
+    without = DEFAULT_SETTINGS.only(p for p in RankSettings.PARTS if p != "issue_defs")
+
+    def score(result: Analysis) -> float:
+        return next(f.score for f in result.related if f.path == "app/frames.py")
+
+    assert score(run(index, "Slow plugin", body)) < score(run(index, "Slow plugin", body, without))
