@@ -275,21 +275,20 @@ def _mention_scores(scores: dict[int, float], text: str, index: CodeIndex) -> No
             innermost.update(inside[-1])
     for mention, count in mentions.items():
         repeated = 1.0 + REPEAT_SHARE * math.log(count)
-        found = _mentioned(mention, index)
-        for fid in found:
-            boost = PATH_BOOST if len(found) == 1 else NAME_BOOST / math.sqrt(len(found))
+        for fid, boost in _mentioned(mention, index).items():
             scores[fid] += boost * (repeated + (INNERMOST_SHARE if fid in innermost else 0.0))
 
 
-def _mentioned(mention: str, index: CodeIndex) -> list[int]:
-    """The file a path names (its longest suffix the tree has), or else the files with its name."""
+def _mentioned(mention: str, index: CodeIndex) -> dict[int, float]:
+    """{file id: boost}: the file a path names (its longest suffix the tree has), or else the
+    files with its name, less the more there are."""
     parts = _LEADING_DIRS.sub("", mention).split("/")
     for start in range(len(parts) - 1):
         fid = index.file_id("/".join(parts[start:]))
         if fid is not None:
-            return [fid]
+            return {fid: PATH_BOOST}
     named = index.named(parts[-1])
-    return named[:10] if named else []
+    return {fid: NAME_BOOST / math.sqrt(len(named)) for fid in named[:10]}
 
 
 def _stem_scores(scores: dict[int, float], title: str, query: list[str], index: CodeIndex) -> None:
