@@ -108,12 +108,15 @@ def test_options_and_messages_are_read_from_where_issues_show_them() -> None:
             "    >       assert all(is_even(number) for number in evens)",
             "C:\\lib\\pathlib.py:1266: FileNotFoundError",
             "an ordinary sentence of the issue that quotes nothing at all",
+            "The docs say: negative widths are drawn mirrored around the frame's left edge, as before.",
+            "    indented code that reads like a sentence but sits in a code block, as code does",
         ]
     )
     assert message_phrases(text) == [
         ["frobnicator handle negative width"],
         ["line empty comment empty comment"],
         ["pytest skip outside test allowed"],
+        ["docs say negative width drawn", "around frame left edge before"],
     ]
 
 
