@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{args.instances}: no instance of {', '.join(sorted(repos or ()))}")
         if not args.bundles.is_dir():
             raise UsageError(f"{args.bundles}: no such folder")
-        started = time.perf_counter()
+        started, commit = time.perf_counter(), _project_commit()
         with tempfile.TemporaryDirectory(prefix="runner-eval-") as scratch:
             bm25_cache = None if args.no_baseline_cache else args.cache / "bm25"
             records = evaluate(
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         "instances": str(args.instances),
         "repos": sorted(repos) if repos else "all",
         "wall_s": round(time.perf_counter() - started, 1),
-        "commit": _project_commit(),
+        "commit": commit,
     }
     if args.ablate:
         meta["ablation"] = ablation_table(records)
