@@ -124,7 +124,7 @@ class CodeIndex:
 
     def stemmed(self, stem: str) -> list[tuple[int, str]]:
         """(file id, path) of files named `<stem>.<suffix>` or `<stem>s.<suffix>` (lower-case `stem`)."""
-        rows = []
+        rows: list[tuple[int, bytes]] = []
         for name in (stem, f"{stem}s"):
             rows += self.db.execute(
                 "SELECT id, path FROM files WHERE name >= ? AND name < ?", (_raw(f"{name}."), _raw(f"{name}/"))

@@ -316,9 +316,7 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
         found = [
             fid
             for fid, _ in candidates
-            if fid in info
-            and info[fid][1] == "source"
-            and literals.quotes_option("\n".join(index.lines(fid)), option)
+            if fid in info and info[fid][1] == "source" and literals.quotes_option("\n".join(index.lines(fid)), option)
         ]
         for fid in found:
             best[fid] = max(best.get(fid, 0.0), OPTION_BOOST / math.sqrt(len(found)))
