@@ -24,10 +24,10 @@ PART_LABELS = {
     "title": "the title searched on its own",
     "symbols": "files defining the names the issue uses as code",
     "modules": "module files of dotted names",
-    "mentions": "paths, file names and tracebacks in the text",
+    "mentions": "paths, file names and tracebacks in the text (repeats and innermost frames count more)",
     "stems": "code files named by a word of the title",
     "options": "files quoting a command-line option the issue uses",
-    "messages": "files holding a message the issue shows, word for word",
+    "messages": "files holding a message or passage the issue shows, word for word",
     "issue_defs": "names the issue's own code defines count less",
 }
 BASE_LABEL = "BM25 over path, definitions and content, the 16 most telling terms"
