@@ -7,7 +7,7 @@ DEMO   ?= demo
 EVAL   ?= ../shared/eval
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-quick eval eval-triage lint clean
+.PHONY: help venv demo test bench bench-quick eval eval-ablate eval-triage lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ EVAL_DATA ?= ../shared/eval
 eval: eval-triage $(STAMP) ## related files vs the files real fixes changed, beside BM25; then triage quality
 	$(BIN)/python -m perf.eval_localization --instances $(EVAL_DATA)/localization/swebench-lite.jsonl \
 		--bundles $(EVAL_DATA)/localization/repos
+
+eval-ablate: $(STAMP) ## eval's related files again with parts of the ranking off, one table of what each adds
+	$(BIN)/python -m perf.eval_localization --instances $(EVAL_DATA)/localization/swebench-lite.jsonl \
+		--bundles $(EVAL_DATA)/localization/repos --ablate
 
 eval-triage: $(STAMP) ## triage quality (kind, priority) against people's labels, about 2 minutes
 	$(BIN)/python -m perf.eval_triage --data $(EVAL_DATA)/triage --out perf/results

@@ -13,7 +13,7 @@ from functools import lru_cache
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
 from runner.sage.index import tokens
-from runner.sage.localize import BODY_CHARS, Hit, rank
+from runner.sage.localize import BODY_CHARS, DEFAULT_SETTINGS, Hit, RankSettings, rank
 
 MAX_RELATED = 8
 MAX_TESTS = 5
@@ -69,8 +69,8 @@ class Analysis:
     tests: tuple[RelatedFile, ...] = ()
 
 
-def analyse(issue: Issue, triage: Triage, index: CodeIndex) -> Analysis:
-    ranking = rank(issue.title, issue.body, index, MAX_RELATED, MAX_TESTS)
+def analyse(issue: Issue, triage: Triage, index: CodeIndex, settings: RankSettings = DEFAULT_SETTINGS) -> Analysis:
+    ranking = rank(issue.title, issue.body, index, MAX_RELATED, MAX_TESTS, settings)
     sources = ranking.sources
     if sources:
         floor = sources[0].score * MIN_RELATIVE_SCORE

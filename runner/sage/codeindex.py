@@ -122,6 +122,15 @@ class CodeIndex:
     def named(self, name: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM files WHERE name = ?", (_raw(name.lower()),))]
 
+    def stemmed(self, stem: str) -> list[tuple[int, str]]:
+        """(file id, path) of files named `<stem>.<suffix>` or `<stem>s.<suffix>` (lower-case `stem`)."""
+        rows: list[tuple[int, bytes]] = []
+        for name in (stem, f"{stem}s"):
+            rows += self.db.execute(
+                "SELECT id, path FROM files WHERE name >= ? AND name < ?", (_raw(f"{name}."), _raw(f"{name}/"))
+            )
+        return [(fid, _text(path)) for fid, path in rows]
+
     def modules(self, dotted: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM files WHERE module = ?", (dotted,))]
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import ClassVar
 
+from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
-from runner.sage.symbols import named_symbols
+from runner.sage.symbols import defined_in, named_symbols
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -41,8 +44,58 @@ METHOD_SHARE = 0.5
 NOT_CODE_FACTOR = 0.5
 MAX_DF_SHARE = 0.25
 COMMON_FLOOR = 1000
+STEM_BOOST = 0.6
+MAX_STEM_FILES = 6
+OPTION_BOOST = 1.0
+MESSAGE_BOOST = 1.2
+LITERAL_CANDIDATES = 40
+MAX_MESSAGE_FILES = 4
+ISSUE_DEFINED_SHARE = 0.3
+REPEAT_SHARE = 0.5
+INNERMOST_SHARE = 0.3
 _PATH_MENTION = re.compile(r"(?<![\w./-])[\w./-]+\.[A-Za-z0-9]{1,8}")
 _LEADING_DIRS = re.compile(r"^(?:\.{0,2}/)+")
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    """Which parts of the ranking run; all of them by default, as runs use it.
+
+    The evaluation harness switches parts off (`python -m perf.eval_localization --ablate`) to
+    measure what each adds on the same indexes; `PARTS` is the order it adds them back in."""
+
+    kinds: bool = True
+    title: bool = True
+    symbols: bool = True
+    modules: bool = True
+    mentions: bool = True
+    stems: bool = True
+    options: bool = True
+    messages: bool = True
+    issue_defs: bool = True
+
+    PARTS: ClassVar[tuple[str, ...]] = (
+        "kinds",
+        "title",
+        "symbols",
+        "modules",
+        "mentions",
+        "stems",
+        "options",
+        "messages",
+        "issue_defs",
+    )
+
+    def only(self, parts: Iterable[str]) -> RankSettings:
+        """These settings with exactly `parts` on."""
+        wanted = set(parts)
+        unknown = wanted - set(self.PARTS)
+        if unknown:
+            raise ValueError(f"unknown ranking parts: {', '.join(sorted(unknown))}")
+        return replace(self, **{part: part in wanted for part in self.PARTS})
+
+
+DEFAULT_SETTINGS = RankSettings()
 
 
 @dataclass
@@ -61,7 +114,14 @@ class Ranking:
     query: tuple[str, ...]
 
 
-def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) -> Ranking:
+def rank(
+    title: str,
+    body: str,
+    index: CodeIndex,
+    limit: int,
+    tests_limit: int,
+    settings: RankSettings = DEFAULT_SETTINGS,
+) -> Ranking:
     text = f"{title}\n{body[:BODY_CHARS]}"
     weights = Counter(terms(title))
     weights.update(weights)
@@ -70,13 +130,23 @@ def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) 
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
     _text_scores(scores, query, index, 1.0)
-    _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
-    _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index)
-    _mention_scores(scores, text, index)
+    if settings.title:
+        _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
+    if settings.symbols or settings.modules:
+        _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS], settings), index, settings)
+    if settings.mentions:
+        _mention_scores(scores, text, index)
+    if settings.stems:
+        _stem_scores(scores, title, query, index)
+    if settings.options:
+        _option_scores(scores, text, index)
+    if settings.messages:
+        _message_scores(scores, text, index)
     info = index.info(scores)
+    factor = _factor if settings.kinds else _test_or_not
     hits = sorted(
         (
-            Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
+            Hit(fid, *info[fid], score * factor(*info[fid]), symbols.get(fid, {}))
             for fid, score in scores.items()
             if score > 0 and fid in info
         ),
@@ -94,11 +164,22 @@ def _factor(path: str, kind: str) -> float:
     return factor if kind != "source" or is_code(path) else factor * NOT_CODE_FACTOR
 
 
-def _named(title: str, body: str) -> dict[str, float]:
-    """Names used as code; a name in the title counts twice."""
+def _test_or_not(path: str, kind: str) -> float:
+    """No file kinds: every file counts alike (tests are still listed apart)."""
+    return 1.0
+
+
+def _named(title: str, body: str, settings: RankSettings) -> dict[str, float]:
+    """Names used as code; a name in the title counts twice. A name the issue's own code
+    defines (`def test_all_even():`, a method it proposes to add) says less about where the
+    code to change is: it is the reporter's code, or code that does not exist yet."""
     found = named_symbols(body)
     for name, weight in named_symbols(title).items():
         found[name] = max(found.get(name, 0.0), 2 * max(weight, 0.7))
+    if settings.issue_defs:
+        for name in defined_in(body):
+            if name in found:
+                found[name] *= ISSUE_DEFINED_SHARE
     return found
 
 
@@ -128,7 +209,11 @@ def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, w
 
 
 def _symbol_scores(
-    scores: dict[int, float], symbols: dict[int, dict[str, int]], named: dict[str, float], index: CodeIndex
+    scores: dict[int, float],
+    symbols: dict[int, dict[str, int]],
+    named: dict[str, float],
+    index: CodeIndex,
+    settings: RankSettings,
 ) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
@@ -139,9 +224,10 @@ def _symbol_scores(
     for name, weight in named.items():
         found = by_name.get(last[name], ())
         files = {fid for _, fid, _ in found}
-        if files and len(files) <= MAX_DEFINING:
+        if settings.symbols and files and len(files) <= MAX_DEFINING:
             _name_boosts(name, weight, found, len(files), boosts, symbols)
-        _module_scores(scores, name, index, weight)
+        if settings.modules:
+            _module_scores(scores, name, index, weight)
     for fid, boost in boosts.items():
         scores[fid] += sum(boost)
 
@@ -177,15 +263,74 @@ def _module_scores(scores: dict[int, float], dotted: str, index: CodeIndex, weig
 
 
 def _mention_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
-    """Paths and file names in the text (tracebacks included): the longest suffix the tree has."""
-    for mention in {m for word in text.split() if "." in word for m in _PATH_MENTION.findall(word)}:
-        parts = _LEADING_DIRS.sub("", mention).split("/")
-        for start in range(len(parts) - 1):
-            fid = index.file_id("/".join(parts[start:]))
-            if fid is not None:
-                scores[fid] += PATH_BOOST
-                break
-        else:
-            named = index.named(parts[-1])
-            for fid in named[:10]:
-                scores[fid] += NAME_BOOST / math.sqrt(len(named))
+    """Paths and file names in the text (tracebacks included): the longest suffix the tree has.
+    A path named again counts more, slowly, and the innermost frame of a traceback that is in
+    the tree more again: that is where the failing code runs."""
+    text = text.replace("\\", "/")
+    mentions = Counter(m for word in text.split() if "." in word for m in _PATH_MENTION.findall(word))
+    innermost: set[int] = set()
+    for frames in literals.tracebacks(text):
+        inside = [found for path in frames if (found := _mentioned(path, index))]
+        if inside:
+            innermost.update(inside[-1])
+    for mention, count in mentions.items():
+        repeated = 1.0 + REPEAT_SHARE * math.log(count)
+        for fid, boost in _mentioned(mention, index).items():
+            scores[fid] += boost * (repeated + (INNERMOST_SHARE if fid in innermost else 0.0))
+
+
+def _mentioned(mention: str, index: CodeIndex) -> dict[int, float]:
+    """{file id: boost}: the file a path names (its longest suffix the tree has), or else the
+    files with its name, less the more there are."""
+    parts = _LEADING_DIRS.sub("", mention).split("/")
+    for start in range(len(parts) - 1):
+        fid = index.file_id("/".join(parts[start:]))
+        if fid is not None:
+            return {fid: PATH_BOOST}
+    named = index.named(parts[-1])
+    return {fid: NAME_BOOST / math.sqrt(len(named)) for fid in named[:10]}
+
+
+def _stem_scores(scores: dict[int, float], title: str, query: list[str], index: CodeIndex) -> None:
+    """A code file whose name is a word of the title (`blueprint` -> `blueprints.py`, `pretty
+    printing` -> `pretty.py`): issues name the part of the program they are about. Only words
+    among the query's telling terms count, so a title's `error` does not lead to `errors.py`."""
+    for term in dict.fromkeys(terms(title)):
+        if term not in query:
+            continue
+        found = [fid for fid, path in index.stemmed(term) if is_code(path)]
+        if found and len(found) <= MAX_STEM_FILES:
+            for fid in found:
+                scores[fid] += STEM_BOOST / math.sqrt(len(found))
+
+
+def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
+    """Files that spell a command-line option the issue uses (`--collect-only`) as a string:
+    where it is defined or parsed. Only source files count (tests pass options, translation
+    catalogues and docs repeat them); a file quoting several of the options scores once."""
+    best: dict[int, float] = {}
+    for option in literals.options(text):
+        words = terms(option)
+        candidates = index.search([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
+        info = index.info(fid for fid, _ in candidates)
+        found = [
+            fid
+            for fid, _ in candidates
+            if fid in info and info[fid][1] == "source" and literals.quotes_option("\n".join(index.lines(fid)), option)
+        ]
+        for fid in found:
+            best[fid] = max(best.get(fid, 0.0), OPTION_BOOST / math.sqrt(len(found)))
+    for fid, boost in best.items():
+        scores[fid] += boost
+
+
+def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> None:
+    """Files holding a message the issue shows, word for word: where the code raises or prints it.
+    Only source files count, as for options."""
+    for phrases in literals.message_phrases(text):
+        candidates = index.search(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
+        info = index.info(fid for fid, _ in candidates)
+        found = {fid for fid, _ in candidates if fid in info and info[fid][1] == "source"}
+        if found and len(found) <= MAX_MESSAGE_FILES:
+            for fid in found:
+                scores[fid] += MESSAGE_BOOST / math.sqrt(len(found))

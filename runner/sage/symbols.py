@@ -94,6 +94,11 @@ def module_name(path: str) -> str | None:
     return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
 
 
+def defined_in(text: str) -> set[str]:
+    """Names a Python snippet in `text` defines with `def` or `class`."""
+    return {m.group(3) for m in _PY_DEF.finditer(text)}
+
+
 def named_symbols(text: str) -> dict[str, float]:
     """Names the issue uses as code, each with how surely it is code (1 backticked, role or
     call; 0.7 dotted; 0.5 CamelCase / snake_case word)."""

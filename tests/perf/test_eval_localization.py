@@ -1,5 +1,6 @@
-"""Smoke test of `make eval` on the requests + flask slice (nine real issues): it runs end to end
-and writes its results. No score is asserted: quality is measured by `make eval` itself."""
+"""Smoke test of `make eval` on the requests + flask slice (nine real issues): it runs end to end,
+with the ablation of `make eval-ablate`, and writes its results. No score is asserted: quality
+is measured by `make eval` itself."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from runner.sage.localize import RankSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT.parent / "shared" / "eval" / "localization"
@@ -37,6 +40,7 @@ def test_the_slice_is_scored_beside_bm25(tmp_path: Path) -> None:
             str(out),
             "--cache",
             str(tmp_path / "clones"),
+            "--ablate",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -51,6 +55,12 @@ def test_the_slice_is_scored_beside_bm25(tmp_path: Path) -> None:
     assert {"acc@1", "acc@5", "mrr"} <= set(result["scores"]["all"]["runner"]) & set(result["scores"]["all"]["bm25"])
     assert all(record["runner"] and record["gold"] for record in result["instances"])
     assert "misses at rank 1" in json_path.with_suffix(".md").read_text()
+    assert [row["part"] for row in result["ablation"]] == [None, *RankSettings.PARTS]
+    assert result["ablation"][-1]["cumulative"][:2] == [
+        result["scores"]["all"]["runner"]["acc@1"],
+        result["scores"]["all"]["runner"]["acc@5"],
+    ]
+    assert "without it" in (out / f"{json_path.stem}-ablation.md").read_text()
 
 
 def test_a_missing_instances_file_is_a_usage_error(tmp_path: Path) -> None:
