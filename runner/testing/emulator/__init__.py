@@ -32,7 +32,8 @@ under "/api/v3"; the URLs in answers keep whichever prefix the request used.
 Control endpoints: GET/POST /_emulator/config, GET/DELETE /_emulator/stats, POST /_emulator/reset-limits.
 
 Modules: server (Emulator, the command line), http (one request, in order), routing (route
-table, pagination), api (the endpoints), app_api and apps (GitHub Apps), githttp (git over
+table, pagination), api and pulls (the endpoints; params reads
+their arguments), app_api and apps (GitHub Apps), githttp (git over
 HTTP), state (the data), shapes (GitHub's JSON), limits
 (rate limits, faults, statistics), config (settings, emulated time), errors, git.
 """

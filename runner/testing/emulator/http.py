@@ -33,6 +33,7 @@ from typing import Any
 from runner.testing.emulator import api as emulator_api  # noqa: F401  (registers the routes)
 from runner.testing.emulator import app_api as emulator_app_api  # noqa: F401  (registers the routes)
 from runner.testing.emulator import githttp
+from runner.testing.emulator import pulls as emulator_pulls  # noqa: F401  (registers the routes)
 from runner.testing.emulator.apps import NOT_DECODED, AppRecord, Apps
 from runner.testing.emulator.config import ConfigHolder, EmulatedClock, EmulatorConfig
 from runner.testing.emulator.errors import ApiError, not_found
