@@ -1,4 +1,4 @@
-"""`runner fetch`: its options, handed to `runner.github.fetch.run_fetch`, which does the work
+"""`runner fetch`: its options, handed to `runner.github.fetch_command.run_fetch`, which does the work
 (and is imported only when the command runs, so other commands do not load PyGithub for it).
 """
 
@@ -27,7 +27,7 @@ def fetch(
     ),
 ) -> None:
     """Download a repository's issues as JSON Lines (pull requests left out)."""
-    from runner.github.fetch import FetchRequest, run_fetch
+    from runner.github.fetch_command import FetchRequest, run_fetch
 
     request = FetchRequest(
         repo=repository,

@@ -5,7 +5,7 @@
                                                               │ one comment; looks before it writes
                              pacing.Pacer (budget) <──────────┤ content writes paced to the limits
                              breaker.CircuitBreaker <─────────┘ stops a storm of failures
-    runner fetch ──> fetch (paginated, ETag-cached) ──> issues as JSON Lines
+    runner fetch ──> fetch_command ──> fetch (paginated, ETag-cached) ──> issues as JSON Lines
 
 push sends the branches; markers are the hidden marks by which the publisher finds its own
 comments and sees edited descriptions; client builds the PyGithub client; app_auth acts as a
