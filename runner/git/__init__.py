@@ -1,8 +1,8 @@
 """Git, and the only place runner starts it: every call goes through `cmd` with an environment
 that cannot prompt, and issue text is never an option or a path outside the repository.
 
-    sage results ──> store.RepoWriter ──> fastimport (one `git fast-import` per repository)
-                          │                      └─> objects + commits, no checkout touched
+    sage results ──> store.RepoWriter ──> batch.WriteBatch ──> fastimport (one `git fast-import` per batch)
+                          │                                    └─> objects + commits, no checkout touched
                           └─> packedrefs (many new branches at once) ──> refs/heads/runner/issue-N
 
 clones keeps `--repo URL` clones in the state directory; auth decides which host may see the
