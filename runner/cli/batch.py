@@ -17,7 +17,7 @@ from runner.config import Config, ConfigError, build_config
 from runner.core.errors import RunnerError
 from runner.core.locks import RunLock
 from runner.core.status import ExitCode
-from runner.git.packedrefs import release_held_locks
+from runner.git.packedlock import release_held_locks
 from runner.records.journal import Journal
 from runner.run.pipeline import ProcessRun
 

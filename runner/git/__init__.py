@@ -6,7 +6,8 @@ that cannot prompt, and issue text is never an option or a path outside the repo
                           └─> packedrefs (many new branches at once) ──> refs/heads/runner/issue-N
 
 clones keeps `--repo URL` clones in the state directory; auth decides which host may see the
-token; paths holds git's own rules for names in a tree; priorwork reads what runner itself
+token; packedlock takes packed-refs.lock so a killed run leaves none behind; paths holds
+git's own rules for names in a tree; priorwork reads what runner itself
 last wrote on a branch.
 """
 

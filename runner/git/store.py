@@ -41,7 +41,8 @@ from runner.core.status import Status
 from runner.git.batch import GIT_FAILURES, WriteBatch, WriteItem
 from runner.git.cmd import GitError, run_git
 from runner.git.fastimport import ImportStream
-from runner.git.packedrefs import LOCK_NAME, LOCK_TIMEOUT_S, PackedRefs, clear_stale_lock, update_through_git
+from runner.git.packedlock import clear_stale_lock
+from runner.git.packedrefs import LOCK_NAME, LOCK_TIMEOUT_S, PackedRefs, update_through_git
 from runner.git.priorwork import ObjectHasher, ObjectReader, last_output
 
 __all__ = [
