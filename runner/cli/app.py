@@ -1,4 +1,6 @@
-"""The typer application: `runner process`, `nightly`, `status`, `retry` and `fetch`.
+"""The typer application: `runner process` and `nightly` here; `status` and `retry`
+(runner/cli/status.py), `fetch` (runner/cli/fetch.py) and `learn` (runner/cli/learn.py) are
+registered on it, and the run around each batch is runner/cli/batch.py.
 
 Every error runner raises on purpose is a `RunnerError` carrying its exit code, so a command
 catches that one family, prints its message (never a traceback) and exits with the code.
@@ -6,28 +8,20 @@ catches that one family, prints its message (never a traceback) and exits with t
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from runner import __version__
 from runner.cli import options
-from runner.cli.learn import learn, status_lines
-from runner.cli.logs import setup_logging
-from runner.config import Config, ConfigError, build_config, default_state_dir, read_toml
-from runner.core.errors import RunnerError
-from runner.core.locks import RunLock
-from runner.core.secrets import redact
-from runner.core.status import ExitCode
-from runner.git.packedrefs import release_held_locks
-from runner.records.journal import Journal, JournalError
+from runner.cli.batch import run_batch
+from runner.cli.fetch import fetch
+from runner.cli.learn import learn
+from runner.cli.status import retry, status
+from runner.config import Config, ConfigError, read_toml
+from runner.records.journal import Journal
 from runner.run.pipeline import ProcessRun
 
-JOURNAL_NAME = "journal.sqlite"
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -193,7 +187,7 @@ def process(
             raise ConfigError("give an issues file (or '-' for stdin), or --github OWNER/NAME to fetch them")
         return ProcessRun(cfg, input, ui, journal=journal)
 
-    _run_batch(options, config, ui, start)
+    run_batch(options, config, ui, start)
 
 
 def _observer(command: str, quiet: bool, json_output: bool):
@@ -229,88 +223,6 @@ def _selection_options(
         "select_since": since,
         "select_limit": limit,
     }
-
-
-def _run_batch(options: dict, config_path: Path | None, ui, start, after=None) -> None:
-    """Config, state-dir lock, journal, signals, report, exit code: what every batch command shares."""
-    try:
-        cfg = build_config(options, config_path)
-        setup_logging(cfg.state_dir, [cfg.github_settings.token] if cfg.github_settings else [])
-        with RunLock(cfg.state_dir):
-            _connect_app(cfg)
-            _sync_clones(cfg)
-            journal = Journal(cfg.state_dir / JOURNAL_NAME)
-            try:
-                run = start(cfg, journal)
-                with _stop_on_signals(run, ui):
-                    outcome = run.execute()
-                if after is not None:
-                    after(cfg, journal, run, outcome)
-            finally:
-                journal.close()
-    except RunnerError as exc:
-        ui.error(str(exc))
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        ui.error("interrupted before the run started; nothing was written")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
-    ui.summary(outcome)
-    raise typer.Exit(outcome.exit_code)
-
-
-def _connect_app(cfg: Config) -> None:
-    """As a GitHub App: find the installation and take its first token now, so a wrong key or
-    installation is a usage error before any work."""
-    if cfg.github_settings is not None and cfg.github_settings.app is not None:
-        from runner.github.app_auth import connect_app
-
-        connect_app(cfg.github_settings)
-
-
-def _sync_clones(cfg: Config) -> None:
-    """Clone or fetch the repositories given as URLs (`<state-dir>/clones/`), under the run lock."""
-    if not cfg.remotes:
-        return
-    from runner.config.github import TokenError, api_url, read_token
-    from runner.core.secrets import token_environ
-    from runner.git.clones import CloneError, sync_all
-
-    settings = cfg.github_settings
-    try:
-        if settings is not None:
-            from runner.github.client import current_token
-
-            token, url = current_token(settings), settings.api_url
-        else:
-            token = read_token(None) if token_environ().get("GITHUB_TOKEN", "").strip() else ""
-            url = api_url()
-        sync_all(cfg.remotes, cfg.state_dir, token, url)
-    except (CloneError, TokenError) as exc:
-        raise ConfigError(str(exc)) from None
-
-
-@contextmanager
-def _stop_on_signals(run: ProcessRun, ui):
-    """First SIGINT/SIGTERM: finish in-flight issues and report; second: stop at once, but
-    not before giving back a packed-refs.lock held in a repository (git refuses to write
-    refs there while it exists)."""
-    received = []
-
-    def handler(signum, _frame):
-        received.append(signum)
-        if len(received) == 1:
-            ui.note(f"{signal.Signals(signum).name}: finishing in-flight issues (again to stop at once)")
-            run.request_stop(signal.Signals(signum).name)
-        else:
-            release_held_locks()
-            os._exit(128 + signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @app.command()
@@ -373,131 +285,15 @@ def nightly(
         advance_marks(journal, marks, outcome.work_exit_code, run.stop_reason is not None or cfg.selection.partial)
 
     try:
-        _run_batch(options, config, ui, start, after)
+        run_batch(options, config, ui, start, after)
     finally:
         for path in inputs:
             path.unlink(missing_ok=True)
 
 
-@app.command()
-def status(
-    state_dir: Path | None = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
-    runs: int = typer.Option(5, help="how many recent runs to show"),
-    json_output: bool = typer.Option(False, "--json", help="one JSON object on stdout: runs, by_state, issues"),
-    every_issue: bool = typer.Option(
-        False, "--all", help="list every issue the journal knows, not only failed, deferred and requeued ones"
-    ),
-    published: bool = typer.Option(False, "--published", help="list each issue's pull request and triage comment URLs"),
-) -> None:
-    """The last runs, issues by state, the failed and deferred ones with their errors, and what was published."""
-    journal = _open_journal(state_dir)
-    try:
-        if json_output:
-            from runner.cli.jsonout import emit, status_document
-
-            emit(status_document(journal, runs, every_issue))
-            return
-        for run in journal.runs(runs):
-            totals = run["totals"] or {}
-            typer.echo(
-                f"{run['run_id']}  {run['command']:8} exit {run['exit_code']!s:4} "
-                f"{run['finished_at'] or '(did not finish)'}  " + ", ".join(f"{k} {v}" for k, v in totals.items())
-            )
-            if run["finished_at"]:
-                typer.echo(f"  report: {run['report'] or 'not written'}")
-        typer.echo("issues by state: " + (", ".join(f"{k} {v}" for k, v in sorted(journal.counts().items())) or "none"))
-        for row in journal.rows(states=None if every_issue else ("failed", "check-failed", "deferred", "retry")):
-            typer.echo(f"  {row.repo or '(default)'}#{row.number} {row.state}: {redact(row.last_error or '')}")
-        _echo_published(journal, published)
-        models = status_lines((state_dir or default_state_dir()).expanduser().resolve())
-        typer.echo("triage models:" if models else "triage models: none (runner learn OWNER/NAME)")
-        for line in models:
-            typer.echo(line)
-    finally:
-        journal.close()
-
-
-def _echo_published(journal: Journal, each: bool) -> None:
-    """How many issues have a pull request and a triage comment; with `each`, where, per issue."""
-    comments = journal.comments()
-    pulls = {(row.repo, row.number): row.pull_request for row in journal.rows() if row.pull_request}
-    typer.echo(
-        f"published: {len(pulls)} pull requests, {len(comments)} triage comments"
-        + ("" if each or not (pulls or comments) else " (--published lists them)")
-    )
-    if each:
-        for repo, number in sorted({*pulls, *comments}):
-            where = [
-                f"{what} {url}"
-                for what, url in (
-                    ("pull request", pulls.get((repo, number))),
-                    ("comment", comments.get((repo, number))),
-                )
-                if url
-            ]
-            typer.echo(f"  {repo or '(default)'}#{number}: " + ", ".join(where))
-
-
-@app.command()
-def retry(
-    failed: bool = typer.Option(False, "--failed", help="requeue failed issues (check-failed ones too)"),
-    deferred: bool = typer.Option(False, "--deferred", help="requeue deferred issues"),
-    state_dir: Path | None = typer.Option(None, help="runner's own files [$XDG_STATE_HOME/runner]"),
-) -> None:
-    """Mark failed and/or deferred issues so the next nightly run takes them again."""
-    wanted = (("failed", failed), ("check-failed", failed), ("deferred", deferred))
-    states = tuple(s for s, on in wanted if on) or ("failed", "check-failed", "deferred")
-    journal = _open_journal(state_dir)
-    try:
-        typer.echo(f"requeued {journal.requeue(states)} issues ({', '.join(states)})")
-    finally:
-        journal.close()
-
-
-def _open_journal(state_dir: Path | None) -> Journal:
-    directory = (state_dir or default_state_dir()).expanduser().resolve()
-    try:
-        return Journal(directory / JOURNAL_NAME)
-    except JournalError as exc:
-        typer.echo(f"runner: error: {exc}", err=True)
-        raise typer.Exit(ExitCode.USAGE) from None
-
-
-@app.command()
-def fetch(
-    repository: str = typer.Argument(..., metavar="OWNER/REPO", help="the repository whose issues to fetch"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write JSON Lines here, atomically [stdout]"),
-    state: str = typer.Option("open", help="open, closed or all"),
-    label: list[str] = typer.Option([], "--label", help="only issues with this label (repeatable: all must match)"),
-    since: str | None = typer.Option(None, help="only issues updated at or after this ISO 8601 time"),
-    token_file: Path | None = typer.Option(None, help="file holding the token [$GITHUB_TOKEN]"),
-    state_dir: Path | None = typer.Option(
-        None, help="runner's own files, incl. the page cache [$XDG_STATE_HOME/runner]"
-    ),
-    max_wait: float = typer.Option(120.0, help="longest rate-limit wait in seconds before giving up (exit 3)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary line"),
-    json_output: bool = typer.Option(
-        False, "--json", help="counts and the output path as one JSON object on stdout (needs --output)"
-    ),
-) -> None:
-    """Download a repository's issues as JSON Lines (pull requests left out)."""
-    from runner.github.fetch import FetchRequest, run_fetch
-
-    request = FetchRequest(
-        repo=repository,
-        output=output,
-        state=state,
-        labels=tuple(label),
-        since=since,
-        token_file=token_file,
-        state_dir=state_dir,
-        max_wait_s=max_wait,
-        quiet=quiet,
-        json_output=json_output,
-    )
-    raise typer.Exit(run_fetch(request, sys.stdout, sys.stderr))
-
-
+app.command()(status)
+app.command()(retry)
+app.command()(fetch)
 app.command(name="learn")(learn)
 
 

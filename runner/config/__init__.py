@@ -5,7 +5,8 @@
     the command ─┘        (checked once: a mistake is a ConfigError, exit 2)
 
 `settings` holds the frozen object, `github` the `[github]` table and the token reader,
-`load` the parsing and validation. Nothing here imports a stage: stages import config.
+`load` the parsing and assembly, `checks` the checks of single values. Nothing here imports a
+stage: stages import config.
 """
 
 from __future__ import annotations

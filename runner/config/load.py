@@ -7,24 +7,18 @@ a mistake is reported as a usage error (exit 2) naming the file and the key.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import shlex
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import runner.config.checks as checks
 from runner.config.github import GitHubSettings, TokenError, api_url, app_credentials, publish_settings, read_token
 from runner.config.settings import DEFAULT_CONFIG_NAME, Config, ConfigError, default_state_dir
-from runner.core.models import Identity
-from runner.core.selection import Selection, parse_time
 from runner.core.triage import TriageRules
 from runner.git.clones import clone_dir, split_remotes
-from runner.git.cmd import run_git, simple_branch_text
-from runner.git.paths import path_problem
 from runner.learn.settings import learn_settings
 
 _REPO_KEY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -62,7 +56,7 @@ def build_config(options: Mapping[str, Any], config_path: Path | None = None) ->
         config = _with_remotes(_validated(merged, repos, default_repo, rules), remotes)
         config = replace(config, learn=learn_settings(_table(data, "learn", where)))
         if not merged.get("allow_report_in_repo"):
-            _check_report_dir(config)
+            checks.check_report_dir(config)
         _check_fixer_backend(config)
         github = {
             **_table(data, "github", where),
@@ -120,19 +114,6 @@ def _check_fixer_backend(config: Config) -> None:
         )
 
 
-def _time_scale(value: Any) -> float:
-    """How much faster than real time an emulated GitHub runs; every pacing duration is divided by it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"github time_scale must be a number greater than 0, got {value!r}")
-    return float(value)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return value
-
-
 def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> Config:
     """Add GitHub settings when publishing was asked for (`--github OWNER/NAME`)."""
     if not repo:
@@ -146,7 +127,7 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     labels = get("labels", ["runner"])
     if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
         raise ValueError("github labels must be a list of strings")
-    scale = _time_scale(get("time_scale", 1.0))
+    scale = checks.time_scale(get("time_scale", 1.0))
     app = app_credentials(get("app_id", None), get("app_key_file", None), get("installation_id", None), repo.lower())
     if app is not None and token_file:
         raise ValueError("give a token file or a GitHub App (app_id, app_key_file), not both")
@@ -156,17 +137,17 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
         app=app,
         write_interval_s=float(get("write_interval", 1.0)) / scale,
         notify_interval_s=float(get("notify_interval", 3.0)) / scale,
-        content_per_minute=_positive_int(get("content_per_minute", 80), "content_per_minute"),
-        content_per_hour=_positive_int(get("content_per_hour", 500), "content_per_hour"),
+        content_per_minute=checks.positive_int(get("content_per_minute", 80), "content_per_minute"),
+        content_per_hour=checks.positive_int(get("content_per_hour", 500), "content_per_hour"),
         max_wait_s=float(get("max_wait", 120.0)) / scale,
         secondary_wait_s=float(get("secondary_wait", 60.0)) / scale,
-        comment=_flag(get("comment", True), "github comment"),
+        comment=checks.flag(get("comment", True), "github comment"),
         time_scale=scale,
         labels=tuple(labels),
         recreate_closed=bool(get("recreate", False)),
         remote=str(get("remote", "origin")),
         push_timeout_s=float(get("push_timeout", 600.0)),
-        login=_login(get("login", None)),
+        login=checks.login(get("login", None)),
         **publish_settings(get, has_fixer=bool(config.command), commit_plan=config.commit_plan),
     )
     if settings.write_interval_s < 0 or settings.notify_interval_s < 0 or settings.max_wait_s < 0:
@@ -174,18 +155,6 @@ def _with_github(config: Config, repo: str | None, table: Mapping[str, Any]) -> 
     if settings.push_timeout_s <= 0:
         raise ValueError(f"push_timeout must be a positive number of seconds, got {settings.push_timeout_s:g}")
     return replace(config, github=repo.lower(), github_settings=settings)
-
-
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?$")
-
-
-def _login(value: Any) -> str | None:
-    """The login runner writes as, for tokens that may not ask GitHub (an App's `<app-slug>[bot]`)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not _LOGIN.match(value):
-        raise ValueError(f'github login {value!r} is not a GitHub login (e.g. "octocat" or "my-app[bot]")')
-    return value
 
 
 RUNNER_KEYS = frozenset(
@@ -273,10 +242,10 @@ def _resolve(path: Path) -> Path:
 
 def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path | None, rules: TriageRules) -> Config:
     prefix = str(m.get("branch_prefix", "runner/issue-"))
-    _check_branch_prefix(prefix)
-    plan_dir = _check_plan_dir(str(m.get("plan_dir", ".runner/issues/{number}")))
-    backend, scheduler, dask_workers = _backend(m)
-    workers = _workers(m.get("workers"))
+    checks.check_branch_prefix(prefix)
+    plan_dir = checks.check_plan_dir(str(m.get("plan_dir", ".runner/issues/{number}")))
+    backend, scheduler, dask_workers = checks.backend(m)
+    workers = checks.workers(m.get("workers"))
     if dask_workers is not None:
         if workers is not None and workers != dask_workers:
             raise ValueError(f"--workers {workers} and --dask-workers {dask_workers} disagree: give one")
@@ -285,8 +254,8 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
     if not 1 <= min_w <= max_w:
         raise ValueError(f"need 1 <= min_workers ({min_w}) <= max_workers ({max_w})")
     timeout = m.get("task_timeout", 600.0)
-    command = _command(m.get("command"))
-    check = _command(m.get("check"), "check")
+    command = checks.command(m.get("command"))
+    check = checks.command(m.get("check"), "check")
     if check and not command:
         raise ValueError("check runs after a fixer command: give command (--command) too")
     state_dir = Path(m.get("state_dir") or default_state_dir()).expanduser().resolve()
@@ -297,23 +266,23 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         report_dir=Path(m.get("report_dir") or state_dir / "reports").expanduser().resolve(),
         branch_prefix=prefix,
         base=m.get("base"),
-        identity=_identity(m),
+        identity=checks.identity(m),
         plan_dir=plan_dir,
         templates_dir=Path(m["templates"]).expanduser().resolve() if m.get("templates") else None,
         workers=workers,
         min_workers=min_w,
         max_workers=max_w,
-        queue_size=_positive_int(m.get("queue_size", 500), "queue_size"),
+        queue_size=checks.positive_int(m.get("queue_size", 500), "queue_size"),
         aging_s=float(m.get("aging_s", 300.0)),
         task_timeout=float(timeout) if timeout else None,
-        max_attempts=_positive_int(m.get("max_attempts", 3), "max_attempts"),
+        max_attempts=checks.positive_int(m.get("max_attempts", 3), "max_attempts"),
         grace_s=float(m.get("grace", 30.0)),
         command=command,
         check=check,
-        publish_failed=_flag(m.get("publish_failed", False), "publish_failed"),
-        selection=_selection(m),
+        publish_failed=checks.flag(m.get("publish_failed", False), "publish_failed"),
+        selection=checks.selection(m),
         keep_worktrees=bool(m.get("keep_worktrees", False)),
-        commit_plan=_flag(m.get("commit_plan", False), "commit_plan"),
+        commit_plan=checks.flag(m.get("commit_plan", False), "commit_plan"),
         dry_run=bool(m.get("dry_run", False)),
         quiet=bool(m.get("quiet", False)),
         rules=rules,
@@ -322,159 +291,3 @@ def _validated(m: Mapping[str, Any], repos: dict[str, Path], default_repo: Path 
         dask_workers=dask_workers,
         worker_cache=str(m["worker_cache"]) if m.get("worker_cache") else None,
     )
-
-
-BACKENDS = ("local", "dask", "dask-local")
-
-
-def _backend(m: Mapping[str, Any]) -> tuple[str, str | None, int | None]:
-    """backend, scheduler address, local Dask workers; a Dask backend needs Dask installed."""
-    backend = str(m.get("backend", "local"))
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    scheduler = m.get("scheduler") or None
-    dask_workers = _positive_int(m["dask_workers"], "dask_workers") if m.get("dask_workers") is not None else None
-    if backend == "dask" and not scheduler:
-        raise ValueError("backend dask needs a scheduler address (--scheduler tcp://HOST:8786)")
-    if scheduler and backend != "dask":
-        raise ValueError("a scheduler address is only used with backend dask")
-    if dask_workers is not None and backend != "dask-local":
-        raise ValueError("dask_workers is only used with backend dask-local (an external cluster has its own)")
-    if backend != "local" and importlib.util.find_spec("distributed") is None:
-        raise ValueError(f"backend {backend} needs Dask: pip install 'issue-runner[dask]'")
-    return backend, str(scheduler) if scheduler else None, dask_workers
-
-
-def _command(value: Any, name: str = "command") -> tuple[str, ...] | None:
-    """The fixer (or check) command as an argument list: a TOML list as is, a command-line string split like a
-    shell would (the user's own words; issue text never reaches it)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            parts = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"{name} {value!r}: {exc}") from None
-    elif isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
-        parts = list(value)
-    else:
-        raise ValueError(f"{name} must be a string or a list of strings")
-    if not parts:
-        raise ValueError(f"{name} is empty")
-    return tuple(parts)
-
-
-def _selection(m: Mapping[str, Any]) -> Selection:
-    """`--issue`, `--issue-label`, `--exclude-label`, `--since`, `--limit` (runner.core.selection)."""
-    since = m.get("select_since")
-    try:
-        when = parse_time(since) if since else None
-    except ValueError:
-        raise ValueError(
-            f"--since expects an ISO 8601 date or time such as 2024-05-01 or 2024-05-01T00:00:00Z, got {since!r}"
-        ) from None
-    numbers = m.get("select_issues") or ()
-    bad = [n for n in numbers if n < 1]
-    if bad:
-        raise ValueError(f"--issue takes issue numbers (1 or more), got {bad[0]}")
-    limit = m.get("select_limit")
-    return Selection(
-        numbers=frozenset(numbers),
-        labels=tuple(sorted({label.strip().lower() for label in m.get("select_labels") or ()})),
-        exclude_labels=tuple(sorted({label.strip().lower() for label in m.get("exclude_labels") or ()})),
-        since=when,
-        limit=_positive_int(limit, "--limit") if limit is not None else None,
-    )
-
-
-def _workers(value: Any) -> int | None:
-    if value is None or str(value).lower() == "auto":
-        return None
-    return _positive_int(value, "workers")
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be at least 1, got {number}")
-    return number
-
-
-def _identity(m: Mapping[str, Any]) -> Identity:
-    name = str(m.get("author_name", "runner"))
-    email = str(m.get("author_email", "runner@localhost"))
-    if any(c in name + email for c in "<>\n\r\0") or not name.strip() or "@" not in email:
-        raise ValueError(f"author_name/author_email are not a valid git identity: {name!r} <{email}>")
-    return Identity(name, email)
-
-
-def _check_report_dir(config: Config) -> None:
-    """Reports and fixer logs written into a target's working tree would show up in the user's
-    `git status` (and could be committed by them): refused unless explicitly allowed."""
-    targets = [*config.repos.values(), *([config.default_repo] if config.default_repo else [])]
-    for repo in targets:
-        tree = _working_tree(repo)
-        if config.report_dir.is_relative_to(tree):
-            raise ConfigError(
-                f"the report directory {config.report_dir} is inside the working tree {tree} of a target repository; "
-                "reports and fixer logs must not land in your checkout: give --report-dir (report_dir) outside it "
-                "(the default is <state-dir>/reports), or --allow-report-in-repo (allow_report_in_repo = true) "
-                "to write there anyway"
-            )
-
-
-def _working_tree(repo: Path) -> Path:
-    """The top of the working tree `repo` belongs to (it may be a subdirectory); itself when git
-    does not say (no repository yet, a bare one: the run reports that later)."""
-    if repo.is_dir():
-        top = run_git(repo, "rev-parse", "--show-toplevel", check=False)
-        if top:
-            return Path(top).resolve()
-    return repo
-
-
-def _check_branch_prefix(prefix: str) -> None:
-    if not simple_branch_text(prefix):
-        raise ValueError(f"branch_prefix {prefix!r} would not make a valid branch name")
-
-
-def _check_plan_dir(plan_dir: str) -> str:
-    """The plan directory without trailing slashes, if every component of it, whatever the
-    issue number, is a directory name git accepts in a tree (runner.git.paths)."""
-    if "{number}" not in plan_dir:
-        raise ValueError("plan_dir must contain {number}")
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(plan_dir)}
-    except ValueError as exc:
-        raise ValueError(f"plan_dir {plan_dir!r}: {exc}") from None
-    if names - {None, "number"}:
-        raise ValueError(f"plan_dir {plan_dir!r} may use no placeholder but {{number}}")
-    trimmed = plan_dir.rstrip("/")
-    for sample in _SAMPLE_NUMBERS:
-        problem = path_problem(trimmed.format(number=sample))
-        if problem is not None:
-            written = _unformatted(trimmed, problem[0], sample)
-            when = f" for issue number {sample}" if written != problem[0] else ""
-            raise ValueError(
-                f"plan_dir {plan_dir!r} must be a relative path inside the repository that git "
-                f"accepts: its component {written!r}{when} {problem[1]}"
-            )
-    return trimmed
-
-
-# Issue numbers only add digits to a component, and the names git reserves only care about
-# how many digits follow a `~` and whether the first is a 1: these stand for every number.
-_SAMPLE_NUMBERS = tuple(int("1" * width) for width in range(1, 21))
-
-
-def _unformatted(plan_dir: str, component: str, sample: int) -> str:
-    """The component as the user wrote it (with `{number}`), for the error message."""
-    for written in plan_dir.split("/"):
-        if written.format(number=sample) == component:
-            return written
-    return component

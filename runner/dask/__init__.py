@@ -5,6 +5,7 @@
               ◀──────────── results ─────────────────┘            `--repo URL` commits and
                                                                   pushes on its host (git)
 
+tracking holds the pool's results and watch threads; futures its in-flight bookkeeping.
 `DaskPool` is loaded on first use: a Dask worker imports `runner.dask.worker` and must not
 import the master's side.
 """

@@ -1,6 +1,6 @@
 """Publisher: push issue branches, open draft pull requests, label them, comment once.
 
-    committed branches ──> one `git push` per repository batch (never forced; skipped for
+    committed branches ──> `git push` per repository batch (push.py; never forced; skipped for
                                │                  branches a Dask worker already pushed)
                                ▼  per issue, serialized, paced:
                      look for a PR with this head ──> create draft PR if none (422 "already exists" = found)
@@ -25,9 +25,6 @@ outlasts the retries defers the issue (exit 3) instead of failing it.
 from __future__ import annotations
 
 import functools
-import hashlib
-import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,19 +39,15 @@ from runner.config.github import GitHubSettings
 from runner.core.retry import Deferral, RetryPolicy, classify, is_rate_limited, retry_after_s
 from runner.core.secrets import redact
 from runner.core.status import Status
-from runner.git.auth import git_auth_env
-from runner.git.clones import porcelain_statuses
-from runner.git.cmd import git_environ, git_proc, run_in_own_group
 from runner.git.publishlock import PublishLock, PublishLockTimeout
 from runner.github.breaker import CallNotPermitted, CircuitBreaker
-from runner.github.client import app_login, current_token
+from runner.github.client import app_login
 from runner.github.identity import IdentityError, own_login
+from runner.github.markers import is_unedited, marker, normalized, signed_body
 from runner.github.pacing import Pacer
+from runner.github.push import BranchPusher
 
 T = TypeVar("T")
-PUSH_CHUNK = 200
-PUSH_TRIES = 3
-PUSH_RETRY_S = 1.0
 SECONDARY_MIN_WAIT_S = 60.0
 LOCK_MARGIN_S = 60.0
 
@@ -78,33 +71,6 @@ class PublishResult:
     pull_request: str | None = None
     error: str | None = None
     comment: str | None = None
-
-
-def marker(number: int) -> str:
-    return f"<!-- runner:pull-request-for-issue {number} -->"
-
-
-_SIGNATURE = re.compile(r"\n?<!-- runner:body ([0-9a-f]{16}) -->\s*$")
-
-
-def signed_body(text: str) -> str:
-    """A pull request description with a hidden digest of its text, so a later run can tell
-    whether a person has edited it."""
-    return f"{text.rstrip()}\n\n<!-- runner:body {_digest(text)} -->\n"
-
-
-def is_unedited(body: str) -> bool:
-    found = _SIGNATURE.search(_normalized(body))
-    return found is not None and found.group(1) == _digest(_normalized(body)[: found.start()])
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(_normalized(text).strip().encode()).hexdigest()[:16]
-
-
-def _normalized(text: str) -> str:
-    """GitHub may return a description edited in the browser with CRLF line ends."""
-    return text.replace("\r\n", "\n")
 
 
 class Publisher:
@@ -136,7 +102,7 @@ class Publisher:
         self._repo = None
         self._login: str | IdentityError | None = None
         self._lock: PublishLock | None = None
-        self._push_stalled: str | None = None
+        self.pusher = BranchPusher(repo_path=repo_path, settings=settings, breaker=breaker, sleep=sleep)
         self.deferred_reason: str | None = None
         self.counts = {
             "pull_requests_created": 0,
@@ -197,75 +163,9 @@ class Publisher:
             status = Status.DEFERRED if classify(exc) == "transient" else Status.FAILED
             return PublishResult(item.number, status, None, self._describe(exc))
 
-    # -- git push --------------------------------------------------------------------------
-
     def push(self, branches: list[str]) -> dict[str, tuple[str, str]]:
-        """Push branches (fast-forward only); problems by branch as (status, error)."""
-        if self._push_stalled:
-            return {b: (Status.DEFERRED, self._push_stalled) for b in branches}
-        problems: dict[str, tuple[str, str]] = {}
-        url = self._remote_url()
-        if url is None:
-            return {b: (Status.FAILED, f"the repository has no remote {self.settings.remote!r}") for b in branches}
-        for start in range(0, len(branches), PUSH_CHUNK):
-            chunk = branches[start : start + PUSH_CHUNK]
-            for attempt in range(PUSH_TRIES):
-                if not self.breaker.try_acquire():
-                    problems.update({b: (Status.DEFERRED, "circuit breaker open") for b in chunk})
-                    break
-                failed = self._push_chunk(chunk, url)
-                retry = [b for b, (status, _) in failed.items() if status == "retry"]
-                if not retry or attempt == PUSH_TRIES - 1:
-                    problems.update(
-                        {b: (Status.DEFERRED if st == "retry" else st, msg) for b, (st, msg) in failed.items()}
-                    )
-                    break
-                problems.update({b: v for b, v in failed.items() if v[0] != "retry"})
-                chunk = retry
-                self.sleep(PUSH_RETRY_S * (attempt + 1))
-        return problems
-
-    def _push_chunk(self, chunk: list[str], url: str) -> dict[str, tuple[str, str]]:
-        refspecs = [f"refs/heads/{b}:refs/heads/{b}" for b in chunk]
-        try:
-            token = current_token(self.settings)
-        except (GithubException, OSError) as exc:
-            self.breaker.record_failure()
-            return {b: (Status.DEFERRED, f"no GitHub App token for the push: {redact(str(exc))[:300]}") for b in chunk}
-        env = git_environ(git_auth_env(url, token, self.settings.api_url))
-        argv = ["git", "-C", str(self.repo_path), "push", "--porcelain", self.settings.remote, *refspecs]
-        try:
-            proc = run_in_own_group(argv, env, self.settings.push_timeout_s)
-        except subprocess.TimeoutExpired:
-            self.breaker.record_failure()
-            self._push_stalled = (
-                f"git push to {self.settings.remote!r} timed out after "
-                f"{self.settings.push_timeout_s:g} s (push_timeout); not pushed in this run"
-            )
-            return {b: (Status.DEFERRED, self._push_stalled) for b in chunk}
-        except OSError as exc:
-            self.breaker.record_failure()
-            return {b: (Status.DEFERRED, f"git push could not run: {exc.strerror or exc}") for b in chunk}
-        statuses = porcelain_statuses(proc.stdout.decode(errors="replace"))
-        if proc.returncode != 0 and not statuses:
-            self.breaker.record_failure()
-            error = redact(proc.stderr.decode(errors="replace").strip()[-300:], token)
-            return {b: (Status.DEFERRED, f"git push failed: {error}") for b in chunk}
-        self.breaker.record_success()
-        problems = {}
-        for branch in chunk:
-            flag, summary = statuses.get(f"refs/heads/{branch}", ("?", "no status from git push"))
-            if flag == "!" and not _permanent_rejection(summary):
-                problems[branch] = ("retry", f"push rejected for now ({summary})")
-            elif flag == "!":
-                problems[branch] = (Status.FAILED, f"push rejected ({summary}); runner never forces")
-            elif flag == "?":
-                problems[branch] = (Status.FAILED, summary)
-        return problems
-
-    def _remote_url(self) -> str | None:
-        proc = git_proc(self.repo_path, "remote", "get-url", self.settings.remote)
-        return proc.stdout.decode("utf-8", "surrogateescape").strip() if proc.returncode == 0 else None
+        """Push branches (fast-forward only, `runner.github.push`); problems by branch as (status, error)."""
+        return self.pusher.push(branches)
 
     # -- GitHub, look before write ------------------------------------------------------------
 
@@ -315,7 +215,7 @@ class Publisher:
         """After the issue was edited: rewrite the description runner wrote, never one a person
         has changed since (its signature no longer matches its text)."""
         current = pr.body or ""
-        if _normalized(current) == _normalized(body) or not is_unedited(current):
+        if normalized(current) == normalized(body) or not is_unedited(current):
             return
         self._call(lambda: pr.edit(body=body), write=True)
         self.counts["pull_requests_updated"] += 1
@@ -479,8 +379,3 @@ class Publisher:
 def _primary_limit(exc: Exception) -> bool:
     headers = {str(k).lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
     return str(headers.get("x-ratelimit-remaining", "")) == "0"
-
-
-def _permanent_rejection(summary: str) -> bool:
-    """A non-fast-forward is final (runner never forces); a lock held by another push is not."""
-    return any(word in summary for word in ("non-fast-forward", "fetch first", "stale info", "already exists"))

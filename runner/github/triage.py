@@ -27,15 +27,8 @@ from github import GithubException
 
 from runner.core.retry import Deferral, classify
 from runner.core.status import Status
-from runner.github.publisher import (
-    _SIGNATURE,
-    Publisher,
-    PublishItem,
-    PublishResult,
-    _normalized,
-    is_unedited,
-    signed_body,
-)
+from runner.github.markers import SIGNATURE, is_unedited, normalized, signed_body
+from runner.github.publisher import Publisher, PublishItem, PublishResult
 
 PRIORITY_COLOURS = {"critical": "b60205", "high": "d93f0b", "medium": "fbca04", "low": "0e8a16"}
 KIND_COLOURS = {
@@ -58,7 +51,7 @@ def _same_text(current: str, wanted: str) -> bool:
     a base that moved on alone is no reason to rewrite every comment."""
 
     def plain(text: str) -> str:
-        return _BLOB_COMMIT.sub("/blob/-/", _SIGNATURE.sub("", _normalized(text)))
+        return _BLOB_COMMIT.sub("/blob/-/", SIGNATURE.sub("", normalized(text)))
 
     return plain(current) == plain(wanted)
 

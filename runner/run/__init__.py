@@ -8,8 +8,9 @@
            │       └─> publisher stage (runner.github), when publishing
            └─> recorder: ledger, report, journal, metrics (runner.records)
 
-parts assembles a run's collaborators in one place; backend chooses the pool; nightly runs
-every configured repository from the journal; outcome is what a run returns.
+parts assembles a run's collaborators in one place; backend chooses the pool; spool makes the
+input a file; closing writes the report at the end; nightly runs every configured repository
+from the journal; outcome is what a run returns.
 """
 
 from __future__ import annotations

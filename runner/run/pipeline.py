@@ -16,41 +16,34 @@ Each stage hands plain data to the next; only retries flow back, into the queue.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.config import Config, ConfigError
 from runner.core.clock import new_run_id
 from runner.core.logs import LOGGER
 from runner.core.models import CommitOutcome, SageResult, Ticket
-from runner.core.status import ExitCode, Status
+from runner.core.status import Status
 from runner.git.store import RepoWriter
 from runner.pool import InitializerError, PoolBroken, WorkerPool
 from runner.records.issue import CarriedIssue, record_carried
 from runner.records.journal import Journal
 from runner.records.metrics import RunMetrics
-from runner.records.report import ReportError
 from runner.run import source
 from runner.run.backend import make_pool, start_early
+from runner.run.closing import finish_run
 from runner.run.collector import Done
-from runner.run.outcome import NullObserver, Observer, RunAbort, RunOutcome
+from runner.run.outcome import NullObserver, Observer, RunOutcome
 from runner.run.parts import RunParts, assemble
 from runner.run.recorder import Finish
-from runner.run.repositories import index_paths, open_writers, sage_outputs
+from runner.run.repositories import fixer_spec, index_paths, open_writers, sage_outputs
 from runner.run.routing import Router
-from runner.run.summary import github_counts, pool_stats
+from runner.run.spool import spool_input
 from runner.sage import worker as sage
-from runner.sage.fixer import FixerSpec, prune_stale_worktrees
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(LOGGER)
 FIXER_MARGIN_S = 60.0
@@ -101,7 +94,11 @@ class ProcessRun:
         writers = open_writers(self.config)
         work_dir = self.config.state_dir / "tmp"
         spooled = self.input_spec in ("-", None)
-        path = self._spool_input(work_dir) if spooled or self.input_spec is None else Path(self.input_spec)
+        path = (
+            spool_input(self.config, self.input_spec, work_dir, self.extra)
+            if spooled or self.input_spec is None
+            else Path(self.input_spec)
+        )
         try:
             if not path.is_file():
                 raise source.InputError(f"{path}: no such file")
@@ -120,33 +117,6 @@ class ProcessRun:
             for writer in writers.values():
                 writer.close()
 
-    def _spool_input(self, work_dir: Path) -> Path:
-        """stdin, or the open issues fetched from GitHub, as a file the source can read twice."""
-        if self.input_spec == "-":
-            return source.spool_stdin(work_dir)
-        from runner.github.client import make_github
-        from runner.github.fetch import FetchError, fetch_issues
-
-        settings = self.config.github_settings
-        assert settings is not None and self.config.github is not None
-        work_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="fetched-", suffix=".jsonl", dir=work_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                stats = fetch_issues(
-                    make_github(settings),
-                    self.config.github,
-                    out,
-                    since=self.config.selection.since,
-                    cache_dir=self.config.state_dir / "http-cache",
-                    max_wait_s=settings.max_wait_s,
-                )
-        except FetchError as exc:
-            Path(name).unlink(missing_ok=True)
-            raise RunAbort(f"fetching issues from {self.config.github}: {exc}", exc.exit_code) from None
-        self.extra["fetched"] = getattr(stats, "issues", None)
-        return Path(name)
-
     def _sage_setup(self, writers: dict[str, RepoWriter]) -> sage.SageSetup:
         started = time.perf_counter()
         paths = index_paths(writers, self.config.state_dir / "cache")
@@ -159,27 +129,8 @@ class ProcessRun:
             self.config.branch_prefix,
             self.config.plan_dir,
             repos,
-            self._fixer_spec(writers),
+            fixer_spec(self.config, writers, self.run_id),
             sage_outputs(self.config, writers),
-        )
-
-    def _fixer_spec(self, writers: dict[str, RepoWriter]) -> FixerSpec | None:
-        """The fixer command's settings; leftovers of a killed run are pruned first (we hold the run lock)."""
-        cfg = self.config
-        if not cfg.command:
-            return None
-        worktrees = cfg.state_dir / "worktrees"
-        for writer in writers.values():
-            pruned = prune_stale_worktrees(writer.repo, worktrees, Path(writer.lock.lock_file))
-            if pruned:
-                log.warning("pruned %d worktrees left by an earlier run in %s", len(pruned), writer.repo)
-        return FixerSpec(
-            cfg.command,
-            cfg.task_timeout or 600.0,
-            str(worktrees),
-            str(cfg.report_dir / f"{self.run_id}-logs"),
-            cfg.keep_worktrees,
-            cfg.check,
         )
 
     def _make_pool(self, setup: sage.SageSetup):
@@ -241,7 +192,7 @@ class ProcessRun:
         for thread in (parts.intake, parts.collector, parts.stage):
             if thread is not None and thread.error is not None:
                 raise thread.error
-        return self._report(pool)
+        return finish_run(self, pool)
 
     def _wind_down(self, pool: WorkerPool) -> None:
         """Stop every part in the order data flows, so nothing in flight is dropped."""
@@ -390,101 +341,6 @@ class ProcessRun:
         self.parts.recorder.finish_many(
             [Finish(t, Status.DEFERRED, error=reason) for t in self.parts.ledger.open_tickets()]
         )
-
-    def _report(self, pool: WorkerPool) -> RunOutcome:
-        sink, publishing = self.parts.sink, self.parts.publishing
-        totals = sink.totals
-        code = ExitCode.FAILED if totals["failed"] else ExitCode.DEFERRED if totals["deferred"] else ExitCode.OK
-        metrics = self.metrics.as_dict()
-        metrics.update(
-            {
-                "init_time_s": self.extra.get("init_s"),
-                "index_build_s": self.extra.get("index_s"),
-                "workers": self.extra.get("workers_at_end"),
-                "pool": pool_stats(pool),
-                "retries": self.parts.collector.retries,
-                "peak_rss_bytes": {
-                    "master": self.parts.monitor.peak_master_rss(),
-                    "worker": self.parts.monitor.peak_worker_rss(),
-                },
-                "worker_count_series": self.parts.autoscaler.sizes,
-            }
-        )
-        events: list[dict[str, Any]] = []
-        pacing: list[dict[str, Any]] = []
-        if publishing is not None:
-            metrics["github"] = {**github_counts(publishing.publishers), "pacing": publishing.pacer.summary()}
-            events = [e.as_dict() for e in publishing.breaker.events]
-            pacing = [e.as_dict() for e in publishing.pacer.events]
-        history = self.parts.autoscaler.history()
-        sections = {
-            "dry_run": self.config.dry_run,
-            "metrics": metrics,
-            "scaling_history": history,
-            "breaker_events": events,
-            "pacing_events": pacing,
-        }
-        if self.stop_reason:
-            sections["stopped"] = self.stop_reason
-        json_path = md_path = failure = None
-        try:
-            json_path, md_path = sink.finish(code, sections)
-        except ReportError as exc:
-            failure = self._report_failure(exc)
-        final = code if failure is None else ExitCode.FAILED
-        if self.journal is not None:
-            self.journal.run_finished(self.run_id, final, dict(sink.totals), str(json_path) if json_path else None)
-        for event in events:
-            log.info("breaker %s: %s -> %s", event["name"], event["from_state"], event["to_state"])
-        for event in pacing:
-            log.info(
-                "pacing %s at %s: %s; intervals %s s / %s s",
-                event["event"],
-                event["at"],
-                event["github"] or "-",
-                event["write_interval_s"],
-                event["notify_interval_s"],
-            )
-        for decision in history:
-            if decision.get("applied"):
-                log.info("scaling %s %s -> %s", decision["action"], decision["from_size"], decision["to_size"])
-        log.info(
-            "run %s finished: exit %d, %s%s; report %s",
-            self.run_id,
-            final,
-            ", ".join(f"{k} {v}" for k, v in sink.totals.items()),
-            f" (stopped: {self.stop_reason})" if self.stop_reason else "",
-            json_path or "not written",
-        )
-        return RunOutcome(
-            final,
-            self.run_id,
-            json_path,
-            md_path,
-            dict(totals),
-            dict(sink.by_status),
-            self.extra,
-            report_error=failure,
-            work_exit_code=code,
-        )
-
-    def _report_failure(self, exc: ReportError) -> str:
-        """What failed, where, and what stands: the report is gone, the work is not."""
-        if self.config.dry_run:
-            work = "this was a dry run, so nothing was written to git"
-        elif self.journal is not None:
-            work = (
-                f"the work itself is done: the branches are in place and every issue's final state is in the "
-                f"journal {self.journal.path} (runner status --state-dir {self.config.state_dir} lists it)"
-            )
-        else:
-            work = "the work itself is done: the branches are in place"
-        message = (
-            f"the report could not be written in {exc.report_dir}: {exc}; no report was kept (its partial "
-            f"files were removed); {work}"
-        )
-        log.error("run %s: %s", self.run_id, message)
-        return message
 
 
 def _finish_local(ticket: Ticket, outcome: CommitOutcome, result: SageResult) -> Finish:

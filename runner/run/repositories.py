@@ -12,17 +12,21 @@ another. Clones at the same commit share one index.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from runner.config import Config, ConfigError
+from runner.core.logs import LOGGER
 from runner.git.auth import git_origin
 from runner.git.store import GitError, RepoWriter
 from runner.sage import codeindex
+from runner.sage.fixer import FixerSpec, prune_stale_worktrees
 from runner.sage.worker import Outputs
 
+log = logging.getLogger(LOGGER)
 MAX_AT_ONCE = 8
 
 
@@ -81,3 +85,23 @@ def sage_outputs(config: Config, writers: dict[str, RepoWriter]) -> Outputs:
     origin = git_origin(settings.api_url) if settings is not None else None
     web = {key: f"{origin}/{key or config.github}" for key in writers} if triage and origin else {}
     return Outputs(commit_plan=config.commit_plan, comment=triage, web_urls=web)
+
+
+def fixer_spec(config: Config, writers: dict[str, RepoWriter], run_id: str) -> FixerSpec | None:
+    """The fixer command's settings; leftovers of a killed run are pruned first (we hold the run lock)."""
+    cfg = config
+    if not cfg.command:
+        return None
+    worktrees = cfg.state_dir / "worktrees"
+    for writer in writers.values():
+        pruned = prune_stale_worktrees(writer.repo, worktrees, Path(writer.lock.lock_file))
+        if pruned:
+            log.warning("pruned %d worktrees left by an earlier run in %s", len(pruned), writer.repo)
+    return FixerSpec(
+        cfg.command,
+        cfg.task_timeout or 600.0,
+        str(worktrees),
+        str(cfg.report_dir / f"{run_id}-logs"),
+        cfg.keep_worktrees,
+        cfg.check,
+    )

@@ -4,7 +4,8 @@ workers, so nothing here imports the master, the terminal UI or GitHub.
     Task ──> worker.work ──> analysis (index: related files, matching lines, risk)
                   │      ──> render (Jinja2 templates, sandboxed) ──> plan files
                   │      ──> fixer (optional: the user's command in a throw-away worktree,
-                  │                  worktrees; foreign: what it changed outside it)
+                  │                  worktrees; command: running and stopping it; changes:
+                  │                  what it changed; foreign: what it changed outside it)
                   └──> SageResult (files to commit, back to the master)
 """
 

@@ -31,41 +31,33 @@ part of the fix it judged.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import secrets
-import shutil
-import signal
 import stat
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from runner.core.secrets import TOKEN_ENV
 from runner.git.store import GitError
+from runner.sage.changes import collect_changes
+from runner.sage.command import run_command
 from runner.sage.foreign import foreign_changes, main_refs
 from runner.sage.worktrees import (
     MARKER_ENV,
-    STOP_GRACE_S,
     RepoDirs,
     Worktree,
     add_worktree,
     clean_environ,
     git,
-    is_alive,
     keep_worktree,
-    processes_using,
     prune_stale_worktrees,
     remove_worktree,
     repo_dirs,
     repo_root,
-    wait_gone,
 )
 
 __all__ = ["TAIL_BYTES", "CheckOutcome", "FixerOutcome", "FixerSpec", "prune_stale_worktrees", "run_fixer"]
@@ -77,8 +69,6 @@ TITLE_ENV_CHARS = 4096
 # whatever it prints lands in a log file, and tokens must never reach logs. (A sage has
 # dropped them already; this keeps run_fixer safe wherever it is called.)
 SECRET_ENV = frozenset(TOKEN_ENV)
-_NULL_MODE = b"000000"
-_GITLINK_MODE = b"160000"
 
 
 @dataclass(frozen=True)
@@ -131,13 +121,6 @@ class FixerOutcome:
     check: CheckOutcome | None = None
 
 
-@dataclass(frozen=True)
-class _Run:
-    exit_code: int | None
-    timed_out: bool
-    duration_s: float
-
-
 def run_fixer(
     repo: Path,
     start_commit: str,
@@ -173,7 +156,7 @@ def run_fixer(
         worktree.plan_file.write_bytes(plan_text)
         env = command_env(repo, issue_number, issue_title(issue_json), branch, worktree, extra_env, hidden_env)
         before = main_refs(repo, dirs)
-        run = _run_command(spec.command, spec.timeout_s, worktree.path, env, log_path)
+        run = run_command(spec.command, spec.timeout_s, worktree.path, env, log_path)
         changed, modes = ({}, {}) if run.timed_out else collect_changes(worktree, commit)
         summary = "" if run.timed_out else read_summary(worktree.summary_file)
         check = None
@@ -208,7 +191,7 @@ def run_check(
     if time_left_s <= 0:
         log_path.write_text("runner: the command used the whole timeout; no time was left for the check\n")
         return CheckOutcome(None, True, read_tail(log_path), str(log_path), 0.0)
-    run = _run_command(argv, time_left_s, worktree, env, log_path)
+    run = run_command(argv, time_left_s, worktree, env, log_path)
     return CheckOutcome(run.exit_code, run.timed_out, read_tail(log_path), str(log_path), run.duration_s)
 
 
@@ -283,136 +266,6 @@ def _log_path(logs_dir: Path, number: int, token: str) -> Path:
     logs_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return logs_dir / f"issue-{number}-{stamp}-{token}.log"
-
-
-def _run_command(argv: tuple[str, ...], timeout_s: float, worktree: Path, env: dict[str, str], log_path: Path) -> _Run:
-    """Run to exit or timeout, output streamed straight into the log file (no pipe, no memory)."""
-    started = time.monotonic()
-    with open(log_path, "wb") as log:
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                cwd=worktree,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            log.write(f"runner: cannot start {argv[0]!r}: {exc}\n".encode(errors="replace"))
-            return _Run(127 if isinstance(exc, FileNotFoundError) else 126, False, time.monotonic() - started)
-    exited = False
-    try:
-        exited = _wait_exit(proc.pid, timeout_s)
-    finally:
-        _stop_command(proc.pid, worktree)
-        proc.wait()
-    return _Run(proc.returncode if exited else None, not exited, time.monotonic() - started)
-
-
-def _wait_exit(pid: int, timeout_s: float) -> bool:
-    """Wait for our child to exit without reaping it, so its process group id stays reserved."""
-    deadline, delay = time.monotonic() + timeout_s, 0.001
-    while not _has_exited(pid):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.05)
-    return True
-
-
-def _has_exited(pid: int) -> bool:
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True
-
-
-def _stop_command(leader: int, worktree: Path, grace_s: float = STOP_GRACE_S) -> None:
-    """End everything the command started: its group, its descendants, anything marked with its worktree.
-
-    Rounds of SIGTERM then SIGKILL; each round looks again, for processes forked
-    meanwhile. The leader is our unreaped child throughout, so signalling its
-    group can never reach a stranger that reused the id.
-    """
-    for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGKILL):
-        others = {p.pid: p for p in _descendants(leader) + processes_using(worktree, group=leader)}
-        if not others and _has_exited(leader):
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(leader, sig)
-        for proc in others.values():
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(sig)
-        deadline = time.monotonic() + grace_s
-        wait_gone(list(others.values()), grace_s)
-        while not _has_exited(leader) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-
-def _descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return [p for p in psutil.Process(pid).children(recursive=True) if is_alive(p)]
-    except psutil.Error:
-        return []
-
-
-def collect_changes(worktree: Worktree, start: str) -> tuple[dict[str, bytes | None], dict[str, str]]:
-    """Everything that differs from `start`, as `git status` sees it (ignored files are not): edits,
-    new and deleted files, and commits the command made. Staged in a copy of the worktree's index."""
-    at = ("-C", str(worktree.path), "--git-dir", str(worktree.admin_dir), "--work-tree", str(worktree.path))
-    index = worktree.index_file
-    try:
-        shutil.copyfile(worktree.admin_dir / "index", index)
-    except FileNotFoundError:
-        index.unlink(missing_ok=True)
-    try:
-        git(*at, "add", "-A", index_file=index)
-        raw = git(*at, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", start, index_file=index)
-    finally:
-        index.unlink(missing_ok=True)
-    entries = _parse_raw_diff(raw)
-    blobs = _read_blobs(at, [oid for _, mode, oid in entries if mode != _NULL_MODE])
-    changed: dict[str, bytes | None] = {}
-    modes: dict[str, str] = {}
-    for path, mode, oid in entries:
-        if mode == _NULL_MODE:
-            changed[path] = None
-        else:
-            changed[path] = blobs[oid]
-            modes[path] = mode.decode()
-    return changed, modes
-
-
-def _parse_raw_diff(raw: bytes) -> list[tuple[str, bytes, str]]:
-    """(path, new mode, new object id) per entry; submodules and anything under .git are left out."""
-    fields = raw.split(b"\0")
-    entries = []
-    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        _old_mode, new_mode, _old_oid, new_oid, _status = meta.lstrip(b":").split(b" ")
-        name = path.decode("utf-8", "surrogateescape")
-        if new_mode == _GITLINK_MODE or name.split("/", 1)[0] == ".git":
-            continue
-        entries.append((name, new_mode, new_oid.decode()))
-    return entries
-
-
-def _read_blobs(at: tuple[str, ...], oids: list[str]) -> dict[str, bytes]:
-    if not oids:
-        return {}
-    out = git(*at, "cat-file", "--batch", input="".join(f"{oid}\n" for oid in oids).encode())
-    blobs, pos = {}, 0
-    for _ in oids:
-        end = out.index(b"\n", pos)
-        oid, kind, size = out[pos:end].decode().split(" ")
-        if kind != "blob":
-            raise GitError(f"object {oid} is a {kind}, not a blob")
-        start = end + 1
-        blobs[oid] = out[start : start + int(size)]
-        pos = start + int(size) + 1
-    return blobs
 
 
 def read_summary(path: Path, size: int = SUMMARY_BYTES) -> str:

@@ -26,7 +26,8 @@ from typing import Any
 from runner.pool.protocol import WorkerPool
 from runner.records.metrics import RunMetrics
 from runner.scaling.monitor import ResourceMonitor
-from runner.scaling.policy import Decision, PerfSample, ResourceSample, ScalingPolicy
+from runner.scaling.policy import ScalingPolicy
+from runner.scaling.samples import Decision, PerfSample, ResourceSample
 
 DECIDE_EVERY_S = 0.5
 WINDOW_S = 5.0

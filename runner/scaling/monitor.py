@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import psutil
 
-from runner.scaling.policy import ResourceSample
+from runner.scaling.samples import ResourceSample
 
 __all__ = ["PsutilSampler", "ResourceMonitor", "ResourceSample"]
 

@@ -21,7 +21,6 @@ from github import Auth, Github
 from runner.config.github import GitHubSettings
 from runner.github.client import make_github
 from runner.github.fetch import (
-    FetchRequest,
     FetchStats,
     NetworkError,
     PageCache,
@@ -29,8 +28,8 @@ from runner.github.fetch import (
     RepoNotFound,
     fetch_issues,
     fetch_to_path,
-    run_fetch,
 )
+from runner.github.fetch_command import FetchRequest, run_fetch
 from runner.testing.emulator import Emulator, EmulatorConfig
 
 pytestmark = pytest.mark.timeout(60)

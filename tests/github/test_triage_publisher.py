@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.github.publisher import is_unedited, signed_body
+from runner.github.markers import is_unedited, signed_body
 from runner.github.triage import _same_text, label_specs, triage_marker
 
 OLD = "a" * 40

@@ -15,7 +15,8 @@ from runner.pool import SagePool
 from runner.records.metrics import RunMetrics
 from runner.scaling.autoscaler import Autoscaler, smoothed
 from runner.scaling.monitor import PsutilSampler, ResourceMonitor
-from runner.scaling.policy import ResourceSample, ScalingPolicy
+from runner.scaling.policy import ScalingPolicy
+from runner.scaling.samples import ResourceSample
 
 
 def reading(at: float, cpu: float, pids: list[int] | None = None, worker_cpu: float = 2.0) -> ResourceSample:

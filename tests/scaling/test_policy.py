@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 from conftest import FakeClock
 
-from runner.scaling.policy import Decision, PerfSample, ResourceSample, ScalingPolicy, ramp
+from runner.scaling.policy import ScalingPolicy, ramp
+from runner.scaling.samples import Decision, PerfSample, ResourceSample
 
 
 def machine(

@@ -31,10 +31,11 @@ The API is served at the root (base_url "http://127.0.0.1:PORT") and, like GitHu
 under "/api/v3"; the URLs in answers keep whichever prefix the request used.
 Control endpoints: GET/POST /_emulator/config, GET/DELETE /_emulator/stats, POST /_emulator/reset-limits.
 
-Modules: server (Emulator, the command line), http (one request, in order), routing (route
-table, pagination), api (the endpoints), app_api and apps (GitHub Apps), githttp (git over
-HTTP), state (the data), shapes (GitHub's JSON), limits
-(rate limits, faults, statistics), config (settings, emulated time), errors, git.
+Modules: server (Emulator, the command line), httpserver (the sockets), http (one request, in
+order), routing (route table, pagination), api and pulls (the endpoints; params reads their
+arguments), app_api and apps (GitHub Apps), githttp (git over HTTP), state (the data), shapes
+(GitHub's JSON), limits (rate limits, faults, statistics), config (settings, emulated time),
+errors, git.
 """
 
 from __future__ import annotations

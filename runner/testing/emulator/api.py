@@ -1,4 +1,5 @@
-"""The GitHub REST endpoints the emulator serves, each a small ``Call -> Reply`` function.
+"""The GitHub REST endpoints the emulator serves, each a small ``Call -> Reply`` function; the
+pull request ones are in pulls.py.
 
 Validation follows GitHub: a malformed body is 400 "Problems parsing JSON", a
 missing or wrong field is 422 "Validation Failed" with an ``errors`` list, an unknown
@@ -9,69 +10,14 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from runner.testing.emulator import git as emulator_git
 from runner.testing.emulator.errors import ApiError, not_found, validation_failed
+from runner.testing.emulator.params import body_text, label_names, query_choice, query_since, require_user
 from runner.testing.emulator.routing import CREATE, WRITE, Call, Reply, paginate, route
 
 _COLOUR = re.compile(r"^[0-9a-fA-F]{6}$")
-
-PULLS_DOCS_BASE = "https://docs.github.com/rest/pulls/pulls"
-PULLS_DOCS = f"{PULLS_DOCS_BASE}#create-a-pull-request"
-
-
-def _require_user(call: Call) -> str:
-    if call.user is None:
-        raise ApiError(401, "Requires authentication")
-    return call.user
-
-
-def _choice(call: Call, name: str, default: str, allowed: tuple[str, ...], resource: str) -> str:
-    value = call.query(name, default) or default
-    if value not in allowed:
-        raise validation_failed(resource, "invalid", name)
-    return value
-
-
-def _since(call: Call, resource: str) -> float | None:
-    value = call.query("since")
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise validation_failed(resource, "invalid", "since") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _text(data: dict[str, Any], key: str, resource: str, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise validation_failed(resource, "missing_field", key)
-        return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise validation_failed(resource, "invalid", key)
-    return str(value)
-
-
-def _label_names(value: Any) -> list[str]:
-    """Labels as GitHub accepts them: names or objects with a name, possibly wrapped in {"labels": [...]}."""
-    if isinstance(value, dict):
-        value = value.get("labels", [])
-    if not isinstance(value, list):
-        raise validation_failed("Label", "invalid", "labels")
-    names = []
-    for item in value:
-        name = item.get("name") if isinstance(item, dict) else item
-        if not isinstance(name, str) or not name.strip():
-            raise validation_failed("Label", "invalid", "name")
-        names.append(name)
-    return names
 
 
 # -- account and repository ---------------------------------------------------
@@ -90,7 +36,7 @@ def rate_limit(call: Call) -> Reply:
 @route("GET", "/user")
 def current_user(call: Call) -> Reply:
     """An App installation token (its user is ``<app-slug>[bot]``) may not read this, as on GitHub."""
-    login = _require_user(call)
+    login = require_user(call)
     if login.endswith("[bot]"):
         raise ApiError(
             403,
@@ -139,11 +85,11 @@ def list_issues(call: Call) -> Reply:
     repo = call.state.repo(call.full_name)
     issues = call.state.list_issues(
         call.full_name,
-        state=_choice(call, "state", "open", ("open", "closed", "all"), "Issue"),
+        state=query_choice(call, "state", "open", ("open", "closed", "all"), "Issue"),
         labels=(call.query("labels") or "").split(","),
-        since=_since(call, "Issue"),
-        sort=_choice(call, "sort", "created", ("created", "updated", "comments"), "Issue"),
-        direction=_choice(call, "direction", "desc", ("asc", "desc"), "Issue"),
+        since=query_since(call, "Issue"),
+        sort=query_choice(call, "sort", "created", ("created", "updated", "comments"), "Issue"),
+        direction=query_choice(call, "direction", "desc", ("asc", "desc"), "Issue"),
         creator=call.query("creator"),
     )
     return paginate(call, issues, lambda issue: call.shapes.issue(repo, issue))
@@ -152,9 +98,9 @@ def list_issues(call: Call) -> Reply:
 @route("POST", "/repos/{owner}/{repo}/issues", CREATE)
 def create_issue(call: Call) -> Reply:
     data = call.json_object()
-    title = _text(data, "title", "Issue", required=True) or ""
-    labels = _label_names(data.get("labels") or [])
-    issue = call.state.create_issue(call.full_name, _require_user(call), title, _text(data, "body", "Issue"), labels)
+    title = body_text(data, "title", "Issue", required=True) or ""
+    labels = label_names(data.get("labels") or [])
+    issue = call.state.create_issue(call.full_name, require_user(call), title, body_text(data, "body", "Issue"), labels)
     call.stats.incr("issues_created")
     with call.state.lock:
         payload = call.shapes.issue(call.state.repo(call.full_name), issue, detail=True)
@@ -170,18 +116,18 @@ def get_issue(call: Call) -> Reply:
 
 @route("PATCH", "/repos/{owner}/{repo}/issues/{number}", WRITE)
 def update_issue(call: Call) -> Reply:
-    changes = _issue_changes(call.json_object(), "Issue")
+    changes = issue_changes(call.json_object(), "Issue")
     if "labels" in changes:
-        changes["labels"] = _label_names(changes["labels"] or [])
-    return _apply_issue_changes(call, changes, as_pull=False)
+        changes["labels"] = label_names(changes["labels"] or [])
+    return apply_issue_changes(call, changes, as_pull=False)
 
 
-def _issue_changes(data: dict[str, Any], resource: str) -> dict[str, Any]:
+def issue_changes(data: dict[str, Any], resource: str) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if "title" in data:
-        changes["title"] = _text(data, "title", resource, required=True)
+        changes["title"] = body_text(data, "title", resource, required=True)
     if "body" in data:
-        changes["body"] = _text(data, "body", resource)
+        changes["body"] = body_text(data, "body", resource)
     if "state" in data:
         if data["state"] not in ("open", "closed"):
             raise validation_failed(resource, "invalid", "state")
@@ -193,12 +139,12 @@ def _issue_changes(data: dict[str, Any], resource: str) -> dict[str, Any]:
     return changes
 
 
-def _apply_issue_changes(call: Call, changes: dict[str, Any], as_pull: bool) -> Reply:
+def apply_issue_changes(call: Call, changes: dict[str, Any], as_pull: bool) -> Reply:
     find = call.state.pull if as_pull else call.state.issue
     with call.state.lock:
         issue = find(call.full_name, call.number())
         was_open = issue.state == "open"
-        call.state.update_issue(call.full_name, issue.number, _require_user(call), changes)
+        call.state.update_issue(call.full_name, issue.number, require_user(call), changes)
         if was_open and issue.state == "closed" and issue.pull is None:
             call.stats.incr("issues_closed")
         repo = call.state.repo(call.full_name)
@@ -220,9 +166,9 @@ def list_labels(call: Call) -> Reply:
 @route("POST", "/repos/{owner}/{repo}/labels", CREATE)
 def create_label(call: Call) -> Reply:
     data = call.json_object()
-    name = _text(data, "name", "Label", required=True) or ""
-    color = _text(data, "color", "Label") or "ededed"
-    description = _text(data, "description", "Label")
+    name = body_text(data, "name", "Label", required=True) or ""
+    color = body_text(data, "color", "Label") or "ededed"
+    description = body_text(data, "description", "Label")
     if not _COLOUR.match(color.lstrip("#")):
         raise validation_failed("Label", "invalid", "color")
     if description is not None and len(description) > 100:
@@ -253,14 +199,14 @@ def list_issue_labels(call: Call) -> Reply:
 
 @route("POST", "/repos/{owner}/{repo}/issues/{number}/labels", WRITE)
 def add_issue_labels(call: Call) -> Reply:
-    names = _label_names(call.json())
+    names = label_names(call.json())
     call.stats.incr("labels_added", len(names))
     return _labels_reply(call, call.state.add_labels(call.full_name, call.number(), names))
 
 
 @route("PUT", "/repos/{owner}/{repo}/issues/{number}/labels", WRITE)
 def set_issue_labels(call: Call) -> Reply:
-    names = _label_names(call.json())
+    names = label_names(call.json())
     return _labels_reply(call, call.state.add_labels(call.full_name, call.number(), names, replace=True))
 
 
@@ -289,14 +235,14 @@ def _labels_reply(call: Call, labels: list[Any]) -> Reply:
 @route("GET", "/repos/{owner}/{repo}/issues/{number}/comments")
 def list_comments(call: Call) -> Reply:
     repo = call.state.repo(call.full_name)
-    comments = call.state.list_comments(call.full_name, call.number(), since=_since(call, "IssueComment"))
+    comments = call.state.list_comments(call.full_name, call.number(), since=query_since(call, "IssueComment"))
     return paginate(call, comments, lambda comment: call.shapes.comment(repo, comment))
 
 
 @route("POST", "/repos/{owner}/{repo}/issues/{number}/comments", CREATE)
 def create_comment(call: Call) -> Reply:
-    body = _text(call.json_object(), "body", "IssueComment", required=True) or ""
-    comment = call.state.create_comment(call.full_name, call.number(), _require_user(call), body)
+    body = body_text(call.json_object(), "body", "IssueComment", required=True) or ""
+    comment = call.state.create_comment(call.full_name, call.number(), require_user(call), body)
     call.stats.incr("comments_created")
     with call.state.lock:
         payload = call.shapes.comment(call.state.repo(call.full_name), comment)
@@ -312,126 +258,8 @@ def get_comment(call: Call) -> Reply:
 
 @route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", WRITE)
 def update_comment(call: Call) -> Reply:
-    body = _text(call.json_object(), "body", "IssueComment", required=True) or ""
+    body = body_text(call.json_object(), "body", "IssueComment", required=True) or ""
     comment = call.state.update_comment(call.full_name, call.number("comment_id"), body)
     call.stats.incr("comments_updated")
     with call.state.lock:
         return Reply(200, call.shapes.comment(call.state.repo(call.full_name), comment))
-
-
-# -- pull requests ------------------------------------------------------------
-
-
-def _refresh_heads(call: Call) -> None:
-    repo = call.state.repo(call.full_name)
-    call.state.refresh_heads(call.full_name, emulator_git.branch_tips(repo.git_dir))
-
-
-@route("GET", "/repos/{owner}/{repo}/pulls")
-def list_pulls(call: Call) -> Reply:
-    """``head`` must be OWNER:BRANCH (or OWNER:); a bare branch name filters nothing, as on GitHub."""
-    _refresh_heads(call)
-    repo = call.state.repo(call.full_name)
-    head_filter = call.query("head")
-    head = None
-    if head_filter and ":" in head_filter:
-        owner, _, branch = head_filter.partition(":")
-        head = (owner, branch or None)
-    pulls = call.state.list_pulls(
-        call.full_name,
-        state=_choice(call, "state", "open", ("open", "closed", "all"), "PullRequest"),
-        head=head,
-        base=call.query("base"),
-        sort=_choice(call, "sort", "created", ("created", "updated", "popularity", "long-running"), "PullRequest"),
-        direction=_choice(call, "direction", "desc", ("asc", "desc"), "PullRequest"),
-    )
-    return paginate(call, pulls, lambda issue: call.shapes.pull(repo, issue))
-
-
-@route("POST", "/repos/{owner}/{repo}/pulls", CREATE)
-def create_pull(call: Call) -> Reply:
-    """Only for pushed branches with commits the base lacks; one open pull per head and base."""
-    data = call.json_object()
-    user = _require_user(call)
-    if "issue" in data:
-        raise validation_failed("PullRequest", "custom", message="Converting an issue is not supported here.")
-    title = _text(data, "title", "PullRequest", required=True) or ""
-    head_spec = _text(data, "head", "PullRequest", required=True) or ""
-    base_ref = _text(data, "base", "PullRequest", required=True) or ""
-    repo = call.state.repo(call.full_name)
-    head_owner, _, head_ref = head_spec.rpartition(":")
-    head_owner = head_owner or repo.owner.login
-    head_sha = emulator_git.branch_sha(repo.git_dir, head_ref)
-    if head_owner.lower() != repo.owner.login.lower() or head_sha is None:
-        raise _pull_invalid("head")
-    base_sha = emulator_git.branch_sha(repo.git_dir, base_ref)
-    if base_sha is None:
-        raise _pull_invalid("base")
-    if emulator_git.commits_between(repo.git_dir, base_sha, head_sha) == 0:
-        raise ApiError(
-            422,
-            "Validation Failed",
-            errors=[
-                {
-                    "resource": "PullRequest",
-                    "code": "custom",
-                    "message": f"No commits between {base_ref} and {head_ref}",
-                }
-            ],
-            documentation_url=PULLS_DOCS,
-        )
-    try:
-        issue = call.state.create_pull(
-            call.full_name,
-            user,
-            title,
-            _text(data, "body", "PullRequest"),
-            (head_owner, head_ref, head_sha),
-            (base_ref, base_sha),
-            draft=data.get("draft") is True,
-        )
-    except ApiError as error:
-        error.documentation_url = PULLS_DOCS
-        raise
-    call.stats.incr("pulls_created")
-    with call.state.lock:
-        payload = call.shapes.pull(repo, issue, detail=True)
-    return Reply(201, payload, {"location": payload["url"]})
-
-
-def _pull_invalid(field_name: str) -> ApiError:
-    return ApiError(
-        422,
-        "Validation Failed",
-        errors=[{"resource": "PullRequest", "field": field_name, "code": "invalid"}],
-        documentation_url=PULLS_DOCS,
-    )
-
-
-@route("GET", "/repos/{owner}/{repo}/pulls/{number}")
-def get_pull(call: Call) -> Reply:
-    _refresh_heads(call)
-    with call.state.lock:
-        issue = call.state.pull(call.full_name, call.number())
-        return Reply(200, call.shapes.pull(call.state.repo(call.full_name), issue, detail=True))
-
-
-@route("PATCH", "/repos/{owner}/{repo}/pulls/{number}", WRITE)
-def update_pull(call: Call) -> Reply:
-    changes = _issue_changes(call.json_object(), "PullRequest")
-    changes.pop("labels", None)
-    changes.pop("state_reason", None)
-    return _apply_issue_changes(call, changes, as_pull=True)
-
-
-@route("GET", "/repos/{owner}/{repo}/pulls/{number}/merge")
-def is_merged(call: Call) -> Reply:
-    call.state.pull(call.full_name, call.number())
-    raise not_found()
-
-
-@route("PUT", "/repos/{owner}/{repo}/pulls/{number}/merge", WRITE)
-def refuse_merge(call: Call) -> Reply:
-    call.stats.incr("merge_attempts")
-    call.state.pull(call.full_name, call.number())
-    raise ApiError(405, "Pull Request is not mergeable", documentation_url=f"{PULLS_DOCS_BASE}#merge-a-pull-request")

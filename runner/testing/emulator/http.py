@@ -1,4 +1,5 @@
-"""HTTP front of the GitHub emulator: what happens to one request, in order.
+"""HTTP front of the GitHub emulator: what happens to one request, in order (the socket side,
+Handler and the server, is httpserver.py).
 
 socket ─> Handler ─> /OWNER/NAME.git/* : git smart HTTP (githttp), the token checked like the API's
              └─────> App.dispatch
@@ -14,25 +15,19 @@ socket ─> Handler ─> /OWNER/NAME.git/* : git smart HTTP (githttp), the token
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import math
-import re
-import socket
 import sys
-import threading
 import time
 import traceback
-import urllib.parse
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from runner.testing.emulator import api as emulator_api  # noqa: F401  (registers the routes)
 from runner.testing.emulator import app_api as emulator_app_api  # noqa: F401  (registers the routes)
-from runner.testing.emulator import githttp
+from runner.testing.emulator import pulls as emulator_pulls  # noqa: F401  (registers the routes)
 from runner.testing.emulator.apps import NOT_DECODED, AppRecord, Apps
 from runner.testing.emulator.config import ConfigHolder, EmulatedClock, EmulatorConfig
 from runner.testing.emulator.errors import ApiError, not_found
@@ -42,9 +37,7 @@ from runner.testing.emulator.shapes import Shapes
 from runner.testing.emulator.state import State
 
 DROP = object()
-ENTERPRISE_PREFIX = "/api/v3"
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-_HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
 
 
 class App:
@@ -235,7 +228,7 @@ class App:
 
     @staticmethod
     def _conditional(request: Request, reply: Reply, user: str | None) -> Reply:
-        digest = hashlib.sha256(_encode(reply.payload))
+        digest = hashlib.sha256(encode(reply.payload))
         digest.update(f"{reply.headers.get('link', '')}|{user}".encode())
         etag = f'W/"{digest.hexdigest()[:40]}"'
         reply.headers["etag"] = etag
@@ -293,7 +286,7 @@ def _error(error: ApiError) -> Reply:
     return Reply(error.status, error.body(), dict(error.headers))
 
 
-def _encode(payload: Any) -> bytes:
+def encode(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
@@ -304,114 +297,3 @@ def _etag_matches(header: str, etag: str) -> bool:
 
     candidates = [strip(tag) for tag in header.split(",")]
     return "*" in candidates or strip(etag) in candidates
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Adapts http.server to App.dispatch; keeps connections alive like GitHub does."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "github.com"
-    sys_version = ""
-    timeout = 120
-    disable_nagle_algorithm = True
-    server: EmulatorHTTPServer
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_HEAD = do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.send_error(400, "Bad Content-Length")
-            return
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            body = githttp.read_chunked(self.rfile)
-        else:
-            body = self.rfile.read(length) if length > 0 else b""
-        split = urllib.parse.urlsplit(self.path)
-        path, base_url = split.path, self._base_url()
-        if githttp.is_git_path(path):
-            self._write_git(*githttp.serve(self.server.app, self.command, path, split.query, self.headers, body))
-            return
-        if path == ENTERPRISE_PREFIX or path.startswith(ENTERPRISE_PREFIX + "/"):
-            path, base_url = path[len(ENTERPRISE_PREFIX) :] or "/", base_url + ENTERPRISE_PREFIX
-        request = Request(
-            method=self.command,
-            path=path,
-            query=urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-            headers=self.headers,
-            body=body,
-            base_url=base_url,
-        )
-        reply = self.server.app.dispatch(request)
-        if not isinstance(reply, Reply):
-            self.close_connection = True
-            return
-        self._write(reply)
-
-    def _base_url(self) -> str:
-        host = self.headers.get("Host", "")
-        if not _HOST.match(host):
-            address, port = self.server.server_address[:2]
-            assert isinstance(address, str), "a bound socket names its host as text"
-            host = f"{address}:{port}"
-        return f"http://{host}"
-
-    def _write_git(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _write(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        if reply.status == 304 or (reply.status == 204 and reply.payload is None):
-            self.end_headers()
-            return
-        data = _encode(reply.payload) if reply.payload is not None else b""
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-
-class EmulatorHTTPServer(ThreadingHTTPServer):
-    """Threaded server that can also cut its kept-alive connections when stopped."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], app: App) -> None:
-        self.app = app
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)

@@ -14,7 +14,8 @@ from types import TracebackType
 from typing import Any
 
 from runner.testing.emulator.config import EmulatorConfig
-from runner.testing.emulator.http import App, EmulatorHTTPServer
+from runner.testing.emulator.http import App
+from runner.testing.emulator.httpserver import EmulatorHTTPServer
 from runner.testing.emulator.state import State
 
 __all__ = ["Emulator", "EmulatorConfig", "main"]
