@@ -129,10 +129,11 @@ def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) ->
 
 
 def document(title: str, body: str) -> tuple[str, str]:
-    """What a model reads: the title with its signal words; and title twice plus the body without
-    template comments, code blocks and URLs, cut to BODY_CHARS (a long log says little more)."""
+    """What a model reads: the title with the signal words of its first 2 * BODY_CHARS characters; and
+    title twice plus the body without template comments, code blocks and URLs, cut to BODY_CHARS
+    (a long log says little more, and reading it twice, here and in the rules, costs)."""
     text = _URL.sub(" url ", _FENCE.sub(" codeblock ", _COMMENT.sub(" ", (body or "")[: 4 * BODY_CHARS])))[:BODY_CHARS]
-    title_doc = " ".join([title, *signal_words(title, body or "")])
+    title_doc = " ".join([title, *signal_words(title, (body or "")[: 2 * BODY_CHARS])])
     return title_doc, f"{title} . {title} . {text}"
 
 
@@ -200,7 +201,7 @@ class TextClassifier:
         columns, values = row
         if self.weights is None or self.weights.shape[::-1] != self.coef.shape:
             self.weights = np.ascontiguousarray(self.coef.T)  # a word's weights for all classes side by side
-        return values @ self.weights[columns] + self.intercept
+        return values @ self.weights.take(columns, axis=0) + self.intercept
 
     def predict(self, docs: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
         """(class, confidence 0..1) per document."""
@@ -210,7 +211,10 @@ class TextClassifier:
 
     def predict_one(self, row: tuple[np.ndarray, np.ndarray]) -> tuple[str, float]:
         """As `predict` for one document's features; plain floats, as numpy costs more than it saves on four numbers."""
-        scores = self.scores_one(row).tolist()
+        return self.pick(self.scores_one(row).tolist())
+
+    def pick(self, scores: list[float]) -> tuple[str, float]:
+        """The best class of these decision scores and its softmax probability."""
         top = max(scores)
         t = max(self.temperature, 1e-3)
         odds = [math.exp((x - top) / t) for x in scores]
