@@ -14,7 +14,7 @@ from runner.cli.learn import learn_repository
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
 from runner.learn import store as model_store
-from runner.learn.classifier import LabelMap, LearnError, examples_from_items, vectorize
+from runner.learn.classifier import Example, LabelMap, LearnError, document, examples_from_items, features_of, vectorize
 from runner.learn.model import LearnedTriager, train_repository
 from runner.learn.settings import RunTriager, learn_settings
 
@@ -102,6 +102,24 @@ def test_an_unsure_model_leaves_the_decision_to_the_rules(trained) -> None:
     learned = LearnedTriager(Triager(), {REPO: trained}, min_confidence=1.01)
     result = learned.triage(Issue(1, "How do I set the theme?", "", (), REPO, None, None, 1, "h"))
     assert result.kind == "question" and "(rules; model" in result.kind_reason
+
+
+def test_kind_and_priority_share_one_reading_of_an_issue_and_agree_with_each_alone() -> None:
+    items = labelled_items(60)
+    examples = [
+        Example(i["title"], i["body"], MAPPING[i["labels"][0]], "high" if "flux" in i["title"] else "low")
+        for i in items
+    ]
+    model, reports = train_repository(REPO, examples)
+    assert reports[1].trained and model.kind and model.priority
+    learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
+    for item in labelled_items(12, seed=5):
+        doc = document(item["title"], item["body"])
+        kind, _ = model.kind.predict_one(features_of(model.kind).one(doc))
+        level, _ = model.priority.predict_one(features_of(model.priority).one(doc))
+        result = learned.triage(as_issue(item))
+        assert (result.kind, result.priority.name.lower()) == (kind, level)
+        assert result.priority_reason.startswith("model (")
 
 
 def test_too_few_labelled_issues_keep_the_rules_and_say_so() -> None:
