@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from runner.core.models import Issue, Priority, Triage
 from runner.core.triage import Triager, _best_label
 from runner.learn.classifier import (
@@ -41,6 +43,7 @@ class TriageModel:
     kind: TextClassifier | None
     priority: TextClassifier | None
     meta: dict[str, Any] = field(default_factory=dict)
+    joint: TextClassifier | None = field(default=None, repr=False, compare=False)
 
     @property
     def trained_at(self) -> str:
@@ -52,6 +55,32 @@ class TriageModel:
         except ValueError:
             return float("inf")
         return ((now or time.time()) - moment) / 86400
+
+    def predict_one(self, targets: Sequence[TextClassifier], doc: tuple[str, str]) -> list[tuple[str, float]]:
+        """(class, confidence) of each of `targets` for one document: its features are made once and,
+        as kind and priority share them, both read their weights in one gather."""
+        joint = self._joint()
+        if joint is None or not all(_shared(t, joint) for t in targets):
+            return [t.predict_one(features_of(t).one(doc)) for t in targets]
+        scores = joint.scores_one(features_of(joint).one(doc)).tolist()
+        found = []
+        for target in targets:
+            start = 0 if target is self.kind else len(self.kind.classes if self.kind else ())
+            found.append(target.pick(scores[start : start + len(target.classes)]))
+        return found
+
+    def _joint(self) -> TextClassifier | None:
+        """Kind's and priority's weights side by side, made once for a run."""
+        if self.kind is None or self.priority is None or not _shared(self.kind, self.priority):
+            return None
+        if self.joint is None:
+            joint = TextClassifier()
+            joint.vectorizers = self.kind.vectorizers
+            joint.features = self.kind.features
+            joint.coef = np.vstack([self.kind.coef, self.priority.coef])
+            joint.intercept = np.concatenate([self.kind.intercept, self.priority.intercept])
+            self.joint = joint
+        return self.joint
 
     def summary(self) -> str:
         lines = [
@@ -150,17 +179,25 @@ class LearnedTriager:
         model = self.models.get((repository or issue.repository or "").lower())
         if model is None:
             return rules
-        doc = document(issue.title, issue.body)
-        rows: dict[int, Any] = {}
-        kind, kind_reason = rules.kind, rules.kind_reason
-        if model.kind is not None and not _best_label(issue.labels, self.triager._kind_labels, key=len):
-            kind, kind_reason = self._decide(
-                model.kind.predict_one(_row(model.kind, doc, rows)), rules.kind, rules.kind_reason
+        want = [
+            clf
+            for clf, labels in (
+                (model.kind, self.triager._kind_labels),
+                (model.priority, self.triager._priority_labels),
             )
+            if clf is not None and not _best_label(issue.labels, labels, key=len)
+        ]
+        if not want:
+            return rules
+        guesses = dict(zip(map(id, want), model.predict_one(want, document(issue.title, issue.body)), strict=True))
+        kind, kind_reason = rules.kind, rules.kind_reason
+        if id(model.kind) in guesses:
+            kind, kind_reason = self._decide(guesses[id(model.kind)], rules.kind, rules.kind_reason)
         priority, priority_reason = rules.priority, rules.priority_reason
-        if model.priority is not None and not _best_label(issue.labels, self.triager._priority_labels, key=len):
-            guess = model.priority.predict_one(_row(model.priority, doc, rows))
-            level, priority_reason = self._decide(guess, rules.priority.name.lower(), rules.priority_reason)
+        if id(model.priority) in guesses:
+            level, priority_reason = self._decide(
+                guesses[id(model.priority)], rules.priority.name.lower(), rules.priority_reason
+            )
             priority = Priority[level.upper()]
         return Triage(priority, kind, priority_reason, kind_reason)
 
@@ -171,9 +208,8 @@ class LearnedTriager:
         return rule, f"{rule_reason} (rules; model {confidence:.0%} sure of {name})"
 
 
-def _row(clf: TextClassifier, doc: tuple[str, str], rows: dict[int, Any]) -> Any:
-    """The document's features for `clf`, made once when kind and priority share their vectorizers."""
-    key = id(clf.vectorizers[0])
-    if key not in rows:
-        rows[key] = features_of(clf).one(doc)
-    return rows[key]
+def _shared(a: TextClassifier, b: TextClassifier) -> bool:
+    """Whether two classifiers read the same features (kind and priority of one model do)."""
+    return len(a.vectorizers) == len(b.vectorizers) and all(
+        x is y for x, y in zip(a.vectorizers, b.vectorizers, strict=True)
+    )

@@ -24,14 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from runner.learn.classifier import TextClassifier
+from runner.learn.classifier import ANALYZERS, TextClassifier, Vocabulary
 from runner.learn.model import FORMAT_VERSION, TriageModel
 
 log = logging.getLogger(__name__)
 MODELS_DIR = "models"
 _KEY = re.compile(r"^[a-z0-9_.-]+/[a-z0-9_.-]+$")
 _TARGETS = ("kind", "priority")
-_VECTORIZER_OPTIONS: tuple[dict[str, Any], ...] = ({"ngram_range": (1, 3)}, {"ngram_range": (1, 2), "min_df": 2})
 
 
 class ModelProblem(Exception):
@@ -52,7 +51,8 @@ def save(state_dir: Path, model: TriageModel) -> Path:
     arrays: dict[str, Any] = {"meta": np.array(json.dumps(model.meta))}
     trained = [(t, getattr(model, t)) for t in _TARGETS if getattr(model, t) is not None]
     for i, vectorizer in enumerate(trained[0][1].vectorizers if trained else []):  # kind and priority share them
-        arrays[f"vocab{i}"] = np.array(vectorizer.get_feature_names_out(), dtype=str)
+        terms = vectorizer.vocabulary_
+        arrays[f"vocab{i}"] = np.array(sorted(terms, key=terms.__getitem__), dtype=str)
         arrays[f"idf{i}"] = vectorizer.idf_.astype(np.float32)
     for target, clf in trained:
         arrays.update(_classifier_arrays(target, clf))
@@ -117,21 +117,15 @@ def load(state_dir: Path, repository: str) -> TriageModel:
     return TriageModel(repository.lower(), parts["kind"], parts["priority"], meta)
 
 
-def _vectorizers(data: Any) -> list[Any]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizers = []
-    for i, options in enumerate(_VECTORIZER_OPTIONS):
-        terms = data[f"vocab{i}"]
-        vectorizer = TfidfVectorizer(
-            sublinear_tf=True,
-            dtype=np.float32,
-            ngram_range=options["ngram_range"],
-            vocabulary={str(t): j for j, t in enumerate(terms)},
+def _vectorizers(data: Any) -> list[Vocabulary]:
+    return [
+        Vocabulary(
+            analyzer,
+            {str(t): j for j, t in enumerate(data[f"vocab{i}"].tolist())},
+            data[f"idf{i}"].astype(np.float32),
         )
-        vectorizer.idf_ = data[f"idf{i}"].astype(np.float64)
-        vectorizers.append(vectorizer)
-    return vectorizers
+        for i, analyzer in enumerate(ANALYZERS)
+    ]
 
 
 def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifier:
@@ -141,7 +135,7 @@ def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifie
     clf.classes = [str(c) for c in data[f"{target}.classes"]]
     clf.temperature = float(data[f"{target}.temperature"])
     clf.vectorizers = vectorizers
-    width = sum(len(v.vocabulary) for v in vectorizers)
+    width = sum(len(v.vocabulary_) for v in vectorizers)
     if clf.coef.shape != (len(clf.classes), width) or clf.intercept.shape != (len(clf.classes),):
         raise ValueError("weights do not match the vocabulary")
     return clf

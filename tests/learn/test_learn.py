@@ -14,7 +14,7 @@ from runner.cli.learn import learn_repository
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
 from runner.learn import store as model_store
-from runner.learn.classifier import LabelMap, LearnError, examples_from_items, vectorize
+from runner.learn.classifier import Example, LabelMap, LearnError, document, examples_from_items, features_of, vectorize
 from runner.learn.model import LearnedTriager, train_repository
 from runner.learn.settings import RunTriager, learn_settings
 
@@ -67,6 +67,14 @@ def as_issue(item: dict) -> Issue:
 # --- learning ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def trained():
+    """One model for the tests that only read it (training is the slow part)."""
+    return train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))[
+        0
+    ]
+
+
 def test_a_small_labelled_history_predicts_held_out_issues_better_than_the_rules() -> None:
     items = labelled_items(90)
     labels = LabelMap.from_rules(TriageRules(), MAPPING)
@@ -83,23 +91,35 @@ def test_a_small_labelled_history_predicts_held_out_issues_better_than_the_rules
     assert all(learned.triage(as_issue(i)).kind_reason.startswith("model (") for i in held_out)
 
 
-def test_labels_on_the_issue_still_win_over_the_model() -> None:
-    model, _ = train_repository(
-        REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING))
-    )
-    learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
+def test_labels_on_the_issue_still_win_over_the_model(trained) -> None:
+    learned = LearnedTriager(Triager(), {REPO: trained}, min_confidence=0.0)
     item = labelled_items(1)[0]
     result = learned.triage(Issue(1, item["title"], item["body"], ("documentation",), REPO, None, None, 1, "h"))
     assert (result.kind, result.kind_reason) == ("docs", "label 'documentation'")
 
 
-def test_an_unsure_model_leaves_the_decision_to_the_rules() -> None:
-    model, _ = train_repository(
-        REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING))
-    )
-    learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=1.01)
+def test_an_unsure_model_leaves_the_decision_to_the_rules(trained) -> None:
+    learned = LearnedTriager(Triager(), {REPO: trained}, min_confidence=1.01)
     result = learned.triage(Issue(1, "How do I set the theme?", "", (), REPO, None, None, 1, "h"))
     assert result.kind == "question" and "(rules; model" in result.kind_reason
+
+
+def test_kind_and_priority_share_one_reading_of_an_issue_and_agree_with_each_alone() -> None:
+    items = labelled_items(60)
+    examples = [
+        Example(i["title"], i["body"], MAPPING[i["labels"][0]], "high" if "flux" in i["title"] else "low")
+        for i in items
+    ]
+    model, reports = train_repository(REPO, examples)
+    assert reports[1].trained and model.kind and model.priority
+    learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
+    for item in labelled_items(12, seed=5):
+        doc = document(item["title"], item["body"])
+        kind, _ = model.kind.predict_one(features_of(model.kind).one(doc))
+        level, _ = model.priority.predict_one(features_of(model.priority).one(doc))
+        result = learned.triage(as_issue(item))
+        assert (result.kind, result.priority.name.lower()) == (kind, level)
+        assert result.priority_reason.startswith("model (")
 
 
 def test_too_few_labelled_issues_keep_the_rules_and_say_so() -> None:
@@ -138,13 +158,6 @@ def test_bad_learn_settings_are_named(table: dict, words: str) -> None:
 
 
 # --- the model file ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained():
-    return train_repository(REPO, examples_from_items(labelled_items(60), LabelMap.from_rules(TriageRules(), MAPPING)))[
-        0
-    ]
 
 
 def test_a_stored_model_loads_back_and_predicts_the_same(tmp_path: Path, trained) -> None:
@@ -240,7 +253,9 @@ def test_learn_needs_a_repository_for_items_without_one(runner_cli, write_issues
     assert "Traceback" not in done.stderr.decode()
 
 
-def test_learn_fetches_labelled_issues_from_github(github_world, runner_cli, tmp_path: Path) -> None:
+def test_learn_from_github_then_nightly_retrains_an_old_model(github_world, runner_cli, tmp_path: Path) -> None:
+    """Open and closed issues are fetched through the API; a model older than max_age_days is
+    learned again at night (one GitHub world and two runs: each run that trains imports scikit-learn)."""
     world = github_world()
     repo = world.client().get_repo(GH_REPO)
     world.emulator.configure(secondary_limits=False)
@@ -248,24 +263,6 @@ def test_learn_fetches_labelled_issues_from_github(github_world, runner_cli, tmp
         created = repo.create_issue(item["title"], body=item["body"], labels=[item["labels"][0]])
         if item["number"] % 2:
             created.edit(state="closed")
-    (tmp_path / "runner.toml").write_text(
-        '[learn]\nmin_issues = 6\n[learn.labels]\n"kind/glitch" = "bug"\n'
-        '"kind/wishlist" = "feature"\n"kind/pondering" = "question"\n'
-    )
-    done = runner_cli("learn", GH_REPO, "--state-dir", str(tmp_path / "state"), env=world.env())
-    assert done.returncode == 0, done.stderr.decode()
-    assert f"{GH_REPO}: 15 issues read, 15 with a kind or priority label" in done.stdout.decode()
-    meta = model_store.read_meta(model_store.model_path(tmp_path / "state", GH_REPO))
-    assert meta["targets"]["kind"]["trained"] and meta["labelled"] == 15
-    assert json.dumps(meta).find(world.env()["GITHUB_TOKEN"]) == -1
-
-
-def test_nightly_retrains_a_model_older_than_max_age_days(github_world, runner_cli, tmp_path: Path) -> None:
-    world = github_world()
-    repo = world.client().get_repo(GH_REPO)
-    world.emulator.configure(secondary_limits=False)
-    for item in labelled_items(15):
-        repo.create_issue(item["title"], body=item["body"], labels=[item["labels"][0]]).edit(state="closed")
     config = tmp_path / "runner.toml"
     config.write_text(
         config.read_text() + f'\n[repos]\n"{GH_REPO}" = "{world.clone}"\n[learn]\nmin_issues = 6\n'
@@ -273,7 +270,14 @@ def test_nightly_retrains_a_model_older_than_max_age_days(github_world, runner_c
         '"kind/pondering" = "question"\n'
     )
     state = tmp_path / "state"
-    assert runner_cli("learn", GH_REPO, "--state-dir", str(state), env=world.env()).returncode == 0
+    done = runner_cli("learn", GH_REPO, "--state-dir", str(state), env=world.env())
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"{GH_REPO}: 15 issues read, 15 with a kind or priority label" in done.stdout.decode()
+    meta = model_store.read_meta(model_store.model_path(state, GH_REPO))
+    assert meta["targets"]["kind"]["trained"] and meta["labelled"] == 15
+    assert json.dumps(meta).find(world.env()["GITHUB_TOKEN"]) == -1
+    for open_issue in repo.get_issues(state="open"):  # the night has nothing else to do
+        open_issue.edit(state="closed")
     fresh = model_store.load(state, GH_REPO)
     model_store.save(
         state, type(fresh)(GH_REPO, fresh.kind, fresh.priority, dict(fresh.meta, trained_at="2020-01-01T00:00:00Z"))
