@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
-from runner.sage.index import tokens
 from runner.sage.localize import BODY_CHARS, Hit, rank
+from runner.sage.tokens import tokens
 
 MAX_RELATED = 8
 MAX_TESTS = 5
