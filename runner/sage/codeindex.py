@@ -45,7 +45,8 @@ DELTA_SHARE = 0.02
 DELTA_MIN = 64
 BM25_K1 = 1.2
 BM25_B = 0.75
-_LINES_MEMO = 32
+LINES_MEMO_CHARS = 8_000_000
+_MEMO = 50_000
 
 
 class CodeIndex:
@@ -63,8 +64,11 @@ class CodeIndex:
         self.file_count = int(meta["files"])
         self.doc_count = int(meta["docs"])
         self.token_count = int(meta["tokens"])
-        self._lines: OrderedDict[int, list[str]] = OrderedDict()
+        self._lines: OrderedDict[int, tuple[list[str], int]] = OrderedDict()
+        self._lines_chars = 0
         self._files: dict[int, tuple[str, str]] | None = None
+        self._df: dict[str, int] = {}
+        self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
 
     def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
@@ -105,17 +109,30 @@ class CodeIndex:
         return rows
 
     def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
-        """{term: files holding it} for the terms any file holds."""
-        wanted = list(dict.fromkeys(terms))
-        found: dict[str, int] = {}
-        for schema in ("main", "base") if self.layered else ("main",):
-            for chunk in _chunks([t for t in wanted if t not in found], 500):
-                marks = ",".join("?" * len(chunk))
-                found.update(self.db.execute(f"SELECT term, df FROM {schema}.terms WHERE term IN ({marks})", chunk))
-        return {t: df for t, df in found.items() if df > 0}
+        """{term: files holding it} for the terms any file holds (remembered per term: the
+        issues of one repository keep using the same words)."""
+        memo = self._df
+        wanted = [t for t in dict.fromkeys(terms) if t not in memo]
+        if wanted:
+            if len(memo) > _MEMO:
+                memo.clear()
+            found: dict[str, int] = {}
+            for schema in ("main", "base") if self.layered else ("main",):
+                for chunk in _chunks([t for t in wanted if t not in found], 500):
+                    marks = ",".join("?" * len(chunk))
+                    found.update(self.db.execute(f"SELECT term, df FROM {schema}.terms WHERE term IN ({marks})", chunk))
+            memo.update((t, found.get(t, 0)) for t in wanted)
+        return {t: memo[t] for t in terms if memo.get(t, 0) > 0}
 
     def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files."""
+        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files.
+
+        Terms in more than half the files are left out when others remain: BM25 gives them no
+        weight (FTS5 floors their negative IDF at 1e-6), yet FTS5 scored every file holding
+        them, which took half a query's time on the small bench repository."""
+        freq = self.doc_freq(terms)
+        terms = [t for t in terms if t in freq]
+        terms = [t for t in terms if freq[t] <= self.doc_count / 2] or terms
         if not terms:
             return []
         query = " OR ".join(f'"{t}"' for t in terms)
@@ -132,12 +149,22 @@ class CodeIndex:
         return found[:limit]
 
     def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
-        """(name, qualified name, file id, line) of every definition of any of `names`."""
-        rows: list[tuple[str, str, int, int]] = []
-        for chunk in _chunks(list(dict.fromkeys(names)), 500):
-            marks = ",".join("?" * len(chunk))
-            rows += self._select(f"SELECT name, qual, file, line FROM {{s}}.defs WHERE name IN ({marks})", chunk, 2)
-        return rows
+        """(name, qualified name, file id, line) of every definition of any of `names` (remembered
+        per name, as `doc_freq` is)."""
+        memo = self._defs
+        wanted = [n for n in dict.fromkeys(names) if n not in memo]
+        if wanted:
+            if len(memo) > _MEMO:
+                memo.clear()
+            found: dict[str, list[tuple[str, str, int, int]]] = {n: [] for n in wanted}
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._select(
+                    f"SELECT name, qual, file, line FROM {{s}}.defs WHERE name IN ({marks})", chunk, 2
+                ):
+                    found[row[0]].append(row)
+            memo.update(found)
+        return [row for n in dict.fromkeys(names) for row in memo[n]]
 
     def file_id(self, path: str) -> int | None:
         rows = self._select("SELECT id FROM {s}.files WHERE path = ?", (raw(path),))
@@ -161,18 +188,21 @@ class CodeIndex:
         return {fid: files[fid] for fid in ids if fid in files}
 
     def lines(self, file_id: int) -> list[str]:
-        """The file's lines (a few recently used files are remembered); [] for one not searched."""
+        """The file's lines; [] for one not searched. Recently used files are remembered, up to
+        `LINES_MEMO_CHARS` of text: a run's issues keep pointing at the same few hundred files."""
         found = self._lines.get(file_id)
-        if found is None:
-            schema = "base" if self.layered and file_id <= self.base_max else "main"
-            row = self.db.execute(f"SELECT text FROM {schema}.files WHERE id = ?", (file_id,)).fetchone()
-            found = zlib.decompress(row[0]).decode("utf-8", "surrogateescape").splitlines() if row and row[0] else []
-            self._lines[file_id] = found
-            if len(self._lines) > _LINES_MEMO:
-                self._lines.popitem(last=False)
-        else:
+        if found is not None:
             self._lines.move_to_end(file_id)
-        return found
+            return found[0]
+        schema = "base" if self.layered and file_id <= self.base_max else "main"
+        row = self.db.execute(f"SELECT text FROM {schema}.files WHERE id = ?", (file_id,)).fetchone()
+        text = zlib.decompress(row[0]).decode("utf-8", "surrogateescape") if row and row[0] else ""
+        lines = text.splitlines()
+        self._lines[file_id] = (lines, len(text))
+        self._lines_chars += len(text)
+        while self._lines_chars > LINES_MEMO_CHARS and len(self._lines) > 1:
+            self._lines_chars -= self._lines.popitem(last=False)[1][1]
+        return lines
 
     def close(self) -> None:
         self.db.close()

@@ -146,7 +146,7 @@ def test_a_delta_past_its_share_is_compacted_into_a_full_index(
 def test_a_delta_scores_its_files_as_fts5_scores_the_base(repo: Path, tmp_path: Path) -> None:
     """`bm25` is FTS5's formula: on a full index it gives FTS5's own scores."""
     index, _ = load_or_build(repo, commit(repo, FILES), tmp_path / "cache")
-    query, weights = ["concat", "dataset", "render", "item"], (4.0, 3.0, 1.0)
+    query, weights = ["attribute", "dataset", "render", "item"], (4.0, 3.0, 1.0)
     stats = (index.doc_count, index.token_count, index.doc_freq(query))
     rows = index.db.execute("SELECT rowid, path, defs, body FROM docs").fetchall()
     ours = {row[0]: codeindex.bm25(row[1:], query, weights, stats) for row in rows}
