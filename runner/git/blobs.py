@@ -70,3 +70,33 @@ def as_text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def diff_tree(repo: Path, old: str, new: str) -> dict[str, str | None]:
+    """{path: its blob id in `new`, or None where `new` has no regular file} for every path that
+    differs between two commits (a rename is a deletion and an addition). One tree walk of the
+    parts that changed: listing a 16,000-file tree with sizes took a second."""
+    proc = git_proc(repo, "diff-tree", "-r", "-z", "--no-renames", "--raw", old, new, "--")
+    if proc.returncode != 0:
+        raise GitError(f"git diff-tree {old} {new} in {repo}: {proc.stderr.decode(errors='replace').strip()}")
+    fields = proc.stdout.split(b"\0")
+    changes: dict[str, str | None] = {}
+    for meta, name in zip(fields[0::2], fields[1::2], strict=False):
+        _, mode, _, sha, status = meta.lstrip(b":").split()
+        regular = mode.startswith(b"100") and status != b"D"
+        changes[name.decode("utf-8", "surrogateescape")] = sha.decode() if regular else None
+    return changes
+
+
+def blob_sizes(repo: Path, shas: list[str]) -> dict[str, int]:
+    """{blob id: size in bytes}, from one `git cat-file --batch-check`."""
+    if not shas:
+        return {}
+    proc = git_proc(repo, "cat-file", "--batch-check", input="".join(f"{sha}\n" for sha in shas).encode())
+    sizes = {}
+    for line in proc.stdout.decode().splitlines():
+        fields = line.split()
+        if len(fields) != 3:
+            raise GitError(f"git cat-file in {repo}: {line}")
+        sizes[fields[0]] = int(fields[2])
+    return sizes

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from runner.git.blobs import diff_tree
 from runner.sage import indexwrite
 from runner.sage.indexwrite import MAX_FILE_BYTES, SCHEMA_VERSION, raw, uri
 from runner.sage.tokens import terms
@@ -278,9 +279,9 @@ def load_or_build(repo: Path, commit: str, cache_dir: Path, keep: int = KEEP_IND
     if previous is None:
         indexwrite.build(repo, commit, path)
     else:
-        base, base_commit, changed, files = previous
-        write = indexwrite.delta if len(changed) <= max(DELTA_MIN, files * DELTA_SHARE) else indexwrite.compact
-        write(repo, base, base_commit, commit, changed, path)
+        base, base_commit, changes, files = previous
+        write = indexwrite.delta if len(changes) <= max(DELTA_MIN, files * DELTA_SHARE) else indexwrite.compact
+        write(repo, base, base_commit, commit, changes, path)
     _prune(cache_dir, path, keep)
     return CodeIndex(path), path
 
@@ -298,7 +299,9 @@ def _full_meta(path: Path) -> dict[str, str] | None:
     return meta if meta.get("kind") == "full" else None
 
 
-def _nearest(repo: Path, commit: str, cache_dir: Path, keep: int) -> tuple[Path, str, set[str], int] | None:
+def _nearest(
+    repo: Path, commit: str, cache_dir: Path, keep: int
+) -> tuple[Path, str, dict[str, str | None], int] | None:
     """The newest full index in `cache_dir` of a commit this repository has, close enough to
     update from: (its file, its commit, the paths changed since, its number of files)."""
     candidates = sorted(cache_dir.glob("codeindex-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -308,9 +311,9 @@ def _nearest(repo: Path, commit: str, cache_dir: Path, keep: int) -> tuple[Path,
         if meta is None:
             continue
         files = int(meta["files"])
-        changed = indexwrite.diff(repo, other, commit)
-        if len(changed) <= max(10, files * MAX_CHANGED_SHARE):
-            return path, other, changed, files
+        changes = diff_tree(repo, other, commit)
+        if len(changes) <= max(10, files * MAX_CHANGED_SHARE):
+            return path, other, changes, files
     return None
 
 

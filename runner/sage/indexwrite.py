@@ -14,10 +14,10 @@ big back into a full file. Every file is written aside and moved in place, never
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import zlib
 from collections import Counter
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from runner.git.blobs import as_text, ls_tree, read_blobs
+from runner.git.blobs import as_text, blob_sizes, ls_tree, read_blobs
 from runner.sage import filekinds
 from runner.sage.symbols import definitions, module_name
 from runner.sage.tokens import terms
@@ -63,48 +63,57 @@ def raw(path: str) -> bytes:
 def build(repo: Path, commit: str, target: Path) -> Path:
     """A fresh full index of `commit`'s tree at `target`."""
     entries = ls_tree(repo, commit)
+    patterns = _attribute_patterns(repo, entries)
     with _writing(target) as db:
-        tokens = _add(db, repo, entries, _attribute_patterns(repo, entries), 1)
+        tokens = _add(db, repo, entries, patterns, 1)
         db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
         db.execute("INSERT INTO terms(term, df) SELECT term, doc FROM vocab")
-        _finish(db, commit, {"kind": "full", "tokens": tokens})
+        _finish(db, commit, {"kind": "full", "tokens": tokens, "attributes": json.dumps(patterns)})
     return target
 
 
-def compact(repo: Path, base: Path, base_commit: str, commit: str, changed: set[str], target: Path) -> Path:
-    """A full index of `commit` at `target`: a copy of `base` (of `base_commit`) with `changed` replaced."""
-    if _attributes_changed(changed):
+def compact(
+    repo: Path, base: Path, base_commit: str, commit: str, changes: dict[str, str | None], target: Path
+) -> Path:
+    """A full index of `commit` at `target`: a copy of `base` (of `base_commit`) with the paths
+    `changes` lists (`runner.git.blobs.diff_tree`) replaced."""
+    if _attributes_changed(changes):
         return build(repo, commit, target)
-    every = ls_tree(repo, commit)
-    entries = [e for e in every if e[0] in changed]
+    entries = _entries(repo, changes)
     with _writing(target, copy_of=base) as db:
         meta = dict(db.execute("SELECT key, value FROM meta"))
-        ids = _ids(db, "main", changed)
+        patterns = [tuple(p) for p in json.loads(meta["attributes"])]
+        ids = _ids(db, "main", changes)
         removed, tokens, _ = _doc_terms(db, "main", ids)
         db.executemany("DELETE FROM docs WHERE rowid = ?", [(i,) for i in ids])
         db.executemany("DELETE FROM defs WHERE file = ?", [(i,) for i in ids])
         db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
         first = (db.execute("SELECT max(id) FROM files").fetchone()[0] or 0) + 1
-        added = _add(db, repo, entries, _attribute_patterns(repo, every) if entries else [], first)
+        added = _add(db, repo, entries, patterns, first)
         new, _, _ = _doc_terms(db, "main", range(first, first + len(entries)))
         _recount(db, set(removed) | set(new))
-        _finish(db, commit, {"kind": "full", "tokens": int(meta["tokens"]) - tokens + added})
+        _finish(
+            db,
+            commit,
+            {"kind": "full", "tokens": int(meta["tokens"]) - tokens + added, "attributes": meta["attributes"]},
+        )
     return target
 
 
-def delta(repo: Path, base: Path, base_commit: str, commit: str, changed: set[str], target: Path) -> Path:
-    """A delta index of `commit` at `target` over the full index `base` (of `base_commit`)."""
-    if _attributes_changed(changed):
+def delta(repo: Path, base: Path, base_commit: str, commit: str, changes: dict[str, str | None], target: Path) -> Path:
+    """A delta index of `commit` at `target` over the full index `base` (of `base_commit`), for the
+    paths `changes` lists; it reads only their blobs, never the whole tree."""
+    if _attributes_changed(changes):
         return build(repo, commit, target)
-    every = ls_tree(repo, commit)
-    entries = [e for e in every if e[0] in changed]
+    entries = _entries(repo, changes)
     with _writing(target, attach=base) as db:
         meta = dict(db.execute("SELECT key, value FROM base.meta"))
+        patterns = [tuple(p) for p in json.loads(meta["attributes"])]
         base_max = db.execute("SELECT max(id) FROM base.files").fetchone()[0] or 0
-        ids = _ids(db, "base", changed)
+        ids = _ids(db, "base", changes)
         db.executemany("INSERT INTO gone(id) VALUES (?)", [(i,) for i in ids])
         removed, removed_tokens, gone_docs = _doc_terms(db, "base", ids)
-        added_tokens = _add(db, repo, entries, _attribute_patterns(repo, every) if entries else [], base_max + 1)
+        added_tokens = _add(db, repo, entries, patterns, base_max + 1)
         added, _, added_docs = _doc_terms(db, "main", range(base_max + 1, base_max + 1 + len(entries)))
         base_df = _base_df(db, list(set(removed) | set(added)))
         db.executemany(
@@ -123,17 +132,25 @@ def delta(repo: Path, base: Path, base_commit: str, commit: str, changed: set[st
                 "files": int(meta["files"]) - len(ids) + len(entries),
                 "docs": int(meta["docs"]) - gone_docs + added_docs,
                 "tokens": int(meta["tokens"]) - removed_tokens + added_tokens,
+                "attributes": meta["attributes"],
             },
         )
     return target
 
 
-def _attributes_changed(changed: set[str]) -> bool:
+def _attributes_changed(changes: dict[str, str | None]) -> bool:
     """A changed .gitattributes can change the kind of any file: that commit is built afresh."""
-    return any(p == ".gitattributes" or p.endswith("/.gitattributes") for p in changed)
+    return any(p == ".gitattributes" or p.endswith("/.gitattributes") for p in changes)
 
 
-def _ids(db: sqlite3.Connection, schema: str, paths: set[str]) -> list[int]:
+def _entries(repo: Path, changes: dict[str, str | None]) -> list[tuple[str, str, int]]:
+    """(path, blob id, size) of the files `changes` adds or changes."""
+    shas = {path: sha for path, sha in sorted(changes.items()) if sha is not None}
+    sizes = blob_sizes(repo, list(dict.fromkeys(shas.values())))
+    return [(path, sha, sizes[sha]) for path, sha in shas.items()]
+
+
+def _ids(db: sqlite3.Connection, schema: str, paths: Iterable[str]) -> list[int]:
     found: list[int] = []
     wanted = [raw(p) for p in paths]
     for start in range(0, len(wanted), 500):
@@ -292,13 +309,3 @@ def _attribute_patterns(repo: Path, entries: list[tuple[str, str, int]]) -> list
     for i, text in _texts(repo, found):
         patterns += filekinds.linguist_patterns(text, entries[i][0].rpartition("/")[0])
     return patterns
-
-
-def diff(repo: Path, old: str, new: str) -> set[str]:
-    """Paths that differ between two commits (a rename is a deletion and an addition)."""
-    out = subprocess.run(
-        ["git", "-C", str(repo), "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new, "--"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return {name.decode("utf-8", "surrogateescape") for name in out.split(b"\0") if name}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.git.blobs import as_text, ls_tree, read_blobs
+from runner.git.blobs import as_text, blob_sizes, diff_tree, ls_tree, read_blobs
 from runner.git.cmd import GitError
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -57,3 +57,19 @@ def test_an_unknown_commit_or_blob_fails_loudly(repo: Path) -> None:
         ls_tree(repo, "0" * 40)
     with pytest.raises(GitError):
         list(read_blobs(repo, [(0, "1" * 40)]))
+
+
+def test_a_diff_lists_changed_added_and_deleted_files_with_their_new_blobs(repo: Path) -> None:
+    old = git(repo, "rev-parse", "HEAD")
+    (repo / "app" / "login.py").write_text("def login(user, password):\n    return user\n")
+    (repo / "app" / "new.py").write_text("x = 1\n")
+    (repo / "latin1.txt").unlink()
+    (repo / "link").unlink()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "change")
+    changes = diff_tree(repo, old, "HEAD")
+    assert changes.keys() == {"app/login.py", "app/new.py", "latin1.txt", "link"}
+    assert changes["latin1.txt"] is None and changes["link"] is None
+    sizes = blob_sizes(repo, [changes["app/login.py"], changes["app/new.py"]])
+    assert sizes == {changes["app/login.py"]: 43, changes["app/new.py"]: 6}
+    assert dict(read_blobs(repo, [(0, changes["app/new.py"])])) == {0: b"x = 1\n"}
