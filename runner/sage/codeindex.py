@@ -48,6 +48,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 LINES_MEMO_CHARS = 8_000_000
 _MEMO = 50_000
+_FIELDS = ("path", "defs", "body")
 
 
 class CodeIndex:
@@ -70,6 +71,8 @@ class CodeIndex:
         self._files: dict[int, tuple[str, str]] | None = None
         self._df: dict[str, int] = {}
         self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
+        self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
+        self._lengths: dict[int, int] | None = None
 
     def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
@@ -143,11 +146,36 @@ class CodeIndex:
         gone = self._gone
         rows = self.db.execute(sql.format(s="base"), (*weights, query, limit + len(gone))).fetchall()
         found = [r for r in rows if r[0] not in gone]
-        docs = self.db.execute("SELECT rowid, path, defs, body FROM main.docs WHERE docs MATCH ?", (query,))
-        stats = (self.doc_count, self.token_count, self.doc_freq(terms))
-        found += [(row[0], bm25(row[1:], terms, weights, stats)) for row in docs]
+        found += self._delta_scores(terms, weights)
         found.sort(key=lambda r: -r[1])
         return found[:limit]
+
+    def _delta_scores(self, terms: list[str], weights: tuple[float, float, float]) -> list[tuple[int, float]]:
+        """`bm25` of the delta's files that hold any of `terms`, from their counts per field."""
+        freqs: dict[int, dict[str, float]] = {}
+        for term in terms:
+            for doc, counts in self._instances(term).items():
+                freqs.setdefault(doc, {})[term] = sum(w * n for w, n in zip(weights, counts, strict=True))
+        if not freqs:
+            return []
+        if self._lengths is None:
+            self._lengths = dict(self.db.execute("SELECT id, tokens FROM main.lengths"))
+        stats = (self.doc_count, self.token_count, self.doc_freq(terms))
+        return [(doc, bm25(freq, self._lengths[doc], terms, stats)) for doc, freq in freqs.items()]
+
+    def _instances(self, term: str) -> dict[int, tuple[int, int, int]]:
+        """{delta file: the term's count in path, defs and body} (remembered per term)."""
+        found = self._tf.get(term)
+        if found is None:
+            if len(self._tf) > _MEMO:
+                self._tf.clear()
+            found = self._tf[term] = {}
+            rows = "SELECT doc, col, count(*) FROM main.instances WHERE term = ? GROUP BY doc, col"
+            for doc, col, count in self.db.execute(rows, (term,)):
+                counts = list(found.get(doc, (0, 0, 0)))
+                counts[_FIELDS.index(col)] = count
+                found[doc] = (counts[0], counts[1], counts[2])
+        return found
 
     def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
         """(name, qualified name, file id, line) of every definition of any of `names` (remembered
@@ -209,26 +237,15 @@ class CodeIndex:
         self.db.close()
 
 
-def bm25(
-    columns: Iterable[str], terms: list[str], weights: tuple[float, ...], stats: tuple[int, int, dict[str, int]]
-) -> float:
-    """FTS5's `bm25()` of one document (its columns' token strings), from the statistics of a whole
-    commit: (documents, tokens, {term: documents holding it}). It scores a delta's files on the
-    same scale as the base's, which FTS5 scores."""
+def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
+    """FTS5's `bm25()` of one document, from its field-weighted count of each term and its length
+    in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
+    holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
     docs, tokens, df = stats
-    wanted = set(terms)
-    freq: dict[str, float] = dict.fromkeys(wanted, 0.0)
-    length = 0
-    for weight, text in zip(weights, columns, strict=True):
-        words = text.split()
-        length += len(words)
-        for word in words:
-            if word in wanted:
-                freq[word] += weight
     norm = BM25_K1 * (1 - BM25_B + BM25_B * length / (tokens / max(docs, 1) or 1.0))
     score = 0.0
     for term in terms:
-        f = freq[term]
+        f = freq.get(term, 0.0)
         if f:
             hits = df.get(term, 0)
             idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)

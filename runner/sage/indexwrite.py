@@ -45,7 +45,9 @@ CREATE INDEX defs_file ON defs(file);
 CREATE VIRTUAL TABLE docs USING fts5(path, defs, body, tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
 CREATE VIRTUAL TABLE vocab USING fts5vocab(docs, 'row');
 CREATE TABLE terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE instances USING fts5vocab(docs, 'instance');
 CREATE TABLE gone(id INTEGER PRIMARY KEY);
+CREATE TABLE lengths(id INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);
 """
 
 
@@ -88,6 +90,7 @@ def compact(
         db.executemany("DELETE FROM docs WHERE rowid = ?", [(i,) for i in ids])
         db.executemany("DELETE FROM defs WHERE file = ?", [(i,) for i in ids])
         db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
+        db.executemany("DELETE FROM lengths WHERE id = ?", [(i,) for i in ids])
         first = (db.execute("SELECT max(id) FROM files").fetchone()[0] or 0) + 1
         added = _add(db, repo, entries, patterns, first)
         new, _, _ = _doc_terms(db, "main", range(first, first + len(entries)))
@@ -242,7 +245,10 @@ def _add(
     }
     texts = _texts(repo, [(i, sha) for i, (_, sha, size) in enumerate(entries) if size <= MAX_FILE_BYTES])
     pending = next(texts, None)
-    files, docs, defs = [], [], []
+    files: list[tuple] = []
+    docs: list[tuple] = []
+    defs: list[tuple] = []
+    lengths: list[tuple[int, int]] = []
     tokens = 0
     for i, (path, sha, _) in enumerate(entries):
         fid = first_id + i
@@ -257,11 +263,12 @@ def _add(
         found = definitions(path, text)
         defs += [(name, qual, fid, line) for name, qual, line in found]
         words = (_path_terms(path), terms(" ".join(n for n, _, _ in found)), terms(text))
-        tokens += sum(map(len, words))
+        lengths.append((fid, sum(map(len, words))))
+        tokens += lengths[-1][1]
         docs.append((fid, *(" ".join(w) for w in words)))
         if len(docs) >= _BATCH:
-            _flush(db, files, docs, defs)
-    _flush(db, files, docs, defs)
+            _flush(db, files, docs, defs, lengths)
+    _flush(db, files, docs, defs, lengths)
     return tokens
 
 
@@ -272,13 +279,14 @@ def _texts(repo: Path, wanted: list[tuple[int, str]]) -> Iterator[tuple[int, str
             yield i, text
 
 
-def _flush(db: sqlite3.Connection, files: list, docs: list, defs: list) -> None:
+def _flush(db: sqlite3.Connection, *batches: list) -> None:
+    files, docs, defs, lengths = batches
     db.executemany("INSERT INTO files(id, path, name, sha, kind, module, text) VALUES (?, ?, ?, ?, ?, ?, ?)", files)
     db.executemany("INSERT INTO docs(rowid, path, defs, body) VALUES (?, ?, ?, ?)", docs)
     db.executemany("INSERT INTO defs(name, qual, file, line) VALUES (?, ?, ?, ?)", defs)
-    files.clear()
-    docs.clear()
-    defs.clear()
+    db.executemany("INSERT INTO lengths(id, tokens) VALUES (?, ?)", lengths)
+    for batch in batches:
+        batch.clear()
 
 
 def _path_terms(path: str) -> list[str]:

@@ -117,7 +117,14 @@ def test_a_few_changed_files_make_a_delta_over_the_previous_index(repo: Path, tm
     updated, path = load_or_build(repo, second, cache)
     assert updated.layered and updated.base_path == base and codeindex.index_files(path) == [path, base]
     assert sorted(r[0] for r in updated.db.execute("SELECT path FROM main.files")) == [b"pkg/extra.py", b"pkg/io.py"]
-    same_as_fresh(updated, CodeIndex(indexwrite.build(repo, second, tmp_path / "fresh.sqlite")))
+    fresh = CodeIndex(indexwrite.build(repo, second, tmp_path / "fresh.sqlite"))
+    same_as_fresh(updated, fresh)
+    query = ["save_dataset", "concat_more", "path", "item"]
+    scores = [
+        {index.info([f])[f][0]: s for f, s in index.search(query, (4.0, 3.0, 1.0), 10)} for index in (updated, fresh)
+    ]
+    assert scores[0].keys() == scores[1].keys() and scores[0]["pkg/io.py"] == pytest.approx(scores[1]["pkg/io.py"])
+    assert scores[0]["pkg/extra.py"] == pytest.approx(scores[1]["pkg/extra.py"])
 
 
 def test_a_delta_is_taken_from_the_full_index_not_from_another_delta(repo: Path, tmp_path: Path) -> None:
@@ -148,8 +155,11 @@ def test_a_delta_scores_its_files_as_fts5_scores_the_base(repo: Path, tmp_path: 
     index, _ = load_or_build(repo, commit(repo, FILES), tmp_path / "cache")
     query, weights = ["attribute", "dataset", "render", "item"], (4.0, 3.0, 1.0)
     stats = (index.doc_count, index.token_count, index.doc_freq(query))
-    rows = index.db.execute("SELECT rowid, path, defs, body FROM docs").fetchall()
-    ours = {row[0]: codeindex.bm25(row[1:], query, weights, stats) for row in rows}
+    ours = {}
+    for fid, *fields in index.db.execute("SELECT rowid, path, defs, body FROM docs"):
+        words = [text.split() for text in fields]
+        freq = {t: sum(w * field.count(t) for w, field in zip(weights, words, strict=True)) for t in query}
+        ours[fid] = codeindex.bm25(freq, sum(map(len, words)), query, stats)
     fts5 = dict(index.search(query, weights, 100))
     assert fts5 and fts5.keys() == {fid for fid, score in ours.items() if score > 0}
     assert all(ours[fid] == pytest.approx(score, rel=1e-9) for fid, score in fts5.items())
