@@ -131,8 +131,11 @@ class UssSampler(threading.Thread):
 def dry_run(ctx: Context, issues_path: Path, repo: Path, name: str, seed_index: Path | None) -> dict[str, Any]:
     work = ctx.path(name)
     if seed_index is not None:
+        from runner.sage import codeindex
+
         (work / "state" / "cache").mkdir(parents=True)
-        shutil.copyfile(seed_index, work / "state" / "cache" / seed_index.name)
+        for path in codeindex.index_files(seed_index):
+            shutil.copy2(path, work / "state" / "cache" / path.name)
     samplers: list[UssSampler] = []
 
     def watch(pid: int, _watcher: object) -> None:
@@ -174,7 +177,11 @@ def run(ctx: Context) -> dict[str, Any]:
     work = ctx.path("bigrepo")
     started = time.perf_counter()
     repo, shape = make_big_repo(work / "repo", size["copies"], size["max_files"])
-    result: dict[str, Any] = {"repository": shape, "make_repo_s": round(time.perf_counter() - started, 1)}
+    result: dict[str, Any] = {
+        "repository": shape,
+        "issues": size["issues"],
+        "make_repo_s": round(time.perf_counter() - started, 1),
+    }
     cache = work / "cache"
     head = git(repo, "rev-parse", "HEAD")
     began = time.perf_counter()
@@ -187,6 +194,8 @@ def run(ctx: Context) -> dict[str, Any]:
     began = time.perf_counter()
     index, path = codeindex.load_or_build(repo, git(repo, "rev-parse", "HEAD"), cache)
     result["incremental_10_files_s"] = round(time.perf_counter() - began, 2)
+    result["incremental_kind"] = "delta" if index.layered else "full"
+    result["incremental_bytes"] = path.stat().st_size
     index.close()
     issues_path = work / "issues.jsonl"
     issues_path.write_text("".join(json.dumps(i) + "\n" for i in issues_about(repo, size["issues"])))

@@ -292,19 +292,35 @@ def load_or_build(repo: Path, commit: str, cache_dir: Path, keep: int = KEEP_IND
             return CodeIndex(path), path
         except ValueError:
             path.unlink(missing_ok=True)
-    previous = _nearest(repo, commit, cache_dir, keep)
-    if previous is None:
+    nearest = _nearest(repo, commit, cache_dir, keep)
+    if nearest is None:
         indexwrite.build(repo, commit, path)
     else:
-        base, base_commit, changes, files = previous
-        write = indexwrite.delta if len(changes) <= max(DELTA_MIN, files * DELTA_SHARE) else indexwrite.compact
-        write(repo, base, base_commit, commit, changes, path)
+        _update(repo, commit, path, *nearest)
     _prune(cache_dir, path, keep)
     return CodeIndex(path), path
 
 
-def _full_meta(path: Path) -> dict[str, str] | None:
-    """The meta of a full index file; None for a delta or a file that is not a current index."""
+def _update(
+    repo: Path, commit: str, path: Path, index: Path, meta: dict[str, str], changes: dict[str, str | None]
+) -> None:
+    """`path` from the index `index` (of meta `meta`), `changes` after its commit: a delta while
+    the delta stays small (a file holds a row, a base file it hides another), else compacted."""
+    files = int(meta["files"])
+    layered = meta.get("kind") == "delta"
+    rows = int(meta["rows"]) if layered else 0
+    base = index.parent / meta["base"] if layered else index
+    if rows + 2 * len(changes) <= max(DELTA_MIN, files * DELTA_SHARE):
+        indexwrite.delta(repo, base, commit, changes, path, previous=index if layered else None)
+    elif not layered:
+        indexwrite.compact(repo, base, meta["commit"], commit, changes, path)
+    else:
+        since_base = diff_tree(repo, meta["base_commit"], commit)
+        indexwrite.compact(repo, base, meta["base_commit"], commit, since_base, path)
+
+
+def _meta_of(path: Path) -> dict[str, str] | None:
+    """The meta of an index file that can be updated from (a delta's base still there); None otherwise."""
     try:
         db = sqlite3.connect(uri(path, mode="ro", immutable="1"), uri=True)
         try:
@@ -313,24 +329,25 @@ def _full_meta(path: Path) -> dict[str, str] | None:
             db.close()
     except (sqlite3.DatabaseError, ValueError):
         return None
-    return meta if meta.get("kind") == "full" else None
+    if meta.get("kind") == "delta" and not (path.parent / meta["base"]).is_file():
+        return None
+    return meta
 
 
 def _nearest(
     repo: Path, commit: str, cache_dir: Path, keep: int
-) -> tuple[Path, str, dict[str, str | None], int] | None:
-    """The newest full index in `cache_dir` of a commit this repository has, close enough to
-    update from: (its file, its commit, the paths changed since, its number of files)."""
+) -> tuple[Path, dict[str, str], dict[str, str | None]] | None:
+    """The newest index in `cache_dir` of a commit this repository has, close enough to update
+    from: (its file, its meta, the paths changed since its commit)."""
     candidates = sorted(cache_dir.glob("codeindex-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in candidates[:keep]:
         other = path.stem.removeprefix("codeindex-")
-        meta = _full_meta(path) if _is_sha(other) and _has_commit(repo, other) else None
+        meta = _meta_of(path) if _is_sha(other) and _has_commit(repo, other) else None
         if meta is None:
             continue
-        files = int(meta["files"])
         changes = diff_tree(repo, other, commit)
-        if len(changes) <= max(10, files * MAX_CHANGED_SHARE):
-            return path, other, changes, files
+        if len(changes) <= max(10, int(meta["files"]) * MAX_CHANGED_SHARE):
+            return path, meta, changes
     return None
 
 

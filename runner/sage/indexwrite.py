@@ -103,39 +103,57 @@ def compact(
     return target
 
 
-def delta(repo: Path, base: Path, base_commit: str, commit: str, changes: dict[str, str | None], target: Path) -> Path:
-    """A delta index of `commit` at `target` over the full index `base` (of `base_commit`), for the
-    paths `changes` lists; it reads only their blobs, never the whole tree."""
+def delta(
+    repo: Path,
+    base: Path,
+    commit: str,
+    changes: dict[str, str | None],
+    target: Path,
+    previous: Path | None = None,
+) -> Path:
+    """A delta index of `commit` at `target` over the full index `base`: a copy of `previous` (an
+    earlier delta over `base`) or an empty one, with the paths `changes` lists (since `previous`'s
+    commit, or the base's) replaced. It reads only their blobs, never the whole tree, and a
+    night's update costs what changed that night, not all that changed since the base."""
     if _attributes_changed(changes):
         return build(repo, commit, target)
     entries = _entries(repo, changes)
-    with _writing(target, attach=base) as db:
-        meta = dict(db.execute("SELECT key, value FROM base.meta"))
+    with _writing(target, copy_of=previous, attach=base) as db:
+        meta = dict(db.execute(f"SELECT key, value FROM {'main' if previous else 'base'}.meta"))
+        if previous is None:
+            meta["base_max"] = db.execute("SELECT max(id) FROM base.files").fetchone()[0] or 0
+        base_max, gone = int(meta["base_max"]), {r[0] for r in db.execute("SELECT id FROM gone")}
+        own, hidden = _ids(db, "main", changes), [i for i in _ids(db, "base", changes) if i not in gone]
+        removed, removed_tokens, removed_docs = _doc_terms(db, "main", own)
+        from_base = _doc_terms(db, "base", hidden)
+        removed.update(from_base[0])
+        first = max(base_max, db.execute("SELECT max(id) FROM main.files").fetchone()[0] or 0) + 1
+        for table, key in (("docs", "rowid"), ("defs", "file"), ("files", "id"), ("lengths", "id")):
+            db.executemany(f"DELETE FROM main.{table} WHERE {key} = ?", [(i,) for i in own])
+        db.executemany("INSERT INTO gone(id) VALUES (?)", [(i,) for i in hidden])
         patterns = [tuple(p) for p in json.loads(meta["attributes"])]
-        base_max = db.execute("SELECT max(id) FROM base.files").fetchone()[0] or 0
-        ids = _ids(db, "base", changes)
-        db.executemany("INSERT INTO gone(id) VALUES (?)", [(i,) for i in ids])
-        removed, removed_tokens, gone_docs = _doc_terms(db, "base", ids)
-        added_tokens = _add(db, repo, entries, patterns, base_max + 1)
-        added, _, added_docs = _doc_terms(db, "main", range(base_max + 1, base_max + 1 + len(entries)))
-        base_df = _base_df(db, list(set(removed) | set(added)))
+        added_tokens = _add(db, repo, entries, patterns, first)
+        added, _, added_docs = _doc_terms(db, "main", range(first, first + len(entries)))
+        touched = list(set(removed) | set(added))
+        current = {**_df(db, "base", touched), **_df(db, "main", touched)}
         db.executemany(
-            "INSERT INTO terms(term, df) VALUES (?, ?)",
-            [(t, base_df.get(t, 0) - removed[t] + added[t]) for t in set(removed) | set(added)],
+            "INSERT OR REPLACE INTO main.terms(term, df) VALUES (?, ?)",
+            [(t, current.get(t, 0) - removed[t] + added[t]) for t in touched],
         )
         db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+        rows = db.execute("SELECT (SELECT count(*) FROM main.files) + (SELECT count(*) FROM gone)").fetchone()[0]
         _finish(
             db,
             commit,
             {
+                **{k: meta[k] for k in ("attributes", "base_max")},
                 "kind": "delta",
                 "base": base.name,
-                "base_commit": base_commit,
-                "base_max": base_max,
-                "files": int(meta["files"]) - len(ids) + len(entries),
-                "docs": int(meta["docs"]) - gone_docs + added_docs,
-                "tokens": int(meta["tokens"]) - removed_tokens + added_tokens,
-                "attributes": meta["attributes"],
+                "base_commit": meta["base_commit"] if previous else meta["commit"],
+                "rows": rows,
+                "files": int(meta["files"]) - len(own) - len(hidden) + len(entries),
+                "docs": int(meta["docs"]) - removed_docs - from_base[2] + added_docs,
+                "tokens": int(meta["tokens"]) - removed_tokens - from_base[1] + added_tokens,
             },
         )
     return target
@@ -177,12 +195,12 @@ def _doc_terms(db: sqlite3.Connection, schema: str, ids: Iterable[int]) -> tuple
     return counts, tokens, docs
 
 
-def _base_df(db: sqlite3.Connection, words: list[str]) -> dict[str, int]:
+def _df(db: sqlite3.Connection, schema: str, words: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(words), 500):
         chunk = words[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        found.update(db.execute(f"SELECT term, df FROM base.terms WHERE term IN ({marks})", chunk))
+        found.update(db.execute(f"SELECT term, df FROM {schema}.terms WHERE term IN ({marks})", chunk))
     return found
 
 

@@ -127,14 +127,20 @@ def test_a_few_changed_files_make_a_delta_over_the_previous_index(repo: Path, tm
     assert scores[0]["pkg/extra.py"] == pytest.approx(scores[1]["pkg/extra.py"])
 
 
-def test_a_delta_is_taken_from_the_full_index_not_from_another_delta(repo: Path, tmp_path: Path) -> None:
-    first, _, third = commit(repo, FILES), commit(repo, {"pkg/io.py": "x = 1\n"}), commit(repo, CHANGES)
+def test_a_delta_is_updated_from_the_previous_delta_over_the_same_base(repo: Path, tmp_path: Path) -> None:
+    heads = [
+        commit(repo, FILES),
+        commit(repo, {"pkg/io.py": "x = 1\n", "CHANGES.rst": "more\n", "pkg/gone.py": "def gone():\n    pass\n"}),
+        commit(repo, {**CHANGES, "pkg/gone.py": None}),
+    ]
     cache = tmp_path / "cache"
-    load_or_build(repo, first, cache)
-    load_or_build(repo, git(repo, "rev-parse", "HEAD~1"), cache)
-    updated, _ = load_or_build(repo, third, cache)
-    assert updated.base_path == codeindex.index_file(cache, first)
-    same_as_fresh(updated, CodeIndex(indexwrite.build(repo, third, tmp_path / "fresh.sqlite")))
+    for head in heads:
+        updated, _ = load_or_build(repo, head, cache)
+    assert updated.base_path == codeindex.index_file(cache, heads[0])
+    assert updated.file_id("pkg/gone.py") is None and updated.defined(["gone"]) == []
+    ids = sorted(r[0] for r in updated.db.execute("SELECT id FROM main.files"))
+    assert ids == [len(FILES) + 4, len(FILES) + 5]  # numbered after the previous delta's three files
+    same_as_fresh(updated, CodeIndex(indexwrite.build(repo, heads[2], tmp_path / "fresh.sqlite")))
 
 
 def test_a_delta_past_its_share_is_compacted_into_a_full_index(
