@@ -74,16 +74,20 @@ def rank(title: str, body: str, index: CodeIndex, limit: int, tests_limit: int) 
     _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS]), index)
     _mention_scores(scores, text, index)
     info = index.info(scores)
-    hits = sorted(
+    ranked = sorted(
         (
-            Hit(fid, *info[fid], score * _factor(*info[fid]), symbols.get(fid, {}))
+            (score * _factor(*info[fid]), info[fid][0], fid)
             for fid, score in scores.items()
             if score > 0 and fid in info
         ),
-        key=lambda h: (-h.score, h.path),
+        key=lambda h: (-h[0], h[1]),
     )
-    sources = [h for h in hits if h.kind != "test"][:limit]
-    tests = [h for h in hits if h.kind == "test"][:tests_limit]
+    sources: list[Hit] = []
+    tests: list[Hit] = []
+    for score, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
+        kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
+        if len(kept) < cap:
+            kept.append(Hit(fid, *info[fid], score, symbols.get(fid, {})))
     return Ranking(sources, tests, tuple(query[:12]))
 
 
