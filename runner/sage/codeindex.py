@@ -85,6 +85,8 @@ class CodeIndex:
         self.base_path: Path | None = None
         self._gone: frozenset[int] = frozenset()
         if self.layered:
+            if Path(meta["base"]).name != meta["base"]:
+                raise ValueError(f"its base {meta['base']!r} is not a file name")
             base = self.base_path = self.path.parent / meta["base"]
             if not base.is_file():
                 raise ValueError(f"its base {base.name} is missing")
