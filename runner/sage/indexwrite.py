@@ -122,7 +122,7 @@ def delta(
         meta = dict(db.execute(f"SELECT key, value FROM {'main' if previous else 'base'}.meta"))
         if previous is None:
             meta["base_max"] = db.execute("SELECT max(id) FROM base.files").fetchone()[0] or 0
-        base_max, gone = int(meta["base_max"]), {r[0] for r in db.execute("SELECT id FROM gone")}
+        base_max, gone = int(meta["base_max"]), {r[0] for r in db.execute("SELECT id FROM main.gone")}
         own, hidden = _ids(db, "main", changes), [i for i in _ids(db, "base", changes) if i not in gone]
         removed, removed_tokens, removed_docs = _doc_terms(db, "main", own)
         from_base = _doc_terms(db, "base", hidden)
@@ -130,7 +130,7 @@ def delta(
         first = max(base_max, db.execute("SELECT max(id) FROM main.files").fetchone()[0] or 0) + 1
         for table, key in (("docs", "rowid"), ("defs", "file"), ("files", "id"), ("lengths", "id")):
             db.executemany(f"DELETE FROM main.{table} WHERE {key} = ?", [(i,) for i in own])
-        db.executemany("INSERT INTO gone(id) VALUES (?)", [(i,) for i in hidden])
+        db.executemany("INSERT INTO main.gone(id) VALUES (?)", [(i,) for i in hidden])
         patterns = [tuple(p) for p in json.loads(meta["attributes"])]
         added_tokens = _add(db, repo, entries, patterns, first)
         added, _, added_docs = _doc_terms(db, "main", range(first, first + len(entries)))
