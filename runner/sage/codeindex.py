@@ -41,6 +41,7 @@ from runner.sage.tokens import terms
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "bm25", "index_files", "load", "load_or_build", "terms"]
 
 KEEP_INDEXES = 6
+NEAREST = 6
 MAX_CHANGED_SHARE = 0.5
 DELTA_SHARE = 0.02
 DELTA_MIN = 64
@@ -294,31 +295,35 @@ def load_or_build(repo: Path, commit: str, cache_dir: Path, keep: int = KEEP_IND
             return CodeIndex(path), path
         except ValueError:
             path.unlink(missing_ok=True)
-    nearest = _nearest(repo, commit, cache_dir, keep)
-    if nearest is None:
-        indexwrite.build(repo, commit, path)
-    else:
-        _update(repo, commit, path, *nearest)
+    _update(repo, commit, path, _nearest(repo, commit, cache_dir, keep))
     _prune(cache_dir, path, keep)
     return CodeIndex(path), path
 
 
 def _update(
-    repo: Path, commit: str, path: Path, index: Path, meta: dict[str, str], changes: dict[str, str | None]
+    repo: Path, commit: str, path: Path, found: list[tuple[Path, dict[str, str], dict[str, str | None]]]
 ) -> None:
-    """`path` from the index `index` (of meta `meta`), `changes` after its commit: a delta while
-    the delta stays small (a file holds a row, a base file it hides another), else compacted."""
-    files = int(meta["files"])
-    layered = meta.get("kind") == "delta"
-    rows = int(meta["rows"]) if layered else 0
-    base = index.parent / meta["base"] if layered else index
-    if rows + 2 * len(changes) <= max(DELTA_MIN, files * DELTA_SHARE):
-        indexwrite.delta(repo, base, commit, changes, path, previous=index if layered else None)
-    elif not layered:
-        indexwrite.compact(repo, base, meta["commit"], commit, changes, path)
-    else:
+    """`path` as a delta from the newest of the indexes `found` that can take one (a changed file
+    holds a row, a base file it hides another); else a copy of the full index (or a delta's
+    base) with the fewest changes, compacted; else a fresh build."""
+    for index, meta, changes in found:
+        layered = meta.get("kind") == "delta"
+        rows = int(meta["rows"]) if layered else 0
+        if rows + 2 * len(changes) <= max(DELTA_MIN, int(meta["files"]) * DELTA_SHARE):
+            base = index.parent / meta["base"] if layered else index
+            indexwrite.delta(repo, base, commit, changes, path, previous=index if layered else None)
+            return
+    full = [(index, meta["commit"], changes) for index, meta, changes in found if meta.get("kind") != "delta"]
+    if not full and found:
+        index, meta, _ = found[0]
         since_base = diff_tree(repo, meta["base_commit"], commit)
-        indexwrite.compact(repo, base, meta["base_commit"], commit, since_base, path)
+        if len(since_base) <= max(10, int(meta["files"]) * MAX_CHANGED_SHARE):
+            full = [(index.parent / meta["base"], meta["base_commit"], since_base)]
+    if full:
+        base, base_commit, changes = min(full, key=lambda f: len(f[2]))
+        indexwrite.compact(repo, base, base_commit, commit, changes, path)
+    else:
+        indexwrite.build(repo, commit, path)
 
 
 def _meta_of(path: Path) -> dict[str, str] | None:
@@ -338,10 +343,11 @@ def _meta_of(path: Path) -> dict[str, str] | None:
 
 def _nearest(
     repo: Path, commit: str, cache_dir: Path, keep: int
-) -> tuple[Path, dict[str, str], dict[str, str | None]] | None:
-    """The newest index in `cache_dir` of a commit this repository has, close enough to update
-    from: (its file, its meta, the paths changed since its commit)."""
+) -> list[tuple[Path, dict[str, str], dict[str, str | None]]]:
+    """Up to `NEAREST` of the newest indexes in `cache_dir` of commits this repository has, close
+    enough to update from: (file, meta, the paths changed since its commit), newest first."""
     candidates = sorted(cache_dir.glob("codeindex-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found: list[tuple[Path, dict[str, str], dict[str, str | None]]] = []
     for path in candidates[:keep]:
         other = path.stem.removeprefix("codeindex-")
         meta = _meta_of(path) if _is_sha(other) and _has_commit(repo, other) else None
@@ -349,8 +355,10 @@ def _nearest(
             continue
         changes = diff_tree(repo, other, commit)
         if len(changes) <= max(10, int(meta["files"]) * MAX_CHANGED_SHARE):
-            return path, meta, changes
-    return None
+            found.append((path, meta, changes))
+            if len(found) >= NEAREST:
+                break
+    return found
 
 
 def _prune(cache_dir: Path, current: Path, keep: int) -> None:
