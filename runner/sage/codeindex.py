@@ -72,6 +72,7 @@ class CodeIndex:
         self._files: dict[int, tuple[str, str]] | None = None
         self._df: dict[str, int] = {}
         self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
+        self._defs_rows = 0
         self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
         self._lengths: dict[int, int] | None = None
 
@@ -119,10 +120,10 @@ class CodeIndex:
         """{term: files holding it} for the terms any file holds (remembered per term: the
         issues of one repository keep using the same words)."""
         memo = self._df
+        if len(memo) > _MEMO:
+            memo.clear()
         wanted = [t for t in dict.fromkeys(terms) if t not in memo]
         if wanted:
-            if len(memo) > _MEMO:
-                memo.clear()
             found: dict[str, int] = {}
             for schema in ("main", "base") if self.layered else ("main",):
                 for chunk in _chunks([t for t in wanted if t not in found], 500):
@@ -184,10 +185,11 @@ class CodeIndex:
         """(name, qualified name, file id, line) of every definition of any of `names` (remembered
         per name, as `doc_freq` is)."""
         memo = self._defs
+        if len(memo) > _MEMO or self._defs_rows > _MEMO * 10:
+            memo.clear()
+            self._defs_rows = 0
         wanted = [n for n in dict.fromkeys(names) if n not in memo]
         if wanted:
-            if len(memo) > _MEMO:
-                memo.clear()
             found: dict[str, list[tuple[str, str, int, int]]] = {n: [] for n in wanted}
             for chunk in _chunks(wanted, 500):
                 marks = ",".join("?" * len(chunk))
@@ -195,6 +197,7 @@ class CodeIndex:
                     f"SELECT name, qual, file, line FROM {{s}}.defs WHERE name IN ({marks})", chunk, 2
                 ):
                     found[row[0]].append(row)
+                    self._defs_rows += 1
             memo.update(found)
         return [row for n in dict.fromkeys(names) for row in memo[n]]
 

@@ -207,3 +207,19 @@ def test_only_the_newest_index_files_are_kept_with_the_base_a_kept_delta_needs(r
     kept = sorted(p.name for p in cache.glob("codeindex-*"))
     assert kept == sorted(f"codeindex-{h}.sqlite" for h in [heads[0], *heads[2:]])
     assert load_or_build(repo, heads[3], cache)[0].file_id("pkg/n.py") is not None
+
+
+def test_lookups_stay_right_when_the_memos_are_emptied(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, _ = load_or_build(repo, commit(repo, FILES), tmp_path / "cache")
+    monkeypatch.setattr(codeindex, "_MEMO", 0)
+    for _ in range(3):
+        index.doc_freq(["concat"])
+        index.defined(["concat"])
+        assert index.doc_freq(["concat", "dataset", "render"]) == {"concat": 4, "dataset": 2, "render": 1}
+        assert {q for _, q, _, _ in index.defined(["concat", "to_dict", "open_dataset"])} == {
+            "concat",
+            "Dataset.to_dict",
+            "open_dataset",
+        }
