@@ -223,7 +223,8 @@ def _bigrepo(d: dict[str, Any], _r) -> list[str]:
         f"{shape['files']:,} files, {shape['bytes'] / MB:,.0f} MB ({shape['copies']} copies of Python's standard "
         f"library). Code index: first build {fmt(d['index_build_s'])} s ({fmt(d['index_bytes'] / MB)} MB on "
         f"disk, {fmt(d['index_searched'])} files searched of {fmt(d['index_files'])}); update after 10 changed "
-        f"files {fmt(d['incremental_10_files_s'])} s.",
+        f"files {fmt(d['incremental_10_files_s'])} s (a {d.get('incremental_kind', 'full')} index, "
+        f"{fmt(d.get('incremental_bytes', 0) / MB)} MB); {fmt(d.get('issues'))} issues a run.",
         "",
         *table(["repository", "issues/s", "master USS MB", "largest sage USS MB", "wall s"], rows),
         "",

@@ -3,10 +3,13 @@
     Python's standard library (its .py files), copied under `copies` directory names
     ──> one commit: full: 9 copies, about 16,000 files and 280 MB; quick: a slice
     ──> index build (first, in a fresh cache), then 10 files changed ──> incremental update
-    ──> `runner process --dry-run` on 2,000 issues naming the library's functions
+    ──> `runner process --dry-run` on 1,000 issues naming the library's functions
         (quick: 200), the index pre-built in the state directory as a nightly run finds it:
         issues/s, per-sage USS and the master's (psutil, sampled every 0.5 s)
     ──> the same run on the small bench repository, for the throughput comparison (full mode)
+
+1,000 issues, not the 2,000 of the issue that asked for this scenario: the first build
+(140 s or more on 2 cores) already takes a quarter of `make bench`'s ten minutes.
 
 USS (unique set size) is what a process would give back if it ended: pages of the shared
 index file that sit in the page cache are not in it, which is the point of sharing them.
@@ -32,7 +35,7 @@ MB = 1024 * 1024
 
 
 def sizes(quick: bool) -> dict[str, int]:
-    return {"copies": 1, "max_files": 400, "issues": 200} if quick else {"copies": 9, "max_files": 0, "issues": 2000}
+    return {"copies": 1, "max_files": 400, "issues": 200} if quick else {"copies": 9, "max_files": 0, "issues": 1000}
 
 
 def stdlib_files(max_files: int) -> list[Path]:
@@ -131,8 +134,11 @@ class UssSampler(threading.Thread):
 def dry_run(ctx: Context, issues_path: Path, repo: Path, name: str, seed_index: Path | None) -> dict[str, Any]:
     work = ctx.path(name)
     if seed_index is not None:
+        from runner.sage import codeindex
+
         (work / "state" / "cache").mkdir(parents=True)
-        shutil.copyfile(seed_index, work / "state" / "cache" / seed_index.name)
+        for path in codeindex.index_files(seed_index):
+            shutil.copy2(path, work / "state" / "cache" / path.name)
     samplers: list[UssSampler] = []
 
     def watch(pid: int, _watcher: object) -> None:
@@ -174,7 +180,11 @@ def run(ctx: Context) -> dict[str, Any]:
     work = ctx.path("bigrepo")
     started = time.perf_counter()
     repo, shape = make_big_repo(work / "repo", size["copies"], size["max_files"])
-    result: dict[str, Any] = {"repository": shape, "make_repo_s": round(time.perf_counter() - started, 1)}
+    result: dict[str, Any] = {
+        "repository": shape,
+        "issues": size["issues"],
+        "make_repo_s": round(time.perf_counter() - started, 1),
+    }
     cache = work / "cache"
     head = git(repo, "rev-parse", "HEAD")
     began = time.perf_counter()
@@ -187,6 +197,8 @@ def run(ctx: Context) -> dict[str, Any]:
     began = time.perf_counter()
     index, path = codeindex.load_or_build(repo, git(repo, "rev-parse", "HEAD"), cache)
     result["incremental_10_files_s"] = round(time.perf_counter() - began, 2)
+    result["incremental_kind"] = "delta" if index.layered else "full"
+    result["incremental_bytes"] = path.stat().st_size
     index.close()
     issues_path = work / "issues.jsonl"
     issues_path.write_text("".join(json.dumps(i) + "\n" for i in issues_about(repo, size["issues"])))

@@ -36,6 +36,7 @@ from runner.core.secrets import drop_token_env
 from runner.dask import git as worker_git
 from runner.dask.git import WorkerGitSettings
 from runner.pool.errors import PoolError
+from runner.sage import codeindex
 from runner.sage import worker as sage
 
 log = logging.getLogger("runner.dask")
@@ -78,7 +79,7 @@ class SagePayload:
     """What a worker needs to build the sage state, as bytes: no shared files."""
 
     token: str
-    indexes: Mapping[str, bytes]
+    indexes: Mapping[str, dict[str, bytes]]
     templates: Mapping[str, bytes] | None
     branch_prefix: str
     plan_dir: str
@@ -97,7 +98,10 @@ class SagePayload:
         host clones (config refuses a fixer command with an external cluster otherwise).
         `ignore_sigint` is for a LocalCluster: Ctrl-C reaches the whole process group, and
         the master, not its workers, decides how the run stops (as SagePool's sages do)."""
-        indexes = {key: Path(path).read_bytes() for key, path in setup.index_paths.items()}
+        indexes = {
+            key: {p.name: p.read_bytes() for p in codeindex.index_files(Path(path))}
+            for key, path in setup.index_paths.items()
+        }
         templates = read_tree(Path(setup.templates_dir)) if setup.templates_dir else None
         return cls(
             token,
@@ -113,12 +117,16 @@ class SagePayload:
         )
 
     def materialize(self, directory: Path) -> sage.SageSetup:
-        """Write the indexes and templates under `directory`; the setup that points there."""
+        """Write the indexes and templates under `directory`; the setup that points there. An
+        index's files keep their names in a folder of their own: a delta finds its base by name."""
         directory.mkdir(parents=True, exist_ok=True)
         paths = {}
-        for n, (key, data) in enumerate(sorted(self.indexes.items())):
-            paths[key] = str(directory / f"index-{n}.sqlite")
-            Path(paths[key]).write_bytes(data)
+        for n, (key, files) in enumerate(sorted(self.indexes.items())):
+            folder = directory / f"index-{n}"
+            folder.mkdir(exist_ok=True)
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+            paths[key] = str(folder / next(iter(files)))
         templates_dir = None
         if self.templates is not None:
             templates_dir = directory / "templates"

@@ -1,7 +1,8 @@
 """What a sage (a worker process) does with one issue; imported by the fork server and by Dask
 workers, so nothing here imports the master, the terminal UI or GitHub.
 
-    Task ──> worker.work ──> analysis (index: related files, matching lines, risk)
+    Task ──> worker.work ──> analysis (codeindex: related files by localize, matching lines, risk;
+                  │                  the index is written by indexwrite, as indexplan chooses)
                   │      ──> render (Jinja2 templates, sandboxed) ──> plan files
                   │      ──> fixer (optional: the user's command in a throw-away worktree,
                   │                  worktrees; command: running and stopping it; changes:

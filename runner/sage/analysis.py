@@ -7,13 +7,14 @@ lists, each with the lines and symbols that matched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
-from runner.sage.index import tokens
 from runner.sage.localize import BODY_CHARS, DEFAULT_SETTINGS, Hit, RankSettings, rank
+from runner.sage.tokens import tokens
 
 MAX_RELATED = 8
 MAX_TESTS = 5
@@ -93,13 +94,33 @@ def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple
         return ()
     numbers = [n - 1 for n in sorted(set(hit.symbols.values())) if 0 < n <= len(lines)][:MAX_LINES]
     if len(numbers) < MAX_LINES and query:
-        for n, line in enumerate(lines):
-            lowered = line.lower()
-            if n not in numbers and any(word in lowered for word in query):
-                numbers.append(n)
-                if len(numbers) >= MAX_LINES:
-                    break
+        numbers += _first_lines_with(lines, _any_word(query), set(numbers), MAX_LINES - len(numbers))
     return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers))
+
+
+def _first_lines_with(lines: list[str], pattern: re.Pattern[str], skip: set[int], count: int) -> list[int]:
+    """The first `count` lines (not in `skip`) `pattern` matches: one regex over the joined
+    text, not a lower-cased copy of every line."""
+    text = "\n".join(lines)
+    found: list[int] = []
+    line, at = 0, 0
+    while len(found) < count:
+        match = pattern.search(text, at)
+        if match is None:
+            break
+        line += text.count("\n", at, match.start())
+        if line not in skip:
+            found.append(line)
+        end = text.find("\n", match.start())
+        if end < 0:
+            break
+        line, at = line + 1, end + 1
+    return found
+
+
+@lru_cache(maxsize=256)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)

@@ -1,18 +1,23 @@
-"""One repository commit, searchable from disk: an SQLite file every sage opens read-only.
+"""One repository commit, searchable from disk: SQLite files every sage opens read-only.
 
-    git objects ──build / update──> <cache>/codeindex-<commit>.sqlite ──open (read-only)──> sages
-                                    files  (path, kind, module, zlib text)
-                                    defs   (name, qualified name, file, line)
-                                    docs   FTS5: path | defs | body, pre-split code tokens
-                                    terms  document frequency of every term (FTS5's
-                                           vocabulary, copied into a B-tree a query can seek)
+    git objects ──build──> <cache>/codeindex-<commit>.sqlite       full: every file of the commit
+                ──delta──> <cache>/codeindex-<later>.sqlite        the files changed since a full
+                           one, which it names as its base ──open (read-only, base attached)──> sages
+
+    tables   files  (path, kind, module, zlib text)     defs  (name, qualified name, file, line)
+             docs   FTS5: path | defs | body, pre-split code tokens
+             terms  document frequency of every term (FTS5's vocabulary, in a B-tree a query seeks)
+             gone   (a delta) the base's files it replaces or deletes
 
 Why SQLite FTS5: it is in the standard library, its BM25 takes a weight per field, and
 its pages are read through the page cache, which every sage of every run on the host
-shares; a sage holds a connection and a few pages, not a copy of the index. The file of a
-commit is never changed once written (a new commit gets a new file, built from the
-previous commit's file by replacing only the files that changed), so readers open it
-`immutable` and take no locks.
+shares; a sage holds a connection and a few pages, not a copy of the index. A file is never
+changed once written, so readers open it `immutable` and take no locks.
+
+A delta is queried together with its base: the base's rows it hides are left out, its own
+files are scored by `bm25` below with the statistics of the whole commit. The base's files
+keep FTS5's scores from the base's statistics, which a delta of at most `DELTA_SHARE` of the
+files hardly moves; past that, the next commit gets a full file again (`indexplan.update`).
 
 Every text file up to `MAX_FILE_BYTES` is indexed in full; larger and binary files are
 listed (their paths can be named in an issue) but not searched.
@@ -20,66 +25,74 @@ listed (their paths can be named in an issue) but not searched.
 
 from __future__ import annotations
 
-import os
-import shutil
+import math
 import sqlite3
-import subprocess
-import tempfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from runner.sage import filekinds
-from runner.sage.index import _as_text, _ls_tree, _read_blobs, tokens
-from runner.sage.symbols import definitions, module_name
+from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
+from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
+from runner.sage.tokens import terms
 
-SCHEMA_VERSION = "3"
-MAX_FILE_BYTES = 1024 * 1024
+__all__ = ["MAX_FILE_BYTES", "CodeIndex", "bm25", "index_files", "load", "load_or_build", "terms"]
+
 KEEP_INDEXES = 6
-MAX_CHANGED_SHARE = 0.5
-_BATCH = 256
-_LINES_MEMO = 32
-_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE files(id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, name BLOB NOT NULL, sha TEXT NOT NULL,
-                   kind TEXT NOT NULL, module TEXT, text BLOB);
-CREATE INDEX files_name ON files(name);
-CREATE INDEX files_module ON files(module);
-CREATE TABLE defs(name TEXT NOT NULL, qual TEXT NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL);
-CREATE INDEX defs_name ON defs(name);
-CREATE INDEX defs_file ON defs(file);
-CREATE VIRTUAL TABLE docs USING fts5(path, defs, body, tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
-CREATE VIRTUAL TABLE vocab USING fts5vocab(docs, 'row');
-CREATE TABLE terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-"""
+BM25_K1 = 1.2
+BM25_B = 0.75
+LINES_MEMO_CHARS = 8_000_000
+_MEMO = 50_000
+_FIELDS = ("path", "defs", "body")
 
 
 class CodeIndex:
-    """A read-only view of one commit's index file."""
+    """A read-only view of one commit's index: a full file, or a delta with its base attached."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
-        self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self.db = sqlite3.connect(uri(self.path, mode="ro", immutable="1"), uri=True, check_same_thread=False)
+        try:
+            meta = self._open()
+        except (sqlite3.DatabaseError, ValueError, KeyError) as exc:
+            self.db.close()
+            raise ValueError(f"{path} does not hold a usable code index ({exc})") from None
+        self.commit = meta["commit"]
+        self.file_count = int(meta["files"])
+        self.doc_count = int(meta["docs"])
+        self.token_count = int(meta["tokens"])
+        self._lines: OrderedDict[int, tuple[list[str], int]] = OrderedDict()
+        self._lines_chars = 0
+        self._files: dict[int, tuple[str, str]] | None = None
+        self._df: dict[str, int] = {}
+        self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
+        self._defs_rows = 0
+        self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
+        self._lengths: dict[int, int] | None = None
+
+    def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
         # sage; mapped pages that only one sage touched counted as its own memory (229 MB USS on
         # a 16,000-file repository, 33 MB without).
         self.db.execute("PRAGMA mmap_size=0")
-        self.db.execute("PRAGMA cache_size=-2000")
-        try:
-            meta = dict(self.db.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise ValueError(f"{path} does not hold a code index ({exc})") from None
-        if meta.get("version") != SCHEMA_VERSION:
-            self.db.close()
-            raise ValueError(f"{path}: code index version {meta.get('version')!r}, expected {SCHEMA_VERSION}")
-        self.commit = meta["commit"]
-        self.file_count = int(meta["files"])
-        self.doc_count = int(meta["docs"])
-        self._lines: OrderedDict[int, list[str]] = OrderedDict()
-        self._files: dict[int, tuple[str, str]] | None = None
+        meta = read_meta(self.db, "main")
+        self.layered = meta.get("kind") == "delta"
+        self.base_max = 0
+        self.base_path: Path | None = None
+        self._gone: frozenset[int] = frozenset()
+        if self.layered:
+            if Path(meta["base"]).name != meta["base"]:
+                raise ValueError(f"its base {meta['base']!r} is not a file name")
+            base = self.base_path = self.path.parent / meta["base"]
+            if not base.is_file():
+                raise ValueError(f"its base {base.name} is missing")
+            self.db.execute("ATTACH DATABASE ? AS base", (uri(base, mode="ro", immutable="1"),))
+            self.db.execute("PRAGMA base.mmap_size=0")
+            if read_meta(self.db, "base").get("commit") != meta["base_commit"]:
+                raise ValueError(f"its base {base.name} is of another commit")
+            self.base_max = int(meta["base_max"])
+            self._gone = frozenset(r[0] for r in self.db.execute("SELECT id FROM main.gone"))
+        return meta
 
     def __getstate__(self) -> dict:
         return {"path": str(self.path)}
@@ -87,52 +100,138 @@ class CodeIndex:
     def __setstate__(self, state: dict) -> None:
         self.__init__(Path(state["path"]))  # type: ignore[misc]  # unpickling re-opens the same file
 
+    def _select(self, sql: str, args: Iterable, id_at: int = 0) -> list[tuple]:
+        """`sql` (its tables written `{s}.table`) over the file, or over the delta and its base
+        with the base rows the delta replaced or deleted left out."""
+        args = list(args)
+        rows = self.db.execute(sql.format(s="main"), args).fetchall()
+        if self.layered:
+            gone = self._gone
+            rows += [r for r in self.db.execute(sql.format(s="base"), args) if r[id_at] not in gone]
+        return rows
+
     def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
-        terms = list(dict.fromkeys(terms))
-        found: dict[str, int] = {}
-        for chunk in _chunks(terms, 500):
-            marks = ",".join("?" * len(chunk))
-            found.update(self.db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", chunk))
-        return found
+        """{term: files holding it} for the terms any file holds (remembered per term: the
+        issues of one repository keep using the same words)."""
+        memo = self._df
+        if len(memo) > _MEMO:
+            memo.clear()
+        wanted = [t for t in dict.fromkeys(terms) if t not in memo]
+        if wanted:
+            found: dict[str, int] = {}
+            for schema in ("main", "base") if self.layered else ("main",):
+                for chunk in _chunks([t for t in wanted if t not in found], 500):
+                    marks = ",".join("?" * len(chunk))
+                    found.update(self.db.execute(f"SELECT term, df FROM {schema}.terms WHERE term IN ({marks})", chunk))
+            memo.update((t, found.get(t, 0)) for t in wanted)
+        return {t: memo[t] for t in terms if memo.get(t, 0) > 0}
 
     def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files."""
+        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files.
+
+        Terms in more than half the files are left out when others remain: BM25 gives them no
+        weight (FTS5 floors their negative IDF at 1e-6), yet FTS5 scored every file holding
+        them, which took half a query's time on the small bench repository."""
+        freq = self.doc_freq(terms)
+        terms = [t for t in terms if t in freq]
+        terms = [t for t in terms if freq[t] <= self.doc_count / 2] or terms
         if not terms:
             return []
         query = " OR ".join(f'"{t}"' for t in terms)
-        rows = self.db.execute(
-            "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?",
-            (*weights, query, limit),
-        )
-        return rows.fetchall()
+        sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
+        if not self.layered:
+            return self.db.execute(sql.format(s="main"), (*weights, query, limit)).fetchall()
+        gone = self._gone
+        rows = self.db.execute(sql.format(s="base"), (*weights, query, limit + len(gone))).fetchall()
+        found = [r for r in rows if r[0] not in gone]
+        found += self._delta_scores(terms, weights)
+        found.sort(key=lambda r: -r[1])
+        return found[:limit]
 
-    def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
-        """(name, qualified name, file id, line) of every definition of any of `names`."""
-        names = list(dict.fromkeys(names))
-        rows: list[tuple[str, str, int, int]] = []
-        for chunk in _chunks(names, 500):
-            marks = ",".join("?" * len(chunk))
-            rows += self.db.execute(f"SELECT name, qual, file, line FROM defs WHERE name IN ({marks})", chunk)
+    def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
+        """Files holding any of `phrases` word for word (FTS5 phrase queries), best first. For the
+        look-ups that need the set of files (an option, a message), not scores comparable across
+        a delta and its base, so each part keeps FTS5's own."""
+        if not phrases:
+            return []
+        query = " OR ".join(f'"{p}"' for p in phrases)
+        sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
+        rows = self.db.execute(sql.format(s="main"), (*weights, query, limit)).fetchall()
+        if self.layered:
+            gone = self._gone
+            rows += [
+                r
+                for r in self.db.execute(sql.format(s="base"), (*weights, query, limit + len(gone)))
+                if r[0] not in gone
+            ]
+            rows = sorted(rows, key=lambda r: -r[1])[:limit]
         return rows
 
+    def _delta_scores(self, terms: list[str], weights: tuple[float, float, float]) -> list[tuple[int, float]]:
+        """`bm25` of the delta's files that hold any of `terms`, from their counts per field."""
+        freqs: dict[int, dict[str, float]] = {}
+        for term in terms:
+            for doc, counts in self._instances(term).items():
+                freqs.setdefault(doc, {})[term] = sum(w * n for w, n in zip(weights, counts, strict=True))
+        if not freqs:
+            return []
+        if self._lengths is None:
+            self._lengths = dict(self.db.execute("SELECT id, tokens FROM main.lengths"))
+        stats = (self.doc_count, self.token_count, self.doc_freq(terms))
+        return [(doc, bm25(freq, self._lengths[doc], terms, stats)) for doc, freq in freqs.items()]
+
+    def _instances(self, term: str) -> dict[int, tuple[int, int, int]]:
+        """{delta file: the term's count in path, defs and body} (remembered per term)."""
+        found = self._tf.get(term)
+        if found is None:
+            if len(self._tf) > _MEMO:
+                self._tf.clear()
+            found = self._tf[term] = {}
+            rows = "SELECT doc, col, count(*) FROM main.instances WHERE term = ? GROUP BY doc, col"
+            for doc, col, count in self.db.execute(rows, (term,)):
+                counts = list(found.get(doc, (0, 0, 0)))
+                counts[_FIELDS.index(col)] = count
+                found[doc] = (counts[0], counts[1], counts[2])
+        return found
+
+    def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
+        """(name, qualified name, file id, line) of every definition of any of `names` (remembered
+        per name, as `doc_freq` is)."""
+        memo = self._defs
+        if len(memo) > _MEMO or self._defs_rows > _MEMO * 10:
+            memo.clear()
+            self._defs_rows = 0
+        wanted = [n for n in dict.fromkeys(names) if n not in memo]
+        if wanted:
+            found: dict[str, list[tuple[str, str, int, int]]] = {n: [] for n in wanted}
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._select(
+                    f"SELECT name, qual, file, line FROM {{s}}.defs WHERE name IN ({marks})", chunk, 2
+                ):
+                    found[row[0]].append(row)
+                    self._defs_rows += 1
+            memo.update(found)
+        return [row for n in dict.fromkeys(names) for row in memo[n]]
+
     def file_id(self, path: str) -> int | None:
-        row = self.db.execute("SELECT id FROM files WHERE path = ?", (_raw(path),)).fetchone()
-        return row[0] if row else None
+        rows = self._select("SELECT id FROM {s}.files WHERE path = ?", (raw(path),))
+        return rows[0][0] if rows else None
 
     def named(self, name: str) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT id FROM files WHERE name = ?", (_raw(name.lower()),))]
+        return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE name = ?", (raw(name.lower()),))]
 
     def stemmed(self, stem: str) -> list[tuple[int, str]]:
         """(file id, path) of files named `<stem>.<suffix>` or `<stem>s.<suffix>` (lower-case `stem`)."""
-        rows: list[tuple[int, bytes]] = []
+        rows: list[tuple] = []
         for name in (stem, f"{stem}s"):
-            rows += self.db.execute(
-                "SELECT id, path FROM files WHERE name >= ? AND name < ?", (_raw(f"{name}."), _raw(f"{name}/"))
+            rows += self._select(
+                "SELECT id, path FROM {s}.files WHERE name >= ? AND name < ?", (raw(f"{name}."), raw(f"{name}/"))
             )
-        return [(fid, _text(path)) for fid, path in rows]
+        return [(fid, path.decode("utf-8", "surrogateescape")) for fid, path in rows]
 
     def modules(self, dotted: str) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT id FROM files WHERE module = ?", (dotted,))]
+        return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE module = ?", (dotted,))]
 
     def info(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """{file id: (path, kind)}, from a table of every file read once per process (about 100
@@ -140,48 +239,46 @@ class CodeIndex:
         files = self._files
         if files is None:
             files = self._files = {
-                fid: (_text(path), kind) for fid, path, kind in self.db.execute("SELECT id, path, kind FROM files")
+                fid: (path.decode("utf-8", "surrogateescape"), kind)
+                for fid, path, kind in self._select("SELECT id, path, kind FROM {s}.files", ())
             }
         return {fid: files[fid] for fid in ids if fid in files}
 
     def lines(self, file_id: int) -> list[str]:
-        """The file's lines (a few recently used files are remembered); [] for one not searched."""
+        """The file's lines; [] for one not searched. Recently used files are remembered, up to
+        `LINES_MEMO_CHARS` of text: a run's issues keep pointing at the same few hundred files."""
         found = self._lines.get(file_id)
-        if found is None:
-            row = self.db.execute("SELECT text FROM files WHERE id = ?", (file_id,)).fetchone()
-            found = zlib.decompress(row[0]).decode("utf-8", "surrogateescape").splitlines() if row and row[0] else []
-            self._lines[file_id] = found
-            if len(self._lines) > _LINES_MEMO:
-                self._lines.popitem(last=False)
-        else:
+        if found is not None:
             self._lines.move_to_end(file_id)
-        return found
+            return found[0]
+        schema = "base" if self.layered and file_id <= self.base_max else "main"
+        row = self.db.execute(f"SELECT text FROM {schema}.files WHERE id = ?", (file_id,)).fetchone()
+        text = zlib.decompress(row[0]).decode("utf-8", "surrogateescape") if row and row[0] else ""
+        lines = text.splitlines()
+        self._lines[file_id] = (lines, len(text))
+        self._lines_chars += len(text)
+        while self._lines_chars > LINES_MEMO_CHARS and len(self._lines) > 1:
+            self._lines_chars -= self._lines.popitem(last=False)[1][1]
+        return lines
 
     def close(self) -> None:
         self.db.close()
 
 
-def _raw(path: str) -> bytes:
-    """Paths are kept as git's bytes: a name that is not UTF-8 (decoded with surrogate escapes) round-trips."""
-    return path.encode("utf-8", "surrogateescape")
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def terms(text: str) -> list[str]:
-    """Code tokens (`runner.repoindex.tokens`) with plurals folded (`blueprints` -> `blueprint`),
-    as the index stores them and queries ask for them."""
-    return [_singular(t) for t in tokens(text)]
-
-
-def _singular(token: str) -> str:
-    if len(token) <= 4 or token[-1] != "s" or token.endswith(("ss", "us", "is", "_s")):
-        return token
-    if token.endswith("ies"):
-        return token[:-3] + "y"
-    return token[:-1]
+def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
+    """FTS5's `bm25()` of one document, from its field-weighted count of each term and its length
+    in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
+    holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
+    docs, tokens, df = stats
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / (tokens / max(docs, 1) or 1.0))
+    score = 0.0
+    for term in terms:
+        f = freq.get(term, 0.0)
+        if f:
+            hits = df.get(term, 0)
+            idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)
+            score += idf * f * (BM25_K1 + 1) / (f + norm)
+    return score
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -197,239 +294,40 @@ def index_file(cache_dir: Path, commit: str) -> Path:
     return cache_dir / f"codeindex-{commit}.sqlite"
 
 
+def index_files(path: Path) -> list[Path]:
+    """The files a reader of `path` opens: itself, then its base if it is a delta (which is
+    found beside it by name, so copying both into one directory keeps it readable)."""
+    index = CodeIndex(path)
+    index.close()
+    return [index.path] + ([index.base_path] if index.base_path else [])
+
+
 def load_or_build(repo: Path, commit: str, cache_dir: Path, keep: int = KEEP_INDEXES) -> tuple[CodeIndex, Path]:
-    """The index of `commit` in `cache_dir`: found, updated from an earlier commit's, or built."""
-    commit = _resolve(repo, commit) if not _is_sha(commit) else commit
+    """The index of `commit` in `cache_dir`: found, a delta over an earlier full index, that
+    earlier index compacted with the changes, or built."""
+    commit = commit if is_sha(commit) else resolve(repo, commit)
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = index_file(cache_dir, commit)
     if path.exists():
         try:
             return CodeIndex(path), path
-        except (ValueError, sqlite3.DatabaseError, KeyError):
+        except ValueError:
             path.unlink(missing_ok=True)
-    previous = _nearest(repo, commit, cache_dir, keep)
-    if previous is not None:
-        update(repo, previous[0], previous[1], commit, path)
-    else:
-        build(repo, commit, path)
+    update(repo, commit, path, nearest(repo, commit, cache_dir, keep))
     _prune(cache_dir, path, keep)
     return CodeIndex(path), path
 
 
-def build(repo: Path, commit: str, target: Path) -> Path:
-    """A fresh index of `commit`'s tree at `target` (written aside, then moved in place)."""
-    entries = _ls_tree(repo, commit)
-    with _writing(target, None) as db:
-        _add(db, repo, entries, _attribute_patterns(repo, entries))
-        _finish(db, commit)
-    return target
-
-
-def update(repo: Path, base: Path, base_commit: str, commit: str, target: Path) -> Path:
-    """`target` for `commit`, from `base` (the index of `base_commit`) plus the files that changed."""
-    changed = _diff(repo, base_commit, commit)
-    if any(p == ".gitattributes" or p.endswith("/.gitattributes") for p in changed):
-        return build(repo, commit, target)
-    entries = {e[0]: e for e in _ls_tree(repo, commit) if e[0] in changed} if changed else {}
-    with _writing(target, base) as db:
-        gone = [(_raw(p),) for p in changed]
-        touched = _doc_terms(db, gone)
-        db.executemany("DELETE FROM docs WHERE rowid = (SELECT id FROM files WHERE path = ?)", gone)
-        db.executemany("DELETE FROM defs WHERE file = (SELECT id FROM files WHERE path = ?)", gone)
-        db.executemany("DELETE FROM files WHERE path = ?", gone)
-        patterns = _attribute_patterns(repo, _ls_tree(repo, commit)) if entries else []
-        _add(db, repo, list(entries.values()), patterns)
-        touched |= _doc_terms(db, [(_raw(p),) for p in entries])
-        _recount(db, touched)
-        _finish(db, commit, optimize=False)
-    return target
-
-
-def _doc_terms(db: sqlite3.Connection, paths: list[tuple[bytes]]) -> set[str]:
-    """Every distinct term of these files' documents."""
-    found: set[str] = set()
-    for (raw,) in paths:
-        row = db.execute(
-            "SELECT d.path, d.defs, d.body FROM docs d JOIN files f ON d.rowid = f.id WHERE f.path = ?", (raw,)
-        ).fetchone()
-        if row:
-            found.update(" ".join(row).split())
-    return found
-
-
-def _recount(db: sqlite3.Connection, changed: set[str]) -> None:
-    """Document frequencies of the terms whose documents changed, from FTS5's own statistics."""
-    for term in changed:
-        row = db.execute("SELECT doc FROM vocab WHERE term = ?", (term,)).fetchone()
-        if row and row[0]:
-            db.execute("INSERT OR REPLACE INTO terms(term, df) VALUES (?, ?)", (term, row[0]))
-        else:
-            db.execute("DELETE FROM terms WHERE term = ?", (term,))
-
-
-class _writing:
-    """A connection on a scratch copy of `base` (or an empty file) that becomes `target` on success."""
-
-    def __init__(self, target: Path, base: Path | None) -> None:
-        self.target, self.base = target, base
-
-    def __enter__(self) -> sqlite3.Connection:
-        fd, name = tempfile.mkstemp(dir=self.target.parent, prefix=".codeindex-", suffix=".tmp")
-        os.close(fd)
-        self.scratch = Path(name)
-        if self.base is not None:
-            shutil.copyfile(self.base, self.scratch)
-        self.db = sqlite3.connect(self.scratch, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=OFF")
-        self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("PRAGMA cache_size=-65536")
-        if self.base is None:
-            self.db.executescript(_SCHEMA)
-        self.db.execute("BEGIN")
-        return self.db
-
-    def __exit__(self, kind, value, tb) -> None:
-        try:
-            if kind is None:
-                self.db.execute("COMMIT")
-            self.db.close()
-            if kind is None:
-                os.replace(self.scratch, self.target)
-        finally:
-            self.scratch.unlink(missing_ok=True)
-
-
-def _add(
-    db: sqlite3.Connection, repo: Path, entries: list[tuple[str, str, int]], patterns: list[tuple[str, str]]
-) -> None:
-    kinds = {
-        path: filekinds.with_attributes(path, patterns) if patterns else filekinds.kind_of(path)
-        for path, _, _ in entries
-    }
-    texts = _texts(repo, [(i, sha) for i, (_, sha, size) in enumerate(entries) if size <= MAX_FILE_BYTES])
-    pending = next(texts, None)
-    files, docs, defs = [], [], []
-    for i, (path, sha, _) in enumerate(entries):
-        fid = db.execute(
-            "INSERT INTO files(path, name, sha, kind, module) VALUES (?, ?, ?, ?, ?)",
-            (_raw(path), _raw(path.rsplit("/", 1)[-1].lower()), sha, kinds[path], module_name(path)),
-        ).lastrowid
-        if pending is None or pending[0] != i:
-            continue
-        text, pending = pending[1], next(texts, None)
-        found = definitions(path, text)
-        files.append((zlib.compress(text.encode("utf-8", "surrogateescape"), 1), fid))
-        defs += [(name, qual, fid, line) for name, qual, line in found]
-        docs.append((fid, _path_tokens(path), " ".join(terms(" ".join(n for n, _, _ in found))), " ".join(terms(text))))
-        if len(docs) >= _BATCH:
-            _flush(db, files, docs, defs)
-    _flush(db, files, docs, defs)
-
-
-def _texts(repo: Path, wanted: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    for i, data in _read_blobs(repo, wanted):
-        text = _as_text(data)
-        if text is not None:
-            yield i, text
-
-
-def _flush(db: sqlite3.Connection, files: list, docs: list, defs: list) -> None:
-    db.executemany("UPDATE files SET text = ? WHERE id = ?", files)
-    db.executemany("INSERT INTO docs(rowid, path, defs, body) VALUES (?, ?, ?, ?)", docs)
-    db.executemany("INSERT INTO defs(name, qual, file, line) VALUES (?, ?, ?, ?)", defs)
-    files.clear()
-    docs.clear()
-    defs.clear()
-
-
-def _path_tokens(path: str) -> str:
-    module = module_name(path) or ""
-    return " ".join(terms(path.replace("/", " ").replace(".", " ") + " " + module.replace(".", " ")))
-
-
-def _finish(db: sqlite3.Connection, commit: str, optimize: bool = True) -> None:
-    if optimize:
-        db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-        db.execute("INSERT INTO terms(term, df) SELECT term, doc FROM vocab")
-    files = db.execute("SELECT count(*) FROM files").fetchone()[0]
-    docs = db.execute("SELECT count(*) FROM docs").fetchone()[0]
-    db.executemany(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-        [
-            ("version", SCHEMA_VERSION),
-            ("commit", commit),
-            ("files", str(files)),
-            ("docs", str(docs)),
-            ("max_file_bytes", str(MAX_FILE_BYTES)),
-        ],
-    )
-
-
-def _attribute_patterns(repo: Path, entries: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
-    """linguist-vendored / linguist-generated patterns of every .gitattributes in the tree."""
-    found = [
-        (i, sha)
-        for i, (path, sha, _) in enumerate(entries)
-        if path == ".gitattributes" or path.endswith("/.gitattributes")
-    ]
-    patterns: list[tuple[str, str]] = []
-    for i, text in _texts(repo, found):
-        patterns += filekinds.linguist_patterns(text, entries[i][0].rpartition("/")[0])
-    return patterns
-
-
-def _diff(repo: Path, old: str, new: str) -> set[str]:
-    out = subprocess.run(
-        ["git", "-C", str(repo), "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new, "--"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return {name.decode("utf-8", "surrogateescape") for name in out.split(b"\0") if name}
-
-
-def _nearest(repo: Path, commit: str, cache_dir: Path, keep: int) -> tuple[Path, str] | None:
-    """The newest index in `cache_dir` of a commit this repository has, close enough to update from."""
-    candidates = sorted(cache_dir.glob("codeindex-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for path in candidates[:keep]:
-        other = path.stem.removeprefix("codeindex-")
-        if not _is_sha(other) or not _has_commit(repo, other):
-            continue
-        try:
-            index = CodeIndex(path)
-        except (ValueError, sqlite3.DatabaseError, KeyError):
-            continue
-        files = index.file_count
-        index.close()
-        if len(_diff(repo, other, commit)) <= max(10, files * MAX_CHANGED_SHARE):
-            return path, other
-    return None
-
-
 def _prune(cache_dir: Path, current: Path, keep: int) -> None:
-    """Keep the newest `keep` index files (readers that hold one open keep reading it)."""
+    """Keep the newest `keep` index files and the bases they need (readers that hold one open keep reading it)."""
     found = sorted(cache_dir.glob("codeindex-*.sqlite"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for path in found[keep:]:
-        if path != current:
+    kept = [current, *(p for p in found[:keep] if p != current)][:keep]
+    needed = set(kept)
+    for path in kept:
+        try:
+            needed.update(index_files(path))
+        except ValueError:
+            continue
+    for path in found:
+        if path not in needed:
             path.unlink(missing_ok=True)
-
-
-def _is_sha(value: str) -> bool:
-    return len(value) == 40 and all(c in "0123456789abcdef" for c in value)
-
-
-def _has_commit(repo: Path, commit: str) -> bool:
-    return (
-        subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True
-        ).returncode
-        == 0
-    )
-
-
-def _resolve(repo: Path, rev: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()

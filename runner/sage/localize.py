@@ -144,16 +144,20 @@ def rank(
         _message_scores(scores, text, index)
     info = index.info(scores)
     factor = _factor if settings.kinds else _test_or_not
-    hits = sorted(
+    ranked = sorted(
         (
-            Hit(fid, *info[fid], score * factor(*info[fid]), symbols.get(fid, {}))
+            (score * factor(*info[fid]), info[fid][0], fid)
             for fid, score in scores.items()
             if score > 0 and fid in info
         ),
-        key=lambda h: (-h.score, h.path),
+        key=lambda h: (-h[0], h[1]),
     )
-    sources = [h for h in hits if h.kind != "test"][:limit]
-    tests = [h for h in hits if h.kind == "test"][:tests_limit]
+    sources: list[Hit] = []
+    tests: list[Hit] = []
+    for score, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
+        kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
+        if len(kept) < cap:
+            kept.append(Hit(fid, *info[fid], score, symbols.get(fid, {})))
     return Ranking(sources, tests, tuple(query[:12]))
 
 
@@ -311,7 +315,7 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
     best: dict[int, float] = {}
     for option in literals.options(text):
         words = terms(option)
-        candidates = index.search([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
+        candidates = index.holding([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
         info = index.info(fid for fid, _ in candidates)
         found = [
             fid
@@ -328,7 +332,7 @@ def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> No
     """Files holding a message the issue shows, word for word: where the code raises or prints it.
     Only source files count, as for options."""
     for phrases in literals.message_phrases(text):
-        candidates = index.search(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
+        candidates = index.holding(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
         info = index.info(fid for fid, _ in candidates)
         found = {fid for fid, _ in candidates if fid in info and info[fid][1] == "source"}
         if found and len(found) <= MAX_MESSAGE_FILES:

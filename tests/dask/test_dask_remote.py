@@ -373,3 +373,26 @@ def test_the_worker_side_imports_no_terminal_ui():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_delta_index_travels_with_its_base_to_a_worker_host(make_repo, tmp_path):
+    from runner.dask.worker import SagePayload
+    from runner.sage import codeindex
+    from runner.sage import worker as sage
+
+    repo = make_repo("delta")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "app" / "added_module.py").write_text("def freshly_added_name():\n    return 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one more file")
+    cache = tmp_path / "index"
+    codeindex.load_or_build(repo, base, cache)
+    index, path = codeindex.load_or_build(repo, git(repo, "rev-parse", "HEAD"), cache)
+    assert index.layered
+    setup = sage.SageSetup({"": str(path)}, None, "runner/issue-", ".runner/issues/{number}", {})
+    there = pickle.loads(pickle.dumps(SagePayload.from_setup(setup, "run"))).materialize(tmp_path / "host")
+    shipped = codeindex.load(Path(there.index_paths[""]))
+    assert shipped.layered and shipped.base_path and shipped.base_path.parent == Path(there.index_paths[""]).parent
+    assert [shipped.info([f])[f][0] for _, _, f, _ in shipped.defined(["freshly_added_name"])] == [
+        "app/added_module.py"
+    ]
