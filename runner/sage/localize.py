@@ -145,11 +145,7 @@ def rank(
     info = index.info(scores)
     factor = _factor if settings.kinds else _test_or_not
     ranked = sorted(
-        (
-            (score * factor(*info[fid]), info[fid][0], fid)
-            for fid, score in scores.items()
-            if score > 0 and fid in info
-        ),
+        ((score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info),
         key=lambda h: (-h[0], h[1]),
     )
     sources: list[Hit] = []
