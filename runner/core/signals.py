@@ -15,6 +15,7 @@ sees, so a repository's own labels decide how much each is worth there.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SCAN = 20_000
 
@@ -178,6 +179,7 @@ _ERROR_EVIDENCE = (
 )
 
 
+@lru_cache(maxsize=16)  # the rules and a learned model read the same issue in turn
 def declared_kind(title: str, body: str) -> tuple[str, str] | None:
     """The kind an issue declares itself: a title prefix or an issue form's type field."""
     match = _TITLE_PREFIX.match(title)
@@ -209,6 +211,7 @@ def _declared(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16)  # the rules and a learned model read the same issue in turn
 def template_kind(body: str) -> tuple[str, str] | None:
     """The kind whose template headings the body uses most (a tie decides nothing)."""
     headings = [h.lower() for h in _headings(body)]
@@ -230,6 +233,7 @@ def _headings(body: str) -> list[str]:
     return [next(g for g in m.groups() if g).strip(" #*:?") for m in _HEADING.finditer(text)]
 
 
+@lru_cache(maxsize=16)  # the rules and a learned model read the same issue in turn
 def question_form(title: str, body: str = "") -> str | None:
     """How the issue asks a question, if it does: a title that asks one, or a body that does."""
     stripped = title.strip()
@@ -251,6 +255,7 @@ def without_prefix(title: str) -> str:
     return title[match.end() :].lstrip() if match else title
 
 
+@lru_cache(maxsize=16)  # the rules and a learned model read the same issue in turn
 def error_evidence(body: str) -> str | None:
     """What error output the body holds (a traceback, an exception message, a crash), if any."""
     text = body[:_SCAN]
