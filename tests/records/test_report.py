@@ -21,6 +21,7 @@ from conftest import branches, issue
 
 from runner.records.journal import Journal
 from runner.records.report import ReportError, ReportSink
+from runner.sage.codeindex import load_or_build
 
 DEV_FULL = Path("/dev/full")
 needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="no /dev/full")
@@ -176,6 +177,7 @@ def test_a_file_size_limit_mid_run_ends_a_dry_run_clean(make_repo, tmp_path):
     repo = make_repo()
     reports = tmp_path / "reports"
     limit = 64 * 1024
+    load_or_build(repo, "HEAD", tmp_path / "state" / "cache")  # the index is there before the limit
 
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
