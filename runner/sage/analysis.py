@@ -8,10 +8,8 @@ lists, each with the lines and symbols that matched.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
 
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
@@ -23,7 +21,6 @@ MAX_TESTS = 5
 MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
-LOWERED_MEMO_CHARS = 4_000_000
 SENSITIVE_PATH_WORDS = (
     "auth",
     "login",
@@ -97,7 +94,7 @@ def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple
         return ()
     numbers = [n - 1 for n in sorted(set(hit.symbols.values())) if 0 < n <= len(lines)][:MAX_LINES]
     if len(numbers) < MAX_LINES and query:
-        text, starts = _lowered(index, hit.file_id, lines)
+        text, starts = index.lowered(hit.file_id)
         numbers += _first_lines_with(text, starts, query, set(numbers), MAX_LINES - len(numbers))
     return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers))
 
@@ -120,27 +117,6 @@ def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip
             seen += 1
             at = starts[line + 1] if line + 1 < len(starts) else len(text)
     return [line for line in sorted(found) if line not in skip][:count]
-
-
-_LOWERED: OrderedDict[tuple[str, int], tuple[str, list[int]]] = OrderedDict()
-_LOWERED_CHARS = [0]
-
-
-def _lowered(index: CodeIndex, file_id: int, lines: list[str]) -> tuple[str, list[int]]:
-    """The file's text lower-cased, and where each line starts in it (recently used files kept,
-    up to `LOWERED_MEMO_CHARS`, as the index keeps their lines)."""
-    key = (str(index.path), file_id)
-    found = _LOWERED.get(key)
-    if found is not None:
-        _LOWERED.move_to_end(key)
-        return found
-    lowered = [line.lower() for line in lines]
-    starts = [0, *accumulate(len(line) + 1 for line in lowered)][: len(lowered)]
-    found = _LOWERED[key] = ("\n".join(lowered), starts)
-    _LOWERED_CHARS[0] += len(found[0])
-    while _LOWERED_CHARS[0] > LOWERED_MEMO_CHARS and len(_LOWERED) > 1:
-        _LOWERED_CHARS[0] -= len(_LOWERED.popitem(last=False)[1][0])
-    return found
 
 
 @lru_cache(maxsize=4096)

@@ -30,6 +30,8 @@ import sqlite3
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
@@ -61,7 +63,7 @@ class CodeIndex:
         self.file_count = int(meta["files"])
         self.doc_count = int(meta["docs"])
         self.token_count = int(meta["tokens"])
-        self._lines: OrderedDict[int, tuple[list[str], int]] = OrderedDict()
+        self._lines: OrderedDict[int, _Text] = OrderedDict()
         self._lines_chars = 0
         self._files: dict[int, tuple[str, str]] | None = None
         self._df: dict[str, int] = {}
@@ -247,22 +249,49 @@ class CodeIndex:
     def lines(self, file_id: int) -> list[str]:
         """The file's lines; [] for one not searched. Recently used files are remembered, up to
         `LINES_MEMO_CHARS` of text: a run's issues keep pointing at the same few hundred files."""
+        return self._text(file_id).lines
+
+    def lowered(self, file_id: int) -> tuple[str, list[int]]:
+        """The file's lines lower-cased and joined, and where each starts: for finding the lines
+        that hold a word with `str.find`. Remembered with the lines, in the same budget."""
+        text = self._text(file_id)
+        if text.lowered is None:
+            lowered = [line.lower() for line in text.lines]
+            starts = [0, *accumulate(len(line) + 1 for line in lowered)][: len(lowered)]
+            text.lowered = ("\n".join(lowered), starts)
+            text.chars += len(text.lowered[0])
+            self._lines_chars += len(text.lowered[0])
+            self._evict()
+        return text.lowered
+
+    def _text(self, file_id: int) -> _Text:
         found = self._lines.get(file_id)
         if found is not None:
             self._lines.move_to_end(file_id)
-            return found[0]
+            return found
         schema = "base" if self.layered and file_id <= self.base_max else "main"
         row = self.db.execute(f"SELECT text FROM {schema}.files WHERE id = ?", (file_id,)).fetchone()
         text = zlib.decompress(row[0]).decode("utf-8", "surrogateescape") if row and row[0] else ""
-        lines = text.splitlines()
-        self._lines[file_id] = (lines, len(text))
+        found = self._lines[file_id] = _Text(text.splitlines(), len(text))
         self._lines_chars += len(text)
+        self._evict()
+        return found
+
+    def _evict(self) -> None:
         while self._lines_chars > LINES_MEMO_CHARS and len(self._lines) > 1:
-            self._lines_chars -= self._lines.popitem(last=False)[1][1]
-        return lines
+            self._lines_chars -= self._lines.popitem(last=False)[1].chars
 
     def close(self) -> None:
         self.db.close()
+
+
+@dataclass
+class _Text:
+    """A remembered file: its lines, its lower-cased text once asked for, and what both cost."""
+
+    lines: list[str]
+    chars: int
+    lowered: tuple[str, list[int]] | None = None
 
 
 def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:

@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import pytest
+from conftest import IDENTITY
 
 from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import Analysis, analyse
@@ -15,13 +16,7 @@ from runner.sage.codeindex import CodeIndex, load_or_build
 from runner.sage.literals import message_phrases, options, tracebacks
 from runner.sage.localize import DEFAULT_SETTINGS, RankSettings
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 CHATTY = "# collect tests, collect only the selected ones; widths of frames; blueprint routes\n" * 8
 FILES = {
     "app/main.py": 'def options(parser):\n    parser.add_argument("--collect-only", action="store_true")\n',
