@@ -35,9 +35,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from perf.eval_triage_md import headline, markdown, matrix_md
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
-from runner.learn.classifier import Example, LabelMap, document, examples_from_items
+from runner.learn.classifier import Example, LabelMap, examples_from_items
+from runner.learn.features import document
 from runner.learn.model import LearnedTriager, train_repository
 
 NLBSE_CLASSES = ("bug", "feature", "question")
@@ -254,7 +256,7 @@ def rules_only(data: Path, confusion: bool = False) -> str:
         )
         if confusion:
             for repo, s in per_repo.items():
-                lines += _matrix_md(f"{repo} {name}", s)
+                lines += matrix_md(f"{repo} {name}", s)
     labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
     rows = _csv(data / "gitbugs-hadoop-bugs.csv")
     when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
@@ -268,7 +270,7 @@ def rules_only(data: Path, confusion: bool = False) -> str:
         s = score([e.priority or "" for e in part], guess, PRIORITY_CLASSES)
         lines.append(f"priority Hadoop {name}: macro F1 {s['macro_f1']:.3f}")
         if confusion:
-            lines += _matrix_md(f"Hadoop {name}", s)
+            lines += matrix_md(f"Hadoop {name}", s)
     items = [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
     examples = [e for e in examples_from_items(items, LabelMap.from_rules(TriageRules(), SKLEARN_LABELS)) if e.kind]
     for name, part in zip(("oldest 80%", "newest 20%"), _date_split(examples, key=lambda e: e.created_at), strict=True):
@@ -277,7 +279,7 @@ def rules_only(data: Path, confusion: bool = False) -> str:
         s = score([e.kind or "" for e in part], [triager.triage(i).kind for i in found], classes)
         lines.append(f"kind scikit-learn (own labels) {name}: macro F1 {s['macro_f1']:.3f}, accuracy {s['accuracy']}")
         if confusion:
-            lines += _matrix_md(f"scikit-learn {name}", s)
+            lines += matrix_md(f"scikit-learn {name}", s)
     (_, cpu), _ = _timed(lambda: [triager.triage(i) for i in issues])
     lines.append(f"rules: {cpu / len(issues) * 1000:.3f} ms CPU per issue over {len(issues)} issues")
     return "\n".join(lines)
@@ -320,93 +322,6 @@ def _timed(work: Callable[[], Any]) -> tuple[tuple[float, float], Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = work()
     return (time.perf_counter() - wall, time.process_time() - cpu), result
-
-
-# -- output -----------------------------------------------------------------------------
-
-
-def headline(r: dict[str, Any]) -> str:
-    k, h, s = r["nlbse_kind"]["mean_macro_f1"], r["hadoop_priority"], r["sklearn_kind"]
-    lines = [
-        f"kind NLBSE'24 mean macro F1: model {k['model']:.3f}, runner with model {k['runner_with_model']:.3f}, "
-        f"rules {k['rules']:.3f}",
-        f"priority Hadoop macro F1: model {h['model']['macro_f1']:.3f}, runner with model "
-        f"{h['runner_with_model']['macro_f1']:.3f}, rules {h['rules']['macro_f1']:.3f}",
-        f"kind scikit-learn (own labels) macro F1: model {s['model']['macro_f1']:.3f}, runner with model "
-        f"{s['runner_with_model']['macro_f1']:.3f}, rules {s['rules']['macro_f1']:.3f}",
-    ]
-    if "speed" in r:
-        sp = r["speed"]
-        lines.append(
-            f"learn on {sp['issues']} issues: {sp['train_with_cv_cpu_s']} s CPU ({sp['train_with_cv_s']} s wall, "
-            f"load average {sp['load_average_1min']}); per issue: model {sp['model_per_issue_cpu_ms']} ms CPU "
-            f"on top of the rules' {sp['rules_per_issue_cpu_ms']} ms"
-        )
-    return "\n".join(lines)
-
-
-def _matrix_md(title: str, s: dict[str, Any]) -> list[str]:
-    columns = list(next(iter(s["confusion"].values())).keys())
-    lines = [
-        f"{title} (rows: people's answer, columns: runner's)",
-        "",
-        "| | " + " | ".join(columns) + " |",
-        "|---|" + "---|" * len(columns),
-    ]
-    lines += [f"| **{t}** | " + " | ".join(str(row[c]) for c in columns) + " |" for t, row in s["confusion"].items()]
-    return [*lines, ""]
-
-
-def markdown(r: dict[str, Any]) -> str:
-    out = [
-        "# Triage quality",
-        "",
-        f"`python -m perf.eval_triage --data {r['data']}` ({r['started_at']})",
-        "",
-        "```",
-        headline(r),
-        "```",
-        "",
-        "## Kind, NLBSE'24 (macro F1 per repository)",
-        "",
-        "| repository | model | runner with model | rules |",
-        "|---|---|---|---|",
-    ]
-    for repo, x in r["nlbse_kind"]["repositories"].items():
-        out.append(
-            f"| {repo} | {x['model']['macro_f1']:.3f} | {x['runner_with_model']['macro_f1']:.3f} "
-            f"| {x['rules']['macro_f1']:.3f} |"
-        )
-    m = r["nlbse_kind"]["mean_macro_f1"]
-    out += [f"| **mean** | **{m['model']:.3f}** | **{m['runner_with_model']:.3f}** | **{m['rules']:.3f}** |", ""]
-    for repo, x in r["nlbse_kind"]["repositories"].items():
-        out += _matrix_md(f"{repo}, model", x["model"]) + _matrix_md(f"{repo}, rules", x["rules"])
-    for key, title in (
-        ("hadoop_priority", "Priority, Hadoop (newest 20% by date)"),
-        ("sklearn_kind", "Kind, scikit-learn's own labels (newest 20% by date)"),
-    ):
-        x = r[key]
-        out += [
-            f"## {title}",
-            "",
-            f"train {x['train']}, test {x['test']}; mapping `{x['mapping']}`",
-            "",
-            f"- {x['cv']}",
-            "",
-        ]
-        for way in ("model", "runner_with_model", "rules"):
-            out += _matrix_md(f"{way.replace('_', ' ')}: macro F1 {x[way]['macro_f1']:.3f}", x[way])
-    a = r["rules_all"]
-    out += [
-        "## Rules alone on every row",
-        "",
-        f"- NLBSE'24, all 3,000 rows: macro F1 {a['nlbse_all_rows_kind']['macro_f1']:.3f} "
-        f"({a['nlbse_all_rows_kind']['default_kind']} fell to the default kind)",
-        f"- Hadoop, all rows: priority macro F1 {a['hadoop_all_rows_priority']['macro_f1']:.3f}",
-        "",
-    ]
-    out += _matrix_md("Hadoop priority by rules, all rows", a["hadoop_all_rows_priority"])
-    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

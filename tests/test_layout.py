@@ -118,3 +118,14 @@ def test_the_worker_side_loads_no_master_ui_or_github_code():
         )
     ]
     assert not master_side, master_side
+
+
+MODULE_LINES = 400
+
+
+def test_every_module_stays_short_enough_to_read_in_one_sitting():
+    """A module past ~400 lines has usually grown a second concept; split it before it hides."""
+    package_root = ROOT.parent
+    paths = list(modules().values()) + sorted((package_root / "perf").glob("*.py"))
+    long = {str(p.relative_to(package_root)): n for p in paths if (n := len(p.read_text().splitlines())) > MODULE_LINES}
+    assert not long, f"modules over {MODULE_LINES} lines: {long}"

@@ -1,6 +1,7 @@
 """A repository's own triage, learned from the labels its maintainers gave past issues.
 
-    labelled issues (runner learn) ──> classifier: TF-IDF features, a linear SVM per target
+    labelled issues (runner learn) ──> features: two documents per issue, TF-IDF rows
+                                       classifier: a linear SVM per target
                                            │ cross-validated against the rules
                                            ▼
                                        store: <state-dir>/models/OWNER__NAME.npz (arrays + JSON,

@@ -26,12 +26,10 @@ from runner.learn.classifier import (
     Example,
     TargetReport,
     TextClassifier,
-    document,
     features_of,
-    make_vectorizers,
     train_target,
-    vectorize,
 )
+from runner.learn.features import document, make_vectorizers, vectorize
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 FORMAT_VERSION = 1

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from runner.learn.classifier import ANALYZERS, TextClassifier, Vocabulary
+from runner.learn.classifier import TextClassifier
+from runner.learn.features import ANALYZERS, Vocabulary
 from runner.learn.model import FORMAT_VERSION, TriageModel
 
 log = logging.getLogger(__name__)

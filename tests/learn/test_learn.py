@@ -14,7 +14,8 @@ from runner.cli.learn import learn_repository
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
 from runner.learn import store as model_store
-from runner.learn.classifier import Example, LabelMap, LearnError, document, examples_from_items, features_of, vectorize
+from runner.learn.classifier import Example, LabelMap, LearnError, examples_from_items, features_of
+from runner.learn.features import document, vectorize
 from runner.learn.model import LearnedTriager, train_repository
 from runner.learn.settings import RunTriager, learn_settings
 
