@@ -1,0 +1,71 @@
+"""Why a file could not be written, in words a user can act on.
+
+SQLite reports a full disk as "database or disk is full" but a write past the process's
+file-size limit (EFBIG) only as "disk I/O error", and a read-only directory as "unable to
+open database file" or a bare `PermissionError`: the cause is named here from the error's
+errno or SQLite code, the directory's permissions and the process's RLIMIT_FSIZE.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import shutil
+from pathlib import Path
+
+MB = 1024 * 1024
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_SQLITE_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+
+
+def write_failure(directory: Path, exc: BaseException) -> str:
+    """The cause of `exc`, raised while writing a file in `directory`, with the error's own text."""
+    own = _own_text(exc)
+    code = exc.errno if isinstance(exc, OSError) else None
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if code in _READ_ONLY or name.startswith(_SQLITE_READ_ONLY) or not _writable(directory):
+        return f"{directory} is read-only or not writable by this user ({own})"
+    if code in _FULL or name.startswith("SQLITE_FULL"):
+        return f"the file system holding {directory} is full ({_free(directory)} free; {own})"
+    limit = file_size_limit()
+    if code == errno.EFBIG or (limit is not None and name.startswith("SQLITE_IOERR")):
+        where = f"{limit:,} bytes" if limit is not None else "reached"
+        return f"a file reached the process's file-size limit (RLIMIT_FSIZE, `ulimit -f`: {where}; {own})"
+    return own
+
+
+def file_size_limit() -> int | None:
+    """The process's soft RLIMIT_FSIZE in bytes, None when unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _own_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc) or type(exc).__name__
+
+
+def _writable(directory: Path) -> bool:
+    """False only when `directory` (or, when it does not exist yet, the nearest parent that does)
+    refuses writes; `os.access` alone trusts the mode bits, so a read-only mount is asked too."""
+    probe = Path(directory)
+    while not probe.is_dir() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        flags = os.statvfs(probe).f_flag
+    except OSError:
+        return True
+    return os.access(probe, os.W_OK | os.X_OK) and not flags & os.ST_RDONLY
+
+
+def _free(directory: Path) -> str:
+    probe = Path(directory)
+    while not probe.is_dir() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return f"{shutil.disk_usage(probe).free / MB:,.1f} MB"
+    except OSError:
+        return "unknown space"
