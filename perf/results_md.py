@@ -52,7 +52,8 @@ def render(result: dict[str, Any]) -> str:
             out += [f"## {name}", "", "Failed:", "", "```", data["error"][-1500:], "```", ""]
             continue
         out += section(data, result)
-    out += ["## Charts", ""] + [f"![{n}]({f})" for n, f in result.get("charts", {}).items()] + [""]
+    if result.get("charts"):
+        out += ["## Charts", ""] + [f"![{n}]({f})" for n, f in result["charts"].items()] + [""]
     out += _profiles(s)
     return "\n".join(out) + "\n"
 

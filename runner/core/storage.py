@@ -30,9 +30,10 @@ def write_failure(directory: Path, exc: BaseException) -> str:
     if code in _FULL or name.startswith("SQLITE_FULL"):
         return f"the file system holding {directory} is full ({_free(directory)} free; {own})"
     limit = file_size_limit()
-    if code == errno.EFBIG or (limit is not None and name.startswith("SQLITE_IOERR")):
-        where = f"{limit:,} bytes" if limit is not None else "reached"
-        return f"a file reached the process's file-size limit (RLIMIT_FSIZE, `ulimit -f`: {where}; {own})"
+    if limit is not None and (code == errno.EFBIG or name.startswith("SQLITE_IOERR")):
+        return f"a file reached the process's file-size limit (RLIMIT_FSIZE, `ulimit -f`: {limit:,} bytes; {own})"
+    if code == errno.EFBIG:
+        return f"a file grew past the largest size the file system holding {directory} allows ({own})"
     return own
 
 
@@ -49,11 +50,9 @@ def _own_text(exc: BaseException) -> str:
 
 
 def _writable(directory: Path) -> bool:
-    """False only when `directory` (or, when it does not exist yet, the nearest parent that does)
-    refuses writes; `os.access` alone trusts the mode bits, so a read-only mount is asked too."""
-    probe = Path(directory)
-    while not probe.is_dir() and probe != probe.parent:
-        probe = probe.parent
+    """False only when `directory` (or, before it is made, its nearest parent) refuses writes:
+    `os.access` alone trusts the mode bits, so a read-only mount is asked too."""
+    probe = _existing(directory)
     try:
         flags = os.statvfs(probe).f_flag
     except OSError:
@@ -62,10 +61,15 @@ def _writable(directory: Path) -> bool:
 
 
 def _free(directory: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(_existing(directory)).free / MB:,.1f} MB"
+    except OSError:
+        return "unknown space"
+
+
+def _existing(directory: Path) -> Path:
+    """`directory`, or its nearest parent that is a directory (it may not have been made yet)."""
     probe = Path(directory)
     while not probe.is_dir() and probe != probe.parent:
         probe = probe.parent
-    try:
-        return f"{shutil.disk_usage(probe).free / MB:,.1f} MB"
-    except OSError:
-        return "unknown space"
+    return probe
