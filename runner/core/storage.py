@@ -14,10 +14,18 @@ import resource
 import shutil
 from pathlib import Path
 
+from runner.core.errors import UsageError
+
 MB = 1024 * 1024
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 _SQLITE_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+
+
+class StorageError(UsageError):
+    """A file of the state directory (its log, its lock, the journal, a code index) cannot be
+    written: the run cannot start, and ends like one refused at the start (exit 2) with one
+    line saying which file and why."""
 
 
 def write_failure(directory: Path, exc: BaseException) -> str:

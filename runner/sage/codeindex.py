@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
-from runner.core.errors import UsageError
-from runner.core.storage import write_failure
+from runner.core.storage import StorageError, write_failure
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
 from runner.sage.tokens import terms
@@ -50,7 +49,7 @@ _MEMO = 50_000
 _FIELDS = ("path", "defs", "body")
 
 
-class IndexWriteError(UsageError):
+class IndexWriteError(StorageError):
     """A commit's index could not be written (a full disk, a file-size limit, a read-only
     directory): the run cannot start, so it ends like one refused at the start (exit 2) before
     any issue is read or journaled. Nothing of the index is left where a later run looks."""

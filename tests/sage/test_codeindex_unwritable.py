@@ -15,14 +15,13 @@ import os
 import random
 import resource
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import git, issue
+from conftest import git, issue, read_only_prefix
 
 from runner.records.journal import Journal
 from runner.sage.codeindex import IndexWriteError, load_or_build
@@ -88,14 +87,8 @@ def mount_prefix(tmp_path: Path, setup: str) -> list[str]:
     return [unshare, "--mount", "sh", "-c", script, "sh"]
 
 
-def read_only(cache: Path, tmp_path: Path) -> tuple[list[str], Callable[[], None]]:
-    """A cache directory that refuses writes: without write permission, or (as root, whom the
-    mode bits do not stop) a read-only bind mount of it."""
-    if os.geteuid() != 0:
-        cache.chmod(stat.S_IRUSR | stat.S_IXUSR)
-        return [], lambda: cache.chmod(stat.S_IRWXU)
-    remount = f"mount --bind '{cache}' '{cache}' && mount -o remount,bind,ro '{cache}'"
-    return mount_prefix(tmp_path, remount), lambda: None
+def read_only(cache: Path, _tmp_path: Path) -> tuple[list[str], Callable[[], None]]:
+    return read_only_prefix(cache)
 
 
 def full_disk(cache: Path, tmp_path: Path) -> tuple[list[str], Callable[[], None]]:
