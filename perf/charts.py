@@ -97,6 +97,8 @@ def scaling_timeline(result: dict[str, Any], ax) -> None:
 def runner_vs_baselines(result: dict[str, Any], ax) -> None:
     comparisons = result["comparisons"]
     bars = [(k, v) for k, v in comparisons["rates_issues_per_s"].items() if v]
+    if not bars:
+        raise ValueError("no scenario with a rate ran")
     ax.barh([k for k, _ in bars], [v for _, v in bars], color="tab:blue")
     for i, (_, value) in enumerate(bars):
         ax.text(value, i, f" {value:.0f}", va="center", fontsize=8)

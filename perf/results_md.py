@@ -52,7 +52,8 @@ def render(result: dict[str, Any]) -> str:
             out += [f"## {name}", "", "Failed:", "", "```", data["error"][-1500:], "```", ""]
             continue
         out += section(data, result)
-    out += ["## Charts", ""] + [f"![{n}]({f})" for n, f in result.get("charts", {}).items()] + [""]
+    if result.get("charts"):
+        out += ["## Charts", ""] + [f"![{n}]({f})" for n, f in result["charts"].items()] + [""]
     out += _profiles(s)
     return "\n".join(out) + "\n"
 
@@ -211,6 +212,7 @@ def _bigrepo(d: dict[str, Any], _r) -> list[str]:
             key,
             fmt(x.get("issues_per_s")),
             fmt(x.get("master_uss_mb")),
+            fmt(x.get("master_rss_mb")),
             fmt(max(x.get("sage_uss_mb") or [0])),
             fmt(x.get("wall_s")),
         ]
@@ -226,7 +228,7 @@ def _bigrepo(d: dict[str, Any], _r) -> list[str]:
         f"files {fmt(d['incremental_10_files_s'])} s (a {d.get('incremental_kind', 'full')} index, "
         f"{fmt(d.get('incremental_bytes', 0) / MB)} MB); {fmt(d.get('issues'))} issues a run.",
         "",
-        *table(["repository", "issues/s", "master USS MB", "largest sage USS MB", "wall s"], rows),
+        *table(["repository", "issues/s", "master USS MB", "master RSS MB", "largest sage USS MB", "wall s"], rows),
         "",
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,6 +136,22 @@ def user_state(repo: Path) -> dict[str, Any]:
 def branches(repo: Path, prefix: str = "runner/") -> dict[str, str]:
     out = git(repo, "for-each-ref", "--format=%(refname:short) %(objectname)", f"refs/heads/{prefix}")
     return dict(line.split() for line in out.splitlines())
+
+
+def read_only_prefix(directory: Path) -> tuple[list[str], Callable[[], None]]:
+    """A command prefix, and what undoes it, under which `directory` refuses writes: its write
+    bits taken away, or for root, whom they do not stop, a read-only bind mount in a mount
+    namespace of the command's own (gone with it); skips where neither can be had."""
+    if os.geteuid() != 0:
+        mode = directory.stat().st_mode
+        directory.chmod(0o555)
+        return [], lambda: directory.chmod(mode)
+    unshare = shutil.which("unshare")
+    tried = subprocess.run([unshare or "unshare", "--mount", "true"], capture_output=True) if unshare else None
+    if tried is None or tried.returncode != 0:
+        pytest.skip("root, and no private mount namespace for a read-only mount")
+    remount = f"mount --bind '{directory}' '{directory}' && mount -o remount,bind,ro '{directory}'"
+    return [unshare, "--mount", "sh", "-c", f'{remount} || exit 99; exec "$@"', "sh"], lambda: None
 
 
 TOKEN = "ghp_test_token_0123456789abcdefSECRET"

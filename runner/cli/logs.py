@@ -13,6 +13,7 @@ from pathlib import Path
 
 from runner.core.logs import LOGGER
 from runner.core.secrets import redact
+from runner.core.storage import StorageError, write_failure
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 4
@@ -31,15 +32,19 @@ class _RedactingFormatter(logging.Formatter):
 
 def setup_logging(state_dir: Path, secrets: list[str] | None = None) -> logging.Logger:
     """Attach a rotating file handler (once per process) to the `runner` logger. Every line is
-    scrubbed of `secrets` and of the tokens runner read or took out of its environment."""
+    scrubbed of `secrets` and of the tokens runner read or took out of its environment.
+    `StorageError` when the log directory cannot be written (the first write a run makes)."""
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.INFO)
     target = (state_dir / "logs" / "runner.log").resolve()
     for handler in logger.handlers:
         if isinstance(handler, RotatingFileHandler) and Path(handler.baseFilename) == target:
             return logger
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"cannot write the log file {target}: {write_failure(target.parent, exc)}") from None
     handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(process)d %(message)s", secrets))
     logger.addHandler(handler)
     logger.propagate = False

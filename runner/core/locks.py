@@ -14,6 +14,7 @@ from filelock import FileLock, Timeout
 
 from runner.core.errors import RunnerError
 from runner.core.status import ExitCode
+from runner.core.storage import StorageError, write_failure
 
 LOCK_FILE = "run.lock"
 PID_FILE = "run.pid"
@@ -27,8 +28,11 @@ class AlreadyRunning(RunnerError):
 
 class RunLock:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir = state_dir
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         self._lock = FileLock(str(state_dir / LOCK_FILE), timeout=0)
 
     def __enter__(self) -> RunLock:
@@ -38,8 +42,18 @@ class RunLock:
             raise AlreadyRunning(
                 f"another runner (pid {self.holder() or 'unknown'}) is using the state directory {self.state_dir}"
             ) from None
-        (self.state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+        except OSError as exc:
+            raise self._unwritable(exc) from None
+        try:
+            (self.state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+        except OSError as exc:
+            self._lock.release()
+            raise self._unwritable(exc) from None
         return self
+
+    def _unwritable(self, exc: OSError) -> StorageError:
+        reason = write_failure(self.state_dir, exc)
+        return StorageError(f"cannot lock the state directory {self.state_dir}: {reason}")
 
     def __exit__(self, *exc: object) -> None:
         (self.state_dir / PID_FILE).unlink(missing_ok=True)

@@ -32,12 +32,16 @@ from typing import Any
 from runner.core.clock import now_iso
 from runner.core.errors import UsageError
 from runner.core.status import SUCCEEDED
+from runner.core.storage import write_failure
 
 SCHEMA_VERSION = 1
 FLUSH_ROWS = 500
 FLUSH_S = 0.25
 DONE = "done"
 TERMINAL_OK = SUCCEEDED
+# What a file that is not a usable journal raises; a full disk, a file-size limit or a
+# read-only directory raise others, and moving the journal aside would not help with those.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS issues (
@@ -86,6 +90,11 @@ class Journal:
             self._db.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")  # one transaction: the WAL gets each page once
             self._check_version()
         except sqlite3.DatabaseError as exc:
+            if not getattr(exc, "sqlite_errorname", "").startswith(_DAMAGED):
+                raise JournalError(
+                    f"the journal {path} cannot be written: {write_failure(path.parent, exc)}; "
+                    "nothing was done: rerun once it can be written"
+                ) from None
             raise JournalError(
                 f"the journal {path} is damaged ({exc}); move it aside and rerun: runner rebuilds it, "
                 "and the next run reconciles every issue against git and GitHub"

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
+from runner.core.storage import StorageError, write_failure
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
 from runner.sage.tokens import terms
 
-__all__ = ["MAX_FILE_BYTES", "CodeIndex", "bm25", "index_files", "load", "load_or_build", "terms"]
+__all__ = ["MAX_FILE_BYTES", "CodeIndex", "IndexWriteError", "bm25", "index_files", "load", "load_or_build", "terms"]
 
 KEEP_INDEXES = 6
 BM25_K1 = 1.2
@@ -46,6 +47,20 @@ BM25_B = 0.75
 LINES_MEMO_CHARS = 8_000_000
 _MEMO = 50_000
 _FIELDS = ("path", "defs", "body")
+
+
+class IndexWriteError(StorageError):
+    """A commit's index could not be written (a full disk, a file-size limit, a read-only
+    directory): the run cannot start, so it ends like one refused at the start (exit 2) before
+    any issue is read or journaled. Nothing of the index is left where a later run looks."""
+
+    def __init__(self, repo: Path, commit: str, path: Path, exc: BaseException) -> None:
+        super().__init__(
+            f"cannot write the code index of {repo} at commit {commit} to {path}: "
+            f"{write_failure(path.parent, exc)}. Nothing of it was kept: the next run that can write "
+            "there (or with another --state-dir) builds it"
+        )
+        self.path = path
 
 
 class CodeIndex:
@@ -333,16 +348,23 @@ def index_files(path: Path) -> list[Path]:
 
 def load_or_build(repo: Path, commit: str, cache_dir: Path, keep: int = KEEP_INDEXES) -> tuple[CodeIndex, Path]:
     """The index of `commit` in `cache_dir`: found, a delta over an earlier full index, that
-    earlier index compacted with the changes, or built."""
+    earlier index compacted with the changes, or built. `IndexWriteError` when it cannot be
+    written."""
     commit = commit if is_sha(commit) else resolve(repo, commit)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     path = index_file(cache_dir, commit)
-    if path.exists():
+    damaged = path.exists()
+    if damaged:
         try:
             return CodeIndex(path), path
         except ValueError:
+            pass
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        if damaged:
             path.unlink(missing_ok=True)
-    update(repo, commit, path, nearest(repo, commit, cache_dir, keep))
+        update(repo, commit, path, nearest(repo, commit, cache_dir, keep))
+    except (sqlite3.Error, OSError) as exc:
+        raise IndexWriteError(repo, commit, path, exc) from None
     _prune(cache_dir, path, keep)
     return CodeIndex(path), path
 

@@ -9,7 +9,8 @@
 A delta costs what changed, not what the repository holds: ten changed files of a 16,000-file
 repository are a few hundred kilobytes, where copying the base file took 4 s. Readers query the
 base and the delta together (`runner.sage.codeindex`); `compact` folds a delta that grew too
-big back into a full file. Every file is written aside and moved in place, never changed after.
+big back into a full file. Every file is written aside and moved in place, never changed after;
+a write that fails (a full disk, a file-size limit) removes its scratch file.
 """
 
 from __future__ import annotations
@@ -225,28 +226,39 @@ class _writing:
         fd, name = tempfile.mkstemp(dir=self.target.parent, prefix=".codeindex-", suffix=".tmp")
         os.close(fd)
         self.scratch = Path(name)
-        if self.copy_of is not None:
-            shutil.copyfile(self.copy_of, self.scratch)
-        self.db = sqlite3.connect(uri(self.scratch), uri=True, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=OFF")
-        self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("PRAGMA cache_size=-65536")
-        if self.copy_of is None:
-            self.db.executescript(_SCHEMA)
-        if self.attach is not None:
-            self.db.execute("ATTACH DATABASE ? AS base", (uri(self.attach, mode="ro", immutable="1"),))
-        self.db.execute("BEGIN")
+        self.db: sqlite3.Connection | None = None
+        try:
+            if self.copy_of is not None:
+                shutil.copyfile(self.copy_of, self.scratch)
+            self.db = sqlite3.connect(uri(self.scratch), uri=True, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=OFF")
+            self.db.execute("PRAGMA synchronous=OFF")
+            self.db.execute("PRAGMA cache_size=-65536")
+            if self.copy_of is None:
+                self.db.executescript(_SCHEMA)
+            if self.attach is not None:
+                self.db.execute("ATTACH DATABASE ? AS base", (uri(self.attach, mode="ro", immutable="1"),))
+            self.db.execute("BEGIN")
+        except BaseException:
+            self._discard()
+            raise
         return self.db
 
     def __exit__(self, kind, value, tb) -> None:
         try:
-            if kind is None:
+            if kind is None and self.db is not None:
                 self.db.execute("COMMIT")
-            self.db.close()
-            if kind is None:
+                self.db.close()
                 os.replace(self.scratch, self.target)
         finally:
-            self.scratch.unlink(missing_ok=True)
+            self._discard()
+
+    def _discard(self) -> None:
+        """Close and remove the scratch file (a failed write leaves nothing behind; after the
+        move there is nothing left to remove)."""
+        if self.db is not None:
+            self.db.close()
+        self.scratch.unlink(missing_ok=True)
 
 
 def _add(

@@ -7,16 +7,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import IDENTITY
 
 from runner.git.blobs import as_text, blob_sizes, diff_tree, ls_tree, read_blobs
 from runner.git.cmd import GitError
 
-ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-C", str(repo), *args], env={**os.environ, **ENV}, capture_output=True, check=True, text=True
+        ["git", "-C", str(repo), *args], env={**os.environ, **IDENTITY}, capture_output=True, check=True, text=True
     ).stdout.strip()
 
 

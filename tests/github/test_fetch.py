@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import IDENTITY
 from github import Auth, Github
 
 from runner.config.github import GitHubSettings
@@ -37,12 +38,6 @@ pytestmark = pytest.mark.timeout(60)
 REPO = "acme/widgets"
 TOKEN = "fetch-test-token-5f3a9c"
 ROOT = Path(__file__).resolve().parents[2]
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
 ISSUES = range(1, 251)
 CLOSED = {3, 33, 133}
 EDITED = 42
@@ -65,7 +60,7 @@ def no_body(n: int) -> bool:
 
 
 def git(*args: str, cwd: Path | None = None) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | IDENTITY
     subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, check=True, timeout=30)
 
 

@@ -89,6 +89,31 @@ def test_a_damaged_journal_is_a_clear_error(tmp_path: Path) -> None:
         Journal(path)
 
 
+OPEN_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, sys
+from pathlib import Path
+from runner.records.journal import Journal, JournalError
+resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+try:
+    Journal(Path(sys.argv[1]))
+except JournalError as exc:
+    sys.exit(str(exc))
+"""
+
+
+def test_a_journal_that_cannot_be_written_says_why_and_is_not_called_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    proc = subprocess.run([sys.executable, "-c", OPEN_UNDER_A_FILE_SIZE_LIMIT, str(path)], capture_output=True)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert f"the journal {path} cannot be written: a file reached the process's file-size limit" in err
+    assert "damaged" not in err
+    journal = Journal(path)
+    journal.run_started("r1", "process")
+    assert [run["run_id"] for run in journal.runs()] == ["r1"]
+    journal.close()
+
+
 def test_a_journal_of_another_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     Journal(path).close()

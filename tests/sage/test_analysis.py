@@ -7,19 +7,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import IDENTITY
 
 from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import LINE_WIDTH, MAX_LINES, MAX_RELATED, Analysis, analyse
 from runner.sage.codeindex import CodeIndex as RepoIndex
 from runner.sage.codeindex import load_or_build
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Analysis Tester",
-    "GIT_AUTHOR_EMAIL": "analysis@example.com",
-    "GIT_COMMITTER_NAME": "Analysis Tester",
-    "GIT_COMMITTER_EMAIL": "analysis@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 FILES = {
     "README.md": "# Inventory\n\nTrack stock levels. See docs/guide.md for the instalation.\n",
     "app/auth/login.py": (

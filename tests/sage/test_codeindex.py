@@ -8,17 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import IDENTITY
 
 from runner.sage import codeindex, indexplan, indexwrite
 from runner.sage.codeindex import CodeIndex, load_or_build
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 FILES = {
     "pkg/__init__.py": "from pkg.core import concat\n",
     "pkg/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n\n"

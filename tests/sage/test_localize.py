@@ -6,18 +6,13 @@ import os
 import subprocess
 
 import pytest
+from conftest import IDENTITY
 
 from runner.core.models import Issue, Priority, Triage
 from runner.sage.analysis import Analysis, analyse
 from runner.sage.codeindex import CodeIndex, load_or_build
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 FILES = {
     "lib/shapes/core.py": "class Dataset:\n    def to_dict(self):\n        return {}\n",
     "lib/shapes/combine.py": "def concat(objs):\n    # concat joins datasets; concat keeps attrs\n    return objs\n",

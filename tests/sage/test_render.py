@@ -11,19 +11,14 @@ from typing import Any
 import jinja2
 import jinja2.exceptions
 import pytest
+from conftest import IDENTITY
 
 from runner.core.models import KINDS, Issue, Priority, SageResult, Task, Triage
 from runner.sage import worker as sage
 from runner.sage.codeindex import load_or_build
 from runner.sage.render import Renderer, shipped_templates
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Render Tester",
-    "GIT_AUTHOR_EMAIL": "render@example.com",
-    "GIT_COMMITTER_NAME": "Render Tester",
-    "GIT_COMMITTER_EMAIL": "render@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 REPO_FILES = {
     "app/auth/login.py": "def authenticateUser(name, password):\n"
     "    session = create_session(name)\n    return session\n",

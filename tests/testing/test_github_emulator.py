@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import IDENTITY
 from github import Auth, Github, GithubException
 from github.GithubException import BadCredentialsException, RateLimitExceededException, UnknownObjectException
 
@@ -23,19 +24,13 @@ from runner.testing.github_emulator import Emulator, EmulatorConfig
 REPO = "acme/widgets"
 TOKEN = "emulator-test-token"
 BRANCH = "runner/issue-1"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
 
 
 # -- shared fixtures ----------------------------------------------------------
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | IDENTITY
     result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=30)
     return result.stdout.strip()
 
