@@ -36,6 +36,7 @@ from pathlib import Path
 
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
+from runner.sage.postings import MAX_TOKENS, Postings, exact_weights
 from runner.sage.tokens import terms
 
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "bm25", "index_files", "load", "load_or_build", "terms"]
@@ -71,6 +72,8 @@ class CodeIndex:
         self._defs_rows = 0
         self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
         self._lengths: dict[int, int] | None = None
+        self.in_memory = not self.layered and self.token_count <= MAX_TOKENS
+        self._postings: Postings | None = None
 
     def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
@@ -139,6 +142,10 @@ class CodeIndex:
         terms = [t for t in terms if freq[t] <= self.doc_count / 2] or terms
         if not terms:
             return []
+        if self.in_memory and exact_weights(weights):
+            if self._postings is None:
+                self._postings = Postings(self.db)
+            return self._postings.search(terms, weights, limit)
         query = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         if not self.layered:
