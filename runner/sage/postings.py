@@ -4,7 +4,7 @@ On a repository of a few hundred files the two FTS5 queries of an issue cost a s
 1 ms, most of it SQLite stepping through the same few postings for every issue. A full index
 of at most `MAX_TOKENS` tokens is therefore read once per process (the `docs` rows, whose
 columns are the space-separated terms FTS5 tokenized) into postings per term: for each file
-holding it, its count in path, defs and body, 12 bytes a posting in arrays. A search then adds
+holding it, its count in path, defs and body (16 bytes a posting, in one array a term). A search then adds
 up each term's share of every file's score in Python, remembered per term and field weights.
 
 The arithmetic is FTS5's `bm25()` (fts5_aux.c) step for step, so the scores are the same
@@ -23,8 +23,8 @@ import sqlite3
 from array import array
 from collections import Counter
 
-MAX_TOKENS = 2_000_000
-MAX_REMEMBERED = 1_000_000
+MAX_TOKENS = 1_000_000
+MAX_REMEMBERED = 500_000
 K1 = 1.2
 B = 0.75
 
@@ -33,44 +33,43 @@ class Postings:
     """Every term's postings of one full index, and its scores per term, in this process."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
-        lists: dict[str, tuple[array, array, array, array]] = {}
+        lists: dict[str, array] = {}
         lengths: dict[int, int] = {}
         for doc, *columns in db.execute("SELECT rowid, path, defs, body FROM main.docs"):
+            counts: dict[str, list[int]] = {}
             size = 0
             for field, text in enumerate(columns):
                 words = text.split() if text else []
                 size += len(words)
                 for term, count in Counter(words).items():
-                    found = lists.get(term)
-                    if found is None:
-                        found = lists[term] = (array("i"), array("i"), array("i"), array("i"))
-                    if not found[0] or found[0][-1] != doc:
-                        found[0].append(doc)
-                        for counts in found[1:]:
-                            counts.append(0)
-                    found[field + 1][-1] = count
+                    counts.setdefault(term, [doc, 0, 0, 0])[field + 1] = count
+            for term, row in counts.items():
+                found = lists.get(term)
+                if found is None:
+                    found = lists[term] = array("i")
+                found.extend(row)
             lengths[doc] = size
         self.lists = lists
         self.lengths = lengths
         self.rows = len(lengths)
         self.avgdl = sum(lengths.values()) / self.rows if self.rows else 0.0
-        self._shares: dict[tuple[str, tuple[float, float, float]], list[tuple[int, float]]] = {}
+        self._shares: dict[tuple[str, tuple[float, float, float]], tuple[array, array]] = {}
         self._remembered = 0
 
     def doc_freq(self, term: str) -> int:
-        found = self.lists.get(term)
-        return len(found[0]) if found else 0
+        return len(self.lists.get(term, ())) // 4
 
     def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`."""
         scores: dict[int, float] = {}
         for term in terms:
-            for doc, share in self._share(term, weights):
+            docs, shares = self._share(term, weights)
+            for doc, share in zip(docs, shares):
                 scores[doc] = scores.get(doc, 0.0) + share
         ranked = sorted(scores.items(), key=lambda row: (-row[1], row[0]))
         return ranked[:limit]
 
-    def _share(self, term: str, weights: tuple[float, float, float]) -> list[tuple[int, float]]:
+    def _share(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
         """The term's addend to the score of each file holding it (it depends on nothing else)."""
         key = (term, weights)
         found = self._shares.get(key)
@@ -79,23 +78,24 @@ class Postings:
                 self._shares.clear()
                 self._remembered = 0
             found = self._shares[key] = self._compute(term, weights)
-            self._remembered += len(found)
+            self._remembered += len(found[0])
         return found
 
-    def _compute(self, term: str, weights: tuple[float, float, float]) -> list[tuple[int, float]]:
-        lists = self.lists.get(term)
-        if lists is None:
-            return []
-        docs, *counts = lists
-        idf = math.log((self.rows - len(docs) + 0.5) / (len(docs) + 0.5))
+    def _compute(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
+        row = self.lists.get(term)
+        if row is None:
+            return array("i"), array("d")
+        hits = len(row) // 4
+        idf = math.log((self.rows - hits + 0.5) / (hits + 0.5))
         if idf <= 0.0:
             idf = 1e-6
         lengths, avgdl = self.lengths, self.avgdl
-        shares = []
-        for i, doc in enumerate(docs):
-            freq = weights[0] * counts[0][i] + weights[1] * counts[1][i] + weights[2] * counts[2][i]
-            shares.append((doc, idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * lengths[doc] / avgdl)))))
-        return shares
+        shares = array("d")
+        for at in range(0, len(row), 4):
+            doc = row[at]
+            freq = weights[0] * row[at + 1] + weights[1] * row[at + 2] + weights[2] * row[at + 3]
+            shares.append(idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * lengths[doc] / avgdl))))
+        return row[0::4], shares
 
 
 def exact_weights(weights: tuple[float, float, float]) -> bool:
