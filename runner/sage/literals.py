@@ -79,7 +79,7 @@ def _is_prose(line: str) -> bool:
     stripped = line.strip()
     if not stripped or line.startswith(("    ", "\t")) or any(c in stripped for c in "()[]{}<>=_;"):
         return False
-    plain = sum(1 for c in stripped if c.isalpha() or c in " ,.'`")
+    plain = sum(map(str.isalpha, stripped)) + sum(map(stripped.count, " ,.'`"))
     return plain >= PROSE_SHARE * len(stripped)
 
 

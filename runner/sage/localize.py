@@ -145,12 +145,12 @@ def rank(
     info = index.info(scores)
     factor = _factor if settings.kinds else _test_or_not
     ranked = sorted(
-        ((score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info),
-        key=lambda h: (-h[0], h[1]),
+        [(-score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     )
     sources: list[Hit] = []
     tests: list[Hit] = []
-    for score, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
+    for negated, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
+        score = -negated
         kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
         if len(kept) < cap:
             kept.append(Hit(fid, *info[fid], score, symbols.get(fid, {})))

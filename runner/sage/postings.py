@@ -66,8 +66,8 @@ class Postings:
             docs, shares = self._share(term, weights)
             for doc, share in zip(docs, shares):
                 scores[doc] = scores.get(doc, 0.0) + share
-        ranked = sorted(scores.items(), key=lambda row: (-row[1], row[0]))
-        return ranked[:limit]
+        ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
+        return [(doc, -score) for score, doc in ranked]
 
     def _share(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
         """The term's addend to the score of each file holding it (it depends on nothing else)."""
