@@ -22,11 +22,11 @@ class FileTable:
         self.by_path: dict[str, int] = {}
         names: dict[str, list[int]] = {}
         modules: dict[str, list[int]] = {}
-        for fid, path, kind, name, module in sorted(rows, key=lambda r: (r[0] <= base_max, r[0])):
+        for fid, path, kind, file_name, module in sorted(rows, key=lambda r: (r[0] <= base_max, r[0])):
             text = path.decode("utf-8", "surrogateescape")
             self.info[fid] = (text, kind)
             self.by_path[text] = fid
-            names.setdefault(name.decode("utf-8", "surrogateescape"), []).append(fid)
+            names.setdefault(file_name.decode("utf-8", "surrogateescape"), []).append(fid)
             if module is not None:
                 modules.setdefault(module, []).append(fid)
         self.by_name = names

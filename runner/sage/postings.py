@@ -64,7 +64,7 @@ class Postings:
         scores: dict[int, float] = {}
         for term in terms:
             docs, shares = self._share(term, weights)
-            for doc, share in zip(docs, shares):
+            for doc, share in zip(docs, shares, strict=True):
                 scores[doc] = scores.get(doc, 0.0) + share
         ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
         return [(doc, -score) for score, doc in ranked]
