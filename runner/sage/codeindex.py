@@ -76,6 +76,18 @@ class CodeIndex:
         self.in_memory = not self.layered and self.token_count <= MAX_TOKENS
         self._postings: Postings | None = None
 
+    def prepare(self) -> None:
+        """Read now what a sage reads once: the file table, and a small full index's postings,
+        so its first issues do not pay for them."""
+        _ = self.table
+        if self.in_memory:
+            self._memory()
+
+    def _memory(self) -> Postings:
+        if self._postings is None:
+            self._postings = Postings(self.db)
+        return self._postings
+
     def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
         # sage; mapped pages that only one sage touched counted as its own memory (229 MB USS on
@@ -144,9 +156,7 @@ class CodeIndex:
         if not terms:
             return []
         if self.in_memory and exact_weights(weights):
-            if self._postings is None:
-                self._postings = Postings(self.db)
-            return self._postings.search(terms, weights, limit)
+            return self._memory().search(terms, weights, limit)
         query = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         if not self.layered:
