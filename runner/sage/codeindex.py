@@ -37,7 +37,7 @@ from pathlib import Path
 from runner.sage.filetable import FileTable
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
-from runner.sage.postings import MAX_TOKENS, Postings, exact_weights
+from runner.sage.postings import MAX_TOKENS, Postings, exact_weights, plain
 from runner.sage.tokens import terms
 
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "bm25", "index_files", "load", "load_or_build", "terms"]
@@ -174,6 +174,8 @@ class CodeIndex:
         a delta and its base, so each part keeps FTS5's own."""
         if not phrases:
             return []
+        if self.in_memory and exact_weights(weights) and plain(phrases):
+            return self._memory().holding(phrases, weights, limit)
         query = " OR ".join(f'"{p}"' for p in phrases)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         rows = self.db.execute(sql.format(s="main"), (*weights, query, limit)).fetchall()

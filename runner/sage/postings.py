@@ -1,24 +1,27 @@
 """A small commit's BM25 answered from memory: FTS5's own scores, without a query per search.
 
-On a repository of a few hundred files the two FTS5 queries of an issue cost a sage about
-1 ms, most of it SQLite stepping through the same few postings for every issue. A full index
-of at most `MAX_TOKENS` tokens is therefore read once per process (the `docs` rows, whose
-columns are the space-separated terms FTS5 tokenized) into postings per term: for each file
-holding it, its count in path, defs and body (16 bytes a posting, in one array a term). A search then adds
-up each term's share of every file's score in Python, remembered per term and field weights.
+On a repository of a few hundred files the FTS5 queries of an issue (two searches, a phrase
+query per message it quotes) cost a sage about 1 ms, most of it SQLite stepping through the
+same few postings for every issue. A full index of at most `MAX_TOKENS` tokens is therefore
+read once per process (the `docs` rows, whose fields are the space-separated terms FTS5
+tokenized) into postings per term: for each file holding it, its count in path, defs and body
+(16 bytes a posting, in one array a term), beside the fields' text for phrases. A search adds
+up each term's share of every file's score in Python, remembered per term and field weights;
+a phrase is looked for in the fields of the files holding all its words.
 
 The arithmetic is FTS5's `bm25()` (fts5_aux.c) step for step, so the scores are the same
 floats and the order the same: the field-weighted frequency of a phrase, the document's
 length in tokens over the average, `log((N - n + 0.5) / (n + 0.5))` floored at 1e-6, the
 phrases added in query order, and the files tied on a score in rowid order as SQLite's
-`ORDER BY ... LIMIT` keeps them. Larger indexes, and deltas (whose base files FTS5 scores
-with the base's statistics), stay on SQLite, read through the page cache every sage shares:
-a sage's memory does not grow with the repository.
+`ORDER BY ... LIMIT` keeps them. At `MAX_TOKENS` a sage holds about 20 MB. Larger indexes,
+and deltas (whose base files FTS5 scores with the base's statistics), stay on SQLite, read
+through the page cache every sage shares: a sage's memory does not grow with the repository.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from array import array
 from collections import Counter
@@ -27,6 +30,7 @@ MAX_TOKENS = 1_000_000
 MAX_REMEMBERED = 500_000
 K1 = 1.2
 B = 0.75
+_PLAIN = re.compile(r"[a-z0-9_]+")
 
 
 class Postings:
@@ -35,7 +39,9 @@ class Postings:
     def __init__(self, db: sqlite3.Connection) -> None:
         lists: dict[str, array] = {}
         lengths: dict[int, int] = {}
+        texts: dict[int, tuple[str, ...]] = {}
         for doc, *columns in db.execute("SELECT rowid, path, defs, body FROM main.docs"):
+            texts[doc] = tuple(f" {text} " for text in columns)
             counts: dict[str, list[int]] = {}
             size = 0
             for field, text in enumerate(columns):
@@ -51,6 +57,7 @@ class Postings:
             lengths[doc] = size
         self.lists = lists
         self.lengths = lengths
+        self.texts = texts
         self.rows = len(lengths)
         self.avgdl = sum(lengths.values()) / self.rows if self.rows else 0.0
         self._shares: dict[tuple[str, tuple[float, float, float]], tuple[array, array]] = {}
@@ -69,6 +76,35 @@ class Postings:
         ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
         return [(doc, -score) for score, doc in ranked]
 
+    def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
+        """As `search`, for FTS5 phrase queries: each phrase's words next to each other in one field."""
+        scores: dict[int, float] = {}
+        for phrase in phrases:
+            counts = self._instances(phrase.split())
+            idf = self._idf(len(counts))
+            for doc, (path, defs, body) in counts.items():
+                freq = weights[0] * path + weights[1] * defs + weights[2] * body
+                scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
+        ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
+        return [(doc, -score) for score, doc in ranked]
+
+    def _instances(self, words: list[str]) -> dict[int, tuple[int, int, int]]:
+        """{file: how often the words stand in this order in path, defs and body}: FTS5 counts
+        every place a phrase starts, overlapping ones too."""
+        if not words or any(word not in self.lists for word in words):
+            return {}
+        rarest, *others = sorted((self.lists[word] for word in words), key=len)
+        docs = set(rarest[0::4])
+        for row in others:
+            docs.intersection_update(row[0::4])
+        needle = f" {' '.join(words)} "
+        found: dict[int, tuple[int, int, int]] = {}
+        for doc in sorted(docs):
+            path, defs, body = (_occurrences(text, needle) for text in self.texts[doc])
+            if path or defs or body:
+                found[doc] = (path, defs, body)
+        return found
+
     def _share(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
         """The term's addend to the score of each file holding it (it depends on nothing else)."""
         key = (term, weights)
@@ -85,17 +121,32 @@ class Postings:
         row = self.lists.get(term)
         if row is None:
             return array("i"), array("d")
-        hits = len(row) // 4
-        idf = math.log((self.rows - hits + 0.5) / (hits + 0.5))
-        if idf <= 0.0:
-            idf = 1e-6
-        lengths, avgdl = self.lengths, self.avgdl
+        idf = self._idf(len(row) // 4)
         shares = array("d")
         for at in range(0, len(row), 4):
-            doc = row[at]
             freq = weights[0] * row[at + 1] + weights[1] * row[at + 2] + weights[2] * row[at + 3]
-            shares.append(idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * lengths[doc] / avgdl))))
+            shares.append(self._term_share(idf, freq, row[at]))
         return row[0::4], shares
+
+    def _idf(self, hits: int) -> float:
+        idf = math.log((self.rows - hits + 0.5) / (hits + 0.5))
+        return idf if idf > 0.0 else 1e-6
+
+    def _term_share(self, idf: float, freq: float, doc: int) -> float:
+        return idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * self.lengths[doc] / self.avgdl)))
+
+
+def _occurrences(text: str, needle: str) -> int:
+    count, at = 0, text.find(needle)
+    while at >= 0:
+        count += 1
+        at = text.find(needle, at + 1)
+    return count
+
+
+def plain(phrases: list[str]) -> bool:
+    """Phrases of the index's own tokens (lower-case letters, digits, `_`), which FTS5 splits only at spaces."""
+    return all(_PLAIN.fullmatch(word) for phrase in phrases for word in phrase.split())
 
 
 def exact_weights(weights: tuple[float, float, float]) -> bool:

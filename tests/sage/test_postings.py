@@ -40,6 +40,7 @@ def real_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     for folder in ("runner/sage", "tests/sage"):
         shutil.copytree(SOURCES / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "notes.txt").write_text("echo echo echo beta\necho echo\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "sources")
@@ -65,6 +66,24 @@ def test_searches_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path
             assert memory.search(terms, weights, limit) == disk.search(terms, weights, limit)
     assert memory._postings is not None
     assert disk._postings is None
+
+
+def test_phrases_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path: Path) -> None:
+    memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
+    disk = on_disk(path)
+    texts = [t for row in Postings(memory.db).texts.values() for t in row if t.strip()]
+    rng = random.Random(7)
+    for _ in range(300):
+        phrases = []
+        for _ in range(rng.randint(1, 3)):
+            words = rng.choice(texts).split()
+            start = rng.randrange(len(words))
+            phrases.append(" ".join(words[start : start + rng.randint(1, 5)]))
+        assert memory.holding(phrases, (4.0, 3.0, 1.0), 40) == disk.holding(phrases, (4.0, 3.0, 1.0), 40)
+    repeated = memory.holding(["echo echo", "echo beta"], (1.0, 1.0, 1.0), 5)
+    assert repeated == disk.holding(["echo echo", "echo beta"], (1.0, 1.0, 1.0), 5)
+    assert "notes.txt" in {memory.info([fid])[fid][0] for fid, _ in repeated}
+    assert memory.holding(["echo Echo"], (1.0, 1.0, 1.0), 5) == disk.holding(["echo Echo"], (1.0, 1.0, 1.0), 5)
 
 
 def test_rankings_from_memory_equal_those_from_disk(real_repo: Path, tmp_path: Path) -> None:
