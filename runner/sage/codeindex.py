@@ -71,6 +71,7 @@ class CodeIndex:
         self._df: dict[str, int] = {}
         self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
         self._defs_rows = 0
+        self._def_files: dict[str, int] = {}
         self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
         self._lengths: dict[int, int] | None = None
         self.in_memory = not self.layered and self.token_count <= MAX_TOKENS
@@ -219,11 +220,26 @@ class CodeIndex:
     def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
         """(name, qualified name, file id, line) of every definition of any of `names` (remembered
         per name, as `doc_freq` is)."""
+        names = list(dict.fromkeys(names))
+        memo = self._remember_defs(names)
+        return [row for n in names for row in memo[n]]
+
+    def defining(self, names: Iterable[str]) -> dict[str, tuple[list[tuple[str, str, int, int]], int]]:
+        """{name: (its definitions as `defined` lists them, how many files hold them)}."""
+        names = list(dict.fromkeys(names))
+        memo, files = self._remember_defs(names), self._def_files
+        for name in names:
+            if name not in files:
+                files[name] = len({row[2] for row in memo[name]})
+        return {name: (memo[name], files[name]) for name in names}
+
+    def _remember_defs(self, names: list[str]) -> dict[str, list[tuple[str, str, int, int]]]:
         memo = self._defs
         if len(memo) > _MEMO or self._defs_rows > _MEMO * 10:
             memo.clear()
+            self._def_files.clear()
             self._defs_rows = 0
-        wanted = [n for n in dict.fromkeys(names) if n not in memo]
+        wanted = [n for n in names if n not in memo]
         if wanted:
             found: dict[str, list[tuple[str, str, int, int]]] = {n: [] for n in wanted}
             for chunk in _chunks(wanted, 500):
@@ -234,7 +250,7 @@ class CodeIndex:
                     found[row[0]].append(row)
                     self._defs_rows += 1
             memo.update(found)
-        return [row for n in dict.fromkeys(names) for row in memo[n]]
+        return memo
 
     @property
     def table(self) -> FileTable:

@@ -217,15 +217,12 @@ def _symbol_scores(
 ) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
-    by_name: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for name, qual, fid, line in index.defined(set(last.values())):
-        by_name[name].append((qual, fid, line))
+    defining = index.defining(last.values())
     boosts: dict[int, list[float]] = defaultdict(list)
     for name, weight in named.items():
-        found = by_name.get(last[name], ())
-        files = {fid for _, fid, _ in found}
-        if settings.symbols and files and len(files) <= MAX_DEFINING:
-            _name_boosts(name, weight, found, len(files), boosts, symbols)
+        found, files = defining[last[name]]
+        if settings.symbols and 0 < files <= MAX_DEFINING:
+            _name_boosts(name, weight, found, files, boosts, symbols)
         if settings.modules:
             _module_scores(scores, name, index, weight)
     for fid, boost in boosts.items():
@@ -238,7 +235,7 @@ def _name_boosts(
     share = weight / math.sqrt(files)
     qualified = name.split(".")[-2:] if "." in name else None
     best: dict[int, float] = {}
-    for qual, fid, line in found:
+    for _, qual, fid, line in found:
         boost = SYMBOL_BOOST * share
         if qualified and qual.split(".")[-2:] == qualified:
             boost += QUALIFIED_BOOST * weight

@@ -69,10 +69,14 @@ class Postings:
     def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`."""
         scores: dict[int, float] = {}
+        get = scores.get
         for term in terms:
             docs, shares = self._share(term, weights)
+            if not scores:
+                scores.update(zip(docs, shares, strict=True))  # 0.0 + share is share
+                continue
             for doc, share in zip(docs, shares, strict=True):
-                scores[doc] = scores.get(doc, 0.0) + share
+                scores[doc] = get(doc, 0.0) + share
         ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
         return [(doc, -score) for score, doc in ranked]
 
