@@ -142,7 +142,7 @@ def rank(
         _option_scores(scores, text, index)
     if settings.messages:
         _message_scores(scores, text, index)
-    info = index.info(scores)
+    info = index.table.info
     factor = _factor if settings.kinds else _test_or_not
     ranked = sorted(
         [(-score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
@@ -150,10 +150,11 @@ def rank(
     sources: list[Hit] = []
     tests: list[Hit] = []
     for negated, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
-        score = -negated
         kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
         if len(kept) < cap:
-            kept.append(Hit(fid, *info[fid], score, symbols.get(fid, {})))
+            kept.append(Hit(fid, *info[fid], -negated, symbols.get(fid, {})))
+        elif len(sources) >= limit and len(tests) >= tests_limit:
+            break
     return Ranking(sources, tests, tuple(query[:12]))
 
 

@@ -13,7 +13,7 @@ The arithmetic is FTS5's `bm25()` (fts5_aux.c) step for step, so the scores are 
 floats and the order the same: the field-weighted frequency of a phrase, the document's
 length in tokens over the average, `log((N - n + 0.5) / (n + 0.5))` floored at 1e-6, the
 phrases added in query order, and the files tied on a score in rowid order as SQLite's
-`ORDER BY ... LIMIT` keeps them. At `MAX_TOKENS` a sage holds about 20 MB. Larger indexes,
+`ORDER BY ... LIMIT` keeps them. At `MAX_TOKENS` a sage holds about 25 MB. Larger indexes,
 and deltas (whose base files FTS5 scores with the base's statistics), stay on SQLite, read
 through the page cache every sage shares: a sage's memory does not grow with the repository.
 """
@@ -27,7 +27,7 @@ from array import array
 from collections import Counter
 
 MAX_TOKENS = 1_000_000
-MAX_REMEMBERED = 500_000
+MAX_REMEMBERED = 100_000
 K1 = 1.2
 B = 0.75
 _PLAIN = re.compile(r"[a-z0-9_]+")
@@ -60,7 +60,7 @@ class Postings:
         self.texts = texts
         self.rows = len(lengths)
         self.avgdl = sum(lengths.values()) / self.rows if self.rows else 0.0
-        self._shares: dict[tuple[str, tuple[float, float, float]], tuple[array, array]] = {}
+        self._shares: dict[tuple[str, tuple[float, float, float]], dict[int, float]] = {}
         self._remembered = 0
 
     def doc_freq(self, term: str) -> int:
@@ -69,16 +69,9 @@ class Postings:
     def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`."""
         scores: dict[int, float] = {}
-        get = scores.get
         for term in terms:
-            docs, shares = self._share(term, weights)
-            if not scores:
-                scores.update(zip(docs, shares, strict=True))  # 0.0 + share is share
-                continue
-            for doc, share in zip(docs, shares, strict=True):
-                scores[doc] = get(doc, 0.0) + share
-        ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
-        return [(doc, -score) for score, doc in ranked]
+            add_to(scores, self._share(term, weights))
+        return best(scores, limit)
 
     def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """As `search`, for FTS5 phrase queries: each phrase's words next to each other in one field."""
@@ -89,8 +82,7 @@ class Postings:
             for doc, (path, defs, body) in counts.items():
                 freq = weights[0] * path + weights[1] * defs + weights[2] * body
                 scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
-        ranked = sorted([(-score, doc) for doc, score in scores.items()])[:limit]
-        return [(doc, -score) for score, doc in ranked]
+        return best(scores, limit)
 
     def _instances(self, words: list[str]) -> dict[int, tuple[int, int, int]]:
         """{file: how often the words stand in this order in path, defs and body}: FTS5 counts
@@ -109,7 +101,7 @@ class Postings:
                 found[doc] = (path, defs, body)
         return found
 
-    def _share(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
+    def _share(self, term: str, weights: tuple[float, float, float]) -> dict[int, float]:
         """The term's addend to the score of each file holding it (it depends on nothing else)."""
         key = (term, weights)
         found = self._shares.get(key)
@@ -118,19 +110,17 @@ class Postings:
                 self._shares.clear()
                 self._remembered = 0
             found = self._shares[key] = self._compute(term, weights)
-            self._remembered += len(found[0])
+            self._remembered += len(found)
         return found
 
-    def _compute(self, term: str, weights: tuple[float, float, float]) -> tuple[array, array]:
-        row = self.lists.get(term)
-        if row is None:
-            return array("i"), array("d")
+    def _compute(self, term: str, weights: tuple[float, float, float]) -> dict[int, float]:
+        row = self.lists.get(term, ())
         idf = self._idf(len(row) // 4)
-        shares = array("d")
+        shares = {}
         for at in range(0, len(row), 4):
             freq = weights[0] * row[at + 1] + weights[1] * row[at + 2] + weights[2] * row[at + 3]
-            shares.append(self._term_share(idf, freq, row[at]))
-        return row[0::4], shares
+            shares[row[at]] = self._term_share(idf, freq, row[at])
+        return shares
 
     def _idf(self, hits: int) -> float:
         idf = math.log((self.rows - hits + 0.5) / (hits + 0.5))
@@ -138,6 +128,23 @@ class Postings:
 
     def _term_share(self, idf: float, freq: float, doc: int) -> float:
         return idf * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * self.lengths[doc] / self.avgdl)))
+
+
+def add_to(scores: dict[int, float], shares: dict[int, float]) -> None:
+    """`scores[key] += share` for each of `shares`, from 0.0 (which the first term's shares are)."""
+    if not scores:
+        scores.update(shares)
+        return
+    get = scores.get
+    for key, share in shares.items():
+        scores[key] = get(key, 0.0) + share
+
+
+def best(scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
+    """The `limit` highest (key, score), ties by key, as SQLite's `ORDER BY score DESC LIMIT` keeps
+    rows (a reversed sort keeps equal keys in the order they come: ascending)."""
+    ranked = sorted(sorted(scores), key=scores.__getitem__, reverse=True)[:limit]
+    return [(key, scores[key]) for key in ranked]
 
 
 def _occurrences(text: str, needle: str) -> int:
