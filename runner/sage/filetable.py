@@ -37,6 +37,7 @@ class FileTable:
             if dot:
                 stems.setdefault(stem, []).append(name)
         self._stems = stems
+        self.factors: dict[int, float] = {}  # the ranking's weight of each file's kind, as it asks
 
     def named(self, name: str) -> list[int]:
         return list(self.by_name.get(name, ()))

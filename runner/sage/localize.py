@@ -143,9 +143,12 @@ def rank(
     if settings.messages:
         _message_scores(scores, text, index)
     info = index.table.info
-    factor = _factor if settings.kinds else _test_or_not
+    factors = index.table.factors if settings.kinds else {fid: 1.0 for fid in scores}
+    for fid in scores.keys() - factors.keys():
+        if fid in info:
+            factors[fid] = _factor(*info[fid])
     ranked = sorted(
-        [(-score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
+        [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     )
     sources: list[Hit] = []
     tests: list[Hit] = []
@@ -163,11 +166,6 @@ def _factor(path: str, kind: str) -> float:
     """How likely a fix edits a file of this kind; configuration and markup count as half a source file."""
     factor = KIND_FACTOR.get(kind, 1.0)
     return factor if kind != "source" or is_code(path) else factor * NOT_CODE_FACTOR
-
-
-def _test_or_not(path: str, kind: str) -> float:
-    """No file kinds: every file counts alike (tests are still listed apart)."""
-    return 1.0
 
 
 def _named(title: str, body: str, settings: RankSettings) -> dict[str, float]:
