@@ -74,7 +74,8 @@ class CodeIndex:
         self._def_files: dict[str, int] = {}
         self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
         self._lengths: dict[int, int] | None = None
-        self.in_memory = not self.layered and self.token_count <= MAX_TOKENS
+        self.small = self.token_count <= MAX_TOKENS
+        self.in_memory = self.small and not self.layered
         self._postings: Postings | None = None
 
     def prepare(self) -> None:
@@ -254,21 +255,27 @@ class CodeIndex:
 
     @property
     def table(self) -> FileTable:
-        """Every file's id, path, kind, name and module, read once per process (`filetable`)."""
+        """Every file's id, path and kind, read once per process (`filetable`); for a small
+        index also by path, name and module."""
         if self._table is None:
             rows = self._select("SELECT id, path, kind, name, module FROM {s}.files", ())
-            self._table = FileTable(rows, self.base_max)
+            self._table = FileTable(rows, self.base_max, lookups=self.small)
         return self._table
 
     def file_id(self, path: str) -> int | None:
-        return self.table.by_path.get(path)
+        if self.small:
+            return self.table.by_path.get(path)
+        rows = self._select("SELECT id FROM {s}.files WHERE path = ?", (raw(path),))
+        return rows[0][0] if rows else None
 
     def named(self, name: str) -> list[int]:
-        return self.table.named(name.lower())
+        if self.small:
+            return self.table.named(name.lower())
+        return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE name = ?", (raw(name.lower()),))]
 
     def stemmed(self, stem: str) -> list[tuple[int, str]]:
         """(file id, path) of files named `<stem>.<suffix>` or `<stem>s.<suffix>` (lower-case `stem`)."""
-        if "." not in stem:
+        if self.small:
             return self.table.stemmed(stem) + self.table.stemmed(f"{stem}s")
         rows: list[tuple] = []
         for name in (stem, f"{stem}s"):
@@ -278,7 +285,9 @@ class CodeIndex:
         return [(fid, path.decode("utf-8", "surrogateescape")) for fid, path in rows]
 
     def modules(self, dotted: str) -> list[int]:
-        return list(self.table.by_module.get(dotted, ()))
+        if self.small:
+            return list(self.table.by_module.get(dotted, ()))
+        return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE module = ?", (dotted,))]
 
     def info(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """{file id: (path, kind)} (every issue asks for a few hundred)."""

@@ -110,9 +110,14 @@ def test_a_large_index_and_a_delta_stay_on_disk(
     first, _ = load_or_build(real_repo, "HEAD", cache)
     monkeypatch.setattr(codeindex, "MAX_TOKENS", first.token_count - 1)
     large = codeindex.load(first.path)
-    assert not large.in_memory
+    assert not large.in_memory and not large.small
     assert large.search(["posting"], (4.0, 3.0, 1.0), 5)
     assert large._postings is None
+    assert large.file_id("runner/sage/tokens.py") == first.file_id("runner/sage/tokens.py") is not None
+    assert large.named("Tokens.py") == first.named("Tokens.py")
+    assert sorted(large.stemmed("token")) == sorted(first.stemmed("token"))
+    assert large.modules("runner.sage.tokens") == first.modules("runner.sage.tokens")
+    assert not large.table.by_path
     monkeypatch.undo()
     (real_repo / "runner/sage/extra.py").write_text("def extra_postings():\n    return 1\n")
     git(real_repo, "add", "-A")
