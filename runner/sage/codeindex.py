@@ -35,8 +35,10 @@ from itertools import accumulate
 from pathlib import Path
 
 from runner.core.storage import StorageError, write_failure
+from runner.sage.filetable import FileTable
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
+from runner.sage.postings import MAX_TOKENS, Postings, exact_weights, plain
 from runner.sage.tokens import terms
 
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "IndexWriteError", "bm25", "index_files", "load", "load_or_build", "terms"]
@@ -80,12 +82,28 @@ class CodeIndex:
         self.token_count = int(meta["tokens"])
         self._lines: OrderedDict[int, _Text] = OrderedDict()
         self._lines_chars = 0
-        self._files: dict[int, tuple[str, str]] | None = None
+        self._table: FileTable | None = None
         self._df: dict[str, int] = {}
         self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
         self._defs_rows = 0
+        self._def_files: dict[str, int] = {}
         self._tf: dict[str, dict[int, tuple[int, int, int]]] = {}
         self._lengths: dict[int, int] | None = None
+        self.small = self.token_count <= MAX_TOKENS
+        self.in_memory = self.small and not self.layered
+        self._postings: Postings | None = None
+
+    def prepare(self) -> None:
+        """Read now what a sage reads once: the file table, and a small full index's postings,
+        so its first issues do not pay for them."""
+        _ = self.table
+        if self.in_memory:
+            self._memory()
+
+    def _memory(self) -> Postings:
+        if self._postings is None:
+            self._postings = Postings(self.db)
+        return self._postings
 
     def _open(self) -> dict[str, str]:
         # Reads, not a memory map: the pages then live in the kernel's page cache, shared by every
@@ -154,6 +172,8 @@ class CodeIndex:
         terms = [t for t in terms if freq[t] <= self.doc_count / 2] or terms
         if not terms:
             return []
+        if self.in_memory and exact_weights(weights):
+            return self._memory().search(terms, weights, limit)
         query = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         if not self.layered:
@@ -171,6 +191,8 @@ class CodeIndex:
         a delta and its base, so each part keeps FTS5's own."""
         if not phrases:
             return []
+        if self.in_memory and exact_weights(weights) and plain(phrases):
+            return self._memory().holding(phrases, weights, limit)
         query = " OR ".join(f'"{p}"' for p in phrases)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         rows = self.db.execute(sql.format(s="main"), (*weights, query, limit)).fetchall()
@@ -214,11 +236,26 @@ class CodeIndex:
     def defined(self, names: Iterable[str]) -> list[tuple[str, str, int, int]]:
         """(name, qualified name, file id, line) of every definition of any of `names` (remembered
         per name, as `doc_freq` is)."""
+        names = list(dict.fromkeys(names))
+        memo = self._remember_defs(names)
+        return [row for n in names for row in memo[n]]
+
+    def defining(self, names: Iterable[str]) -> dict[str, tuple[list[tuple[str, str, int, int]], int]]:
+        """{name: (its definitions as `defined` lists them, how many files hold them)}."""
+        names = list(dict.fromkeys(names))
+        memo, files = self._remember_defs(names), self._def_files
+        for name in names:
+            if name not in files:
+                files[name] = len({row[2] for row in memo[name]})
+        return {name: (memo[name], files[name]) for name in names}
+
+    def _remember_defs(self, names: list[str]) -> dict[str, list[tuple[str, str, int, int]]]:
         memo = self._defs
         if len(memo) > _MEMO or self._defs_rows > _MEMO * 10:
             memo.clear()
+            self._def_files.clear()
             self._defs_rows = 0
-        wanted = [n for n in dict.fromkeys(names) if n not in memo]
+        wanted = [n for n in names if n not in memo]
         if wanted:
             found: dict[str, list[tuple[str, str, int, int]]] = {n: [] for n in wanted}
             for chunk in _chunks(wanted, 500):
@@ -229,17 +266,32 @@ class CodeIndex:
                     found[row[0]].append(row)
                     self._defs_rows += 1
             memo.update(found)
-        return [row for n in dict.fromkeys(names) for row in memo[n]]
+        return memo
+
+    @property
+    def table(self) -> FileTable:
+        """Every file's id, path and kind, read once per process (`filetable`); for a small
+        index also by path, name and module."""
+        if self._table is None:
+            rows = self._select("SELECT id, path, kind, name, module FROM {s}.files", ())
+            self._table = FileTable(rows, self.base_max, lookups=self.small)
+        return self._table
 
     def file_id(self, path: str) -> int | None:
+        if self.small:
+            return self.table.by_path.get(path)
         rows = self._select("SELECT id FROM {s}.files WHERE path = ?", (raw(path),))
         return rows[0][0] if rows else None
 
     def named(self, name: str) -> list[int]:
+        if self.small:
+            return self.table.named(name.lower())
         return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE name = ?", (raw(name.lower()),))]
 
     def stemmed(self, stem: str) -> list[tuple[int, str]]:
         """(file id, path) of files named `<stem>.<suffix>` or `<stem>s.<suffix>` (lower-case `stem`)."""
+        if self.small:
+            return self.table.stemmed(stem) + self.table.stemmed(f"{stem}s")
         rows: list[tuple] = []
         for name in (stem, f"{stem}s"):
             rows += self._select(
@@ -248,17 +300,13 @@ class CodeIndex:
         return [(fid, path.decode("utf-8", "surrogateescape")) for fid, path in rows]
 
     def modules(self, dotted: str) -> list[int]:
+        if self.small:
+            return list(self.table.by_module.get(dotted, ()))
         return [r[0] for r in self._select("SELECT id FROM {s}.files WHERE module = ?", (dotted,))]
 
     def info(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-        """{file id: (path, kind)}, from a table of every file read once per process (about 100
-        bytes a file: 1.6 MB for 16,000 files), since every issue asks for a few hundred."""
-        files = self._files
-        if files is None:
-            files = self._files = {
-                fid: (path.decode("utf-8", "surrogateescape"), kind)
-                for fid, path, kind in self._select("SELECT id, path, kind FROM {s}.files", ())
-            }
+        """{file id: (path, kind)} (every issue asks for a few hundred)."""
+        files = self.table.info
         return {fid: files[fid] for fid in ids if fid in files}
 
     def lines(self, file_id: int) -> list[str]:

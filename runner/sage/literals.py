@@ -22,6 +22,7 @@ MAX_FRAGMENTS = 24
 MAX_OPTIONS = 8
 _OPTION = re.compile(r"(?<![\w-])(--[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
 MIN_WORDS = 3
+_CODE_CHARS = re.compile(r"[()\[\]{}<>=_;]")
 PROSE_WORDS = 8
 PROSE_SHARE = 0.9
 MAX_PROSE = 12
@@ -77,9 +78,9 @@ def message_phrases(text: str) -> list[list[str]]:
 def _is_prose(line: str) -> bool:
     """A line of sentences (a quoted docstring or documentation), not code or output."""
     stripped = line.strip()
-    if not stripped or line.startswith(("    ", "\t")) or any(c in stripped for c in "()[]{}<>=_;"):
+    if not stripped or line.startswith(("    ", "\t")) or _CODE_CHARS.search(stripped):
         return False
-    plain = sum(1 for c in stripped if c.isalpha() or c in " ,.'`")
+    plain = sum(map(str.isalpha, stripped)) + sum(map(stripped.count, " ,.'`"))
     return plain >= PROSE_SHARE * len(stripped)
 
 

@@ -142,18 +142,22 @@ def rank(
         _option_scores(scores, text, index)
     if settings.messages:
         _message_scores(scores, text, index)
-    info = index.info(scores)
-    factor = _factor if settings.kinds else _test_or_not
+    info = index.table.info
+    factors = index.table.factors if settings.kinds else {fid: 1.0 for fid in scores}
+    for fid in scores.keys() - factors.keys():
+        if fid in info:
+            factors[fid] = _factor(*info[fid])
     ranked = sorted(
-        ((score * factor(*info[fid]), info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info),
-        key=lambda h: (-h[0], h[1]),
+        [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     )
     sources: list[Hit] = []
     tests: list[Hit] = []
-    for score, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
+    for negated, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
         kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
         if len(kept) < cap:
-            kept.append(Hit(fid, *info[fid], score, symbols.get(fid, {})))
+            kept.append(Hit(fid, *info[fid], -negated, symbols.get(fid, {})))
+        elif len(sources) >= limit and len(tests) >= tests_limit:
+            break
     return Ranking(sources, tests, tuple(query[:12]))
 
 
@@ -162,11 +166,6 @@ def _factor(path: str, kind: str) -> float:
     """How likely a fix edits a file of this kind; configuration and markup count as half a source file."""
     factor = KIND_FACTOR.get(kind, 1.0)
     return factor if kind != "source" or is_code(path) else factor * NOT_CODE_FACTOR
-
-
-def _test_or_not(path: str, kind: str) -> float:
-    """No file kinds: every file counts alike (tests are still listed apart)."""
-    return 1.0
 
 
 def _named(title: str, body: str, settings: RankSettings) -> dict[str, float]:
@@ -217,15 +216,12 @@ def _symbol_scores(
 ) -> None:
     """Files that define a name the issue uses as code; the fewer files define it, the more it says."""
     last = {name: name.rsplit(".", 1)[-1] for name in named}
-    by_name: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for name, qual, fid, line in index.defined(set(last.values())):
-        by_name[name].append((qual, fid, line))
+    defining = index.defining(last.values())
     boosts: dict[int, list[float]] = defaultdict(list)
     for name, weight in named.items():
-        found = by_name.get(last[name], ())
-        files = {fid for _, fid, _ in found}
-        if settings.symbols and files and len(files) <= MAX_DEFINING:
-            _name_boosts(name, weight, found, len(files), boosts, symbols)
+        found, files = defining[last[name]]
+        if settings.symbols and 0 < files <= MAX_DEFINING:
+            _name_boosts(name, weight, found, files, boosts, symbols)
         if settings.modules:
             _module_scores(scores, name, index, weight)
     for fid, boost in boosts.items():
@@ -238,7 +234,7 @@ def _name_boosts(
     share = weight / math.sqrt(files)
     qualified = name.split(".")[-2:] if "." in name else None
     best: dict[int, float] = {}
-    for qual, fid, line in found:
+    for _, qual, fid, line in found:
         boost = SYMBOL_BOOST * share
         if qualified and qual.split(".")[-2:] == qualified:
             boost += QUALIFIED_BOOST * weight

@@ -84,6 +84,8 @@ def initialize(setup: SageSetup) -> float:
     renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
     renderer.precompile(KINDS)
     loaded = {path: codeindex.load(Path(path)) for path in set(setup.index_paths.values())}
+    for index in loaded.values():
+        index.prepare()
     indexes = {key: loaded[path] for key, path in setup.index_paths.items()}
     _state = _State(setup, renderer, indexes, 0.0)
     _state.init_s = time.perf_counter() - started
