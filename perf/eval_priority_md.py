@@ -21,7 +21,9 @@ def markdown(r: dict[str, Any]) -> str:
             f"- {name}: learned from {s['train']}, scored on {s['test']} ("
             + ", ".join(f"{k} {v}" for k, v in s["levels"].items())
             + f"); runner itself: random-fold cross-validation {p['random_fold_cv_macro_f1']:.3f}, "
-            f"model {p['model']['macro_f1']:.3f}, runner with model {p['runner']['macro_f1']:.3f}, "
+            f"model {p['model']['macro_f1']:.3f} (90% bootstrap "
+            + "-".join(f"{v:.3f}" for v in p["model_90pct_bootstrap"])
+            + f"), runner with model {p['runner']['macro_f1']:.3f}, "
             f"rules {p['rules']['macro_f1']:.3f}"
         )
     lines += ["", "| variant | " + " | ".join(f"{w}: validation / test" for w in WAYS.values()) + " |"]
