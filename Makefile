@@ -43,7 +43,7 @@ eval-ablate: $(STAMP) ## eval's related files again with parts of the ranking of
 eval-triage: $(STAMP) ## triage quality (kind, priority) against people's labels, about 2 minutes
 	$(BIN)/python -m perf.eval_triage --data $(EVAL_DATA)/triage --out perf/results
 
-eval-priority: $(STAMP) ## learned priority variants on a time-ordered validation split, then the test, about 1 minute of CPU
+eval-priority: $(STAMP) ## learned priority variants on a time-ordered validation split, then the test, under a minute of CPU
 	$(BIN)/python -m perf.eval_priority --data $(EVAL_DATA)/triage --out perf/results
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy, as CI runs them
