@@ -7,7 +7,7 @@ DEMO   ?= demo
 EVAL   ?= ../shared/eval
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-quick eval eval-ablate eval-triage lint clean
+.PHONY: help venv demo test bench bench-quick eval eval-ablate eval-triage eval-priority lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ eval-ablate: $(STAMP) ## eval's related files again with parts of the ranking of
 
 eval-triage: $(STAMP) ## triage quality (kind, priority) against people's labels, about 2 minutes
 	$(BIN)/python -m perf.eval_triage --data $(EVAL_DATA)/triage --out perf/results
+
+eval-priority: $(STAMP) ## learned priority variants on a time-ordered validation split, then the test, under a minute of CPU
+	$(BIN)/python -m perf.eval_priority --data $(EVAL_DATA)/triage --out perf/results
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy, as CI runs them
 	$(BIN)/python -m ruff check runner perf tests
