@@ -28,10 +28,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 
 from runner.core.storage import StorageError, write_failure
@@ -39,6 +36,7 @@ from runner.sage.filetable import FileTable
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
 from runner.sage.postings import MAX_TOKENS, Postings, exact_weights, plain
+from runner.sage.textmemo import TextMemo
 from runner.sage.tokens import terms
 
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "IndexWriteError", "bm25", "index_files", "load", "load_or_build", "terms"]
@@ -46,7 +44,6 @@ __all__ = ["MAX_FILE_BYTES", "CodeIndex", "IndexWriteError", "bm25", "index_file
 KEEP_INDEXES = 6
 BM25_K1 = 1.2
 BM25_B = 0.75
-LINES_MEMO_CHARS = 8_000_000
 _MEMO = 50_000
 _FIELDS = ("path", "defs", "body")
 
@@ -80,8 +77,7 @@ class CodeIndex:
         self.file_count = int(meta["files"])
         self.doc_count = int(meta["docs"])
         self.token_count = int(meta["tokens"])
-        self._lines: OrderedDict[int, _Text] = OrderedDict()
-        self._lines_chars = 0
+        self._texts = TextMemo(self._read_text)
         self._table: FileTable | None = None
         self._df: dict[str, int] = {}
         self._defs: dict[str, list[tuple[str, str, int, int]]] = {}
@@ -310,51 +306,21 @@ class CodeIndex:
         return {fid: files[fid] for fid in ids if fid in files}
 
     def lines(self, file_id: int) -> list[str]:
-        """The file's lines; [] for one not searched. Recently used files are remembered, up to
-        `LINES_MEMO_CHARS` of text: a run's issues keep pointing at the same few hundred files."""
-        return self._text(file_id).lines
+        """The file's lines; [] for one not searched. Recently used files are remembered
+        (`runner.sage.textmemo`)."""
+        return self._texts.lines(file_id)
 
     def lowered(self, file_id: int) -> tuple[str, list[int]]:
-        """The file's lines lower-cased and joined, and where each starts: for finding the lines
-        that hold a word with `str.find`. Remembered with the lines, in the same budget."""
-        text = self._text(file_id)
-        if text.lowered is None:
-            lowered = [line.lower() for line in text.lines]
-            starts = [0, *accumulate(len(line) + 1 for line in lowered)][: len(lowered)]
-            text.lowered = ("\n".join(lowered), starts)
-            text.chars += len(text.lowered[0])
-            self._lines_chars += len(text.lowered[0])
-            self._evict()
-        return text.lowered
+        """The file's lines lower-cased and joined, and where each starts (`TextMemo.lowered`)."""
+        return self._texts.lowered(file_id)
 
-    def _text(self, file_id: int) -> _Text:
-        found = self._lines.get(file_id)
-        if found is not None:
-            self._lines.move_to_end(file_id)
-            return found
+    def _read_text(self, file_id: int) -> str:
         schema = "base" if self.layered and file_id <= self.base_max else "main"
         row = self.db.execute(f"SELECT text FROM {schema}.files WHERE id = ?", (file_id,)).fetchone()
-        text = zlib.decompress(row[0]).decode("utf-8", "surrogateescape") if row and row[0] else ""
-        found = self._lines[file_id] = _Text(text.splitlines(), len(text))
-        self._lines_chars += len(text)
-        self._evict()
-        return found
-
-    def _evict(self) -> None:
-        while self._lines_chars > LINES_MEMO_CHARS and len(self._lines) > 1:
-            self._lines_chars -= self._lines.popitem(last=False)[1].chars
+        return zlib.decompress(row[0]).decode("utf-8", "surrogateescape") if row and row[0] else ""
 
     def close(self) -> None:
         self.db.close()
-
-
-@dataclass
-class _Text:
-    """A remembered file: its lines, its lower-cased text once asked for, and what both cost."""
-
-    lines: list[str]
-    chars: int
-    lowered: tuple[str, list[int]] | None = None
 
 
 def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
