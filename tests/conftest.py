@@ -158,6 +158,17 @@ TOKEN = "ghp_test_token_0123456789abcdefSECRET"
 GH_REPO = "acme/inventory"
 
 
+def pulls(world: GitHubWorld, state: str = "all") -> list[Any]:
+    """The emulated repository's pull requests, through PyGithub."""
+    return list(world.client().get_repo(GH_REPO).get_pulls(state=state))
+
+
+def marker_comments(world: GitHubWorld, number: int) -> int:
+    """How many of the issue's comments carry runner's pull-request marker (one, when published once)."""
+    issue = world.client().get_repo(GH_REPO).get_issue(number)
+    return sum("runner:pull-request-for-issue" in (c.body or "") for c in issue.get_comments())
+
+
 class GitHubWorld:
     """A bare remote, a clone whose `origin` is that remote, and the GitHub emulator serving both.
     `logins` adds tokens of other users (token -> login), for someone other than runner."""
