@@ -200,8 +200,9 @@ class TextClassifier:
     def scores_one(self, row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         columns, values = row
         k = len(self.intercept)
-        stacked = self.coef if self.nb_coef is None else np.vstack([self.coef, self.nb_coef])
-        if self.weights is None or self.weights.shape[::-1] != stacked.shape:
+        width = k if self.nb_coef is None else 2 * k
+        if self.weights is None or self.weights.shape != (self.coef.shape[1], width):
+            stacked = self.coef if self.nb_coef is None else np.vstack([self.coef, self.nb_coef])
             self.weights = np.ascontiguousarray(stacked.T)  # a word's weights for all classes side by side
         found = self.weights.take(columns, axis=0)
         if found.shape[1] == k:
