@@ -35,6 +35,7 @@ PRIORITIES = tuple(p.name.lower() for p in Priority)
 MIN_EXAMPLES = 20
 MIN_PER_CLASS = 5
 LARGE = 3000  # beyond this many examples three folds estimate as well as five, in less time
+NB_EPOCHS = 10  # the NB-SVM member's passes: as good as 30 in cross-validation, a third of the time
 
 
 class LearnError(Exception):
@@ -180,7 +181,7 @@ class TextClassifier:
         if self.nb:
             scale = spread(self.scores_of(matrix))
             self.coef, self.intercept = self.coef / scale, self.intercept / scale
-            self.nb_coef, nb_intercept = nb_weights(matrix, labels, self.classes, self.alpha, 30)
+            self.nb_coef, nb_intercept = nb_weights(matrix, labels, self.classes, self.alpha, NB_EPOCHS)
             self.intercept = self.intercept + nb_intercept
         return self
 

@@ -4,8 +4,8 @@ Which words occur at all in an issue, each weighed by how much more often it occ
 class's issues than in the others' (a naive Bayes log-count ratio), into a linear SVM per class.
 It leans on rare, telling words where the TF-IDF SVM leans on frequent ones, and their scores
 averaged (each divided by the spread of its own training scores, so neither dominates) score
-1.5 points of macro F1 higher in 5-fold cross-validation on NLBSE'24's training rows than the
-TF-IDF SVM alone (`python -m perf.eval_kind`).
+0.8-1.6 points of macro F1 higher than the TF-IDF SVM alone in 5-fold cross-validation on
+NLBSE'24's training rows (three ways of cutting the folds; `python -m perf.eval_kind`).
 
 Both members read the same columns of an issue: NB-SVM's weights per word fold into one array
 beside the SVM's, so predicting costs one more gather, not another reading of the text.

@@ -12,7 +12,7 @@ from test_learn import MAPPING, REPO, labelled_items
 
 from runner.core.triage import TriageRules
 from runner.learn import store as model_store
-from runner.learn.classifier import Example, LabelMap, examples_from_items
+from runner.learn.classifier import NB_EPOCHS, Example, LabelMap, examples_from_items
 from runner.learn.features import document, vectorize
 from runner.learn.model import FORMAT_VERSION, train_repository
 
@@ -39,7 +39,7 @@ def _sklearn_scores(train_x, labels, x) -> np.ndarray:
         pos = np.asarray(present[mine].sum(axis=0)).ravel() + 1
         neg = np.asarray(present[~mine].sum(axis=0)).ravel() + 1
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-        nb = SGDClassifier(loss="hinge", alpha=1e-4, max_iter=30, tol=None, random_state=0)
+        nb = SGDClassifier(loss="hinge", alpha=1e-4, max_iter=NB_EPOCHS, tol=None, random_state=0)
         nb.fit(present.multiply(ratio).tocsr(), mine.astype(int))
         on_train.append(nb.decision_function(present.multiply(ratio).tocsr()))
         on_x.append(nb.decision_function(seen.multiply(ratio).tocsr()))
