@@ -29,11 +29,13 @@ import numpy as np
 from runner.core.models import KINDS, Priority
 from runner.core.triage import KIND_PRECEDENCE, TriageRules, _alias_table, _best_label
 from runner.learn.features import Features, make_vectorizers, vectorize
+from runner.learn.nbsvm import nb_weights, spread
 
 PRIORITIES = tuple(p.name.lower() for p in Priority)
 MIN_EXAMPLES = 20
 MIN_PER_CLASS = 5
 LARGE = 3000  # beyond this many examples three folds estimate as well as five, in less time
+NB_EPOCHS = 10  # the NB-SVM member's passes: as good as 30 in cross-validation, a third of the time
 
 
 class LearnError(Exception):
@@ -126,11 +128,15 @@ def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) ->
 class TextClassifier:
     """TF-IDF of the title (1-3 word n-grams) and of title + body (1-2), then a linear SVM trained
     by stochastic gradient descent (30 passes; as good as liblinear's here, five times faster);
-    `confidence` is a softmax of its scores at a temperature fitted on cross-validation."""
+    `confidence` is a softmax of its scores at a temperature fitted on cross-validation.
+    With `nb`, an NB-SVM on the same words (runner.learn.nbsvm) is averaged in, each member's
+    scores divided by their training spread: `nb_coef` holds its weights per class and word."""
 
-    def __init__(self, alpha: float = 1e-4, balanced: bool = False) -> None:
+    def __init__(self, alpha: float = 1e-4, balanced: bool = False, nb: bool = False) -> None:
         self.alpha = alpha
         self.balanced = balanced
+        self.nb = nb
+        self.nb_coef: np.ndarray | None = None
         self.temperature = 1.0
         self.vectorizers: list[Any] = []
         self.coef = np.zeros((0, 0))
@@ -171,13 +177,22 @@ class TextClassifier:
         if len(self.classes) == 2:  # one score for two classes: make it one per class
             coef, intercept = np.vstack([-coef[0], coef[0]]) / 2, np.array([-intercept[0], intercept[0]]) / 2
         self.coef, self.intercept = coef.astype(np.float32), intercept.astype(np.float32)
+        self.nb_coef = None
+        if self.nb:
+            scale = spread(self.scores_of(matrix))
+            self.coef, self.intercept = self.coef / scale, self.intercept / scale
+            self.nb_coef, nb_intercept = nb_weights(matrix, labels, self.classes, self.alpha, NB_EPOCHS)
+            self.intercept = self.intercept + nb_intercept
         return self
 
     def _matrix(self, docs: Sequence[tuple[str, str]], fit: bool = False):
         return vectorize(self.vectorizers, docs, fit)
 
     def scores_of(self, matrix: Any) -> np.ndarray:
-        return np.asarray(matrix @ self.coef.T) + self.intercept
+        scores = np.asarray(matrix @ self.coef.T) + self.intercept
+        if self.nb_coef is not None:
+            scores += np.asarray((matrix > 0).astype(np.float32) @ self.nb_coef.T)
+        return scores
 
     def scores(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
         features = features_of(self)
@@ -185,9 +200,15 @@ class TextClassifier:
 
     def scores_one(self, row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         columns, values = row
-        if self.weights is None or self.weights.shape[::-1] != self.coef.shape:
-            self.weights = np.ascontiguousarray(self.coef.T)  # a word's weights for all classes side by side
-        return values @ self.weights.take(columns, axis=0) + self.intercept
+        k = len(self.intercept)
+        width = k if self.nb_coef is None else 2 * k
+        if self.weights is None or self.weights.shape != (self.coef.shape[1], width):
+            stacked = self.coef if self.nb_coef is None else np.vstack([self.coef, self.nb_coef])
+            self.weights = np.ascontiguousarray(stacked.T)  # a word's weights for all classes side by side
+        found = self.weights.take(columns, axis=0)
+        if found.shape[1] == k:
+            return values @ found + self.intercept
+        return values @ found[:, :k] + found[:, k:].sum(axis=0) + self.intercept
 
     def predict(self, docs: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
         """(class, confidence 0..1) per document."""
@@ -290,8 +311,9 @@ def train_target(
     x = matrix[keep]
     y = np.array([present[i] for i in keep])
     balanced = target == "priority"
+    nb = target == "kind"
     folds = min(folds if len(keep) <= LARGE else 3, min(classes.values()))
-    predicted, scores, order = _cross_validate(x, y, folds, balanced)
+    predicted, scores, order = _cross_validate(x, y, folds, balanced, nb)
     from sklearn.metrics import f1_score
 
     names = sorted(classes)
@@ -301,13 +323,15 @@ def train_target(
     if rules_guess is not None:
         guesses = [rules_guess[i] for i in keep]
         report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))
-    model = TextClassifier(balanced=balanced).fit([], y, matrix=x, vectorizers=vectorizers)
+    model = TextClassifier(balanced=balanced, nb=nb).fit([], y, matrix=x, vectorizers=vectorizers)
     model.temperature = fit_temperature(scores, np.array([order.index(v) for v in y]))
     report.trained = True
     return model, report
 
 
-def _cross_validate(x: Any, y: np.ndarray, folds: int, balanced: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _cross_validate(
+    x: Any, y: np.ndarray, folds: int, balanced: bool, nb: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Held-out predictions and scores (columns in sorted class order) for every example."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -315,7 +339,7 @@ def _cross_validate(x: Any, y: np.ndarray, folds: int, balanced: bool) -> tuple[
     predicted = np.empty(len(y), dtype=object)
     scores = np.zeros((len(y), len(order)))
     for train, test in StratifiedKFold(max(folds, 2), shuffle=True, random_state=0).split(np.zeros(len(y)), y):
-        model = TextClassifier(balanced=balanced).fit_matrix(x[train], y[train])
+        model = TextClassifier(balanced=balanced, nb=nb).fit_matrix(x[train], y[train])
         s = model.scores_of(x[test])
         full = np.full((len(test), len(order)), -10.0)
         for j, name in enumerate(model.classes):

@@ -32,7 +32,7 @@ from runner.learn.classifier import (
 from runner.learn.features import document, make_vectorizers, vectorize
 
 DEFAULT_MIN_CONFIDENCE = 0.5
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the kind model's NB-SVM weights beside the SVM's
 
 
 @dataclass
@@ -77,6 +77,8 @@ class TriageModel:
             joint.features = self.kind.features
             joint.coef = np.vstack([self.kind.coef, self.priority.coef])
             joint.intercept = np.concatenate([self.kind.intercept, self.priority.intercept])
+            if self.kind.nb_coef is not None or self.priority.nb_coef is not None:
+                joint.nb_coef = np.vstack([_nb_or_zeros(self.kind), _nb_or_zeros(self.priority)])
             self.joint = joint
         return self.joint
 
@@ -211,3 +213,8 @@ def _shared(a: TextClassifier, b: TextClassifier) -> bool:
     return len(a.vectorizers) == len(b.vectorizers) and all(
         x is y for x, y in zip(a.vectorizers, b.vectorizers, strict=True)
     )
+
+
+def _nb_or_zeros(clf: TextClassifier) -> np.ndarray:
+    """A classifier's NB-SVM weights, or zeros of their shape for one without them."""
+    return clf.nb_coef if clf.nb_coef is not None else np.zeros_like(clf.coef)

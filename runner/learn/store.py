@@ -3,8 +3,9 @@
     <state-dir>/models/<owner>__<name>.npz   one file per repository, replaced atomically
 
 A model is arrays and text only: each vectorizer's vocabulary and idf, the SVM's
-weights, the class names, the temperature, and the metadata (training date, data
-counts, cross-validated scores, library versions) as JSON. It is read with
+weights (and the kind model's NB-SVM weights), the class names, the temperature, and
+the metadata (training date, data counts, cross-validated scores, library versions) as
+JSON. It is read with
 `allow_pickle=False`, so a damaged or hostile file cannot run code; it only fails
 to load. Loading never raises: a missing, damaged, older-format or foreign file
 gives None and a message saying what to do (`runner learn OWNER/NAME`), and the
@@ -77,6 +78,8 @@ def _classifier_arrays(target: str, clf: TextClassifier) -> dict[str, np.ndarray
         f"{target}.temperature": np.array(clf.temperature),
         f"{target}.balanced": np.array(clf.balanced),
     }
+    if clf.nb_coef is not None:
+        out[f"{target}.nb"] = clf.nb_coef
     return out
 
 
@@ -136,9 +139,13 @@ def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifie
     clf.classes = [str(c) for c in data[f"{target}.classes"]]
     clf.temperature = float(data[f"{target}.temperature"])
     clf.vectorizers = vectorizers
+    if f"{target}.nb" in data.files:
+        clf.nb, clf.nb_coef = True, data[f"{target}.nb"].astype(np.float32)
     width = sum(len(v.vocabulary_) for v in vectorizers)
     if clf.coef.shape != (len(clf.classes), width) or clf.intercept.shape != (len(clf.classes),):
         raise ValueError("weights do not match the vocabulary")
+    if clf.nb_coef is not None and clf.nb_coef.shape != clf.coef.shape:
+        raise ValueError("NB-SVM weights do not match the vocabulary")
     return clf
 
 

@@ -1,0 +1,96 @@
+"""The learned kind's variants on NLBSE'24: 5-fold cross-validation on each repository's training
+rows (what a change is chosen by), and with --test the test rows once (the check).
+
+    python -m perf.eval_kind --data ../shared/eval/triage [--test]
+
+Variants, all on runner's own features (runner.learn.features), the vocabulary fitted inside
+each fold: `svm` the TF-IDF linear SVM alone (the model before NB-SVM was added); `svm+nbsvm`
+the model `runner learn` trains for kind, an NB-SVM on the same words averaged in. Prints macro
+F1 over bug / feature / question per repository and their mean; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from runner.core.triage import TriageRules
+from runner.learn.classifier import Example, LabelMap, TextClassifier, examples_from_items
+from runner.learn.features import document, make_vectorizers, vectorize
+
+CLASSES = ["bug", "feature", "question"]
+VARIANTS = {"svm": {"nb": False}, "svm+nbsvm": {"nb": True}}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m perf.eval_kind", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the eval/triage folder")
+    parser.add_argument("--test", action="store_true", help="also train on all training rows and score the test rows")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+    csv.field_size_limit(1 << 30)
+    train, test = _rows(args.data / "nlbse24-train.csv"), _rows(args.data / "nlbse24-test.csv")
+    for name, options in VARIANTS.items():
+        cv, held = {}, {}
+        for repo in sorted({r["repo"] for r in train}):
+            mine = _examples(train, repo)
+            cv[repo] = cross_validated(mine, args.folds, **options)
+            if args.test:
+                held[repo] = tested(mine, _examples(test, repo), **options)
+        line = f"{name:10s} cross-validation {_mean(cv)}"
+        if args.test:
+            line += f"   test {_mean(held)}"
+        print(line, flush=True)
+    return 0
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _examples(rows: list[dict[str, str]], repo: str) -> list[Example]:
+    items = [{"title": r["title"], "body": r["body"], "labels": [r["label"]]} for r in rows if r["repo"] == repo]
+    return examples_from_items(items, LabelMap.from_rules(TriageRules()))
+
+
+def _fit_predict(train: list[Example], test: list[Example], nb: bool) -> list[str]:
+    vectorizers = make_vectorizers()
+    x = vectorize(vectorizers, [document(e.title, e.body) for e in train], fit=True)
+    clf = TextClassifier(nb=nb).fit_matrix(x, [e.kind or "" for e in train])
+    scores = clf.scores_of(vectorize(vectorizers, [document(e.title, e.body) for e in test]))
+    return [clf.classes[i] for i in scores.argmax(axis=1)]
+
+
+def _f1(truth: list[str], guess: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(truth, guess, labels=CLASSES, average="macro", zero_division=0))
+
+
+def cross_validated(examples: list[Example], folds: int, nb: bool) -> float:
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.array([e.kind for e in examples])
+    guess = np.empty(len(y), dtype=object)
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y):
+        guess[held] = _fit_predict([examples[i] for i in train], [examples[i] for i in held], nb)
+    return _f1(list(y), list(guess))
+
+
+def tested(train: list[Example], test: list[Example], nb: bool) -> float:
+    return _f1([e.kind or "" for e in test], _fit_predict(train, test, nb))
+
+
+def _mean(per_repo: dict[str, float]) -> str:
+    parts = ", ".join(f"{repo.split('/')[1]} {f:.3f}" for repo, f in per_repo.items())
+    return f"{sum(per_repo.values()) / len(per_repo):.4f} ({parts})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
