@@ -54,6 +54,13 @@ def warm_up(ctx: Context) -> dict[str, Any]:
     return {"exit_code": run.exit_code, "wall_s": round(run.wall_s, 2)}
 
 
+def bench_command(quick: bool, only: tuple[str, ...]) -> str:
+    """The command that runs this again: a make target for the whole suite, else the module call."""
+    if set(only) == set(SCENARIOS):
+        return "make bench-quick" if quick else "make bench"
+    return "python -m perf.bench" + (" --quick" if quick else "") + " --only " + ",".join(only)
+
+
 def scenario_calls(ctx: Context) -> dict[str, Callable[[], dict[str, Any]]]:
     from perf import (
         scenario_adaptive,
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: dict[str, Any] = {
             "timestamp": stamp,
-            "command": "make bench-quick" if args.quick else "make bench",
+            "command": bench_command(args.quick, only),
             "quick": args.quick,
             "machine": machine.describe(),
             "budget_s": BUDGET_S[args.quick],

@@ -16,7 +16,7 @@ def render(result: dict[str, Any]) -> str:
     out = [
         f"# runner benchmark {result['timestamp']}",
         "",
-        f"Command: `{result['command']}` ({'quick' if result['quick'] else 'full'} suite), "
+        f"Command: `{result['command']}` ({'quick' if result['quick'] else 'full'} sizes), "
         f"{result['duration_s']:.0f} s in all. Numbers are medians over repeated runs with (min–max, n).",
         "",
     ]
