@@ -13,8 +13,7 @@ from functools import lru_cache
 
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
-from runner.sage.localize import BODY_CHARS, DEFAULT_SETTINGS, Hit, RankSettings, rank
-from runner.sage.tokens import tokens
+from runner.sage.localize import DEFAULT_SETTINGS, Hit, RankSettings, rank
 
 MAX_RELATED = 8
 MAX_TESTS = 5
@@ -78,8 +77,7 @@ def analyse(issue: Issue, triage: Triage, index: CodeIndex, settings: RankSettin
         sources = [hit for hit in sources if hit.score >= floor]
     related = tuple(_related(index, hit, ranking.query) for hit in sources)
     tests = tuple(_related(index, hit, ranking.query) for hit in ranking.tests)
-    words = set(tokens(issue.title)) | set(tokens(issue.body[:BODY_CHARS]))
-    risk, reasons = _risk(triage, related, words)
+    risk, reasons = _risk(triage, related, ranking.words)
     return Analysis(related, risk, reasons, ranking.query, tests)
 
 
@@ -103,20 +101,27 @@ def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip
     """The first `count` lines (not in `skip`) holding any of `words`, in the lower-cased text.
     Each word is found with `str.find`, line after line, for as many lines as could be wanted:
     a case-insensitive regex of a dozen alternatives over every related file took three
-    quarters of a sage's time."""
+    quarters of a sage's time. Once `count` lines are found, a later word is looked for only
+    up to the last of them (a line after it could not be among the first): most query words
+    are not in most files, and each was looked for through the whole file."""
     found: set[int] = set()
     wanted = count + len(skip)
+    end = len(text)
     for word in dict.fromkeys(w.lower() for w in words if w):
         at, seen = 0, 0
         while seen < wanted:
-            position = text.find(word, at)
+            position = text.find(word, at, end)
             if position < 0:
                 break
             line = bisect_right(starts, position) - 1
             found.add(line)
             seen += 1
             at = starts[line + 1] if line + 1 < len(starts) else len(text)
-    return [line for line in sorted(found) if line not in skip][:count]
+        kept = sorted(found - skip)
+        if len(kept) >= count > 0:
+            last = kept[count - 1]
+            end = starts[last + 1] if last + 1 < len(starts) else len(text)
+    return sorted(found - skip)[:count]
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +130,7 @@ def _sensitive_path(path: str) -> bool:
     return any(word in lowered for word in SENSITIVE_PATH_WORDS)
 
 
-def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: set[str]) -> tuple[str, tuple[str, ...]]:
+def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: frozenset[str]) -> tuple[str, tuple[str, ...]]:
     reasons = []
     if triage.kind == "security":
         reasons.append("security issue")
