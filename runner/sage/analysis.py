@@ -108,7 +108,7 @@ def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip
     wanted = count + len(skip)
     end = len(text)
     for word in dict.fromkeys(w.lower() for w in words if w):
-        at, seen = 0, 0
+        at, seen, before = 0, 0, len(found)
         while seen < wanted:
             position = text.find(word, at, end)
             if position < 0:
@@ -117,6 +117,8 @@ def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip
             found.add(line)
             seen += 1
             at = starts[line + 1] if line + 1 < len(starts) else len(text)
+        if len(found) == before:
+            continue
         kept = sorted(found - skip)
         if len(kept) >= count > 0:
             last = kept[count - 1]
