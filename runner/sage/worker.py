@@ -79,10 +79,9 @@ def initialize(setup: SageSetup) -> float:
     global _state
     drop_token_env()
     started = time.perf_counter()
-    from runner.sage.render import Renderer  # Jinja2 loads in sages only, not in the master
+    from runner.sage.render import renderer_for  # Jinja2 loads in sages only, not in the master
 
-    renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
-    renderer.precompile(KINDS)
+    renderer = renderer_for(Path(setup.templates_dir) if setup.templates_dir else None, KINDS)
     loaded = {path: codeindex.load(Path(path)) for path in set(setup.index_paths.values())}
     for index in loaded.values():
         index.prepare()
