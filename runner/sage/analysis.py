@@ -20,6 +20,7 @@ MAX_TESTS = 5
 MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
+MAX_KNOWN_WORDS = 4096
 SENSITIVE_PATH_WORDS = (
     "auth",
     "login",
@@ -92,38 +93,43 @@ def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple
         return ()
     numbers = [n - 1 for n in sorted(set(hit.symbols.values())) if 0 < n <= len(lines)][:MAX_LINES]
     if len(numbers) < MAX_LINES and query:
-        text, starts = index.lowered(hit.file_id)
-        numbers += _first_lines_with(text, starts, query, set(numbers), MAX_LINES - len(numbers))
+        text, starts, known = index.lowered(hit.file_id)
+        numbers += _first_lines_with(text, starts, query, set(numbers), MAX_LINES - len(numbers), known)
     return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers))
 
 
-def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip: set[int], count: int) -> list[int]:
+def _first_lines_with(
+    text: str, starts: list[int], words: tuple[str, ...], skip: set[int], count: int, known: dict
+) -> list[int]:
     """The first `count` lines (not in `skip`) holding any of `words`, in the lower-cased text.
-    Each word is found with `str.find`, line after line, for as many lines as could be wanted:
-    a case-insensitive regex of a dozen alternatives over every related file took three
-    quarters of a sage's time. Once `count` lines are found, a later word is looked for only
-    up to the last of them (a line after it could not be among the first): most query words
-    are not in most files, and each was looked for through the whole file."""
+    Each word's first lines are found with `str.find` (a case-insensitive regex of a dozen
+    alternatives over every related file took three quarters of a sage's time) and kept in
+    `known` with the file's text, as (lines asked for, lines found): the next issue asking this
+    file for this word reads them there."""
     found: set[int] = set()
     wanted = count + len(skip)
-    end = len(text)
+    if len(known) > MAX_KNOWN_WORDS:
+        known.clear()
     for word in dict.fromkeys(w.lower() for w in words if w):
-        at, seen, before = 0, 0, len(found)
-        while seen < wanted:
-            position = text.find(word, at, end)
-            if position < 0:
-                break
-            line = bisect_right(starts, position) - 1
-            found.add(line)
-            seen += 1
-            at = starts[line + 1] if line + 1 < len(starts) else len(text)
-        if len(found) == before:
-            continue
-        kept = sorted(found - skip)
-        if len(kept) >= count > 0:
-            last = kept[count - 1]
-            end = starts[last + 1] if last + 1 < len(starts) else len(text)
+        asked, lines = known.get(word, (0, ()))
+        if asked < wanted and len(lines) == asked:
+            asked, lines = known[word] = (wanted, _lines_holding(text, starts, word, wanted))
+        found.update(lines[:wanted])
     return sorted(found - skip)[:count]
+
+
+def _lines_holding(text: str, starts: list[int], word: str, wanted: int) -> list[int]:
+    """The first `wanted` lines holding `word`."""
+    found: list[int] = []
+    at = 0
+    while len(found) < wanted:
+        position = text.find(word, at)
+        if position < 0:
+            break
+        line = bisect_right(starts, position) - 1
+        found.append(line)
+        at = starts[line + 1] if line + 1 < len(starts) else len(text)
+    return found
 
 
 @lru_cache(maxsize=4096)
