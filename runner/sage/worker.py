@@ -80,6 +80,7 @@ def initialize(setup: SageSetup) -> float:
     global _state
     drop_token_env()
     started = time.perf_counter()
+    gc.unfreeze()  # a process that serves run after run (a Dask worker) frees the last run's state
     from runner.sage.render import renderer_for  # Jinja2 loads in sages only, not in the master
 
     renderer = renderer_for(Path(setup.templates_dir) if setup.templates_dir else None, KINDS)
