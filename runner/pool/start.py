@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from runner.pool.types import StartContext
 
-SAGE_MODULES = ("runner.pool", "runner.sage.worker", "runner.sage.render")
+SAGE_MODULES = ("runner.pool", "runner.sage.worker", "runner.sage.render", "runner.sage.preload")
 
 
 def default_context(preload: Sequence[str] = SAGE_MODULES) -> StartContext:

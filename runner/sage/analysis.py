@@ -13,14 +13,14 @@ from functools import lru_cache
 
 from runner.core.models import Issue, RelatedFile, Triage
 from runner.sage.codeindex import CodeIndex
-from runner.sage.localize import BODY_CHARS, DEFAULT_SETTINGS, Hit, RankSettings, rank
-from runner.sage.tokens import tokens
+from runner.sage.localize import DEFAULT_SETTINGS, Hit, RankSettings, rank
 
 MAX_RELATED = 8
 MAX_TESTS = 5
 MAX_LINES = 5
 MIN_RELATIVE_SCORE = 0.25
 LINE_WIDTH = 160
+MAX_KNOWN_WORDS = 4096
 SENSITIVE_PATH_WORDS = (
     "auth",
     "login",
@@ -78,8 +78,7 @@ def analyse(issue: Issue, triage: Triage, index: CodeIndex, settings: RankSettin
         sources = [hit for hit in sources if hit.score >= floor]
     related = tuple(_related(index, hit, ranking.query) for hit in sources)
     tests = tuple(_related(index, hit, ranking.query) for hit in ranking.tests)
-    words = set(tokens(issue.title)) | set(tokens(issue.body[:BODY_CHARS]))
-    risk, reasons = _risk(triage, related, words)
+    risk, reasons = _risk(triage, related, ranking.words)
     return Analysis(related, risk, reasons, ranking.query, tests)
 
 
@@ -94,29 +93,43 @@ def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple
         return ()
     numbers = [n - 1 for n in sorted(set(hit.symbols.values())) if 0 < n <= len(lines)][:MAX_LINES]
     if len(numbers) < MAX_LINES and query:
-        text, starts = index.lowered(hit.file_id)
-        numbers += _first_lines_with(text, starts, query, set(numbers), MAX_LINES - len(numbers))
+        text, starts, known = index.lowered(hit.file_id)
+        numbers += _first_lines_with(text, starts, query, set(numbers), MAX_LINES - len(numbers), known)
     return tuple((n + 1, lines[n].strip()[:LINE_WIDTH]) for n in sorted(numbers))
 
 
-def _first_lines_with(text: str, starts: list[int], words: tuple[str, ...], skip: set[int], count: int) -> list[int]:
+def _first_lines_with(
+    text: str, starts: list[int], words: tuple[str, ...], skip: set[int], count: int, known: dict
+) -> list[int]:
     """The first `count` lines (not in `skip`) holding any of `words`, in the lower-cased text.
-    Each word is found with `str.find`, line after line, for as many lines as could be wanted:
-    a case-insensitive regex of a dozen alternatives over every related file took three
-    quarters of a sage's time."""
+    Each word's first lines are found with `str.find` (a case-insensitive regex of a dozen
+    alternatives over every related file took three quarters of a sage's time) and kept in
+    `known` with the file's text, as (lines asked for, lines found): the next issue asking this
+    file for this word reads them there."""
     found: set[int] = set()
     wanted = count + len(skip)
+    if len(known) > MAX_KNOWN_WORDS:
+        known.clear()
     for word in dict.fromkeys(w.lower() for w in words if w):
-        at, seen = 0, 0
-        while seen < wanted:
-            position = text.find(word, at)
-            if position < 0:
-                break
-            line = bisect_right(starts, position) - 1
-            found.add(line)
-            seen += 1
-            at = starts[line + 1] if line + 1 < len(starts) else len(text)
-    return [line for line in sorted(found) if line not in skip][:count]
+        asked, lines = known.get(word, (0, ()))
+        if asked < wanted and len(lines) == asked:
+            asked, lines = known[word] = (wanted, _lines_holding(text, starts, word, wanted))
+        found.update(lines[:wanted])
+    return sorted(found - skip)[:count]
+
+
+def _lines_holding(text: str, starts: list[int], word: str, wanted: int) -> list[int]:
+    """The first `wanted` lines holding `word`."""
+    found: list[int] = []
+    at = 0
+    while len(found) < wanted:
+        position = text.find(word, at)
+        if position < 0:
+            break
+        line = bisect_right(starts, position) - 1
+        found.append(line)
+        at = starts[line + 1] if line + 1 < len(starts) else len(text)
+    return found
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +138,7 @@ def _sensitive_path(path: str) -> bool:
     return any(word in lowered for word in SENSITIVE_PATH_WORDS)
 
 
-def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: set[str]) -> tuple[str, tuple[str, ...]]:
+def _risk(triage: Triage, related: tuple[RelatedFile, ...], weights: frozenset[str]) -> tuple[str, tuple[str, ...]]:
     reasons = []
     if triage.kind == "security":
         reasons.append("security issue")

@@ -310,7 +310,7 @@ class CodeIndex:
         (`runner.sage.textmemo`)."""
         return self._texts.lines(file_id)
 
-    def lowered(self, file_id: int) -> tuple[str, list[int]]:
+    def lowered(self, file_id: int) -> tuple[str, list[int], dict[str, tuple[int, list[int]]]]:
         """The file's lines lower-cased and joined, and where each starts (`TextMemo.lowered`)."""
         return self._texts.lowered(file_id)
 

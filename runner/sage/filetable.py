@@ -39,6 +39,7 @@ class FileTable:
         self.by_module = modules
         self._sorted_names = sorted(names)
         self.factors: dict[int, float] = {}  # the ranking's weight of each file's kind, as it asks
+        self.tests = frozenset(fid for fid, (_, kind) in self.info.items() if kind == "test")
 
     def named(self, name: str) -> list[int]:
         return list(self.by_name.get(name, ()))

@@ -37,6 +37,9 @@ _MESSAGE_LINES = (
     re.compile(r"^\s*\S+:\d+(?::\d+)?:\s*(?:[A-Z]\d{3,5}:?\s*)?(.+)$"),
     re.compile(r"^\s*>(?!>)(?!\s{2})\s?(.+)$"),
 )
+# the four as one pattern: alternatives are tried in order, so the first that matches wins as
+# before, and its group is the last matched; a line is matched once, not up to four times
+_MESSAGE_LINE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in _MESSAGE_LINES))
 
 
 def options(text: str) -> list[str]:
@@ -55,7 +58,8 @@ def message_phrases(text: str) -> list[list[str]]:
     seen: set[str] = set()
     prose = 0
     for raw in text.splitlines():
-        message = next((m.group(1) for pattern in _MESSAGE_LINES if (m := pattern.match(raw))), None)
+        match = _MESSAGE_LINE.match(raw)
+        message = match.group(match.lastindex or 0) if match else None
         words = terms(message) if message and len(message.split()) >= MIN_WORDS else []
         if not message and prose < MAX_PROSE and _is_prose(raw):
             words = terms(raw)

@@ -21,12 +21,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import islice
 from typing import ClassVar
 
 from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
 from runner.sage.symbols import defined_in, named_symbols
+from runner.sage.tokens import singular, tokens
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -112,6 +114,7 @@ class Ranking:
     sources: list[Hit]
     tests: list[Hit]
     query: tuple[str, ...]
+    words: frozenset[str] = frozenset()
 
 
 def rank(
@@ -122,26 +125,45 @@ def rank(
     tests_limit: int,
     settings: RankSettings = DEFAULT_SETTINGS,
 ) -> Ranking:
-    text = f"{title}\n{body[:BODY_CHARS]}"
-    weights = Counter(terms(title))
+    """The best `limit` source and docs files and `tests_limit` test files; `words` are the
+    title's and body's `tokens`, which the risk assessment looks at too."""
+    body = body[:BODY_CHARS]
+    text = f"{title}\n{body}"
+    title_tokens, body_tokens = tokens(title), tokens(body)
+    title_terms = [singular(t) for t in title_tokens]
+    weights = Counter(title_terms)
     weights.update(weights)
-    weights.update(terms(body[:BODY_CHARS]))
+    weights.update(map(singular, body_tokens))
     query = _query(weights, index)
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
     _text_scores(scores, query, index, 1.0)
     if settings.title:
-        _text_scores(scores, [t for t in dict.fromkeys(terms(title)) if t in query], index, TITLE_WEIGHT)
+        _text_scores(scores, [t for t in dict.fromkeys(title_terms) if t in query], index, TITLE_WEIGHT)
     if settings.symbols or settings.modules:
-        _symbol_scores(scores, symbols, _named(title, body[:BODY_CHARS], settings), index, settings)
+        _symbol_scores(scores, symbols, _named(title, body, settings), index, settings)
     if settings.mentions:
         _mention_scores(scores, text, index)
     if settings.stems:
-        _stem_scores(scores, title, query, index)
+        _stem_scores(scores, title_terms, query, index)
     if settings.options:
         _option_scores(scores, text, index)
     if settings.messages:
         _message_scores(scores, text, index)
+    sources, tests = _best(scores, symbols, index, settings, (limit, tests_limit))
+    return Ranking(sources, tests, tuple(query[:12]), frozenset(title_tokens).union(body_tokens))
+
+
+def _best(
+    scores: dict[int, float],
+    symbols: dict[int, dict[str, int]],
+    index: CodeIndex,
+    settings: RankSettings,
+    limits: tuple[int, int],
+) -> tuple[list[Hit], list[Hit]]:
+    """The best-scored source files and test files (score times the kind's factor, ties by
+    path). A query scores a hundred files or more and few are tests, so the tests are picked
+    from the sorted list by a set of their ids rather than by looking at every file's kind."""
     info = index.table.info
     factors = index.table.factors if settings.kinds else {fid: 1.0 for fid in scores}
     for fid in scores.keys() - factors.keys():
@@ -150,15 +172,13 @@ def rank(
     ranked = sorted(
         [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     )
-    sources: list[Hit] = []
-    tests: list[Hit] = []
-    for negated, _, fid in ranked:  # a Hit only for the files kept: a query scores a hundred or more
-        kept, cap = (tests, tests_limit) if info[fid][1] == "test" else (sources, limit)
-        if len(kept) < cap:
-            kept.append(Hit(fid, *info[fid], -negated, symbols.get(fid, {})))
-        elif len(sources) >= limit and len(tests) >= tests_limit:
-            break
-    return Ranking(sources, tests, tuple(query[:12]))
+    test_ids = index.table.tests
+    sources = list(islice((row for row in ranked if row[2] not in test_ids), limits[0]))
+    tests = [row for row in ranked if row[2] in test_ids][: limits[1]]
+    return (
+        [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in sources],
+        [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in tests],
+    )
 
 
 @lru_cache(maxsize=1 << 16)
@@ -287,11 +307,11 @@ def _mentioned(mention: str, index: CodeIndex) -> dict[int, float]:
     return {fid: NAME_BOOST / math.sqrt(len(named)) for fid in named[:10]}
 
 
-def _stem_scores(scores: dict[int, float], title: str, query: list[str], index: CodeIndex) -> None:
+def _stem_scores(scores: dict[int, float], title_terms: list[str], query: list[str], index: CodeIndex) -> None:
     """A code file whose name is a word of the title (`blueprint` -> `blueprints.py`, `pretty
     printing` -> `pretty.py`): issues name the part of the program they are about. Only words
     among the query's telling terms count, so a title's `error` does not lead to `errors.py`."""
-    for term in dict.fromkeys(terms(title)):
+    for term in dict.fromkeys(title_terms):
         if term not in query:
             continue
         found = [fid for fid, path in index.stemmed(term) if is_code(path)]

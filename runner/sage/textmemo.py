@@ -21,7 +21,7 @@ class _Text:
 
     lines: list[str]
     chars: int
-    lowered: tuple[str, list[int]] | None = None
+    lowered: tuple[str, list[int], dict[str, tuple[int, list[int]]]] | None = None
 
 
 class TextMemo:
@@ -36,14 +36,16 @@ class TextMemo:
     def lines(self, file_id: int) -> list[str]:
         return self._text(file_id).lines
 
-    def lowered(self, file_id: int) -> tuple[str, list[int]]:
-        """The lines lower-cased and joined, and where each starts: for finding the lines that
-        hold a word with `str.find`. Remembered with the lines, in the same budget."""
+    def lowered(self, file_id: int) -> tuple[str, list[int], dict[str, tuple[int, list[int]]]]:
+        """The lines lower-cased and joined, where each starts (for finding the lines that hold
+        a word with `str.find`), and a dict for the finder to remember, per word, the lines it
+        found (`runner.sage.analysis`: a run's issues ask the same files for the same words).
+        Remembered with the lines, in the same budget."""
         text = self._text(file_id)
         if text.lowered is None:
             lowered = [line.lower() for line in text.lines]
             starts = [0, *accumulate(len(line) + 1 for line in lowered)][: len(lowered)]
-            text.lowered = ("\n".join(lowered), starts)
+            text.lowered = ("\n".join(lowered), starts, {})
             text.chars += len(text.lowered[0])
             self._chars += len(text.lowered[0])
             self._evict()

@@ -136,10 +136,11 @@ def _parts(word: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Code tokens (`tokens`) with plurals folded (`blueprints` -> `blueprint`),
     as the index stores them and queries ask for them."""
-    return [_singular(t) for t in tokens(text)]
+    return [singular(t) for t in tokens(text)]
 
 
-def _singular(token: str) -> str:
+def singular(token: str) -> str:
+    """`blueprints` -> `blueprint`, `entries` -> `entry`: the index's form of a token."""
     if len(token) <= 4 or token[-1] != "s" or token.endswith(("ss", "us", "is", "_s")):
         return token
     if token.endswith("ies"):

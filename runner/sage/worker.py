@@ -11,6 +11,7 @@ and cheap to retry.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -79,15 +80,16 @@ def initialize(setup: SageSetup) -> float:
     global _state
     drop_token_env()
     started = time.perf_counter()
-    from runner.sage.render import Renderer  # Jinja2 loads in sages only, not in the master
+    gc.unfreeze()  # a process that serves run after run (a Dask worker) frees the last run's state
+    from runner.sage.render import renderer_for  # Jinja2 loads in sages only, not in the master
 
-    renderer = Renderer(Path(setup.templates_dir) if setup.templates_dir else None)
-    renderer.precompile(KINDS)
+    renderer = renderer_for(Path(setup.templates_dir) if setup.templates_dir else None, KINDS)
     loaded = {path: codeindex.load(Path(path)) for path in set(setup.index_paths.values())}
     for index in loaded.values():
         index.prepare()
     indexes = {key: loaded[path] for key, path in setup.index_paths.items()}
     _state = _State(setup, renderer, indexes, 0.0)
+    gc.freeze()  # what a sage holds for the run (postings, file table, templates): no collection walks it again
     _state.init_s = time.perf_counter() - started
     return _state.init_s
 

@@ -200,3 +200,28 @@ def test_huge_body_is_cut_before_analysis(index: RepoIndex) -> None:
     result = run(index, "alphaword", body)
     assert "app/reports/monthly.py" not in paths(result)
     assert paths(result)[0] == "lib/alpha.py"
+
+
+def test_first_lines_with_a_word_are_those_a_full_search_finds() -> None:
+    """With the lines each word was found on remembered from one call to the next."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    from runner.sage.analysis import _first_lines_with
+
+    lines = ["def alpha():", "    beta = 1", "gamma", "", "alpha beta", "beta", "x = gamma", "alpha", "delta", "beta"]
+    text = "\n".join(lines)
+    starts = [0, *accumulate(len(line) + 1 for line in lines)][: len(lines)]
+
+    def full(words: tuple[str, ...], skip: set[int], count: int) -> list[int]:
+        found: set[int] = set()
+        for word in dict.fromkeys(words):
+            hits = sorted({bisect_right(starts, at) - 1 for at in range(len(text)) if text.startswith(word, at)})
+            found.update(hits[: count + len(skip)])
+        return sorted(found - skip)[:count]
+
+    known: dict = {}
+    for words in [("beta",), ("alpha", "gamma"), ("delta", "alpha", "beta"), ("zeta",), ("gamma", "beta", "alpha")]:
+        for skip in [set(), {0}, {1, 4}]:
+            for count in range(1, 6):
+                assert _first_lines_with(text, starts, words, skip, count, known) == full(words, skip, count)

@@ -161,3 +161,24 @@ def test_a_name_the_issue_itself_defines_points_less(index: CodeIndex) -> None:
         return next(f.score for f in result.related if f.path == "app/frames.py")
 
     assert score(run(index, "Slow plugin", body)) < score(run(index, "Slow plugin", body, without))
+
+
+def test_the_message_patterns_match_as_one_alternation_as_they_did_one_by_one() -> None:
+    from runner.sage.literals import _MESSAGE_LINE, _MESSAGE_LINES
+
+    lines = [
+        "E   ValueError: Scalar operands are not allowed, use '*' instead",
+        "pkg.errors.ParseError: cannot parse the value",
+        "2024-01-01 WARNING: disk almost full again today",
+        "src/app.py:12:5: E501 line too long (90 > 79 characters)",
+        "> Using pytest.skip outside of a test is not allowed.",
+        ">> not a quote",
+        ">   indented code, not a quote",
+        "error: something failed here",
+        "plain sentence with no message",
+        "",
+    ]
+    for line in lines:
+        one_by_one = next((m.group(1) for pattern in _MESSAGE_LINES if (m := pattern.match(line))), None)
+        match = _MESSAGE_LINE.match(line)
+        assert (match.group(match.lastindex or 0) if match else None) == one_by_one, line
