@@ -28,7 +28,7 @@ from runner.core.cue_phrases import (
     TITLE_WISHES,
     USE_CASES,
 )
-from runner.core.phrases import Words, normalize, padded
+from runner.core.phrases import Phrases, Words, normalize, padded
 from runner.core.signals import error_evidence, question_form, template_kind, without_prefix
 
 SCAN_CHARS = 6000  # of a body, read for its words
@@ -85,6 +85,9 @@ _CHANGE_TITLE = re.compile(
     r"|increase|decrease|align|adjust|tweak|polish|follow)\b",
     re.I,
 )
+_FAULTS, _TITLE_WISHES, _SETUP = padded(FAULTS), padded(TITLE_WISHES), padded(SETUP_TROUBLE)
+_TITLE_ASKS = padded(TITLE_ASKS)
+# (weight name, phrases, kind, what the reason says before the phrase found), in the order they are read
 _BODY_CUES = (
     ("body_asks", padded(BODY_ASKS), "question", "body asks"),
     ("body_help", padded(BODY_HELP), "question", "body asks for help"),
@@ -92,8 +95,15 @@ _BODY_CUES = (
     ("wish_body", padded(BODY_WISHES), "feature", "body reads like a wish"),
     ("use_case_body", padded(USE_CASES), "feature", "body gives a use case"),
 )
-_FAULTS, _TITLE_WISHES, _SETUP = padded(FAULTS), padded(TITLE_WISHES), padded(SETUP_TROUBLE)
-_TITLE_ASKS = padded(TITLE_ASKS)
+_LATE_BODY_CUES = (
+    ("setup_body", _SETUP, "question", "body is about setting up"),
+    ("fault_body", _FAULTS, "bug", "body reads like a fault"),
+)
+_TITLE_PHRASE_CUES = (
+    ("fault_title", _FAULTS, "bug", "title reads like a fault"),
+    ("setup_title", _SETUP, "question", "title is about setting up"),
+    ("wish_title", _TITLE_WISHES, "feature", "title reads like a wish"),
+)
 
 
 def prose(body: str) -> Words:
@@ -114,10 +124,7 @@ def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
         asks = Words(normalize(title)).first(_TITLE_ASKS)
         if asks:
             yield Cue("title_asks_inside", "question", w["title_asks_inside"], f"title asks {asks!r}")
-    for name, phrases, kind, what in _BODY_CUES:
-        found = body_prose.first(phrases)
-        if found:
-            yield Cue(name, kind, w[name], f"{what} ({found!r})")
+    yield from _phrase_cues(body_prose, _BODY_CUES)
     template = template_kind(body)
     if template:
         yield Cue("template", template[0], w["template"], template[1])
@@ -125,12 +132,7 @@ def cues(title: str, body: str, body_prose: Words) -> Iterable[Cue]:
     if error:
         yield Cue("error_output", "bug", w["error_output"], f"body has {error}")
     yield from _title_cues(title)
-    setup = body_prose.first(_SETUP)
-    if setup:
-        yield Cue("setup_body", "question", w["setup_body"], f"body is about setting up ({setup!r})")
-    fault = body_prose.first(_FAULTS)
-    if fault:
-        yield Cue("fault_body", "bug", w["fault_body"], f"body reads like a fault ({fault!r})")
+    yield from _phrase_cues(body_prose, _LATE_BODY_CUES)
 
 
 def last_resort(body: str) -> tuple[str, str] | None:
@@ -155,16 +157,15 @@ def _title_cues(title: str) -> Iterable[Cue]:
     change = _CHANGE_TITLE.match(without_prefix(title))
     if change:
         yield Cue("change_title", "feature", w["change_title"], f"title asks to {change.group(0).strip().lower()!r}")
-    words = Words(normalize(title))
-    fault = words.first(_FAULTS)
-    if fault:
-        yield Cue("fault_title", "bug", w["fault_title"], f"title reads like a fault ({fault!r})")
-    setup = words.first(_SETUP)
-    if setup:
-        yield Cue("setup_title", "question", w["setup_title"], f"title is about setting up ({setup!r})")
-    wish = words.first(_TITLE_WISHES)
-    if wish:
-        yield Cue("wish_title", "feature", w["wish_title"], f"title reads like a wish ({wish!r})")
+    yield from _phrase_cues(Words(normalize(title)), _TITLE_PHRASE_CUES)
+
+
+def _phrase_cues(words: Words, table: tuple[tuple[str, Phrases, str, str], ...]) -> Iterable[Cue]:
+    """A cue for each row of `table` whose phrases `words` hold, naming the first one found."""
+    for name, phrases, kind, what in table:
+        found = words.first(phrases)
+        if found:
+            yield Cue(name, kind, WEIGHTS[name], f"{what} ({found!r})")
 
 
 def weigh(found: Iterable[Cue], precedence: tuple[str, ...]) -> tuple[str, str] | None:
