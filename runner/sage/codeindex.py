@@ -35,15 +35,13 @@ from runner.core.storage import StorageError, write_failure
 from runner.sage.filetable import FileTable
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
-from runner.sage.postings import MAX_TOKENS, Postings, exact_weights, plain
+from runner.sage.postings import K1, MAX_TOKENS, B, Postings, exact_weights, plain
 from runner.sage.textmemo import TextMemo
 from runner.sage.tokens import terms
 
 __all__ = ["MAX_FILE_BYTES", "CodeIndex", "IndexWriteError", "bm25", "index_files", "load", "load_or_build", "terms"]
 
 KEEP_INDEXES = 6
-BM25_K1 = 1.2
-BM25_B = 0.75
 _MEMO = 50_000
 _FIELDS = ("path", "defs", "body")
 
@@ -328,14 +326,14 @@ def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int
     in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
     holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
     docs, tokens, df = stats
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / (tokens / max(docs, 1) or 1.0))
+    norm = K1 * (1 - B + B * length / (tokens / max(docs, 1) or 1.0))
     score = 0.0
     for term in terms:
         f = freq.get(term, 0.0)
         if f:
             hits = df.get(term, 0)
             idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)
-            score += idf * f * (BM25_K1 + 1) / (f + norm)
+            score += idf * f * (K1 + 1) / (f + norm)
     return score
 
 

@@ -28,7 +28,7 @@ from collections import Counter
 
 MAX_TOKENS = 1_000_000
 MAX_REMEMBERED = 100_000
-K1 = 1.2
+K1 = 1.2  # FTS5's bm25() constants, for codeindex.bm25 too
 B = 0.75
 _PLAIN = re.compile(r"[a-z0-9_]+")
 
