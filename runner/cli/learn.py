@@ -162,12 +162,16 @@ def status_lines(state_dir: Path) -> list[str]:
             if info.get("trained"):
                 parts.append(
                     f"{target} F1 {info.get('cv_macro_f1', 0):.2f} (rules {info.get('cv_rules_macro_f1') or 0:.2f}, "
-                    f"{info.get('examples')} issues)"
+                    f"{info.get('examples')} issues{_folds_note(info)})"
                 )
             else:
                 parts.append(f"{target} by rules ({info.get('reason')})")
         lines.append(f"  {repository}: trained {meta.get('trained_at')}; " + "; ".join(parts))
     return lines
+
+
+def _folds_note(info: dict) -> str:
+    return ", folds in time order" if info.get("cv_folds") == "time order" else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

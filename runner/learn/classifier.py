@@ -267,6 +267,7 @@ class TargetReport:
     cv_rules_macro_f1: float | None = None
     cv_per_class: dict[str, float] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    cv_in_time_order: bool = False
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.classes.items(), key=lambda kv: -kv[1]))
@@ -277,7 +278,7 @@ class TargetReport:
             )
         text = (
             f"{self.target}: learned from {self.examples} issues ({counts}); cross-validated macro F1 "
-            f"{self.cv_macro_f1:.3f}"
+            f"{self.cv_macro_f1:.3f}{' (folds in time order)' if self.cv_in_time_order else ''}"
         )
         if self.cv_rules_macro_f1 is not None:
             text += f" (rules on the same issues {self.cv_rules_macro_f1:.3f})"
@@ -294,15 +295,24 @@ def train_target(
     rules_guess: Sequence[str] | None = None,
     folds: int = 5,
     min_examples: int = MIN_EXAMPLES,
+    dates: Sequence[str] | None = None,
 ) -> tuple[TextClassifier | None, TargetReport]:
     """A classifier for one target from the examples that have it, cross-validated first.
     `matrix` holds every example's features (the vocabulary is learned from all the text once:
-    words carry no labels, and it spares a vectorization per fold)."""
+    words carry no labels, and it spares a vectorization per fold).
+
+    When every example has a creation date the folds are consecutive stretches of time, not a
+    shuffle: issues filed close together share topics (one release's bugs, one outage), and
+    random folds let the model see a test issue's neighbours, which on Hadoop's priorities read
+    0.37 where the newest issues give 0.26-0.33; consecutive folds read 0.26, at no extra cost."""
     present = {i: label for i, label in enumerate(labels) if label}
     keep = list(present)
     counts = Counter(present.values())
     dropped = {k: v for k, v in counts.items() if v < MIN_PER_CLASS}
     keep = [i for i in keep if present[i] not in dropped]
+    chronology = None
+    if dates is not None and all(dates[i] for i in keep):
+        chronology = np.array(sorted(range(len(keep)), key=lambda j: dates[keep[j]]))
     classes = {k: v for k, v in counts.items() if k not in dropped}
     report = TargetReport(target, len(keep), dict(counts), False, dropped=dropped)
     if matrix is None or len(keep) < min_examples or len(classes) < 2:
@@ -313,7 +323,7 @@ def train_target(
     balanced = target == "priority"
     nb = target == "kind"
     folds = min(folds if len(keep) <= LARGE else 3, min(classes.values()))
-    predicted, scores, order = _cross_validate(x, y, folds, balanced, nb)
+    predicted, scores, order, report.cv_in_time_order = _cross_validate(x, y, folds, balanced, nb, chronology)
     from sklearn.metrics import f1_score
 
     names = sorted(classes)
@@ -330,15 +340,15 @@ def train_target(
 
 
 def _cross_validate(
-    x: Any, y: np.ndarray, folds: int, balanced: bool, nb: bool = False
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Held-out predictions and scores (columns in sorted class order) for every example."""
-    from sklearn.model_selection import StratifiedKFold
-
+    x: Any, y: np.ndarray, folds: int, balanced: bool, nb: bool = False, chronology: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+    """Held-out predictions and scores (columns in sorted class order) for every example, and
+    whether the folds were stretches of time (`chronology`: the rows' positions by date)."""
     order = sorted(set(y))
     predicted = np.empty(len(y), dtype=object)
     scores = np.zeros((len(y), len(order)))
-    for train, test in StratifiedKFold(max(folds, 2), shuffle=True, random_state=0).split(np.zeros(len(y)), y):
+    splits, in_time_order = _folds(y, folds, chronology)
+    for train, test in splits:
         model = TextClassifier(balanced=balanced, nb=nb).fit_matrix(x[train], y[train])
         s = model.scores_of(x[test])
         full = np.full((len(test), len(order)), -10.0)
@@ -346,4 +356,18 @@ def _cross_validate(
             full[:, order.index(name)] = s[:, j]
         scores[test] = full
         predicted[test] = [order[k] for k in full.argmax(axis=1)]
-    return predicted, scores, order
+    return predicted, scores, order, in_time_order
+
+
+def _folds(y: np.ndarray, folds: int, chronology: np.ndarray | None) -> tuple[list[tuple[Any, Any]], bool]:
+    """Consecutive stretches of time when the rows' dates are known, unless one would leave a
+    single class to learn from; else stratified random folds."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if chronology is not None:
+        stretches = KFold(max(folds, 2), shuffle=False).split(chronology)
+        splits = [(chronology[train], chronology[test]) for train, test in stretches]
+        if all(len(set(y[train])) > 1 for train, _ in splits):
+            return splits, True
+    shuffled = StratifiedKFold(max(folds, 2), shuffle=True, random_state=0)
+    return list(shuffled.split(np.zeros(len(y)), y)), False

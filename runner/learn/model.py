@@ -114,11 +114,12 @@ def train_repository(
     by_rules = [triager.triage(_issue(e)) for e in examples]
     rule_kinds = [t.kind for t in by_rules]
     rule_priorities = [t.priority.name.lower() for t in by_rules]
+    dates = [e.created_at for e in examples]
     kind, kind_report = train_target(
-        "kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds, min_examples
+        "kind", matrix, vectorizers, [e.kind for e in examples], rule_kinds, folds, min_examples, dates
     )
     priority, priority_report = train_target(
-        "priority", matrix, vectorizers, [e.priority for e in examples], rule_priorities, folds, min_examples
+        "priority", matrix, vectorizers, [e.priority for e in examples], rule_priorities, folds, min_examples, dates
     )
     reports = [kind_report, priority_report]
     meta = {
@@ -145,6 +146,7 @@ def _report_dict(report: TargetReport) -> dict[str, Any]:
         "cv_macro_f1": report.cv_macro_f1,
         "cv_rules_macro_f1": report.cv_rules_macro_f1,
         "cv_per_class": report.cv_per_class,
+        "cv_folds": "time order" if report.cv_in_time_order else "random",
         "dropped": report.dropped,
     }
 
