@@ -33,6 +33,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from runner.core.models import Task
 from runner.core.secrets import drop_token_env
+from runner.core.storage import write_failure
 from runner.dask import git as worker_git
 from runner.dask.git import WorkerGitSettings
 from runner.pool.errors import PoolError
@@ -125,7 +126,7 @@ class SagePayload:
             folder = directory / f"index-{n}"
             folder.mkdir(exist_ok=True)
             for name, data in files.items():
-                (folder / name).write_bytes(data)
+                _write_index_file(folder / name, data, key)
             paths[key] = str(folder / next(iter(files)))
         templates_dir = None
         if self.templates is not None:
@@ -140,6 +141,20 @@ class SagePayload:
             self.fixer,
             self.outputs,
         )
+
+
+def _write_index_file(path: Path, data: bytes, repository: str) -> None:
+    """One shipped index file; a worker that cannot hold it says which file and why, since
+    the master only sees the message (a bare ENOSPC names no file)."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise OSError(
+            exc.errno,
+            f"cannot write the code index of {repository} to {path} on this Dask worker: "
+            f"{write_failure(path.parent, exc)}",
+        ) from None
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
