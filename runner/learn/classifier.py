@@ -13,7 +13,8 @@ F1 for all of them), and trained by SGD it is five to fifteen times faster than
 those; it needs only scikit-learn, on one CPU, and its whole state is arrays
 (vocabulary, idf, weights), which runner.learn.store keeps without pickle.
 The structural signals of runner.core.signals (template headings, a question,
-error output) go in as pseudo-words, so each repository's labels weigh them.
+error output) go in as pseudo-words, so each repository's labels weigh them; for
+kind, so does the kind the rules give (runner.learn.prior).
 """
 
 from __future__ import annotations
