@@ -157,9 +157,9 @@ def _three_ways(
         "train_s": round(seconds, 2),
         "cv": reports[0 if target == "kind" else 1].summary(),
     }
-    out["model"] = score(truth, [g for g, _ in clf.predict(docs)], classes) if clf else None
-    hybrid = [learned.triage(_issue(e.title, e.body), repository) for e in test]
     rules = [triager.triage(_issue(e.title, e.body)) for e in test]
+    out["model"] = score(truth, [g for g, _ in clf.predict(docs, [t.kind for t in rules])], classes) if clf else None
+    hybrid = [learned.triage(_issue(e.title, e.body), repository) for e in test]
     pick = (lambda t: t.kind) if target == "kind" else (lambda t: t.priority.name.lower())
     out["runner_with_model"] = score(truth, [pick(t) for t in hybrid], classes)
     out["rules"] = score(truth, [pick(t) for t in rules], classes)

@@ -1,8 +1,8 @@
 """A repository's own triage, learned from the labels its maintainers gave past issues.
 
     labelled issues (runner learn) ──> features: two documents per issue, TF-IDF rows
-                                       classifier: a linear SVM per target
-                                           │ cross-validated against the rules
+                                       classifier: a linear SVM per target (prior: the rules' kind)
+                                           │ training: cross-validated against the rules
                                            ▼
                                        store: <state-dir>/models/OWNER__NAME.npz (arrays + JSON,
                                            │  never a pickle)

@@ -13,7 +13,8 @@ F1 for all of them), and trained by SGD it is five to fifteen times faster than
 those; it needs only scikit-learn, on one CPU, and its whole state is arrays
 (vocabulary, idf, weights), which runner.learn.store keeps without pickle.
 The structural signals of runner.core.signals (template headings, a question,
-error output) go in as pseudo-words, so each repository's labels weigh them.
+error output) go in as pseudo-words, so each repository's labels weigh them; for
+kind, so does the kind the rules give (runner.learn.prior).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from runner.core.models import KINDS, Priority
 from runner.core.triage import KIND_PRECEDENCE, TriageRules, _alias_table, _best_label
 from runner.learn.features import Features, make_vectorizers, vectorize
 from runner.learn.nbsvm import nb_weights, spread
+from runner.learn.prior import rule_scores, split_rule_weights, with_rule_columns
 
 PRIORITIES = tuple(p.name.lower() for p in Priority)
 MIN_EXAMPLES = 20
@@ -130,13 +132,16 @@ class TextClassifier:
     by stochastic gradient descent (30 passes; as good as liblinear's here, five times faster);
     `confidence` is a softmax of its scores at a temperature fitted on cross-validation.
     With `nb`, an NB-SVM on the same words (runner.learn.nbsvm) is averaged in, each member's
-    scores divided by their training spread: `nb_coef` holds its weights per class and word."""
+    scores divided by their training spread: `nb_coef` holds its weights per class and word.
+    Trained with the rules' kinds (runner.learn.prior), `rule_coef` holds a score per class and
+    rules' kind (in KINDS order), added to the words' scores."""
 
     def __init__(self, alpha: float = 1e-4, balanced: bool = False, nb: bool = False) -> None:
         self.alpha = alpha
         self.balanced = balanced
         self.nb = nb
         self.nb_coef: np.ndarray | None = None
+        self.rule_coef: np.ndarray | None = None
         self.temperature = 1.0
         self.vectorizers: list[Any] = []
         self.coef = np.zeros((0, 0))
@@ -151,6 +156,7 @@ class TextClassifier:
         labels: Sequence[str] | np.ndarray,
         matrix: Any = None,
         vectorizers: list[Any] | None = None,
+        rule_kinds: Sequence[str] | None = None,
     ) -> TextClassifier:
         """Fit on `docs`; or, given the `matrix` those `vectorizers` made of them, on that."""
         if matrix is None:
@@ -158,10 +164,24 @@ class TextClassifier:
             matrix = self._matrix(docs, fit=True)
         else:
             self.vectorizers = list(vectorizers or [])
-        self.fit_matrix(matrix, labels)
+        self.fit_matrix(matrix, labels, rule_kinds)
         return self
 
-    def fit_matrix(self, matrix: Any, labels: Sequence[str] | np.ndarray) -> TextClassifier:
+    def fit_matrix(
+        self, matrix: Any, labels: Sequence[str] | np.ndarray, rule_kinds: Sequence[str] | None = None
+    ) -> TextClassifier:
+        """Fit on `matrix`; given the rules' kind of each row, with them as a prior."""
+        width = matrix.shape[1]
+        if rule_kinds is not None:
+            matrix = with_rule_columns(matrix, rule_kinds)
+        self._fit_members(matrix, labels)
+        self.rule_coef = None
+        if rule_kinds is not None:
+            self.coef, self.nb_coef, self.rule_coef = split_rule_weights(self.coef, self.nb_coef, width)
+        self.weights = None
+        return self
+
+    def _fit_members(self, matrix: Any, labels: Sequence[str] | np.ndarray) -> None:
         from sklearn.linear_model import SGDClassifier
 
         svm = SGDClassifier(
@@ -183,22 +203,38 @@ class TextClassifier:
             self.coef, self.intercept = self.coef / scale, self.intercept / scale
             self.nb_coef, nb_intercept = nb_weights(matrix, labels, self.classes, self.alpha, NB_EPOCHS)
             self.intercept = self.intercept + nb_intercept
-        return self
 
     def _matrix(self, docs: Sequence[tuple[str, str]], fit: bool = False):
         return vectorize(self.vectorizers, docs, fit)
 
-    def scores_of(self, matrix: Any) -> np.ndarray:
+    def scores_of(self, matrix: Any, rule_kinds: Sequence[str | None] | None = None) -> np.ndarray:
         scores = np.asarray(matrix @ self.coef.T) + self.intercept
         if self.nb_coef is not None:
             scores += np.asarray((matrix > 0).astype(np.float32) @ self.nb_coef.T)
+        if self.rule_coef is not None and rule_kinds is not None:
+            scores += rule_scores(self.rule_coef, rule_kinds)
         return scores
 
-    def scores(self, docs: Sequence[tuple[str, str]]) -> np.ndarray:
+    def scores(self, docs: Sequence[tuple[str, str]], rule_kinds: Sequence[str | None] | None = None) -> np.ndarray:
+        """Scores per document; `rule_kinds`, the rules' kind of each, for a model trained with them."""
+        if not docs:
+            return np.zeros((0, len(self.classes)))
         features = features_of(self)
-        return np.vstack([self.scores_one(features.one(d)) for d in docs]) if docs else np.zeros((0, len(self.classes)))
+        kinds = rule_kinds if rule_kinds is not None else [None] * len(docs)
+        return np.vstack([self.scores_one(features.one(d), k) for d, k in zip(docs, kinds, strict=True)])
 
-    def scores_one(self, row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def rule_bias(self, rule_kind: str | None) -> np.ndarray | None:
+        """What the rules' kind adds to each class's score; None when nothing."""
+        if self.rule_coef is None or rule_kind not in KINDS:
+            return None
+        return self.rule_coef[:, KINDS.index(rule_kind)]
+
+    def scores_one(self, row: tuple[np.ndarray, np.ndarray], rule_kind: str | None = None) -> np.ndarray:
+        scores = self._word_scores(row)
+        bias = self.rule_bias(rule_kind)
+        return scores if bias is None else scores + bias
+
+    def _word_scores(self, row: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         columns, values = row
         k = len(self.intercept)
         width = k if self.nb_coef is None else 2 * k
@@ -210,15 +246,17 @@ class TextClassifier:
             return values @ found + self.intercept
         return values @ found[:, :k] + found[:, k:].sum(axis=0) + self.intercept
 
-    def predict(self, docs: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
+    def predict(
+        self, docs: Sequence[tuple[str, str]], rule_kinds: Sequence[str | None] | None = None
+    ) -> list[tuple[str, float]]:
         """(class, confidence 0..1) per document."""
-        probs = softmax(self.scores(docs), self.temperature)
+        probs = softmax(self.scores(docs, rule_kinds), self.temperature)
         best = probs.argmax(axis=1)
         return [(self.classes[i], float(probs[row, i])) for row, i in enumerate(best)]
 
-    def predict_one(self, row: tuple[np.ndarray, np.ndarray]) -> tuple[str, float]:
+    def predict_one(self, row: tuple[np.ndarray, np.ndarray], rule_kind: str | None = None) -> tuple[str, float]:
         """As `predict` for one document's features; plain floats, as numpy costs more than it saves on four numbers."""
-        return self.pick(self.scores_one(row).tolist())
+        return self.pick(self.scores_one(row, rule_kind).tolist())
 
     def pick(self, scores: list[float]) -> tuple[str, float]:
         """The best class of these decision scores and its softmax probability."""
@@ -252,122 +290,3 @@ def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
         if loss < best_loss:
             best, best_loss = float(t), loss
     return best
-
-
-@dataclass
-class TargetReport:
-    """How one target (kind or priority) was learned, or why not."""
-
-    target: str
-    examples: int
-    classes: dict[str, int]
-    trained: bool
-    reason: str = ""
-    cv_macro_f1: float | None = None
-    cv_rules_macro_f1: float | None = None
-    cv_per_class: dict[str, float] = field(default_factory=dict)
-    dropped: dict[str, int] = field(default_factory=dict)
-    cv_in_time_order: bool = False
-
-    def summary(self) -> str:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.classes.items(), key=lambda kv: -kv[1]))
-        if not self.trained:
-            return (
-                f"{self.target}: not learned, {self.reason} "
-                f"({self.examples} labelled: {counts or 'none'}); rules decide"
-            )
-        text = (
-            f"{self.target}: learned from {self.examples} issues ({counts}); cross-validated macro F1 "
-            f"{self.cv_macro_f1:.3f}{' (folds in time order)' if self.cv_in_time_order else ''}"
-        )
-        if self.cv_rules_macro_f1 is not None:
-            text += f" (rules on the same issues {self.cv_rules_macro_f1:.3f})"
-        if self.dropped:
-            text += "; too few to learn: " + ", ".join(f"{k} {v}" for k, v in self.dropped.items())
-        return text
-
-
-def train_target(
-    target: str,
-    matrix: Any,
-    vectorizers: list[Any],
-    labels: Sequence[str | None],
-    rules_guess: Sequence[str] | None = None,
-    folds: int = 5,
-    min_examples: int = MIN_EXAMPLES,
-    dates: Sequence[str] | None = None,
-) -> tuple[TextClassifier | None, TargetReport]:
-    """A classifier for one target from the examples that have it, cross-validated first.
-    `matrix` holds every example's features (the vocabulary is learned from all the text once:
-    words carry no labels, and it spares a vectorization per fold).
-
-    When every example has a creation date the folds are consecutive stretches of time, not a
-    shuffle: issues filed close together share topics (one release's bugs, one outage), and
-    random folds let the model see a test issue's neighbours, which on Hadoop's priorities read
-    0.37 where the newest issues give 0.26-0.33; consecutive folds read 0.26, at no extra cost."""
-    present = {i: label for i, label in enumerate(labels) if label}
-    keep = list(present)
-    counts = Counter(present.values())
-    dropped = {k: v for k, v in counts.items() if v < MIN_PER_CLASS}
-    keep = [i for i in keep if present[i] not in dropped]
-    chronology = None
-    if dates is not None and all(dates[i] for i in keep):
-        chronology = np.array(sorted(range(len(keep)), key=lambda j: dates[keep[j]]))
-    classes = {k: v for k, v in counts.items() if k not in dropped}
-    report = TargetReport(target, len(keep), dict(counts), False, dropped=dropped)
-    if matrix is None or len(keep) < min_examples or len(classes) < 2:
-        report.reason = f"fewer than {min_examples} labelled issues" if len(keep) < min_examples else "one class only"
-        return None, report
-    x = matrix[keep]
-    y = np.array([present[i] for i in keep])
-    balanced = target == "priority"
-    nb = target == "kind"
-    folds = min(folds if len(keep) <= LARGE else 3, min(classes.values()))
-    predicted, scores, order, report.cv_in_time_order = _cross_validate(x, y, folds, balanced, nb, chronology)
-    from sklearn.metrics import f1_score
-
-    names = sorted(classes)
-    report.cv_macro_f1 = float(f1_score(y, predicted, labels=names, average="macro", zero_division=0))
-    per = f1_score(y, predicted, labels=names, average=None, zero_division=0)
-    report.cv_per_class = {n: round(float(f), 3) for n, f in zip(names, per, strict=False)}
-    if rules_guess is not None:
-        guesses = [rules_guess[i] for i in keep]
-        report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))
-    model = TextClassifier(balanced=balanced, nb=nb).fit([], y, matrix=x, vectorizers=vectorizers)
-    model.temperature = fit_temperature(scores, np.array([order.index(v) for v in y]))
-    report.trained = True
-    return model, report
-
-
-def _cross_validate(
-    x: Any, y: np.ndarray, folds: int, balanced: bool, nb: bool = False, chronology: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
-    """Held-out predictions and scores (columns in sorted class order) for every example, and
-    whether the folds were stretches of time (`chronology`: the rows' positions by date)."""
-    order = sorted(set(y))
-    predicted = np.empty(len(y), dtype=object)
-    scores = np.zeros((len(y), len(order)))
-    splits, in_time_order = _folds(y, folds, chronology)
-    for train, test in splits:
-        model = TextClassifier(balanced=balanced, nb=nb).fit_matrix(x[train], y[train])
-        s = model.scores_of(x[test])
-        full = np.full((len(test), len(order)), -10.0)
-        for j, name in enumerate(model.classes):
-            full[:, order.index(name)] = s[:, j]
-        scores[test] = full
-        predicted[test] = [order[k] for k in full.argmax(axis=1)]
-    return predicted, scores, order, in_time_order
-
-
-def _folds(y: np.ndarray, folds: int, chronology: np.ndarray | None) -> tuple[list[tuple[Any, Any]], bool]:
-    """Consecutive stretches of time when the rows' dates are known, unless one would leave a
-    single class to learn from; else stratified random folds."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if chronology is not None:
-        stretches = KFold(max(folds, 2), shuffle=False).split(chronology)
-        splits = [(chronology[train], chronology[test]) for train, test in stretches]
-        if all(len(set(y[train])) > 1 for train, _ in splits):
-            return splits, True
-    shuffled = StratifiedKFold(max(folds, 2), shuffle=True, random_state=0)
-    return list(shuffled.split(np.zeros(len(y)), y)), False

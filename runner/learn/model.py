@@ -21,18 +21,12 @@ import numpy as np
 
 from runner.core.models import Issue, Priority, Triage
 from runner.core.triage import Triager, _best_label
-from runner.learn.classifier import (
-    MIN_EXAMPLES,
-    Example,
-    TargetReport,
-    TextClassifier,
-    features_of,
-    train_target,
-)
+from runner.learn.classifier import MIN_EXAMPLES, Example, TextClassifier, features_of
 from runner.learn.features import document, make_vectorizers, vectorize
+from runner.learn.training import TargetReport, train_target
 
 DEFAULT_MIN_CONFIDENCE = 0.5
-FORMAT_VERSION = 2  # 2: the kind model's NB-SVM weights beside the SVM's
+FORMAT_VERSION = 3  # 2: the kind model's NB-SVM weights beside the SVM's; 3: its scores per rules' kind
 
 
 @dataclass
@@ -54,17 +48,23 @@ class TriageModel:
             return float("inf")
         return ((now or time.time()) - moment) / 86400
 
-    def predict_one(self, targets: Sequence[TextClassifier], doc: tuple[str, str]) -> list[tuple[str, float]]:
-        """(class, confidence) of each of `targets` for one document: its features are made once and,
-        as kind and priority share them, both read their weights in one gather."""
+    def predict_one(
+        self, targets: Sequence[TextClassifier], doc: tuple[str, str], rule_kind: str | None = None
+    ) -> list[tuple[str, float]]:
+        """(class, confidence) of each of `targets` for one document, given the kind the rules gave
+        it: its features are made once and, as kind and priority share them, both read their
+        weights in one gather."""
         joint = self._joint()
         if joint is None or not all(_shared(t, joint) for t in targets):
-            return [t.predict_one(features_of(t).one(doc)) for t in targets]
-        scores = joint.scores_one(features_of(joint).one(doc)).tolist()
+            return [t.predict_one(features_of(t).one(doc), rule_kind) for t in targets]
+        scores = joint.scores_one(features_of(joint).one(doc))
+        bias = self.kind.rule_bias(rule_kind) if self.kind is not None else None
+        if bias is not None:
+            scores[: len(bias)] += bias
         found = []
         for target in targets:
             start = 0 if target is self.kind else len(self.kind.classes if self.kind else ())
-            found.append(target.pick(scores[start : start + len(target.classes)]))
+            found.append(target.pick(scores[start : start + len(target.classes)].tolist()))
         return found
 
     def _joint(self) -> TextClassifier | None:
@@ -191,7 +191,8 @@ class LearnedTriager:
         ]
         if not want:
             return rules
-        guesses = dict(zip(map(id, want), model.predict_one(want, document(issue.title, issue.body)), strict=True))
+        doc = document(issue.title, issue.body)
+        guesses = dict(zip(map(id, want), model.predict_one(want, doc, rules.kind), strict=True))
         kind, kind_reason = rules.kind, rules.kind_reason
         if id(model.kind) in guesses:
             kind, kind_reason = self._decide(guesses[id(model.kind)], rules.kind, rules.kind_reason)

@@ -3,7 +3,7 @@
     <state-dir>/models/<owner>__<name>.npz   one file per repository, replaced atomically
 
 A model is arrays and text only: each vectorizer's vocabulary and idf, the SVM's
-weights (and the kind model's NB-SVM weights), the class names, the temperature, and
+weights (and the kind model's NB-SVM weights and its scores per rules' kind), the class names, the temperature, and
 the metadata (training date, data counts, cross-validated scores, library versions) as
 JSON. It is read with
 `allow_pickle=False`, so a damaged or hostile file cannot run code; it only fails
@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from runner.core.models import KINDS
 from runner.learn.classifier import TextClassifier
 from runner.learn.features import ANALYZERS, Vocabulary
 from runner.learn.model import FORMAT_VERSION, TriageModel
@@ -80,6 +81,9 @@ def _classifier_arrays(target: str, clf: TextClassifier) -> dict[str, np.ndarray
     }
     if clf.nb_coef is not None:
         out[f"{target}.nb"] = clf.nb_coef
+    if clf.rule_coef is not None:
+        out[f"{target}.rules"] = clf.rule_coef
+        out[f"{target}.rule_kinds"] = np.array(KINDS, dtype=str)
     return out
 
 
@@ -146,7 +150,22 @@ def _classifier(data: Any, target: str, vectorizers: list[Any]) -> TextClassifie
         raise ValueError("weights do not match the vocabulary")
     if clf.nb_coef is not None and clf.nb_coef.shape != clf.coef.shape:
         raise ValueError("NB-SVM weights do not match the vocabulary")
+    if f"{target}.rules" in data.files:
+        clf.rule_coef = _rule_coef(data[f"{target}.rules"], data[f"{target}.rule_kinds"], len(clf.classes))
     return clf
+
+
+def _rule_coef(weights: np.ndarray, kinds: np.ndarray, classes: int) -> np.ndarray:
+    """The scores per class and rules' kind, in this runner's KINDS order (a kind the file
+    does not know adds nothing)."""
+    names = [str(k) for k in kinds]
+    if weights.shape != (classes, len(names)):
+        raise ValueError("scores per rules' kind do not match the classes")
+    out = np.zeros((classes, len(KINDS)), dtype=np.float32)
+    for j, name in enumerate(names):
+        if name in KINDS:
+            out[:, KINDS.index(name)] = weights[:, j]
+    return out
 
 
 def load_usable(state_dir: Path, repositories: list[str], warn=log.warning) -> dict[str, TriageModel]:

@@ -1,5 +1,6 @@
 """The kind model's second member, NB-SVM: what a stored model predicts with numpy is what
-scikit-learn's SVMs give on the same features, and older model files are refused clearly."""
+scikit-learn's SVMs give on the same features (the words and the rules' kind), and older model
+files are refused clearly."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 from sklearn.linear_model import SGDClassifier
 from test_learn import MAPPING, REPO, labelled_items
 
-from runner.core.triage import TriageRules
+from runner.core.models import Issue
+from runner.core.triage import Triager, TriageRules
 from runner.learn import store as model_store
 from runner.learn.classifier import NB_EPOCHS, Example, LabelMap, examples_from_items
 from runner.learn.features import document, vectorize
 from runner.learn.model import FORMAT_VERSION, train_repository
+from runner.learn.prior import with_rule_columns
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,11 @@ def model():
         for e in examples_from_items(items, LabelMap.from_rules(TriageRules(), MAPPING))
     ]
     return train_repository(REPO, examples)[0], examples
+
+
+def _rule_kinds(texts: list[tuple[str, str]]) -> list[str]:
+    triager = Triager()
+    return [triager.triage(Issue(0, title, body, (), None, None, None, 0, "")).kind for title, body in texts]
 
 
 def _sklearn_scores(train_x, labels, x) -> np.ndarray:
@@ -49,15 +57,20 @@ def _sklearn_scores(train_x, labels, x) -> np.ndarray:
 def test_a_stored_kind_model_predicts_what_scikit_learns_svms_give(tmp_path: Path, model) -> None:
     trained, examples = model
     assert trained.kind.nb_coef is not None and trained.priority.nb_coef is None
+    assert trained.kind.rule_coef is not None and trained.priority.rule_coef is None
     model_store.save(tmp_path, trained)
     loaded = model_store.load(tmp_path, REPO)
     assert loaded.kind is not None and loaded.priority is not None
     train_x = vectorize(trained.kind.vectorizers, [document(e.title, e.body) for e in examples])
-    docs = [document(i["title"], i["body"]) for i in labelled_items(9, seed=3)]
-    docs.append(("Nothing this project has ever said", ""))
-    expected = _sklearn_scores(train_x, np.array([e.kind for e in examples]), vectorize(trained.kind.vectorizers, docs))
-    assert np.allclose(loaded.kind.scores(docs), expected, atol=1e-3)
-    jointly = [loaded.predict_one([loaded.kind, loaded.priority], d)[0] for d in docs]  # one gather for both
+    train_x = with_rule_columns(train_x, _rule_kinds([(e.title, e.body) for e in examples]))
+    texts = [(i["title"], i["body"]) for i in labelled_items(9, seed=3)]
+    texts += [("Nothing this project has ever said", ""), ("How do I set the flux dial?", ""), ("The app crashes", "")]
+    docs, kinds = [document(*t) for t in texts], _rule_kinds(texts)
+    assert {"bug", "question"} <= set(kinds)
+    x = with_rule_columns(vectorize(trained.kind.vectorizers, docs), kinds)
+    expected = _sklearn_scores(train_x, np.array([e.kind for e in examples]), x)
+    assert np.allclose(loaded.kind.scores(docs, kinds), expected, atol=1e-3)
+    jointly = [loaded.predict_one([loaded.kind, loaded.priority], d, k)[0] for d, k in zip(docs, kinds, strict=True)]
     assert [kind for kind, _ in jointly] == [loaded.kind.classes[i] for i in expected.argmax(axis=1)]
 
 
