@@ -14,13 +14,13 @@ mean (with --cuts N, the mean over N ways of cutting the folds); writes nothing.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from perf.triage_data import read_csv
 from runner.core.models import Issue
 from runner.core.triage import Triager, TriageRules
 from runner.learn.classifier import Example, LabelMap, TextClassifier, examples_from_items
@@ -41,8 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cuts", type=int, default=1, help="ways of cutting the folds to average over")
     args = parser.parse_args(argv)
-    csv.field_size_limit(1 << 30)
-    train, test = _rows(args.data / "nlbse24-train.csv"), _rows(args.data / "nlbse24-test.csv")
+    train, test = read_csv(args.data / "nlbse24-train.csv"), read_csv(args.data / "nlbse24-test.csv")
     for name, options in VARIANTS.items():
         cv, held = {}, {}
         for repo in sorted({r["repo"] for r in train}):
@@ -55,11 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             line += f"   test {_mean(held)}"
         print(line, flush=True)
     return 0
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _examples(rows: list[dict[str, str]], repo: str) -> list[Example]:

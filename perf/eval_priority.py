@@ -26,7 +26,6 @@ Writes `priority-variants.json` and `.md` under --out.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from perf.eval_priority_md import markdown
-from perf.eval_triage import HADOOP_LABELS, _csv, _issue, _item
+from perf.triage_data import HADOOP_LABELS, bare_issue, issue_item, read_csv
 from runner.core.triage import Triager, TriageRules
 from runner.learn.classifier import Example, LabelMap, TextClassifier, examples_from_items, fit_temperature, softmax
 from runner.learn.features import document, make_vectorizers, title_grams, vectorize
@@ -79,10 +78,10 @@ class Part:
 
 def hadoop_examples(data: Path) -> list[Example]:
     """Hadoop's bugs with their priority, oldest first (as `perf.eval_triage` reads them)."""
-    csv.field_size_limit(1 << 30)
     when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
     items = [
-        _item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in _csv(data / "gitbugs-hadoop-bugs.csv")
+        issue_item(r["Summary"], r["Description"], [r["Priority"]], when(r))
+        for r in read_csv(data / "gitbugs-hadoop-bugs.csv")
     ]
     found = examples_from_items(items, LabelMap.from_rules(TriageRules(), HADOOP_LABELS))
     return sorted(found, key=lambda e: e.created_at)
@@ -109,7 +108,7 @@ def make_parts(train: Sequence[Example], test: Sequence[Example], triager: Triag
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     rules = [
-        np.array([triager.triage(_issue(e.title, e.body)).priority.name.lower() for e in rows])
+        np.array([triager.triage(bare_issue(e.title, e.body)).priority.name.lower() for e in rows])
         for rows in (train, test)
     ]
     vectorizers = make_vectorizers()
@@ -306,8 +305,10 @@ def product(train: Sequence[Example], test: Sequence[Example], triager: Triager)
     truth = np.array([e.priority for e in test])
     guess = np.array([g for g, _ in model.priority.predict([document(e.title, e.body) for e in test])])
     learned = LearnedTriager(triager, {"apache/hadoop": model})
-    runner = np.array([learned.triage(_issue(e.title, e.body), "apache/hadoop").priority.name.lower() for e in test])
-    rules = np.array([triager.triage(_issue(e.title, e.body)).priority.name.lower() for e in test])
+    runner = np.array(
+        [learned.triage(bare_issue(e.title, e.body), "apache/hadoop").priority.name.lower() for e in test]
+    )
+    rules = np.array([triager.triage(bare_issue(e.title, e.body)).priority.name.lower() for e in test])
     return {
         "random_fold_cv_macro_f1": round(reports[1].cv_macro_f1 or 0.0, 4),
         "model": figures(truth, guess),

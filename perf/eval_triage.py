@@ -25,7 +25,6 @@ test rows, so rules can be developed on the former) and their time per issue, in
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from perf.eval_triage_md import headline, markdown, matrix_md
-from runner.core.models import Issue
+from perf.triage_data import HADOOP_LABELS, bare_issue, issue_item, read_csv
 from runner.core.triage import Triager, TriageRules
 from runner.learn.classifier import Example, LabelMap, examples_from_items
 from runner.learn.features import document
@@ -44,7 +43,6 @@ from runner.learn.model import LearnedTriager, train_repository
 
 NLBSE_CLASSES = ("bug", "feature", "question")
 PRIORITY_CLASSES = ("critical", "high", "medium", "low")
-HADOOP_LABELS = {"Blocker": "critical", "Critical": "high", "Major": "medium", "Minor": "low", "Trivial": "low"}
 SKLEARN_LABELS = {"New Feature": "feature", "Build / CI": "chore", "RFC": "feature", "Documentation": "docs"}
 TEST_SHARE = 0.2
 SPEED_ISSUES = 10_000
@@ -60,7 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--confusion", action="store_true", help="with --rules-only: print the confusion matrices")
     args = parser.parse_args(argv)
-    csv.field_size_limit(1 << 30)
     missing = [
         n
         for n in ("nlbse24-train.csv", "nlbse24-test.csv", "gitbugs-hadoop-bugs.csv", "scikit-learn-issues.jsonl")
@@ -87,19 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- data -------------------------------------------------------------------------------
-
-
-def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _item(title: str, body: str, labels: Sequence[str], created: str = "") -> dict[str, Any]:
-    return {"title": title, "body": body, "labels": list(labels), "created_at": created}
-
-
-def _issue(title: str, body: str) -> Issue:
-    return Issue(0, title, body or "", (), None, None, None, 0, "")
 
 
 def _date_split(rows: list, key: Callable[[Any], str]) -> tuple[list, list]:
@@ -157,9 +141,9 @@ def _three_ways(
         "train_s": round(seconds, 2),
         "cv": reports[0 if target == "kind" else 1].summary(),
     }
-    rules = [triager.triage(_issue(e.title, e.body)) for e in test]
+    rules = [triager.triage(bare_issue(e.title, e.body)) for e in test]
     out["model"] = score(truth, [g for g, _ in clf.predict(docs, [t.kind for t in rules])], classes) if clf else None
-    hybrid = [learned.triage(_issue(e.title, e.body), repository) for e in test]
+    hybrid = [learned.triage(bare_issue(e.title, e.body), repository) for e in test]
     pick = (lambda t: t.kind) if target == "kind" else (lambda t: t.priority.name.lower())
     out["runner_with_model"] = score(truth, [pick(t) for t in hybrid], classes)
     out["rules"] = score(truth, [pick(t) for t in rules], classes)
@@ -167,14 +151,14 @@ def _three_ways(
 
 
 def nlbse(data: Path) -> dict[str, Any]:
-    train, test = _csv(data / "nlbse24-train.csv"), _csv(data / "nlbse24-test.csv")
+    train, test = read_csv(data / "nlbse24-train.csv"), read_csv(data / "nlbse24-test.csv")
     per_repo = {}
     for repo in sorted({r["repo"] for r in train}):
         labels = LabelMap.from_rules(TriageRules())
 
         def pick(rows, repo=repo, labels=labels):
             return examples_from_items(
-                [_item(r["title"], r["body"], [r["label"]], r["created_at"]) for r in rows if r["repo"] == repo],
+                [issue_item(r["title"], r["body"], [r["label"]], r["created_at"]) for r in rows if r["repo"] == repo],
                 labels,
             )
 
@@ -187,10 +171,10 @@ def nlbse(data: Path) -> dict[str, Any]:
 
 
 def hadoop(data: Path) -> dict[str, Any]:
-    rows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    rows = read_csv(data / "gitbugs-hadoop-bugs.csv")
     when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
     labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
-    items = [_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
+    items = [issue_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
     train, test = _date_split(examples_from_items(items, labels), key=lambda e: e.created_at)
     result = _three_ways(train, test, PRIORITY_CLASSES, "priority", "apache/hadoop", labels)
     result["mapping"] = HADOOP_LABELS
@@ -219,15 +203,15 @@ def sklearn_own_labels(data: Path) -> dict[str, Any]:
 def rules_everywhere(data: Path) -> dict[str, Any]:
     """The rules alone on every labelled row (train and test): they learn nothing, so all rows are test rows."""
     triager = Triager()
-    rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
-    kinds = [triager.triage(_issue(r["title"], r["body"])).kind for r in rows]
+    rows = read_csv(data / "nlbse24-train.csv") + read_csv(data / "nlbse24-test.csv")
+    kinds = [triager.triage(bare_issue(r["title"], r["body"])).kind for r in rows]
     nlbse_all = score([r["label"] for r in rows], kinds, NLBSE_CLASSES)
     nlbse_all["default_kind"] = sum(
-        triager.triage(_issue(r["title"], r["body"])).kind_reason == "default" for r in rows
+        triager.triage(bare_issue(r["title"], r["body"])).kind_reason == "default" for r in rows
     )
-    hrows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    hrows = read_csv(data / "gitbugs-hadoop-bugs.csv")
     truth = [HADOOP_LABELS[r["Priority"]] for r in hrows]
-    guess = [triager.triage(_issue(r["Summary"], r["Description"])).priority.name.lower() for r in hrows]
+    guess = [triager.triage(bare_issue(r["Summary"], r["Description"])).priority.name.lower() for r in hrows]
     return {"nlbse_all_rows_kind": nlbse_all, "hadoop_all_rows_priority": score(truth, guess, PRIORITY_CLASSES)}
 
 
@@ -238,12 +222,12 @@ def rules_only(data: Path, confusion: bool = False) -> str:
     lines, issues = [], []
 
     def kinds(rows: list[dict[str, str]]) -> list[str]:
-        found = [_issue(r["title"], r["body"]) for r in rows]
+        found = [bare_issue(r["title"], r["body"]) for r in rows]
         issues.extend(found)
         return [triager.triage(i).kind for i in found]
 
     for name in ("train", "test"):
-        rows = _csv(data / f"nlbse24-{name}.csv")
+        rows = read_csv(data / f"nlbse24-{name}.csv")
         per_repo = {}
         for repo in sorted({r["repo"] for r in rows}):
             mine = [r for r in rows if r["repo"] == repo]
@@ -258,13 +242,13 @@ def rules_only(data: Path, confusion: bool = False) -> str:
             for repo, s in per_repo.items():
                 lines += matrix_md(f"{repo} {name}", s)
     labels = LabelMap.from_rules(TriageRules(), HADOOP_LABELS)
-    rows = _csv(data / "gitbugs-hadoop-bugs.csv")
+    rows = read_csv(data / "gitbugs-hadoop-bugs.csv")
     when = lambda r: datetime.strptime(r["Created"], "%d/%b/%y %H:%M").isoformat()  # noqa: E731
-    items = [_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
+    items = [issue_item(r["Summary"], r["Description"], [r["Priority"]], when(r)) for r in rows]
     hadoop_rows = examples_from_items(items, labels)
     splits = dict(zip(("oldest 80%", "newest 20%"), _date_split(hadoop_rows, key=lambda e: e.created_at), strict=True))
     for name, part in splits.items():
-        found = [_issue(e.title, e.body) for e in part]
+        found = [bare_issue(e.title, e.body) for e in part]
         issues.extend(found)
         guess = [triager.triage(i).priority.name.lower() for i in found]
         s = score([e.priority or "" for e in part], guess, PRIORITY_CLASSES)
@@ -275,7 +259,7 @@ def rules_only(data: Path, confusion: bool = False) -> str:
     examples = [e for e in examples_from_items(items, LabelMap.from_rules(TriageRules(), SKLEARN_LABELS)) if e.kind]
     for name, part in zip(("oldest 80%", "newest 20%"), _date_split(examples, key=lambda e: e.created_at), strict=True):
         classes = [c for c in sorted({e.kind for e in part if e.kind}) if sum(e.kind == c for e in part) >= 5]
-        found = [_issue(e.title, e.body) for e in part]
+        found = [bare_issue(e.title, e.body) for e in part]
         s = score([e.kind or "" for e in part], [triager.triage(i).kind for i in found], classes)
         lines.append(f"kind scikit-learn (own labels) {name}: macro F1 {s['macro_f1']:.3f}, accuracy {s['accuracy']}")
         if confusion:
@@ -288,10 +272,11 @@ def rules_only(data: Path, confusion: bool = False) -> str:
 def speed(data: Path) -> dict[str, Any]:
     """Training (with 5-fold cross-validation) on 10,000 real issues, the corpora cycled to reach that many."""
     labels = LabelMap.from_rules(TriageRules(), {**HADOOP_LABELS, **SKLEARN_LABELS})
-    rows = _csv(data / "nlbse24-train.csv") + _csv(data / "nlbse24-test.csv")
-    items = [_item(r["title"], r["body"], [r["label"]]) for r in rows]
+    rows = read_csv(data / "nlbse24-train.csv") + read_csv(data / "nlbse24-test.csv")
+    items = [issue_item(r["title"], r["body"], [r["label"]]) for r in rows]
     items += [
-        _item(r["Summary"], r["Description"], [r["Priority"], "bug"]) for r in _csv(data / "gitbugs-hadoop-bugs.csv")
+        issue_item(r["Summary"], r["Description"], [r["Priority"], "bug"])
+        for r in read_csv(data / "gitbugs-hadoop-bugs.csv")
     ]
     items += [json.loads(line) for line in (data / "scikit-learn-issues.jsonl").open(encoding="utf-8") if line.strip()]
     examples = examples_from_items(items, labels)
@@ -299,7 +284,7 @@ def speed(data: Path) -> dict[str, Any]:
     load = os.getloadavg()[0]
     (train_s, train_cpu), (model, _) = _timed(lambda: train_repository("speed/test", examples))
     learned = LearnedTriager(Triager(), {"speed/test": model})
-    sample = [_issue(e.title, e.body) for e in examples[:2000]]
+    sample = [bare_issue(e.title, e.body) for e in examples[:2000]]
     (with_model, with_model_cpu), _ = _timed(lambda: [learned.triage(i, "speed/test") for i in sample])
     (rules_only, rules_cpu), _ = _timed(lambda: [learned.triager.triage(i) for i in sample])
     per = lambda seconds: round(seconds / len(sample) * 1000, 3)  # noqa: E731
