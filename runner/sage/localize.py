@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import islice
+from heapq import nsmallest
 from typing import ClassVar
 
 from runner.sage import literals
@@ -162,19 +162,18 @@ def _best(
     limits: tuple[int, int],
 ) -> tuple[list[Hit], list[Hit]]:
     """The best-scored source files and test files (score times the kind's factor, ties by
-    path). A query scores a hundred files or more and few are tests, so the tests are picked
-    from the sorted list by a set of their ids rather than by looking at every file's kind."""
+    path). A query scores a hundred files or more and few are tests, so the tests are told
+    apart by a set of their ids rather than by looking at every file's kind, and only the
+    few best of each are picked (`nsmallest` is `sorted()[:n]` without sorting them all)."""
     info = index.table.info
     factors = index.table.factors if settings.kinds else {fid: 1.0 for fid in scores}
     for fid in scores.keys() - factors.keys():
         if fid in info:
             factors[fid] = _factor(*info[fid])
-    ranked = sorted(
-        [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
-    )
+    rows = [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     test_ids = index.table.tests
-    sources = list(islice((row for row in ranked if row[2] not in test_ids), limits[0]))
-    tests = [row for row in ranked if row[2] in test_ids][: limits[1]]
+    sources = nsmallest(limits[0], [row for row in rows if row[2] not in test_ids])
+    tests = nsmallest(limits[1], [row for row in rows if row[2] in test_ids])
     return (
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in sources],
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in tests],
