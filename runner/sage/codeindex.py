@@ -155,8 +155,11 @@ class CodeIndex:
             memo.update((t, found.get(t, 0)) for t in wanted)
         return {t: memo[t] for t in terms if memo.get(t, 0) > 0}
 
-    def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files.
+    def search(
+        self, terms: list[str], weights: tuple[float, float, float], limit: int, ordered: bool = True
+    ) -> list[tuple[int, float]]:
+        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files,
+        best first; not `ordered`, the same files in any order (answered from memory, unsorted).
 
         Terms in more than half the files are left out when others remain: BM25 gives them no
         weight (FTS5 floors their negative IDF at 1e-6), yet FTS5 scored every file holding
@@ -167,7 +170,7 @@ class CodeIndex:
         if not terms:
             return []
         if self.in_memory and exact_weights(weights):
-            return self._memory().search(terms, weights, limit)
+            return self._memory().search(terms, weights, limit, ordered)
         query = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         if not self.layered:

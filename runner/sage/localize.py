@@ -218,10 +218,11 @@ def _query(weights: Counter, index: CodeIndex) -> list[str]:
 
 
 def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, weight: float) -> None:
-    """BM25 of `query`, the best file scoring `weight`."""
-    found = index.search(query, FIELD_WEIGHTS, CANDIDATES)
+    """BM25 of `query`, the best file scoring `weight` (`scores` is summed whatever the
+    order the files come in)."""
+    found = index.search(query, FIELD_WEIGHTS, CANDIDATES, ordered=False)
     if found:
-        top = found[0][1] or 1.0
+        top = max(score for _, score in found) or 1.0
         for fid, score in found:
             scores[fid] += weight * score / top
 

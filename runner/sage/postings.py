@@ -66,12 +66,19 @@ class Postings:
     def doc_freq(self, term: str) -> int:
         return len(self.lists.get(term, ())) // 4
 
-    def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`."""
+    def search(
+        self, terms: list[str], weights: tuple[float, float, float], limit: int, ordered: bool = True
+    ) -> list[tuple[int, float]]:
+        """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`.
+        Not `ordered`: the same files and scores, in no particular order when all of them are
+        among the best (sorting them was a fifth of a search)."""
         scores: dict[int, float] = {}
         for term in terms:
             add_to(scores, self._share(term, weights))
+        if not ordered and len(scores) <= limit:
+            return list(scores.items())
         return best(scores, limit)
+
 
     def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """As `search`, for FTS5 phrase queries: each phrase's words next to each other in one field."""

@@ -68,6 +68,21 @@ def test_searches_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path
     assert disk._postings is None
 
 
+def test_an_unordered_search_finds_the_same_files_and_scores(real_repo: Path, tmp_path: Path) -> None:
+    index, _ = load_or_build(real_repo, "HEAD", tmp_path / "cache")
+    vocabulary = sorted(Postings(index.db).lists)
+    rng = random.Random(11)
+    unsorted = 0
+    for _ in range(200):
+        terms = rng.sample(vocabulary, rng.randint(1, 16))
+        for limit in (100, 7):
+            ordered = index.search(terms, (4.0, 3.0, 1.0), limit)
+            found = index.search(terms, (4.0, 3.0, 1.0), limit, ordered=False)
+            assert sorted(found) == sorted(ordered)
+            unsorted += found != ordered
+    assert unsorted
+
+
 def test_phrases_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path: Path) -> None:
     memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
     disk = on_disk(path)
