@@ -25,12 +25,13 @@ import re
 import sqlite3
 from array import array
 from collections import Counter
+from functools import lru_cache
 
 MAX_TOKENS = 1_000_000
 MAX_REMEMBERED = 100_000
 K1 = 1.2  # FTS5's bm25() constants, for codeindex.bm25 too
 B = 0.75
-_PLAIN = re.compile(r"[a-z0-9_]+")
+_PLAIN = re.compile(r"[a-z0-9_\s]*")
 
 
 class Postings:
@@ -62,6 +63,8 @@ class Postings:
         self.avgdl = sum(lengths.values()) / self.rows if self.rows else 0.0
         self._shares: dict[tuple[str, tuple[float, float, float]], dict[int, float]] = {}
         self._remembered = 0
+        self._holders: dict[str, frozenset[int]] = {}
+        self._held = 0
 
     def doc_freq(self, term: str) -> int:
         return len(self.lists.get(term, ())) // 4
@@ -79,7 +82,6 @@ class Postings:
             return list(scores.items())
         return best(scores, limit)
 
-
     def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """As `search`, for FTS5 phrase queries: each phrase's words next to each other in one field."""
         scores: dict[int, float] = {}
@@ -96,16 +98,25 @@ class Postings:
         every place a phrase starts, overlapping ones too."""
         if not words or any(word not in self.lists for word in words):
             return {}
-        rarest, *others = sorted((self.lists[word] for word in words), key=len)
-        docs = set(rarest[0::4])
-        for row in others:
-            docs.intersection_update(row[0::4])
+        rarest, *others = sorted((self._docs(word) for word in words), key=len)
+        docs = rarest.intersection(*others) if others else rarest
         needle = f" {' '.join(words)} "
         found: dict[int, tuple[int, int, int]] = {}
         for doc in sorted(docs):
             path, defs, body = (_occurrences(text, needle) for text in self.texts[doc])
             if path or defs or body:
                 found[doc] = (path, defs, body)
+        return found
+
+    def _docs(self, term: str) -> frozenset[int]:
+        """The files holding `term` (remembered: an issue's phrases and the next issues' share words)."""
+        found = self._holders.get(term)
+        if found is None:
+            if self._held > MAX_REMEMBERED:
+                self._holders.clear()
+                self._held = 0
+            found = self._holders[term] = frozenset(self.lists[term][0::4])
+            self._held += len(found)
         return found
 
     def _share(self, term: str, weights: tuple[float, float, float]) -> dict[int, float]:
@@ -163,10 +174,12 @@ def _occurrences(text: str, needle: str) -> int:
 
 
 def plain(phrases: list[str]) -> bool:
-    """Phrases of the index's own tokens (lower-case letters, digits, `_`), which FTS5 splits only at spaces."""
-    return all(_PLAIN.fullmatch(word) for phrase in phrases for word in phrase.split())
+    """Phrases of the index's own tokens (lower-case letters, digits, `_`), which FTS5 splits only
+    at spaces: nothing but those and whitespace (`\\s` is `str.split`'s whitespace), one match a phrase."""
+    return all(_PLAIN.fullmatch(phrase) for phrase in phrases)
 
 
+@lru_cache(maxsize=64)
 def exact_weights(weights: tuple[float, float, float]) -> bool:
     """FTS5 adds a field's weight once per occurrence; a product equals that sum only for whole weights."""
     return all(float(w).is_integer() and 0 <= w < 1 << 20 for w in weights)

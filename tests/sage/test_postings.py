@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from runner.sage import codeindex, localize
 from runner.sage.codeindex import CodeIndex, load_or_build
-from runner.sage.postings import Postings
+from runner.sage.postings import Postings, plain
 
 SOURCES = Path(__file__).resolve().parents[2]
 GIT_ENV = {
@@ -176,3 +177,13 @@ def test_file_lookups_equal_the_queries_they_replace_on_a_delta(real_repo: Path,
         )
     )
     assert sorted(p for _, p in index.stemmed("token")) == ["runner/sage/tokens.py"]
+
+
+def test_plain_phrases_are_index_tokens_split_at_whitespace() -> None:
+    def word_by_word(phrases: list[str]) -> bool:
+        return all(re.fullmatch(r"[a-z0-9_]+", word) for phrase in phrases for word in phrase.split())
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    for char in [chr(c) for c in range(0x3100)] + spaces:
+        for phrases in (["ab" + char + "cd"], [char], ["x y", char + "z"]):
+            assert plain(phrases) == word_by_word(phrases), repr(char)
