@@ -14,6 +14,7 @@ builds from parts (`f"... {name} ..."`) is still found by the words on either si
 from __future__ import annotations
 
 import re
+import string
 
 from runner.sage.codeindex import terms
 
@@ -26,6 +27,7 @@ _CODE_CHARS = re.compile(r"[()\[\]{}<>=_;]")
 PROSE_WORDS = 8
 PROSE_SHARE = 0.9
 MAX_PROSE = 12
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
 _RAISED = re.compile(r"^(?:E\s+)?(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 # a traceback's frame: Python's `File "x.py", line 3`, IPython's `File ~/x.py:3, in f`, pytest's `x.py:3: in f`
 _FRAME_PATH = re.compile(r'^\s*(?:File "([^"]+)", line \d+|File (\S+\.py):\d+|(\S+\.py):\d+: in )')
@@ -84,8 +86,17 @@ def _is_prose(line: str) -> bool:
     stripped = line.strip()
     if not stripped or line.startswith(("    ", "\t")) or _CODE_CHARS.search(stripped):
         return False
-    plain = sum(map(str.isalpha, stripped)) + sum(map(stripped.count, " ,.'`"))
+    plain = _letters(stripped) + sum(map(stripped.count, " ,.'`"))
     return plain >= PROSE_SHARE * len(stripped)
+
+
+def _letters(text: str) -> int:
+    """How many characters of `text` are letters (`str.isalpha`); for ASCII text, by deleting
+    the letters from its bytes rather than asking each character."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    return sum(map(str.isalpha, text))
 
 
 def tracebacks(text: str) -> list[list[str]]:

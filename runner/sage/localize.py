@@ -28,7 +28,7 @@ from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
 from runner.sage.symbols import defined_in, named_symbols
-from runner.sage.tokens import singular, tokens
+from runner.sage.tokens import tokens_and_terms
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -129,11 +129,11 @@ def rank(
     title's and body's `tokens`, which the risk assessment looks at too."""
     body = body[:BODY_CHARS]
     text = f"{title}\n{body}"
-    title_tokens, body_tokens = tokens(title), tokens(body)
-    title_terms = [singular(t) for t in title_tokens]
+    title_tokens, title_terms = tokens_and_terms(title)
+    body_tokens, body_terms = tokens_and_terms(body)
     weights = Counter(title_terms)
     weights.update(weights)
-    weights.update(map(singular, body_tokens))
+    weights.update(body_terms)
     query = _query(weights, index)
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
