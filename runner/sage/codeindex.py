@@ -203,6 +203,13 @@ class CodeIndex:
             rows = sorted(rows, key=lambda r: -r[1])[:limit]
         return rows
 
+    def holders(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[int]:
+        """The files of `holding`, in any order: for the look-ups that only need which files
+        they are (answered from memory without scoring them when all are among the best)."""
+        if phrases and self.in_memory and exact_weights(weights) and plain(phrases):
+            return self._memory().holders(phrases, weights, limit)
+        return [fid for fid, _ in self.holding(phrases, weights, limit)]
+
     def _delta_scores(self, terms: list[str], weights: tuple[float, float, float]) -> list[tuple[int, float]]:
         """`bm25` of the delta's files that hold any of `terms`, from their counts per field."""
         freqs: dict[int, dict[str, float]] = {}

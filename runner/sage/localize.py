@@ -329,11 +329,11 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
     best: dict[int, float] = {}
     for option in literals.options(text):
         words = terms(option)
-        candidates = index.holding([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
-        info = index.info(fid for fid, _ in candidates)
+        candidates = index.holders([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
+        info = index.info(candidates)
         found = [
             fid
-            for fid, _ in candidates
+            for fid in candidates
             if fid in info and info[fid][1] == "source" and literals.quotes_option("\n".join(index.lines(fid)), option)
         ]
         for fid in found:
@@ -346,9 +346,9 @@ def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> No
     """Files holding a message the issue shows, word for word: where the code raises or prints it.
     Only source files count, as for options."""
     for phrases in literals.message_phrases(text):
-        candidates = index.holding(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
-        info = index.info(fid for fid, _ in candidates)
-        found = {fid for fid, _ in candidates if fid in info and info[fid][1] == "source"}
+        candidates = index.holders(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
+        info = index.info(candidates)
+        found = {fid for fid in candidates if fid in info and info[fid][1] == "source"}
         if found and len(found) <= MAX_MESSAGE_FILES:
             for fid in found:
                 scores[fid] += MESSAGE_BOOST / math.sqrt(len(found))

@@ -93,6 +93,16 @@ class Postings:
                 scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
         return best(scores, limit)
 
+    def holders(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[int]:
+        """The files `holding` finds, in no particular order: when `limit` or fewer files hold
+        the phrases they are all among the best, and their scores are not worked out."""
+        found: set[int] = set()
+        for phrase in phrases:
+            found.update(self._instances(phrase.split()))
+        if len(found) <= limit:
+            return sorted(found)
+        return [doc for doc, _ in self.holding(phrases, weights, limit)]
+
     def _instances(self, words: list[str]) -> dict[int, tuple[int, int, int]]:
         """{file: how often the words stand in this order in path, defs and body}: FTS5 counts
         every place a phrase starts, overlapping ones too."""

@@ -102,6 +102,24 @@ def test_phrases_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path:
     assert memory.holding(["echo Echo"], (1.0, 1.0, 1.0), 5) == disk.holding(["echo Echo"], (1.0, 1.0, 1.0), 5)
 
 
+def test_the_files_holding_phrases_are_those_fts5_ranks_best(real_repo: Path, tmp_path: Path) -> None:
+    """Unscored when all of them are among the best, scored and cut when more hold the phrases."""
+    memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
+    disk = on_disk(path)
+    texts = [t for row in Postings(memory.db).texts.values() for t in row if t.strip()]
+    rng = random.Random(13)
+    sizes = set()
+    for _ in range(200):
+        words = rng.choice(texts).split()
+        start = rng.randrange(len(words))
+        phrases = [" ".join(words[start : start + rng.randint(1, 3)])]
+        for limit in (40, 3):
+            expected = [fid for fid, _ in disk.holding(phrases, (4.0, 3.0, 1.0), limit)]
+            assert sorted(memory.holders(phrases, (4.0, 3.0, 1.0), limit)) == sorted(expected)
+            sizes.add(len(expected) == limit)
+    assert sizes == {True, False}
+
+
 def test_rankings_from_memory_equal_those_from_disk(real_repo: Path, tmp_path: Path) -> None:
     memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
     disk = on_disk(path)
