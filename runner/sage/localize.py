@@ -170,10 +170,19 @@ def _best(
     for fid in scores.keys() - factors.keys():
         if fid in info:
             factors[fid] = _factor(*info[fid])
-    rows = [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
     test_ids = index.table.tests
-    sources = nsmallest(limits[0], [row for row in rows if row[2] not in test_ids])
-    tests = nsmallest(limits[1], [row for row in rows if row[2] in test_ids])
+    sources = nsmallest(
+        limits[0],
+        [
+            (-score * factors[fid], info[fid][0], fid)
+            for fid, score in scores.items()
+            if score > 0 and fid in info and fid not in test_ids
+        ],
+    )
+    tests = nsmallest(
+        limits[1],
+        [(-scores[fid] * factors[fid], info[fid][0], fid) for fid in scores.keys() & test_ids if scores[fid] > 0],
+    )
     return (
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in sources],
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in tests],
