@@ -228,14 +228,18 @@ def _query(weights: Counter, index: CodeIndex) -> list[str]:
 
 def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, weight: float) -> None:
     """BM25 of `query`, the best file scoring `weight` (`scores` is summed whatever the
-    order the files come in; `get` and a store, not the default dict's `+=`, for a hundred
-    files)."""
+    order the files come in; into no scores yet, as the first query's are, one update;
+    else `get` and a store, not the default dict's `+=`, for a hundred files)."""
     found = index.search(query, FIELD_WEIGHTS, CANDIDATES, ordered=False)
-    if found:
-        top = max([score for _, score in found]) or 1.0
-        get = scores.get
-        for fid, score in found:
-            scores[fid] = get(fid, 0.0) + weight * score / top
+    if not found:
+        return
+    top = max([score for _, score in found]) or 1.0
+    if not scores:
+        scores.update({fid: weight * score / top for fid, score in found})
+        return
+    get = scores.get
+    for fid, score in found:
+        scores[fid] = get(fid, 0.0) + weight * score / top
 
 
 def _symbol_scores(
