@@ -29,7 +29,7 @@ from functools import lru_cache
 
 MAX_TOKENS = 1_000_000
 MAX_REMEMBERED = 100_000
-K1 = 1.2  # FTS5's bm25() constants, for codeindex.bm25 too
+K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
 _PLAIN = re.compile(r"[a-z0-9_\s]*")
 
@@ -173,6 +173,22 @@ def best(scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
     rows (a reversed sort keeps equal keys in the order they come: ascending)."""
     ranked = sorted(sorted(scores), key=scores.__getitem__, reverse=True)[:limit]
     return [(key, scores[key]) for key in ranked]
+
+
+def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
+    """FTS5's `bm25()` of one document, from its field-weighted count of each term and its length
+    in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
+    holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
+    docs, tokens, df = stats
+    norm = K1 * (1 - B + B * length / (tokens / max(docs, 1) or 1.0))
+    score = 0.0
+    for term in terms:
+        f = freq.get(term, 0.0)
+        if f:
+            hits = df.get(term, 0)
+            idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)
+            score += idf * f * (K1 + 1) / (f + norm)
+    return score
 
 
 def _occurrences(text: str, needle: str) -> int:
