@@ -45,8 +45,9 @@ _MESSAGE_LINE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in _MES
 
 
 def options(text: str) -> list[str]:
-    """Long command-line options (`--collect-only`; `--recursive=y` gives `--recursive`), in order."""
-    found = dict.fromkeys(_OPTION.findall(text))
+    """Long command-line options (`--collect-only`; `--recursive=y` gives `--recursive`), in order
+    (a text without `--` is not scanned)."""
+    found = dict.fromkeys(_OPTION.findall(text) if "--" in text else ())
     return [option for option in found if len(option) > 3][:MAX_OPTIONS]
 
 
@@ -101,7 +102,10 @@ def _letters(text: str) -> int:
 
 def tracebacks(text: str) -> list[list[str]]:
     """The frames' paths of each traceback in `text`, outermost first (backslashes as slashes);
-    a traceback ends at the line naming the exception."""
+    a traceback ends at the line naming the exception. Every frame's form holds `File ` or
+    `.py:`, so a text with neither is not read line by line."""
+    if "File " not in text and ".py:" not in text:
+        return []
     found: list[list[str]] = []
     block: list[str] = []
     for line in text.splitlines():
