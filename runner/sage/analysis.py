@@ -76,18 +76,20 @@ def analyse(issue: Issue, triage: Triage, index: CodeIndex, settings: RankSettin
     if sources:
         floor = sources[0].score * MIN_RELATIVE_SCORE
         sources = [hit for hit in sources if hit.score >= floor]
-    related = tuple(_related(index, hit, ranking.query) for hit in sources)
-    tests = tuple(_related(index, hit, ranking.query) for hit in ranking.tests)
+    words = tuple(dict.fromkeys(w.lower() for w in ranking.query if w))
+    related = tuple(_related(index, hit, words) for hit in sources)
+    tests = tuple(_related(index, hit, words) for hit in ranking.tests)
     risk, reasons = _risk(triage, related, ranking.words)
     return Analysis(related, risk, reasons, ranking.query, tests)
 
 
-def _related(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> RelatedFile:
-    return RelatedFile(hit.path, round(hit.score, 3), _matching_lines(index, hit, query), tuple(hit.symbols))
+def _related(index: CodeIndex, hit: Hit, words: tuple[str, ...]) -> RelatedFile:
+    return RelatedFile(hit.path, round(hit.score, 3), _matching_lines(index, hit, words), tuple(hit.symbols))
 
 
 def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
-    """Where the names the issue uses are defined, then the first lines holding a query word."""
+    """Where the names the issue uses are defined, then the first lines holding a query word
+    (`query`: the distinct lower-case words, made once an issue, not once a file)."""
     lines = index.lines(hit.file_id)
     if not lines:
         return ()
@@ -101,8 +103,8 @@ def _matching_lines(index: CodeIndex, hit: Hit, query: tuple[str, ...]) -> tuple
 def _first_lines_with(
     text: str, starts: list[int], words: tuple[str, ...], skip: set[int], count: int, known: dict
 ) -> list[int]:
-    """The first `count` lines (not in `skip`) holding any of `words`, in the lower-cased text.
-    Each word's first lines are found with `str.find` (a case-insensitive regex of a dozen
+    """The first `count` lines (not in `skip`) holding any of `words` (lower-case), in the
+    lower-cased text. Each word's first lines are found with `str.find` (a case-insensitive regex of a dozen
     alternatives over every related file took three quarters of a sage's time) and kept in
     `known` with the file's text, as (lines asked for, lines found): the next issue asking this
     file for this word reads them there."""
@@ -110,7 +112,7 @@ def _first_lines_with(
     wanted = count + len(skip)
     if len(known) > MAX_KNOWN_WORDS:
         known.clear()
-    for word in dict.fromkeys(w.lower() for w in words if w):
+    for word in words:
         asked, lines = known.get(word, (0, ()))
         if asked < wanted and len(lines) == asked:
             asked, lines = known[word] = (wanted, _lines_holding(text, starts, word, wanted))

@@ -15,7 +15,7 @@ shares; a sage holds a connection and a few pages, not a copy of the index. A fi
 changed once written, so readers open it `immutable` and take no locks.
 
 A delta is queried together with its base: the base's rows it hides are left out, its own
-files are scored by `bm25` below with the statistics of the whole commit. The base's files
+files are scored by `bm25` (postings.py) with the statistics of the whole commit. The base's files
 keep FTS5's scores from the base's statistics, which a delta of at most `DELTA_SHARE` of the
 files hardly moves; past that, the next commit gets a full file again (`indexplan.update`).
 
@@ -25,7 +25,6 @@ listed (their paths can be named in an issue) but not searched.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -35,7 +34,7 @@ from runner.core.storage import StorageError, write_failure
 from runner.sage.filetable import FileTable
 from runner.sage.indexplan import is_sha, nearest, read_meta, resolve, update
 from runner.sage.indexwrite import MAX_FILE_BYTES, raw, uri
-from runner.sage.postings import K1, MAX_TOKENS, B, Postings, exact_weights, plain
+from runner.sage.postings import MAX_TOKENS, Postings, bm25, exact_weights, plain
 from runner.sage.textmemo import TextMemo
 from runner.sage.tokens import terms
 
@@ -155,9 +154,11 @@ class CodeIndex:
             memo.update((t, found.get(t, 0)) for t in wanted)
         return {t: memo[t] for t in terms if memo.get(t, 0) > 0}
 
-    def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files.
-
+    def search(
+        self, terms: list[str], weights: tuple[float, float, float], limit: int, ordered: bool = True
+    ) -> list[tuple[int, float]]:
+        """(file id, BM25 over path | defs | body, higher is better) of the best `limit` files,
+        best first; not `ordered`, the same in any order (answered from memory, unsorted).
         Terms in more than half the files are left out when others remain: BM25 gives them no
         weight (FTS5 floors their negative IDF at 1e-6), yet FTS5 scored every file holding
         them, which took half a query's time on the small bench repository."""
@@ -167,7 +168,7 @@ class CodeIndex:
         if not terms:
             return []
         if self.in_memory and exact_weights(weights):
-            return self._memory().search(terms, weights, limit)
+            return self._memory().search(terms, weights, limit, ordered)
         query = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT rowid, -bm25(docs, ?, ?, ?) AS s FROM {s}.docs WHERE docs MATCH ? ORDER BY s DESC LIMIT ?"
         if not self.layered:
@@ -199,6 +200,12 @@ class CodeIndex:
             ]
             rows = sorted(rows, key=lambda r: -r[1])[:limit]
         return rows
+
+    def holders(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[int]:
+        """The files of `holding`, in any order (from memory, unscored when all are among the best)."""
+        if phrases and self.in_memory and exact_weights(weights) and plain(phrases):
+            return self._memory().holders(phrases, weights, limit)
+        return [fid for fid, _ in self.holding(phrases, weights, limit)]
 
     def _delta_scores(self, terms: list[str], weights: tuple[float, float, float]) -> list[tuple[int, float]]:
         """`bm25` of the delta's files that hold any of `terms`, from their counts per field."""
@@ -319,22 +326,6 @@ class CodeIndex:
 
     def close(self) -> None:
         self.db.close()
-
-
-def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
-    """FTS5's `bm25()` of one document, from its field-weighted count of each term and its length
-    in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
-    holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
-    docs, tokens, df = stats
-    norm = K1 * (1 - B + B * length / (tokens / max(docs, 1) or 1.0))
-    score = 0.0
-    for term in terms:
-        f = freq.get(term, 0.0)
-        if f:
-            hits = df.get(term, 0)
-            idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)
-            score += idf * f * (K1 + 1) / (f + norm)
-    return score
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

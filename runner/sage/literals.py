@@ -14,6 +14,7 @@ builds from parts (`f"... {name} ..."`) is still found by the words on either si
 from __future__ import annotations
 
 import re
+import string
 
 from runner.sage.codeindex import terms
 
@@ -26,6 +27,7 @@ _CODE_CHARS = re.compile(r"[()\[\]{}<>=_;]")
 PROSE_WORDS = 8
 PROSE_SHARE = 0.9
 MAX_PROSE = 12
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
 _RAISED = re.compile(r"^(?:E\s+)?(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 # a traceback's frame: Python's `File "x.py", line 3`, IPython's `File ~/x.py:3, in f`, pytest's `x.py:3: in f`
 _FRAME_PATH = re.compile(r'^\s*(?:File "([^"]+)", line \d+|File (\S+\.py):\d+|(\S+\.py):\d+: in )')
@@ -43,8 +45,9 @@ _MESSAGE_LINE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in _MES
 
 
 def options(text: str) -> list[str]:
-    """Long command-line options (`--collect-only`; `--recursive=y` gives `--recursive`), in order."""
-    found = dict.fromkeys(_OPTION.findall(text))
+    """Long command-line options (`--collect-only`; `--recursive=y` gives `--recursive`), in order
+    (a text without `--` is not scanned)."""
+    found = dict.fromkeys(_OPTION.findall(text) if "--" in text else ())
     return [option for option in found if len(option) > 3][:MAX_OPTIONS]
 
 
@@ -84,13 +87,25 @@ def _is_prose(line: str) -> bool:
     stripped = line.strip()
     if not stripped or line.startswith(("    ", "\t")) or _CODE_CHARS.search(stripped):
         return False
-    plain = sum(map(str.isalpha, stripped)) + sum(map(stripped.count, " ,.'`"))
+    plain = _letters(stripped) + sum(map(stripped.count, " ,.'`"))
     return plain >= PROSE_SHARE * len(stripped)
+
+
+def _letters(text: str) -> int:
+    """How many characters of `text` are letters (`str.isalpha`); for ASCII text, by deleting
+    the letters from its bytes rather than asking each character."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    return sum(map(str.isalpha, text))
 
 
 def tracebacks(text: str) -> list[list[str]]:
     """The frames' paths of each traceback in `text`, outermost first (backslashes as slashes);
-    a traceback ends at the line naming the exception."""
+    a traceback ends at the line naming the exception. Every frame's form holds `File ` or
+    `.py:`, so a text with neither is not read line by line."""
+    if "File " not in text and ".py:" not in text:
+        return []
     found: list[list[str]] = []
     block: list[str] = []
     for line in text.splitlines():

@@ -21,14 +21,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import islice
+from heapq import nsmallest
 from typing import ClassVar
 
 from runner.sage import literals
 from runner.sage.codeindex import CodeIndex, terms
 from runner.sage.filekinds import is_code
 from runner.sage.symbols import defined_in, named_symbols
-from runner.sage.tokens import singular, tokens
+from runner.sage.tokens import tokens_and_terms
 
 BODY_CHARS = 20_000
 QUERY_TERMS = 16
@@ -129,11 +129,11 @@ def rank(
     title's and body's `tokens`, which the risk assessment looks at too."""
     body = body[:BODY_CHARS]
     text = f"{title}\n{body}"
-    title_tokens, body_tokens = tokens(title), tokens(body)
-    title_terms = [singular(t) for t in title_tokens]
+    title_tokens, title_terms = tokens_and_terms(title)
+    body_tokens, body_terms = tokens_and_terms(body)
     weights = Counter(title_terms)
     weights.update(weights)
-    weights.update(map(singular, body_tokens))
+    weights.update(body_terms)
     query = _query(weights, index)
     scores: dict[int, float] = defaultdict(float)
     symbols: dict[int, dict[str, int]] = defaultdict(dict)
@@ -162,19 +162,27 @@ def _best(
     limits: tuple[int, int],
 ) -> tuple[list[Hit], list[Hit]]:
     """The best-scored source files and test files (score times the kind's factor, ties by
-    path). A query scores a hundred files or more and few are tests, so the tests are picked
-    from the sorted list by a set of their ids rather than by looking at every file's kind."""
+    path). A query scores a hundred files or more and few are tests, so the tests are told
+    apart by a set of their ids rather than by looking at every file's kind, and only the
+    few best of each are picked (`nsmallest` is `sorted()[:n]` without sorting them all)."""
     info = index.table.info
     factors = index.table.factors if settings.kinds else {fid: 1.0 for fid in scores}
     for fid in scores.keys() - factors.keys():
         if fid in info:
             factors[fid] = _factor(*info[fid])
-    ranked = sorted(
-        [(-score * factors[fid], info[fid][0], fid) for fid, score in scores.items() if score > 0 and fid in info]
-    )
     test_ids = index.table.tests
-    sources = list(islice((row for row in ranked if row[2] not in test_ids), limits[0]))
-    tests = [row for row in ranked if row[2] in test_ids][: limits[1]]
+    sources = nsmallest(
+        limits[0],
+        [
+            (-score * factors[fid], info[fid][0], fid)
+            for fid, score in scores.items()
+            if score > 0 and fid in info and fid not in test_ids
+        ],
+    )
+    tests = nsmallest(
+        limits[1],
+        [(-scores[fid] * factors[fid], info[fid][0], fid) for fid in scores.keys() & test_ids if scores[fid] > 0],
+    )
     return (
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in sources],
         [Hit(fid, *info[fid], -negated, symbols.get(fid, {})) for negated, _, fid in tests],
@@ -219,12 +227,19 @@ def _query(weights: Counter, index: CodeIndex) -> list[str]:
 
 
 def _text_scores(scores: dict[int, float], query: list[str], index: CodeIndex, weight: float) -> None:
-    """BM25 of `query`, the best file scoring `weight`."""
-    found = index.search(query, FIELD_WEIGHTS, CANDIDATES)
-    if found:
-        top = found[0][1] or 1.0
-        for fid, score in found:
-            scores[fid] += weight * score / top
+    """BM25 of `query`, the best file scoring `weight` (`scores` is summed whatever the
+    order the files come in; into no scores yet, as the first query's are, one update;
+    else `get` and a store, not the default dict's `+=`, for a hundred files)."""
+    found = index.search(query, FIELD_WEIGHTS, CANDIDATES, ordered=False)
+    if not found:
+        return
+    top = max([score for _, score in found]) or 1.0
+    if not scores:
+        scores.update({fid: weight * score / top for fid, score in found})
+        return
+    get = scores.get
+    for fid, score in found:
+        scores[fid] = get(fid, 0.0) + weight * score / top
 
 
 def _symbol_scores(
@@ -327,11 +342,11 @@ def _option_scores(scores: dict[int, float], text: str, index: CodeIndex) -> Non
     best: dict[int, float] = {}
     for option in literals.options(text):
         words = terms(option)
-        candidates = index.holding([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
-        info = index.info(fid for fid, _ in candidates)
+        candidates = index.holders([" ".join(words)], FIELD_WEIGHTS, LITERAL_CANDIDATES) if words else []
+        info = index.info(candidates)
         found = [
             fid
-            for fid, _ in candidates
+            for fid in candidates
             if fid in info and info[fid][1] == "source" and literals.quotes_option("\n".join(index.lines(fid)), option)
         ]
         for fid in found:
@@ -344,9 +359,9 @@ def _message_scores(scores: dict[int, float], text: str, index: CodeIndex) -> No
     """Files holding a message the issue shows, word for word: where the code raises or prints it.
     Only source files count, as for options."""
     for phrases in literals.message_phrases(text):
-        candidates = index.holding(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
-        info = index.info(fid for fid, _ in candidates)
-        found = {fid for fid, _ in candidates if fid in info and info[fid][1] == "source"}
+        candidates = index.holders(phrases, FIELD_WEIGHTS, LITERAL_CANDIDATES)
+        info = index.info(candidates)
+        found = {fid for fid in candidates if fid in info and info[fid][1] == "source"}
         if found and len(found) <= MAX_MESSAGE_FILES:
             for fid in found:
                 scores[fid] += MESSAGE_BOOST / math.sqrt(len(found))

@@ -25,12 +25,13 @@ import re
 import sqlite3
 from array import array
 from collections import Counter
+from functools import lru_cache
 
 MAX_TOKENS = 1_000_000
 MAX_REMEMBERED = 100_000
-K1 = 1.2  # FTS5's bm25() constants, for codeindex.bm25 too
+K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
-_PLAIN = re.compile(r"[a-z0-9_]+")
+_PLAIN = re.compile(r"[a-z0-9_\s]*")
 
 
 class Postings:
@@ -62,15 +63,23 @@ class Postings:
         self.avgdl = sum(lengths.values()) / self.rows if self.rows else 0.0
         self._shares: dict[tuple[str, tuple[float, float, float]], dict[int, float]] = {}
         self._remembered = 0
+        self._holders: dict[str, frozenset[int]] = {}
+        self._held = 0
 
     def doc_freq(self, term: str) -> int:
         return len(self.lists.get(term, ())) // 4
 
-    def search(self, terms: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
-        """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`."""
+    def search(
+        self, terms: list[str], weights: tuple[float, float, float], limit: int, ordered: bool = True
+    ) -> list[tuple[int, float]]:
+        """(file id, FTS5's `-bm25(docs, *weights)`) of the best `limit` files holding any of `terms`.
+        Not `ordered`: the same files and scores, in no particular order when all of them are
+        among the best (sorting them was a fifth of a search)."""
         scores: dict[int, float] = {}
         for term in terms:
             add_to(scores, self._share(term, weights))
+        if not ordered and len(scores) <= limit:
+            return list(scores.items())
         return best(scores, limit)
 
     def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
@@ -84,21 +93,40 @@ class Postings:
                 scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
         return best(scores, limit)
 
+    def holders(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[int]:
+        """The files `holding` finds, in no particular order: when `limit` or fewer files hold
+        the phrases they are all among the best, and their scores are not worked out."""
+        found: set[int] = set()
+        for phrase in phrases:
+            found.update(self._instances(phrase.split()))
+        if len(found) <= limit:
+            return sorted(found)
+        return [doc for doc, _ in self.holding(phrases, weights, limit)]
+
     def _instances(self, words: list[str]) -> dict[int, tuple[int, int, int]]:
         """{file: how often the words stand in this order in path, defs and body}: FTS5 counts
         every place a phrase starts, overlapping ones too."""
         if not words or any(word not in self.lists for word in words):
             return {}
-        rarest, *others = sorted((self.lists[word] for word in words), key=len)
-        docs = set(rarest[0::4])
-        for row in others:
-            docs.intersection_update(row[0::4])
+        rarest, *others = sorted((self._docs(word) for word in words), key=len)
+        docs = rarest.intersection(*others) if others else rarest
         needle = f" {' '.join(words)} "
         found: dict[int, tuple[int, int, int]] = {}
         for doc in sorted(docs):
             path, defs, body = (_occurrences(text, needle) for text in self.texts[doc])
             if path or defs or body:
                 found[doc] = (path, defs, body)
+        return found
+
+    def _docs(self, term: str) -> frozenset[int]:
+        """The files holding `term` (remembered: an issue's phrases and the next issues' share words)."""
+        found = self._holders.get(term)
+        if found is None:
+            if self._held > MAX_REMEMBERED:
+                self._holders.clear()
+                self._held = 0
+            found = self._holders[term] = frozenset(self.lists[term][0::4])
+            self._held += len(found)
         return found
 
     def _share(self, term: str, weights: tuple[float, float, float]) -> dict[int, float]:
@@ -147,6 +175,22 @@ def best(scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
     return [(key, scores[key]) for key in ranked]
 
 
+def bm25(freq: dict[str, float], length: int, terms: list[str], stats: tuple[int, int, dict[str, int]]) -> float:
+    """FTS5's `bm25()` of one document, from its field-weighted count of each term and its length
+    in tokens, with the statistics of a whole commit: (documents, tokens, {term: documents
+    holding it}). It scores a delta's files on the scale FTS5 scores the base's."""
+    docs, tokens, df = stats
+    norm = K1 * (1 - B + B * length / (tokens / max(docs, 1) or 1.0))
+    score = 0.0
+    for term in terms:
+        f = freq.get(term, 0.0)
+        if f:
+            hits = df.get(term, 0)
+            idf = max(math.log((docs - hits + 0.5) / (hits + 0.5)), 1e-6)
+            score += idf * f * (K1 + 1) / (f + norm)
+    return score
+
+
 def _occurrences(text: str, needle: str) -> int:
     count, at = 0, text.find(needle)
     while at >= 0:
@@ -156,10 +200,12 @@ def _occurrences(text: str, needle: str) -> int:
 
 
 def plain(phrases: list[str]) -> bool:
-    """Phrases of the index's own tokens (lower-case letters, digits, `_`), which FTS5 splits only at spaces."""
-    return all(_PLAIN.fullmatch(word) for phrase in phrases for word in phrase.split())
+    """Phrases of the index's own tokens (lower-case letters, digits, `_`), which FTS5 splits only
+    at spaces: nothing but those and whitespace (`\\s` is `str.split`'s whitespace), one match a phrase."""
+    return all(_PLAIN.fullmatch(phrase) for phrase in phrases)
 
 
+@lru_cache(maxsize=64)
 def exact_weights(weights: tuple[float, float, float]) -> bool:
     """FTS5 adds a field's weight once per occurrence; a product equals that sum only for whole weights."""
     return all(float(w).is_integer() and 0 <= w < 1 << 20 for w in weights)

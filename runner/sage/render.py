@@ -30,12 +30,29 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     up first (a value is never unsafe) and anything else takes the sandbox's own path.
     """
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._safe_attributes: dict[tuple[type, str], bool] = {}
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict:
             value = obj.get(attribute, _MISSING)
             if value is not _MISSING:
                 return value
         return super().getattr(obj, attribute)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's answer, remembered per type and attribute name for objects that are
+        what their type says (the answer depends on nothing else): `summary.splitlines` and
+        `loop.last` are asked for on every render."""
+        kind = type(obj)
+        if obj.__class__ is not kind:
+            return super().is_safe_attribute(obj, attr, value)
+        key = (kind, attr)
+        safe = self._safe_attributes.get(key)
+        if safe is None:
+            safe = self._safe_attributes[key] = super().is_safe_attribute(obj, attr, value)
+        return safe
 
 
 _MISSING = object()

@@ -28,6 +28,7 @@ _OTHER_DEF = re.compile(
 _PY_SUFFIXES = (".py", ".pyi", ".pyx")
 
 _BACKTICK = re.compile(r"`{1,2}([^`\n]{1,120})`{1,2}")
+_SPAN_NAME = re.compile(r"[A-Za-z_][\w.]*")
 _ROLE = re.compile(r":(?:py:)?(?:meth|func|class|attr|mod|obj|exc|data|const|ref)?:`~?([\w.]+)")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*\w)\(")
 _DOTTED = re.compile(r"(?<![\w./-])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?![\w/-])")
@@ -101,7 +102,9 @@ def defined_in(text: str) -> set[str]:
 
 def named_symbols(text: str) -> dict[str, float]:
     """Names the issue uses as code, each with how surely it is code (1 backticked, role or
-    call; 0.7 dotted; 0.5 CamelCase / snake_case word)."""
+    call; 0.7 dotted; 0.5 CamelCase / snake_case word). A pattern is not run over a text
+    without the character it needs (a call's `(`, a dotted name's `.`): each run is a scan
+    of the whole text."""
     found: dict[str, float] = {}
 
     def add(name: str, weight: float) -> None:
@@ -109,17 +112,17 @@ def named_symbols(text: str) -> dict[str, float]:
         if len(name) >= 3 and not _FILE_SUFFIX.search(name) and found.get(name, 0) < weight:
             found[name] = weight
 
-    for span in _BACKTICK.findall(text):
-        for m in re.finditer(r"[A-Za-z_][\w.]*", span):
-            add(m.group(0), 1.0)
-    for name in _ROLE.findall(text):
+    for span in _BACKTICK.findall(text) if "`" in text else ():
+        for name in _SPAN_NAME.findall(span):
+            add(name, 1.0)
+    for name in _ROLE.findall(text) if ":" in text else ():
         add(name, 1.0)
-    for name in _CALL.findall(text):
+    for name in _CALL.findall(text) if "(" in text else ():
         add(name, 1.0)
-    for name in _DOTTED.findall(text):
+    for name in _DOTTED.findall(text) if "." in text else ():
         add(name, 0.7)
     for name in _CAMEL.findall(text):
         add(name, 0.5)
-    for name in _SNAKE.findall(text):
+    for name in _SNAKE.findall(text) if "_" in text else ():
         add(name, 0.5)
     return found

@@ -136,7 +136,27 @@ def _parts(word: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Code tokens (`tokens`) with plurals folded (`blueprints` -> `blueprint`),
     as the index stores them and queries ask for them."""
-    return [singular(t) for t in tokens(text)]
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        out += _word_terms(word)
+    return out
+
+
+def tokens_and_terms(text: str) -> tuple[list[str], list[str]]:
+    """`tokens(text)` and `terms(text)` in one pass over its words."""
+    found: list[str] = []
+    folded: list[str] = []
+    for word in _WORD.findall(text):
+        found += _word_tokens(word)
+        folded += _word_terms(word)
+    return found, folded
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_terms(word: str) -> tuple[str, ...]:
+    """One word's terms, cached as its tokens are: folding plurals token by token was a
+    tenth of the time an issue's text took to become a query."""
+    return tuple(singular(t) for t in _word_tokens(word))
 
 
 def singular(token: str) -> str:

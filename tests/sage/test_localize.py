@@ -79,3 +79,36 @@ def test_a_traceback_path_from_another_machine_finds_the_file(index: CodeIndex) 
 def test_a_dotted_module_name_finds_its_package(index: CodeIndex) -> None:
     result = run(index, "Option ignored", "With extensions = ['lib.ext.napoleon'] the option is ignored")
     assert result.related[0].path == "lib/ext/napoleon/__init__.py"
+
+
+def test_names_used_as_code_are_those_every_pattern_finds() -> None:
+    """A pattern skipped for a text without its character (`(`, `.`, `_`, a backtick, `:`)
+    would have found nothing there."""
+    from runner.sage import symbols
+
+    def every_pattern(text: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        spans = [name for span in symbols._BACKTICK.findall(text) for name in symbols._SPAN_NAME.findall(span)]
+        for names, weight in (
+            (spans, 1.0),
+            (symbols._ROLE.findall(text), 1.0),
+            (symbols._CALL.findall(text), 1.0),
+            (symbols._DOTTED.findall(text), 0.7),
+            (symbols._CAMEL.findall(text), 0.5),
+            (symbols._SNAKE.findall(text), 0.5),
+        ):
+            for name in names:
+                name = name.strip(".")
+                if len(name) >= 3 and not symbols._FILE_SUFFIX.search(name) and found.get(name, 0) < weight:
+                    found[name] = weight
+        return found
+
+    texts = [
+        "Crash when loading sessions in auth",
+        "`Dataset.to_dict` fails; see :meth:`Dataset.to_dict` and concat(a, b) in xr.core.merge",
+        "load_session returns None for SearchFilterService.handle",
+        "no dots no calls but camelCase and snake_case words",
+        "",
+    ]
+    for text in texts:
+        assert symbols.named_symbols(text) == every_pattern(text)

@@ -136,6 +136,15 @@ def test_tracebacks_are_read_in_python_ipython_and_pytest_forms() -> None:
     ]
 
 
+def test_each_frame_form_is_read_on_its_own_and_a_text_without_frames_has_none() -> None:
+    assert tracebacks("app/main.py:2: in options\nE   KeyError: 'x'") == [["app/main.py"]]
+    assert tracebacks("File ~/code/app/report.py:841, in f\nKeyError: 1") == [["~/code/app/report.py"]]
+    assert tracebacks('  File "a/b.py", line 3, in f\nValueError: no') == [["a/b.py"]]
+    assert tracebacks("ValueError: no frames here\nmain.py line 3") == []
+    assert options("run `pytest --collect-only -x` then --lf") == ["--collect-only", "--lf"]
+    assert options("no long options - here, nor -x") == []
+
+
 def test_the_innermost_frame_in_the_tree_comes_first(index: CodeIndex) -> None:
     body = "\n".join(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from runner.sage import codeindex, localize
 from runner.sage.codeindex import CodeIndex, load_or_build
-from runner.sage.postings import Postings
+from runner.sage.postings import Postings, plain
 
 SOURCES = Path(__file__).resolve().parents[2]
 GIT_ENV = {
@@ -68,6 +69,21 @@ def test_searches_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path
     assert disk._postings is None
 
 
+def test_an_unordered_search_finds_the_same_files_and_scores(real_repo: Path, tmp_path: Path) -> None:
+    index, _ = load_or_build(real_repo, "HEAD", tmp_path / "cache")
+    vocabulary = sorted(Postings(index.db).lists)
+    rng = random.Random(11)
+    unsorted = 0
+    for _ in range(200):
+        terms = rng.sample(vocabulary, rng.randint(1, 16))
+        for limit in (100, 7):
+            ordered = index.search(terms, (4.0, 3.0, 1.0), limit)
+            found = index.search(terms, (4.0, 3.0, 1.0), limit, ordered=False)
+            assert sorted(found) == sorted(ordered)
+            unsorted += found != ordered
+    assert unsorted
+
+
 def test_phrases_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path: Path) -> None:
     memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
     disk = on_disk(path)
@@ -84,6 +100,24 @@ def test_phrases_from_memory_equal_fts5s_on_real_code(real_repo: Path, tmp_path:
     assert repeated == disk.holding(["echo echo", "echo beta"], (1.0, 1.0, 1.0), 5)
     assert "notes.txt" in {memory.info([fid])[fid][0] for fid, _ in repeated}
     assert memory.holding(["echo Echo"], (1.0, 1.0, 1.0), 5) == disk.holding(["echo Echo"], (1.0, 1.0, 1.0), 5)
+
+
+def test_the_files_holding_phrases_are_those_fts5_ranks_best(real_repo: Path, tmp_path: Path) -> None:
+    """Unscored when all of them are among the best, scored and cut when more hold the phrases."""
+    memory, path = load_or_build(real_repo, "HEAD", tmp_path / "cache")
+    disk = on_disk(path)
+    texts = [t for row in Postings(memory.db).texts.values() for t in row if t.strip()]
+    rng = random.Random(13)
+    sizes = set()
+    for _ in range(200):
+        words = rng.choice(texts).split()
+        start = rng.randrange(len(words))
+        phrases = [" ".join(words[start : start + rng.randint(1, 3)])]
+        for limit in (40, 3):
+            expected = [fid for fid, _ in disk.holding(phrases, (4.0, 3.0, 1.0), limit)]
+            assert sorted(memory.holders(phrases, (4.0, 3.0, 1.0), limit)) == sorted(expected)
+            sizes.add(len(expected) == limit)
+    assert sizes == {True, False}
 
 
 def test_rankings_from_memory_equal_those_from_disk(real_repo: Path, tmp_path: Path) -> None:
@@ -161,3 +195,13 @@ def test_file_lookups_equal_the_queries_they_replace_on_a_delta(real_repo: Path,
         )
     )
     assert sorted(p for _, p in index.stemmed("token")) == ["runner/sage/tokens.py"]
+
+
+def test_plain_phrases_are_index_tokens_split_at_whitespace() -> None:
+    def word_by_word(phrases: list[str]) -> bool:
+        return all(re.fullmatch(r"[a-z0-9_]+", word) for phrase in phrases for word in phrase.split())
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    for char in [chr(c) for c in range(0x3100)] + spaces:
+        for phrases in (["ab" + char + "cd"], [char], ["x y", char + "z"]):
+            assert plain(phrases) == word_by_word(phrases), repr(char)

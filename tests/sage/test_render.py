@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 import jinja2.exceptions
+import jinja2.sandbox
 import pytest
 from conftest import IDENTITY
 
@@ -282,6 +283,23 @@ def test_sandbox_forbids_changing_the_context(tmp_path: Path) -> None:
     with pytest.raises(jinja2.exceptions.SecurityError):
         Renderer(user).render("docs", ctx)
     assert ctx["issue"]["labels"] == ["bug", "p1"]
+
+
+def test_remembered_attribute_answers_are_the_sandboxs(tmp_path: Path) -> None:
+    sandbox = jinja2.sandbox.ImmutableSandboxedEnvironment()
+    env = Renderer(None).env
+    objects = ["text", [1], {"a": 1}, {1}, (1,), len, str, test_remembered_attribute_answers_are_the_sandboxs, 1.5]
+    names = ["upper", "splitlines", "format", "append", "clear", "pop", "keys", "mro", "__class__", "_x", "__globals__"]
+    for _ in range(2):
+        for obj in objects:
+            for name in names:
+                assert env.is_safe_attribute(obj, name, None) == sandbox.is_safe_attribute(obj, name, None)
+    template = "{{ summary.splitlines() }}{{ summary.__class__ }}\n"
+    user = write_templates(tmp_path / "tpl", {"default/PLAN.md.j2": template})
+    renderer = Renderer(user)
+    for _ in range(2):
+        with pytest.raises(jinja2.exceptions.SecurityError):
+            renderer.render("docs", context(kind="docs"))
 
 
 def test_user_template_cannot_include_files_outside_the_template_dirs(tmp_path: Path) -> None:
