@@ -74,19 +74,20 @@ def train_target(
     counts = Counter(present.values())
     dropped = {k: v for k, v in counts.items() if v < MIN_PER_CLASS}
     keep = [i for i in keep if present[i] not in dropped]
-    chronology = None
-    if dates is not None and all(dates[i] for i in keep):
-        chronology = np.array(sorted(range(len(keep)), key=lambda j: dates[keep[j]]))
     classes = {k: v for k, v in counts.items() if k not in dropped}
     report = TargetReport(target, len(keep), dict(counts), False, dropped=dropped)
     if matrix is None or len(keep) < min_examples or len(classes) < 2:
         report.reason = f"fewer than {min_examples} labelled issues" if len(keep) < min_examples else "one class only"
         return None, report
+    chronology = None
+    if dates is not None and all(dates[i] for i in keep):
+        chronology = np.array(sorted(range(len(keep)), key=lambda j: dates[keep[j]]))
     x = matrix[keep]
     y = np.array([present[i] for i in keep])
     balanced = target == "priority"
     nb = target == "kind"
-    prior = [rules_guess[i] for i in keep] if rules_guess is not None and target == "kind" else None
+    guesses = [rules_guess[i] for i in keep] if rules_guess is not None else None
+    prior = guesses if target == "kind" else None
     folds = min(folds if len(keep) <= LARGE else 3, min(classes.values()))
     predicted, scores, order, report.cv_in_time_order = _cross_validate(x, y, folds, balanced, nb, chronology, prior)
     from sklearn.metrics import f1_score
@@ -95,8 +96,7 @@ def train_target(
     report.cv_macro_f1 = float(f1_score(y, predicted, labels=names, average="macro", zero_division=0))
     per = f1_score(y, predicted, labels=names, average=None, zero_division=0)
     report.cv_per_class = {n: round(float(f), 3) for n, f in zip(names, per, strict=False)}
-    if rules_guess is not None:
-        guesses = [rules_guess[i] for i in keep]
+    if guesses is not None:
         report.cv_rules_macro_f1 = float(f1_score(y, guesses, labels=names, average="macro", zero_division=0))
     model = TextClassifier(balanced=balanced, nb=nb).fit([], y, matrix=x, vectorizers=vectorizers, rule_kinds=prior)
     model.temperature = fit_temperature(scores, np.array([order.index(v) for v in y]))

@@ -84,24 +84,31 @@ class Postings:
 
     def holding(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[tuple[int, float]]:
         """As `search`, for FTS5 phrase queries: each phrase's words next to each other in one field."""
-        scores: dict[int, float] = {}
-        for phrase in phrases:
-            counts = self._instances(phrase.split())
-            idf = self._idf(len(counts))
-            for doc, (path, defs, body) in counts.items():
-                freq = weights[0] * path + weights[1] * defs + weights[2] * body
-                scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
-        return best(scores, limit)
+        return best(self._phrase_scores(self._each_instances(phrases), weights), limit)
 
     def holders(self, phrases: list[str], weights: tuple[float, float, float], limit: int) -> list[int]:
         """The files `holding` finds, in no particular order: when `limit` or fewer files hold
         the phrases they are all among the best, and their scores are not worked out."""
-        found: set[int] = set()
-        for phrase in phrases:
-            found.update(self._instances(phrase.split()))
+        instances = self._each_instances(phrases)
+        found: set[int] = set().union(*instances)
         if len(found) <= limit:
             return sorted(found)
-        return [doc for doc, _ in self.holding(phrases, weights, limit)]
+        return [doc for doc, _ in best(self._phrase_scores(instances, weights), limit)]
+
+    def _each_instances(self, phrases: list[str]) -> list[dict[int, tuple[int, int, int]]]:
+        return [self._instances(phrase.split()) for phrase in phrases]
+
+    def _phrase_scores(
+        self, instances: list[dict[int, tuple[int, int, int]]], weights: tuple[float, float, float]
+    ) -> dict[int, float]:
+        """Each file's summed BM25 addends of the phrases whose `_instances` these are."""
+        scores: dict[int, float] = {}
+        for counts in instances:
+            idf = self._idf(len(counts))
+            for doc, (path, defs, body) in counts.items():
+                freq = weights[0] * path + weights[1] * defs + weights[2] * body
+                scores[doc] = scores.get(doc, 0.0) + self._term_share(idf, freq, doc)
+        return scores
 
     def _instances(self, words: list[str]) -> dict[int, tuple[int, int, int]]:
         """{file: how often the words stand in this order in path, defs and body}: FTS5 counts
