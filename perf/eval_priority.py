@@ -46,6 +46,7 @@ from runner.learn.features import document, make_vectorizers, title_grams, vecto
 from runner.learn.model import LearnedTriager, train_repository
 
 LEVELS = ("critical", "high", "low", "medium")  # sorted, as the classifiers order their classes
+ORDER = ("low", "medium", "high", "critical")
 SHARES = {"validation": (0.6, 0.8), "test": (0.8, 1.0)}
 Scorer = Callable[[Any, np.ndarray, Any], np.ndarray]
 
@@ -151,6 +152,26 @@ def logistic(c: float = 1.0) -> Scorer:
 
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
         return _columns(model.decision_function(xt), [str(k) for k in model.classes_])
+
+    return score
+
+
+def ordinal(c: float = 1.0) -> Scorer:
+    """Priority as an order (low < medium < high < critical): one balanced logistic regression per
+    step ("at least medium", "at least high", "critical"), so the rare top levels borrow the
+    evidence of the levels next to them; a level's probability is the difference of two steps."""
+
+    def score(x: Any, y: np.ndarray, xt: Any) -> np.ndarray:
+        from sklearn.linear_model import LogisticRegression
+
+        rank = np.array([ORDER.index(v) for v in y])
+        steps = [
+            LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, rank >= k).predict_proba(xt)[:, 1]
+            for k in (1, 2, 3)
+        ]
+        at_least = np.minimum.accumulate(np.vstack([np.ones(xt.shape[0]), *steps, np.zeros(xt.shape[0])]))
+        probs = {level: at_least[k] - at_least[k + 1] for k, level in enumerate(ORDER)}
+        return np.log(np.clip(np.array([probs[v] for v in LEVELS]).T, 1e-6, 1))
 
     return score
 
@@ -266,6 +287,9 @@ VARIANTS: dict[str, tuple[str, Scorer, str | None]] = {
     "svm, recent issues weigh more (half-life 250)": ("text", svm(half_life=250), None),
     "logistic regression, C 1": ("text", logistic(1.0), None),
     "15 nearest past issues": ("text", knn(15), None),
+    "ordinal: logistic regression per step, C 1": ("text", ordinal(1.0), None),
+    "ordinal: logistic regression per step, C 3": ("text", ordinal(3.0), None),
+    "ordinal, C 1 + rules' level and severity cues": ("cues", ordinal(1.0), None),
     "svm + offsets tuned on random folds": ("text", svm(), "offsets-random"),
     "svm + offsets tuned on the newest quarter": ("text", svm(), "offsets-forward"),
     "svm alpha 1e-3 + offsets tuned on the newest quarter": ("text", svm(1e-3), "offsets-forward"),
