@@ -6,7 +6,8 @@ predictable, because users must be able to tell why an issue got its priority:
 
 1. Labels (case-insensitive). A label matches when it equals an alias, or when
    its value after a prefix such as ``priority:``, ``severity/``, ``kind/`` or
-   ``type:`` equals one (``priority: critical`` -> ``critical``).
+   ``type:`` equals one (``priority: critical`` -> ``critical``), also without
+   emoji and brackets or before a ``priority`` suffix (`runner.core.labels`).
 2. Priority words, title first: the most severe level whose phrase appears in
    the title wins; only when the title has none is the body searched: the
    reporter's own words in its first `BODY_SCAN_CHARS` characters (template
@@ -18,11 +19,11 @@ predictable, because users must be able to tell why an issue got its priority:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, last_resort, prose, weigh
+from runner.core.labels import alias_table, best_label
 from runner.core.models import KINDS, Issue, Priority, Triage
 from runner.core.phrases import Phrases, Words, normalize, padded
 from runner.core.signals import declared_kind
@@ -34,7 +35,6 @@ from runner.core.triage_words import (
 )
 
 BODY_SCAN_CHARS = SCAN_CHARS
-_LABEL_PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|kind|type|area|category)\s*[:/=\-_ ]\s*(.+)$")
 
 # When cues weigh the same for several kinds, the first in this order wins.
 KIND_PRECEDENCE = ("security", "performance", "bug", "docs", "feature", "question", "chore")
@@ -103,8 +103,8 @@ class Triager:
 
     def __init__(self, rules: TriageRules | None = None) -> None:
         self.rules = rules or TriageRules()
-        self._priority_labels = _alias_table(self.rules.priority_labels)
-        self._kind_labels = _alias_table(self.rules.kind_labels)
+        self._priority_labels = alias_table(self.rules.priority_labels)
+        self._kind_labels = alias_table(self.rules.kind_labels)
         self._priority_words = [
             (Priority[name.upper()], _phrases(words))
             for name, words in sorted(self.rules.priority_words.items(), key=lambda kv: Priority[kv[0].upper()])
@@ -123,7 +123,7 @@ class Triager:
         return Triage(priority, kind, p_reason, k_reason)
 
     def _priority(self, issue: Issue, texts: _Texts) -> tuple[Priority, str]:
-        found = _best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
+        found = best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
         if found:
             return Priority[found[0].upper()], f"label {found[1]!r}"
         for where, text in texts:
@@ -136,7 +136,7 @@ class Triager:
         return self.rules.default_priority, "default"
 
     def _kind(self, issue: Issue, texts: _Texts) -> tuple[str, str]:
-        found = _best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
+        found = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
         return self.kind_from_text(issue, texts)
@@ -163,10 +163,6 @@ class Triager:
                 name = "body_chore_words" if kind == "chore" else "body_words"
                 found.append(Cue(name, kind, WEIGHTS[name], f"body mentions {word!r}"))
         return weigh(found, KIND_PRECEDENCE) or last_resort(issue.body) or (self.rules.default_kind, "default")
-
-
-def _alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    return {alias.lower().strip(): name for name, aliases in groups.items() for alias in aliases}
 
 
 def _phrases(words: Sequence[str]) -> Phrases:
@@ -196,23 +192,3 @@ class _Texts:
 
 def _first_phrase(text: Words, phrases: Phrases) -> str | None:
     return text.first(phrases)
-
-
-def _best_label(labels: Sequence[str], table: Mapping[str, str], key) -> tuple[str, str] | None:
-    """The most significant (lowest `key`) rule name any label maps to, with that label."""
-    best: tuple[str, str] | None = None
-    for label in labels:
-        name = _label_name(label, table)
-        if name and (best is None or key(name) < key(best[0])):
-            best = (name, label)
-    return best
-
-
-def _label_name(label: str, table: Mapping[str, str]) -> str | None:
-    text = label.lower().strip()
-    if text in table:
-        return table[text]
-    match = _LABEL_PREFIX.match(text)
-    if match and match.group(1).strip() in table:
-        return table[match.group(1).strip()]
-    return None

@@ -9,10 +9,22 @@ leave an issue at medium, and a level's words are those that came with it more o
 from __future__ import annotations
 
 DEFAULT_PRIORITY_LABELS: dict[str, tuple[str, ...]] = {
-    "critical": ("critical", "urgent", "p0", "blocker", "showstopper", "sev0", "s0", "emergency"),
-    "high": ("high", "p1", "important", "major", "sev1", "s1"),
-    "medium": ("medium", "p2", "normal", "moderate", "sev2", "s2"),
-    "low": ("low", "p3", "p4", "minor", "trivial", "nice to have", "nice-to-have", "sev3", "s3"),
+    "critical": (
+        "critical",
+        "urgent",
+        "p0",
+        "blocker",
+        "showstopper",
+        "sev0",
+        "s0",
+        "emergency",
+        "highest",
+        "critical urgent",
+    ),
+    "high": ("high", "p1", "important", "major", "sev1", "s1", "important soon"),
+    # not "moderate": as a bare label it mostly names a difficulty (easy / moderate / hard)
+    "medium": ("medium", "p2", "normal", "sev2", "s2", "important longterm"),
+    "low": ("low", "p3", "p4", "minor", "trivial", "nice to have", "sev3", "s3", "lowest", "backlog"),
 }
 DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
     "critical": (
@@ -116,9 +128,9 @@ DEFAULT_PRIORITY_WORDS: dict[str, tuple[str, ...]] = {
 DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
     "security": ("security", "vulnerability", "cve", "security issue"),
     "performance": ("performance", "perf", "slow", "speed", "optimization"),
-    "bug": ("bug", "defect", "regression", "crash", "broken"),
+    "bug": ("bug", "defect", "regression", "crash", "broken", "bug report"),
     "docs": ("docs", "documentation", "doc"),
-    "feature": ("feature", "enhancement", "feature request", "improvement", "new feature"),
+    "feature": ("feature", "enhancement", "feature request", "improvement", "new feature", "rfc", "proposal"),
     "question": ("question", "support", "how-to", "discussion"),
     "chore": ("chore", "maintenance", "dependencies", "deps", "ci", "build", "refactor", "tech debt", "cleanup"),
 }

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from runner.core.labels import alias_table, best_label, label_name
 from runner.core.models import KINDS, Priority
-from runner.core.triage import KIND_PRECEDENCE, TriageRules, _alias_table, _best_label
+from runner.core.triage import KIND_PRECEDENCE, TriageRules
 from runner.learn.features import Features, make_vectorizers, vectorize
 from runner.learn.nbsvm import nb_weights, spread
 from runner.learn.prior import rule_scores, split_rule_weights, with_rule_columns
@@ -74,27 +75,27 @@ class LabelMap:
                     f'a priority ({", ".join(PRIORITIES)}) or "ignore"'
                 )
             table[str(label).strip().lower()] = name
-        return cls(_alias_table(rules.kind_labels), _alias_table(rules.priority_labels), table)
+        return cls(alias_table(rules.kind_labels), alias_table(rules.priority_labels), table)
 
     def read(self, labels: Sequence[str]) -> tuple[str | None, str | None]:
         """(kind, priority) the labels give, each None when no label names one."""
         kinds, priorities, rest = [], [], []
         for label in labels:
-            target = self.explicit.get(label.strip().lower())
+            target = label_name(label, self.explicit)
             if target in KINDS:
                 kinds.append(target)
             elif target in PRIORITIES:
                 priorities.append(target)
             elif target is None:
                 rest.append(label)
-        kind = _best_label(rest, self.kinds, key=KIND_PRECEDENCE.index)
-        priority = _best_label(rest, self.priorities, key=PRIORITIES.index)
+        kind = best_label(rest, self.kinds, key=KIND_PRECEDENCE.index)
+        priority = best_label(rest, self.priorities, key=PRIORITIES.index)
         for label in rest:
             if (
                 not (kind and label == kind[1])
                 and not (priority and label == priority[1])
-                and _best_label([label], self.kinds, key=KIND_PRECEDENCE.index) is None
-                and _best_label([label], self.priorities, key=PRIORITIES.index) is None
+                and best_label([label], self.kinds, key=KIND_PRECEDENCE.index) is None
+                and best_label([label], self.priorities, key=PRIORITIES.index) is None
             ):
                 self.unmapped[label] += 1
         kinds += [kind[0]] if kind else []

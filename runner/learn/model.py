@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from runner.core.labels import best_label
 from runner.core.models import Issue, Priority, Triage
-from runner.core.triage import Triager, _best_label
+from runner.core.triage import Triager
 from runner.learn.classifier import MIN_EXAMPLES, Example, TextClassifier, features_of
 from runner.learn.features import document, make_vectorizers, vectorize
 from runner.learn.training import TargetReport, train_target
@@ -187,7 +188,7 @@ class LearnedTriager:
                 (model.kind, self.triager._kind_labels),
                 (model.priority, self.triager._priority_labels),
             )
-            if clf is not None and not _best_label(issue.labels, labels, key=len)
+            if clf is not None and not best_label(issue.labels, labels, key=len)
         ]
         if not want:
             return rules
