@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,10 +173,18 @@ class GitHubWorld:
     """A bare remote, a clone whose `origin` is that remote, and the GitHub emulator serving both.
     `logins` adds tokens of other users (token -> login), for someone other than runner."""
 
-    def __init__(self, root: Path, clone: Path, logins: dict[str, str] | None = None, **config: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        clone: Path,
+        logins: dict[str, str] | None = None,
+        cli: Callable[..., subprocess.CompletedProcess] | None = None,
+        **config: Any,
+    ) -> None:
         from runner.testing.emulator import Emulator, EmulatorConfig
 
         self.root = root
+        self.cli = cli
         self.bare = root / "remote.git"
         git(root, "clone", "-q", "--bare", str(clone), str(self.bare))
         self.clone = clone
@@ -240,16 +248,25 @@ class GitHubWorld:
             *(publish or ("--publish", "pr", "--commit-plan")),
         ]
 
+    def process(
+        self, issues: Path, *publish: str, extra: Sequence[str] = (), env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """`runner process` of `issues` into the clone, published to the emulator without waits
+        (`fast_flags(*publish)`, then `extra`)."""
+        assert self.cli is not None, "this world was made without runner_cli"
+        argv = ["process", str(issues), "--repo", str(self.clone), *self.fast_flags(*publish), *extra]
+        return self.cli(*argv, env=env or self.env())
+
     def stop(self) -> None:
         self.emulator.stop()
 
 
 @pytest.fixture
-def github_world(tmp_path: Path, make_repo):
+def github_world(tmp_path: Path, make_repo, runner_cli):
     worlds: list[GitHubWorld] = []
 
     def start(logins: dict[str, str] | None = None, **config: Any) -> GitHubWorld:
-        world = GitHubWorld(tmp_path, make_repo("clone"), logins, **config)
+        world = GitHubWorld(tmp_path, make_repo("clone"), logins, cli=runner_cli, **config)
         worlds.append(world)
         return world
 

@@ -22,11 +22,11 @@ def assert_token_nowhere(result, tmp_path: Path) -> None:
                 assert TOKEN not in path.read_text(errors="ignore"), path
 
 
-def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, runner_cli, tmp_path):
+def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(50)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(path)
     assert result.returncode == 0, result.stderr.decode()
     made = pulls(world)
     assert len(made) == 50
@@ -45,7 +45,7 @@ def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, run
     assert_token_nowhere(result, tmp_path)
 
     stats_before = world.emulator.stats
-    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    again = world.process(path)
     assert again.returncode == 0, again.stderr.decode()
     assert len(pulls(world)) == 50
     assert all(marker_comments(world, n) == 1 for n in numbers)
@@ -54,17 +54,14 @@ def test_fifty_issues_published_once_and_rerun_changes_nothing(github_world, run
     assert world.emulator.stats["merge_attempts"] == 0 and world.emulator.stats["issues_closed"] == 0
 
 
-def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_path):
+def test_a_closed_pull_request_is_not_reopened(github_world, tmp_path):
     world = github_world()
     world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert (
-        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
-        == 0
-    )
+    assert world.process(path).returncode == 0
     closed = pulls(world)[0]
     closed.edit(state="closed")
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(path)
     assert result.returncode == 0
     assert len(pulls(world)) == 3 and len(pulls(world, "open")) == 2
     report = latest_report(tmp_path / "reports")
@@ -72,14 +69,12 @@ def test_a_closed_pull_request_is_not_reopened(github_world, runner_cli, tmp_pat
     assert [r["branch"] for r in skipped] == [closed.head.ref]
 
 
-def test_no_comment_opens_labelled_pull_requests_and_creates_no_comment(github_world, runner_cli, tmp_path):
+def test_no_comment_opens_labelled_pull_requests_and_creates_no_comment(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(4)
     path = world.issues_file(tmp_path / "issues.jsonl")
     before = world.emulator.stats
-    result = runner_cli(
-        "process", str(path), "--repo", str(world.clone), *world.fast_flags(), "--no-comment", env=world.env()
-    )
+    result = world.process(path, extra=["--no-comment"])
     assert result.returncode == 0, result.stderr.decode()
     made = pulls(world)
     assert sorted(p.head.ref for p in made) == sorted(f"runner/issue-{n}" for n in numbers)
@@ -111,13 +106,13 @@ def test_process_fetches_open_issues_itself_when_no_file_is_given(github_world, 
     assert bad.returncode == 2 and "wrong-token" not in bad.stderr.decode()
 
 
-def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, runner_cli, tmp_path):
+def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(2)
     path = world.issues_file(tmp_path / "issues.jsonl")
     foreign = git(world.bare, "commit-tree", "-m", "someone else", "main^{tree}")
     git(world.bare, "update-ref", f"refs/heads/runner/issue-{numbers[0]}", foreign)
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(path)
     assert result.returncode == 1, result.stderr.decode()
     by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
     assert by_number[numbers[0]]["status"] == "failed" and "never forces" in by_number[numbers[0]]["error"]
@@ -125,14 +120,11 @@ def test_a_remote_branch_moved_by_someone_else_is_never_forced(github_world, run
     assert git(world.bare, "rev-parse", f"refs/heads/runner/issue-{numbers[0]}") == foreign
 
 
-def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_persons(github_world, runner_cli, tmp_path):
+def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_persons(github_world, tmp_path):
     world = github_world()
     world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert (
-        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
-        == 0
-    )
+    assert world.process(path).returncode == 0
     repo = world.client().get_repo(GH_REPO)
     by_issue = {int(p.head.ref.rsplit("-", 1)[1]): p for p in pulls(world)}
     by_issue[2].edit(body="Reviewer's own description.\r\nKeep this.")
@@ -140,7 +132,7 @@ def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_pers
         repo.get_issue(number).edit(body=f"Now it also crashes in app/auth/session.py (edit {number})")
     world.reset_limits()
     edited = world.issues_file(tmp_path / "edited.jsonl")
-    result = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(edited)
     assert result.returncode == 0, result.stderr.decode()
     after = {int(p.head.ref.rsplit("-", 1)[1]): p for p in pulls(world)}
     assert len(after) == 3
@@ -148,7 +140,7 @@ def test_an_edited_issue_refreshes_the_description_runner_wrote_but_never_a_pers
     assert after[2].body == "Reviewer's own description.\r\nKeep this."
     assert after[3].body == by_issue[3].body
     assert latest_report(tmp_path / "reports")["metrics"]["github"]["pull_requests_updated"] == 1
-    again = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    again = world.process(edited)
     assert again.returncode == 0
     assert latest_report(tmp_path / "reports")["metrics"]["github"]["pull_requests_updated"] == 0
 
@@ -199,27 +191,24 @@ def test_two_runs_with_their_own_state_dirs_on_one_clone_publish_each_issue_once
     assert world.emulator.stats["pulls_created"] == 8 and world.emulator.stats["comments_created"] == 8
 
 
-def test_a_marker_comment_by_someone_else_does_not_count_as_runners(github_world, runner_cli, tmp_path):
+def test_a_marker_comment_by_someone_else_does_not_count_as_runners(github_world, tmp_path):
     world = github_world(logins={"mallory-token": "mallory"})
     world.seed(2)
     spoof = world.client("mallory-token").get_repo(GH_REPO).get_issue(1)
     spoof.create_comment("me too! <!-- runner:pull-request-for-issue 1 -->")
     path = world.issues_file(tmp_path / "issues.jsonl")
     for _ in range(2):
-        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+        result = world.process(path)
         assert result.returncode == 0, result.stderr.decode()
         assert comment_authors(world, 1) == ["mallory", "octocat"] and comment_authors(world, 2) == ["octocat"]
     assert world.emulator.stats["comments_created"] == 3
 
 
-def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(github_world, runner_cli, tmp_path):
+def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(github_world, tmp_path):
     world = github_world(logins={"mallory-token": "mallory"})
     world.seed(2)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    assert (
-        runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env()).returncode
-        == 0
-    )
+    assert world.process(path).returncode == 0
     runners = next(p for p in pulls(world) if p.head.ref == "runner/issue-2")
     runners.edit(state="closed")
     theirs = (
@@ -230,7 +219,7 @@ def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(gi
     world.client().get_repo(GH_REPO).get_issue(2).edit(body="Now it also crashes in app/auth/session.py")
     world.reset_limits()
     edited = world.issues_file(tmp_path / "edited.jsonl")
-    result = runner_cli("process", str(edited), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(edited)
     assert result.returncode == 0, result.stderr.decode()
     by_number = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
     assert by_number[2]["status"] == "skipped"
@@ -240,12 +229,12 @@ def test_a_pull_request_someone_else_opened_from_runners_branch_is_left_alone(gi
     assert len(pulls(world)) == 3 and world.emulator.stats["pulls_created"] == 3
 
 
-def test_an_app_installation_token_needs_its_login_and_then_publishes_once(github_world, runner_cli, tmp_path):
+def test_an_app_installation_token_needs_its_login_and_then_publishes_once(github_world, tmp_path):
     world = github_world(logins={"ghs_installation_token_0123": "runner-app[bot]"})
     numbers = world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
     env = {**world.env(), "GITHUB_TOKEN": "ghs_installation_token_0123"}
-    unknown = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=env)
+    unknown = world.process(path, env=env)
     assert unknown.returncode == 1, unknown.stderr.decode()
     errors = {r["error"] for r in latest_report(tmp_path / "reports")["issues"]}
     assert len(errors) == 1 and 'login = "<app-slug>[bot]"' in errors.pop()
@@ -253,11 +242,11 @@ def test_an_app_installation_token_needs_its_login_and_then_publishes_once(githu
     config = tmp_path / "runner.toml"
     config.write_text(config.read_text() + 'login = "runner-app[bot]"\n')
     for _ in range(2):
-        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=env)
+        result = world.process(path, env=env)
         assert result.returncode == 0, result.stderr.decode()
         assert {p.user.login for p in pulls(world)} == {"runner-app[bot]"} and len(pulls(world)) == 3
         assert all(comment_authors(world, n) == ["runner-app[bot]"] for n in numbers)
     config.write_text(config.read_text().replace("runner-app[bot]", "someone-else"))
-    wrong = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    wrong = world.process(path)
     assert wrong.returncode == 1
     assert "the token belongs to 'octocat'" in latest_report(tmp_path / "reports")["issues"][0]["error"]

@@ -13,60 +13,60 @@ from conftest import git, latest_report, marker_comments, pulls
 pytestmark = pytest.mark.timeout(240)
 
 
-def test_server_errors_open_the_breaker_defer_and_a_rerun_completes(github_world, runner_cli, tmp_path):
+def test_server_errors_open_the_breaker_defer_and_a_rerun_completes(github_world, tmp_path):
     world = github_world()
     world.seed(12)
     path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(failure_rate=1.0)
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(path)
     assert result.returncode == 3, result.stderr.decode()
     report = latest_report(tmp_path / "reports")
     assert {r["status"] for r in report["issues"]} == {"deferred"}
     assert any(e["to_state"] == "open" for e in report["breaker_events"])
     world.emulator.configure(failure_rate=0.0)
     assert pulls(world) == []
-    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    again = world.process(path)
     assert again.returncode == 0, again.stderr.decode()
     assert len(pulls(world)) == 12
 
 
-def test_primary_limit_defers_and_a_later_run_completes(github_world, runner_cli, tmp_path):
+def test_primary_limit_defers_and_a_later_run_completes(github_world, tmp_path):
     world = github_world()
     world.seed(10)
     path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(primary_limit=world.emulator.stats.get("requests", 0) + 25)
-    flags = [*world.fast_flags(), "--max-wait", "2"]
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *flags, env=world.env())
+    flags = ["--max-wait", "2"]
+    result = world.process(path, extra=flags)
     assert result.returncode == 3, result.stderr.decode()
     statuses = [r["status"] for r in latest_report(tmp_path / "reports")["issues"]]
     assert "deferred" in statuses and "failed" not in statuses
     world.emulator.configure(primary_limit=5000)
     world.reset_limits()
-    again = runner_cli("process", str(path), "--repo", str(world.clone), *flags, env=world.env())
+    again = world.process(path, extra=flags)
     assert again.returncode == 0, again.stderr.decode()
     assert len(pulls(world)) == 10
 
 
-def test_secondary_limit_is_hit_once_then_respected(github_world, runner_cli, tmp_path):
+def test_secondary_limit_is_hit_once_then_respected(github_world, tmp_path):
     world = github_world()
     world.seed(4)
     path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(min_write_interval_s=0.4)
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    result = world.process(path)
     assert result.returncode == 0, result.stderr.decode()
     stats = world.emulator.stats
     assert stats["secondary_limit_violations"] == 1, stats
     assert len(pulls(world)) == 4
 
 
-def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, runner_cli, tmp_path):
+def test_lost_replies_never_duplicate_pull_requests_or_comments(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(10)
     path = world.issues_file(tmp_path / "issues.jsonl")
     world.emulator.configure(lost_reply_rate=0.25, seed=7)
     codes = []
     for _ in range(6):
-        result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+        result = world.process(path)
         codes.append(result.returncode)
         if result.returncode == 0:
             break
@@ -107,7 +107,7 @@ class HangingServer:
         self.sock.close()
 
 
-def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(github_world, runner_cli, tmp_path):
+def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(github_world, tmp_path):
     import psutil
 
     world = github_world()
@@ -117,16 +117,7 @@ def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(
     url = f"http://127.0.0.1:{hanging.port}/acme/inventory.git"
     try:
         git(world.clone, "remote", "set-url", "origin", url)
-        result = runner_cli(
-            "process",
-            str(path),
-            "--repo",
-            str(world.clone),
-            *world.fast_flags(),
-            "--push-timeout",
-            "1",
-            env=world.env(),
-        )
+        result = world.process(path, extra=["--push-timeout", "1"])
         assert result.returncode == 3, result.stderr.decode()
         assert "Traceback" not in result.stderr.decode()
         assert hanging.held, "git never reached the hanging remote"
@@ -139,6 +130,6 @@ def test_a_push_that_hangs_is_killed_after_push_timeout_and_its_issues_deferred(
     finally:
         hanging.close()
     git(world.clone, "remote", "set-url", "origin", str(world.bare))
-    again = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(), env=world.env())
+    again = world.process(path)
     assert again.returncode == 0, again.stderr.decode()
     assert len(pulls(world)) == 3 and all(marker_comments(world, n) == 1 for n in numbers)

@@ -27,8 +27,8 @@ def issue_labels(world, number: int) -> set[str]:
     return {label.name for label in world.client().get_repo(GH_REPO).get_issue(number).labels}
 
 
-def run(runner_cli, world, path: Path, *flags: str):
-    result = runner_cli("process", str(path), "--repo", str(world.clone), *world.fast_flags(*flags), env=world.env())
+def run(world, path: Path, *flags: str):
+    result = world.process(path, *flags)
     assert result.returncode == 0, result.stderr.decode()
     return result
 
@@ -38,7 +38,7 @@ def test_triage_mode_labels_and_comments_each_issue_once_and_pushes_nothing(gith
     numbers = world.seed(30)
     path = world.issues_file(tmp_path / "issues.jsonl")
     seeded = world.emulator.stats["writes"]
-    run(runner_cli, world, path, *TRIAGE)
+    run(world, path, *TRIAGE)
     assert world.emulator.stats["writes"] - seeded == 30 + 30 + 2  # comments, label writes, label creations
 
     repo = world.client().get_repo(GH_REPO)
@@ -67,7 +67,7 @@ def test_triage_mode_labels_and_comments_each_issue_once_and_pushes_nothing(gith
     assert github["comments_created"] == 30 and github["labels_created"] == 2 and github["labels_added"] == 60
 
     writes = world.emulator.stats["writes"]
-    run(runner_cli, world, path, *TRIAGE)
+    run(world, path, *TRIAGE)
     assert world.emulator.stats["writes"] == writes
     assert all(len(triage_comments(world, n)) == 1 for n in numbers[:5])
     status = runner_cli("status", "--state-dir", str(tmp_path / "state"), "--published").stdout.decode()
@@ -76,11 +76,11 @@ def test_triage_mode_labels_and_comments_each_issue_once_and_pushes_nothing(gith
     assert f"#{numbers[0]}: comment {first['comment']}\n" in status
 
 
-def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world, runner_cli, tmp_path):
+def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world, tmp_path):
     world = github_world()
     world.seed(3)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    run(runner_cli, world, path, *TRIAGE)
+    run(world, path, *TRIAGE)
     repo = world.client().get_repo(GH_REPO)
     before = {n: triage_comments(world, n)[0] for n in (1, 2, 3)}
     before[2].edit(before[2].body.replace("**Triage by runner**", "**Triage (checked by a maintainer)**"))
@@ -90,7 +90,7 @@ def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world,
         )
     world.reset_limits()
     counts = dict(world.emulator.stats)
-    run(runner_cli, world, world.issues_file(tmp_path / "edited.jsonl"), *TRIAGE)
+    run(world, world.issues_file(tmp_path / "edited.jsonl"), *TRIAGE)
 
     after = {n: triage_comments(world, n) for n in (1, 2, 3)}
     assert all(len(comments) == 1 for comments in after.values())
@@ -105,18 +105,18 @@ def test_triage_rerun_edits_its_comment_only_where_nobody_else_did(github_world,
     assert issue_labels(world, 3) == {"priority/high", "kind/bug"}
 
 
-def test_a_label_a_person_removed_stays_removed(github_world, runner_cli, tmp_path):
+def test_a_label_a_person_removed_stays_removed(github_world, tmp_path):
     world = github_world()
     world.seed(2)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    run(runner_cli, world, path, *TRIAGE)
+    run(world, path, *TRIAGE)
     repo = world.client().get_repo(GH_REPO)
     person = repo.get_issue(1)  # PyGithub's remove_from_labels would send kind/bug unquoted
     person.requester.requestJsonAndCheck("DELETE", f"{person.url}/labels/{quote('kind/bug', safe='')}")
     repo.get_issue(1).add_to_labels("kind/feature")
     world.reset_limits()
     before = dict(world.emulator.stats)
-    run(runner_cli, world, world.issues_file(tmp_path / "again.jsonl"), *TRIAGE)
+    run(world, world.issues_file(tmp_path / "again.jsonl"), *TRIAGE)
     assert issue_labels(world, 1) == {"priority/high", "kind/feature"}
     assert issue_labels(world, 2) == {"priority/high", "kind/bug"}
     stats = world.emulator.stats
@@ -150,19 +150,15 @@ def test_label_names_come_from_the_config(github_world, runner_cli, tmp_path):
     assert issue_labels(world, 1) == {"P: high", "type: bug"}
 
 
-def test_pr_mode_needs_a_fixer_or_commit_plan(github_world, runner_cli, tmp_path):
+def test_pr_mode_needs_a_fixer_or_commit_plan(github_world, tmp_path):
     world = github_world()
     world.seed(1)
     path = world.issues_file(tmp_path / "issues.jsonl")
     writes = world.emulator.stats["writes"]
-    result = runner_cli(
-        "process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "pr"), env=world.env()
-    )
+    result = world.process(path, "--publish", "pr")
     assert result.returncode == 2
     assert "--commit-plan" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
-    bad = runner_cli(
-        "process", str(path), "--repo", str(world.clone), *world.fast_flags("--publish", "both"), env=world.env()
-    )
+    bad = world.process(path, "--publish", "both")
     assert bad.returncode == 2 and "triage, pr" in bad.stderr.decode()
     assert world.emulator.stats["writes"] == writes
 
@@ -176,13 +172,13 @@ pathlib.Path(os.environ["RUNNER_SUMMARY"]).write_text(f"Appended a marker line f
 """
 
 
-def test_pr_mode_with_a_fixer_opens_prs_whose_diff_is_only_the_change(github_world, runner_cli, tmp_path):
+def test_pr_mode_with_a_fixer_opens_prs_whose_diff_is_only_the_change(github_world, tmp_path):
     world = github_world()
     numbers = world.seed(3)
     fixer = tmp_path / "fixer.py"
     fixer.write_text(FIXER)
     path = world.issues_file(tmp_path / "issues.jsonl")
-    run(runner_cli, world, path, "--command", f"{sys.executable} {fixer}")
+    run(world, path, "--command", f"{sys.executable} {fixer}")
 
     made = list(world.client().get_repo(GH_REPO).get_pulls(state="all"))
     assert len(made) == 3
