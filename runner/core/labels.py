@@ -6,6 +6,7 @@ Repositories spell the same label many ways: ``bug``, ``Type: Bug``, ``kind/bug`
 without decoration (emoji, shortcodes, brackets; hyphens and underscores as spaces) does, or its
 value after a prefix (``priority:``, ``type/``, ...) or before a ``priority``/``severity``
 suffix; else when it lists alternatives (``/``, ``|``, `` - ``) that all name the same thing.
+An issue's type (GitHub's issue types) is read through the same aliases.
 It never matches on a word inside a longer label: "not critical at all" names nothing.
 """
 
@@ -73,3 +74,11 @@ def best_label(labels: Sequence[str], table: Mapping[str, str], key: Callable[[s
         if name and (best is None or key(name) < key(best[0])):
             best = (name, label)
     return best
+
+
+def issue_type_name(item: object) -> str | None:
+    """The name of an issue object's `type` (GitHub's issue types: an object with a name, or a
+    plain name in exported files), or None."""
+    kind = item.get("type") if isinstance(item, Mapping) else None
+    name = kind.get("name") if isinstance(kind, Mapping) else kind
+    return name.strip() or None if isinstance(name, str) else None

@@ -64,6 +64,7 @@ class Issue:
     updated_at: str | None
     position: int
     content_hash: str
+    issue_type: str | None = None  # the organization's issue type (Bug, Feature, Task...), a maintainer's word
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,18 @@ class Task:
         nested dataclasses field by field cost five times as much."""
         i, t = self.issue, self.triage
         return _task_from, (
-            (i.number, i.title, i.body, i.labels, i.repository, i.html_url, i.updated_at, i.position, i.content_hash),
+            (
+                i.number,
+                i.title,
+                i.body,
+                i.labels,
+                i.repository,
+                i.html_url,
+                i.updated_at,
+                i.position,
+                i.content_hash,
+                i.issue_type,
+            ),
             (t.priority._value_, t.kind, t.priority_reason, t.kind_reason),
             self.repo_key,
             self.duplicates,

@@ -8,6 +8,8 @@ predictable, because users must be able to tell why an issue got its priority:
    its value after a prefix such as ``priority:``, ``severity/``, ``kind/`` or
    ``type:`` equals one (``priority: critical`` -> ``critical``), also without
    emoji and brackets or before a ``priority`` suffix (`runner.core.labels`).
+   For kind, an issue's type (GitHub's issue types: Bug, Feature, Task) counts
+   next, read through the same aliases.
 2. Priority words, title first: the most severe level whose phrase appears in
    the title wins; only when the title has none is the body searched: the
    reporter's own words in its first `BODY_SCAN_CHARS` characters (template
@@ -23,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from runner.core.kind_cues import SCAN_CHARS, WEIGHTS, Cue, cues, last_resort, prose, weigh
-from runner.core.labels import alias_table, best_label
+from runner.core.labels import alias_table, best_label, label_name
 from runner.core.models import KINDS, Issue, Priority, Triage
 from runner.core.phrases import Phrases, Words, normalize, padded
 from runner.core.signals import declared_kind
@@ -122,6 +124,14 @@ class Triager:
         kind, k_reason = self._kind(issue, texts)
         return Triage(priority, kind, p_reason, k_reason)
 
+    def declared(self, issue: Issue) -> tuple[bool, bool]:
+        """Whether people already said the issue's (kind, priority): a label, or for kind its type."""
+        kind = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index) is not None or bool(
+            issue.issue_type and label_name(issue.issue_type, self._kind_labels)
+        )
+        priority = best_label(issue.labels, self._priority_labels, key=len) is not None
+        return kind, priority
+
     def _priority(self, issue: Issue, texts: _Texts) -> tuple[Priority, str]:
         found = best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
         if found:
@@ -139,6 +149,9 @@ class Triager:
         found = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
         if found:
             return found[0], f"label {found[1]!r}"
+        typed = label_name(issue.issue_type, self._kind_labels) if issue.issue_type else None
+        if typed:
+            return typed, f"issue type {issue.issue_type!r}"
         return self.kind_from_text(issue, texts)
 
     def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:

@@ -132,7 +132,18 @@ DEFAULT_KIND_LABELS: dict[str, tuple[str, ...]] = {
     "docs": ("docs", "documentation", "doc"),
     "feature": ("feature", "enhancement", "feature request", "improvement", "new feature", "rfc", "proposal"),
     "question": ("question", "support", "how-to", "discussion"),
-    "chore": ("chore", "maintenance", "dependencies", "deps", "ci", "build", "refactor", "tech debt", "cleanup"),
+    "chore": (
+        "chore",
+        "maintenance",
+        "dependencies",
+        "deps",
+        "ci",
+        "build",
+        "refactor",
+        "tech debt",
+        "cleanup",
+        "task",
+    ),
 }
 DEFAULT_KIND_WORDS: dict[str, tuple[str, ...]] = {
     "security": (

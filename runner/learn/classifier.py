@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.core.labels import alias_table, best_label, label_name
+from runner.core.labels import alias_table, best_label, issue_type_name, label_name
 from runner.core.models import KINDS, Priority
 from runner.core.triage import KIND_PRECEDENCE, TriageRules
 from runner.learn.features import Features, make_vectorizers, vectorize
@@ -77,6 +77,18 @@ class LabelMap:
             table[str(label).strip().lower()] = name
         return cls(alias_table(rules.kind_labels), alias_table(rules.priority_labels), table)
 
+    def read_type(self, name: str | None) -> str | None:
+        """The kind an issue's type names (runner.toml's `[learn.labels]` first), when its labels named none."""
+        if not name:
+            return None
+        target = label_name(name, self.explicit)
+        if target is not None:
+            return target if target in KINDS else None
+        kind = label_name(name, self.kinds)
+        if kind is None:
+            self.unmapped[name] += 1
+        return kind
+
     def read(self, labels: Sequence[str]) -> tuple[str | None, str | None]:
         """(kind, priority) the labels give, each None when no label names one."""
         kinds, priorities, rest = [], [], []
@@ -114,6 +126,7 @@ def examples_from_items(items: Iterable[Mapping[str, Any]], labels: LabelMap) ->
             continue
         names = [x if isinstance(x, str) else x.get("name") for x in item.get("labels") or ()]
         kind, priority = labels.read([n for n in names if isinstance(n, str)])
+        kind = kind or labels.read_type(issue_type_name(item))
         if kind or priority:
             body = item.get("body")
             found.append(

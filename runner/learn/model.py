@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from runner.core.labels import best_label
 from runner.core.models import Issue, Priority, Triage
 from runner.core.triage import Triager
 from runner.learn.classifier import MIN_EXAMPLES, Example, TextClassifier, features_of
@@ -165,7 +164,7 @@ def _issue(example: Example) -> Issue:
 
 
 class LearnedTriager:
-    """Labels, then a repository's model when it is confident, then the rules."""
+    """Labels (and for kind the issue's type), then a repository's model when it is confident, then the rules."""
 
     def __init__(
         self,
@@ -182,13 +181,11 @@ class LearnedTriager:
         model = self.models.get((repository or issue.repository or "").lower())
         if model is None:
             return rules
+        kind_said, priority_said = self.triager.declared(issue)
         want = [
             clf
-            for clf, labels in (
-                (model.kind, self.triager._kind_labels),
-                (model.priority, self.triager._priority_labels),
-            )
-            if clf is not None and not best_label(issue.labels, labels, key=len)
+            for clf, said in ((model.kind, kind_said), (model.priority, priority_said))
+            if clf is not None and not said
         ]
         if not want:
             return rules

@@ -34,6 +34,7 @@ from typing import TypeGuard
 from runner.core import jsonstream
 from runner.core.errors import UsageError
 from runner.core.jsonstream import LongInteger
+from runner.core.labels import issue_type_name
 from runner.core.models import InvalidItem, Issue
 
 CHUNK = 1 << 16
@@ -165,6 +166,9 @@ def _field_problem(value: dict) -> str | None:
     url = value.get("repository_url")
     if url is not None and not isinstance(url, str):
         return f"'repository_url' must be a string, got {_show(url)}"
+    kind = value.get("type")
+    if not (kind is None or isinstance(kind, str) or (isinstance(kind, dict) and isinstance(kind.get("name"), str))):
+        return f"'type' must be an issue type object with a 'name', a string or null, got {_show(kind)}"
     return None
 
 
@@ -173,7 +177,9 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
     body = _text(value.get("body") or "")
     labels = tuple(_text(label if isinstance(label, str) else label["name"]) for label in value.get("labels") or ())
     repository = repository_from_url(_text(value.get("repository_url") or ""))
-    digest = _content_digest(number, title, body, labels, repository)
+    named_type = issue_type_name(value)
+    issue_type = _text(named_type) if named_type else None
+    digest = _content_digest(number, title, body, labels, repository, issue_type)
     return Issue(
         number=number,
         title=title,
@@ -184,13 +190,18 @@ def _build_issue(value: dict, number: int, position: int) -> Issue:
         updated_at=_text(value["updated_at"]) if isinstance(value.get("updated_at"), str) else None,
         position=position,
         content_hash=digest,
+        issue_type=issue_type,
     )
 
 
-def _content_digest(number: int, title: str, body: str, labels: tuple[str, ...], repository: str | None) -> str:
-    return hashlib.sha256(_HASH_ENCODER.encode([number, title, body, sorted(labels), repository]).encode()).hexdigest()[
-        :20
-    ]
+def _content_digest(
+    number: int, title: str, body: str, labels: tuple[str, ...], repository: str | None, issue_type: str | None = None
+) -> str:
+    """What an edit changes; an issue without a type hashes as it did before types were read."""
+    content: list = [number, title, body, sorted(labels), repository]
+    if issue_type is not None:
+        content.append(issue_type)
+    return hashlib.sha256(_HASH_ENCODER.encode(content).encode()).hexdigest()[:20]
 
 
 def without_labels(issue: Issue, drop: frozenset[str]) -> Issue:
@@ -200,7 +211,9 @@ def without_labels(issue: Issue, drop: frozenset[str]) -> Issue:
     if len(kept) == len(issue.labels):
         return issue
     return replace(
-        issue, labels=kept, content_hash=_content_digest(issue.number, issue.title, issue.body, kept, issue.repository)
+        issue,
+        labels=kept,
+        content_hash=_content_digest(issue.number, issue.title, issue.body, kept, issue.repository, issue.issue_type),
     )
 
 

@@ -655,3 +655,29 @@ def test_spool_stdin_copies_standard_input_to_a_readable_file(tmp_path: Path) ->
     assert spooled.read_bytes() == payload
     issues = only_issues(events(spooled, tmp_path))
     assert [(i.number, i.title, i.body) for i in issues] == [(1, "café", "details"), (2, "Something is wrong", "")]
+
+
+# --- issue types -----------------------------------------------------------------------------
+
+
+def test_an_issue_type_object_or_name_is_read(tmp_path: Path) -> None:
+    assert load_one(tmp_path, open_issue(1, type={"id": 411, "name": "Bug"})).issue_type == "Bug"
+    assert load_one(tmp_path, open_issue(1, type="Feature")).issue_type == "Feature"
+    assert load_one(tmp_path, open_issue(1, type=None)).issue_type is None
+    assert load_one(tmp_path, open_issue(1)).issue_type is None
+
+
+def test_a_malformed_type_is_a_clear_error_naming_the_issue(tmp_path: Path) -> None:
+    found = events(write(tmp_path, as_array([open_issue(7, type=[1, 2])])), tmp_path)
+    (bad,) = found
+    assert isinstance(bad, InvalidItem) and bad.number == 7
+    assert "'type' must be an issue type object with a 'name', a string or null" in bad.reason
+
+
+def test_a_type_counts_as_content_and_no_type_hashes_as_before(tmp_path: Path) -> None:
+    plain = load_one(tmp_path, open_issue(1)).content_hash
+    assert load_one(tmp_path, open_issue(1, type=None)).content_hash == plain
+    bug = load_one(tmp_path, open_issue(1, type={"name": "Bug"})).content_hash
+    assert bug != plain
+    assert load_one(tmp_path, open_issue(1, type="Bug")).content_hash == bug
+    assert load_one(tmp_path, open_issue(1, type={"name": "Task"})).content_hash != bug

@@ -16,6 +16,7 @@ from runner.testing.emulator import git as emulator_git
 from runner.testing.emulator.errors import ApiError, not_found, validation_failed
 from runner.testing.emulator.params import body_text, label_names, query_choice, query_since, require_user
 from runner.testing.emulator.routing import CREATE, WRITE, Call, Reply, paginate, route
+from runner.testing.emulator.state import ISSUE_TYPES
 
 _COLOUR = re.compile(r"^[0-9a-fA-F]{6}$")
 
@@ -100,7 +101,14 @@ def create_issue(call: Call) -> Reply:
     data = call.json_object()
     title = body_text(data, "title", "Issue", required=True) or ""
     labels = label_names(data.get("labels") or [])
-    issue = call.state.create_issue(call.full_name, require_user(call), title, body_text(data, "body", "Issue"), labels)
+    issue = call.state.create_issue(
+        call.full_name,
+        require_user(call),
+        title,
+        body_text(data, "body", "Issue"),
+        labels,
+        issue_type(data.get("type"), "Issue"),
+    )
     call.stats.incr("issues_created")
     with call.state.lock:
         payload = call.shapes.issue(call.state.repo(call.full_name), issue, detail=True)
@@ -136,7 +144,21 @@ def issue_changes(data: dict[str, Any], resource: str) -> dict[str, Any]:
         changes["state_reason"] = data["state_reason"]
     if "labels" in data:
         changes["labels"] = data["labels"]
+    if "type" in data and resource == "Issue":
+        changes["type"] = issue_type(data["type"], resource)
     return changes
+
+
+def issue_type(value: Any, resource: str) -> str | None:
+    """One of the organization's issue types (GitHub's defaults: Bug, Feature, Task) by name, any
+    case, as GitHub stores it; None clears it; any other name is a validation failure."""
+    if value is None:
+        return None
+    wanted = value.strip().lower() if isinstance(value, str) else None
+    found = next((name for name in ISSUE_TYPES if name.lower() == wanted), None)
+    if found is None:
+        raise validation_failed(resource, "invalid", "type")
+    return found
 
 
 def apply_issue_changes(call: Call, changes: dict[str, Any], as_pull: bool) -> Reply:

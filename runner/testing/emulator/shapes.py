@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from runner.testing.emulator.state import Comment, Issue, Label, Repo, User, node_id
+from runner.testing.emulator.state import ISSUE_TYPES, Comment, Issue, Label, Repo, User, node_id
 
 _URL_TEMPLATES = {
     "issues": "{/number}",
@@ -150,6 +150,22 @@ class Shapes:
             "description": label.description,
         }
 
+    @staticmethod
+    def issue_type(name: str | None) -> dict[str, Any] | None:
+        if name is None:
+            return None
+        number, description, color = ISSUE_TYPES[name]
+        return {
+            "id": number,
+            "node_id": node_id("IT", number),
+            "name": name,
+            "description": description,
+            "color": color,
+            "created_at": "2024-12-11T14:39:09Z",
+            "updated_at": "2024-12-11T14:39:09Z",
+            "is_enabled": True,
+        }
+
     def issue(self, repo: Repo, issue: Issue, detail: bool = False) -> dict[str, Any]:
         api = f"{self.repo_api(repo)}/issues/{issue.number}"
         kind = "pull" if issue.pull else "issues"
@@ -183,6 +199,8 @@ class Shapes:
             "performed_via_github_app": None,
             "state_reason": issue.state_reason,
         }
+        if issue.pull is None:
+            data["type"] = self.issue_type(issue.issue_type)
         if issue.pull is not None:
             pull_api = f"{self.repo_api(repo)}/pulls/{issue.number}"
             data["draft"] = issue.pull.draft

@@ -20,6 +20,13 @@ from typing import Any
 from runner.testing.emulator import git as emulator_git
 from runner.testing.emulator.errors import ApiError, not_found, validation_failed
 
+# An organization's default issue types: name -> (id, description, color).
+ISSUE_TYPES = {
+    "Task": (410, "A specific piece of work", "yellow"),
+    "Bug": (411, "An unexpected problem or behavior", "red"),
+    "Feature": (412, "A request, idea, or new functionality", "blue"),
+}
+
 
 def node_id(prefix: str, number: int) -> str:
     return f"{prefix}_kwDO{base64.b64encode(number.to_bytes(6, 'big')).decode()}"
@@ -77,6 +84,7 @@ class Issue:
     label_keys: list[str] = field(default_factory=list)
     comment_ids: list[int] = field(default_factory=list)
     pull: PullInfo | None = None
+    issue_type: str | None = None  # one of ISSUE_TYPES, as an organization's issue types classify issues
 
 
 @dataclass
@@ -157,19 +165,25 @@ class State:
     # -- issues --------------------------------------------------------------
 
     def create_issue(
-        self, full_name: str, author: str, title: str, body: str | None = None, labels: Iterable[str] = ()
+        self,
+        full_name: str,
+        author: str,
+        title: str,
+        body: str | None = None,
+        labels: Iterable[str] = (),
+        issue_type: str | None = None,
     ) -> Issue:
         with self.lock:
             repo = self.repo(full_name)
             now = self.now()
             number = len(repo.issues) + 1
-            issue = Issue(next(self._ids), number, title, body, self.user(author), now, now)
+            issue = Issue(next(self._ids), number, title, body, self.user(author), now, now, issue_type=issue_type)
             repo.issues[number] = issue
             self._apply_labels(repo, issue, labels, replace=True)
             return issue
 
     def update_issue(self, full_name: str, number: int, actor: str, changes: Mapping[str, Any]) -> Issue:
-        """Apply title/body/state/labels changes; like every edit on GitHub it moves ``updated_at``."""
+        """Apply title/body/state/labels/type changes; like every edit on GitHub it moves ``updated_at``."""
         with self.lock:
             repo = self.repo(full_name)
             issue = self.issue(full_name, number)
@@ -180,6 +194,8 @@ class State:
                     setattr(issue, key, changes[key])
             if "labels" in changes:
                 self._apply_labels(repo, issue, changes["labels"], replace=True)
+            if "type" in changes:
+                issue.issue_type = changes["type"]
             if "state" in changes and changes["state"] != issue.state:
                 self._set_state(issue, changes["state"], actor, changes.get("state_reason"))
             issue.updated_at = self.now()
