@@ -20,7 +20,8 @@ _PREFIX = re.compile(r"^(?:priority|prio|severity|sev|p|c|kind|type|area|categor
 _SUFFIX = re.compile(r"^(.+?)\s+(?:priority|prio|severity)$")
 _DECORATION = re.compile(r":[a-z0-9_+-]+:|[^\w\s/:=+|-]|_")
 _SPACES = re.compile(r"[\s-]+")
-_ALTERNATIVES = re.compile(r"\s*[/|]\s*|\s+-\s+")
+_ALTERNATIVES = re.compile(r"[/|]|\s-\s")
+LONGEST = 100  # characters; GitHub's labels have at most 50, and a longer one names nothing
 
 
 def alias_table(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -42,6 +43,8 @@ def plain(text: str) -> str:
 def label_name(label: str, table: Mapping[str, str]) -> str | None:
     """The name `label` gives among `table`'s aliases, or None."""
     text = label.lower().strip()
+    if len(text) > LONGEST:
+        return None
     for form in _forms(text):
         if form in table:
             return table[form]

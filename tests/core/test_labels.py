@@ -92,3 +92,9 @@ def test_a_configured_alias_matches_in_its_plain_form_too() -> None:
 def test_best_label_keeps_the_label_as_written() -> None:
     order = ("critical", "high", "medium", "low")
     assert best_label(["low-priority", "P1 - High"], PRIORITIES, key=order.index) == ("high", "P1 - High")
+
+
+def test_a_label_longer_than_github_allows_names_nothing() -> None:
+    assert label_name("bug" + " " * 200, KINDS) == "bug"  # stripped first
+    assert label_name("type: " + "x" * 120 + " / bug", KINDS) is None
+    assert label_name("a" + " \t" * 10_000 + "b", KINDS) is None
