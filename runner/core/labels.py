@@ -84,4 +84,6 @@ def issue_type_name(item: object) -> str | None:
     plain name in exported files), or None."""
     kind = item.get("type") if isinstance(item, Mapping) else None
     name = kind.get("name") if isinstance(kind, Mapping) else kind
-    return name.strip() or None if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    return name.strip() or None
