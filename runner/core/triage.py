@@ -151,7 +151,7 @@ class Triager:
             return found[0], f"label {found[1]!r}"
         typed = label_name(issue.issue_type, self._kind_labels) if issue.issue_type else None
         if typed:
-            return typed, f"issue type {issue.issue_type!r}"
+            return typed, f"GitHub issue type {issue.issue_type!r}"
         return self.kind_from_text(issue, texts)
 
     def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:

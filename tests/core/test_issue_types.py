@@ -19,7 +19,7 @@ def typed(issue_type: str | None, title: str = "Crash on save", labels: tuple[st
 )
 def test_the_type_decides_the_kind(name: str, kind: str) -> None:
     result = Triager().triage(typed(name, title="Plain words here"))
-    assert (result.kind, result.kind_reason) == (kind, f"issue type {name!r}")
+    assert (result.kind, result.kind_reason) == (kind, f"GitHub issue type {name!r}")
 
 
 def test_a_kind_label_still_wins_over_the_type() -> None:
@@ -29,7 +29,7 @@ def test_a_kind_label_still_wins_over_the_type() -> None:
 
 def test_a_type_runner_does_not_know_leaves_the_words_to_decide() -> None:
     result = Triager().triage(typed("Epic"))
-    assert result.kind == "bug" and not result.kind_reason.startswith("issue type")
+    assert result.kind == "bug" and not result.kind_reason.startswith("GitHub issue type")
 
 
 def test_configured_kind_labels_name_types_too() -> None:
@@ -65,5 +65,5 @@ def test_a_task_carries_the_type_to_the_sages() -> None:
 
     from runner.core.models import Priority, Task, Triage
 
-    task = Task(typed("Bug"), Triage(Priority.HIGH, "bug", "default", "issue type 'Bug'"), "acme/app")
+    task = Task(typed("Bug"), Triage(Priority.HIGH, "bug", "default", "GitHub issue type 'Bug'"), "acme/app")
     assert pickle.loads(pickle.dumps(task)).issue.issue_type == "Bug"

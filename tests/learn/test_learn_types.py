@@ -46,7 +46,7 @@ def test_the_model_does_not_overrule_a_type() -> None:
     learned = LearnedTriager(Triager(), {REPO: model}, min_confidence=0.0)
     item = labelled_items(1)[0]
     issue = Issue(1, item["title"], item["body"], (), REPO, None, None, 1, "h", "Task")
-    assert (learned.triage(issue).kind, learned.triage(issue).kind_reason) == ("chore", "issue type 'Task'")
+    assert (learned.triage(issue).kind, learned.triage(issue).kind_reason) == ("chore", "GitHub issue type 'Task'")
 
 
 def test_learn_from_typed_history_then_process(runner_cli, write_issues, make_repo, tmp_path: Path) -> None:
@@ -59,5 +59,5 @@ def test_learn_from_typed_history_then_process(runner_cli, write_issues, make_re
     done = runner_cli("process", write_issues(new).as_posix(), "--repo", f"{REPO}={make_repo()}", "--dry-run")
     assert done.returncode == 0, done.stderr.decode()
     records = {r["number"]: r for r in latest_report(tmp_path / "reports")["issues"]}
-    assert (records[200]["kind"], records[200]["kind_reason"]) == ("feature", "issue type 'Feature'")
+    assert (records[200]["kind"], records[200]["kind_reason"]) == ("feature", "GitHub issue type 'Feature'")
     assert all(records[n]["kind_reason"].startswith("model (") for n in (201, 202, 203))
