@@ -2,8 +2,9 @@
 
 models (the messages that flow one way: Issue, Triage, Task, Ticket, SageResult, ...),
 status (issue statuses and exit codes), errors (the `RunnerError` root), triage (priority
-and kind rules), retry (error classification and backoff), secrets (token variables and
-redaction), clock, display (text safe to show), jsonstream, locks, logs.
+and kind rules), labels (a label's many spellings, for the rules and for learning), retry
+(error classification and backoff), secrets (token variables and redaction), clock, display
+(text safe to show), jsonstream, locks, logs.
 """
 
 from __future__ import annotations
