@@ -126,16 +126,23 @@ class Triager:
 
     def declared(self, issue: Issue) -> tuple[bool, bool]:
         """Whether people already said the issue's (kind, priority): a label, or for kind its type."""
-        kind = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index) is not None or bool(
-            issue.issue_type and label_name(issue.issue_type, self._kind_labels)
-        )
-        priority = best_label(issue.labels, self._priority_labels, key=len) is not None
-        return kind, priority
+        return self._said_kind(issue) is not None, self._said_priority(issue) is not None
+
+    def _said_priority(self, issue: Issue) -> tuple[Priority, str] | None:
+        found = best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
+        return (Priority[found[0].upper()], f"label {found[1]!r}") if found else None
+
+    def _said_kind(self, issue: Issue) -> tuple[str, str] | None:
+        found = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
+        if found:
+            return found[0], f"label {found[1]!r}"
+        typed = label_name(issue.issue_type, self._kind_labels) if issue.issue_type else None
+        return (typed, f"GitHub issue type {issue.issue_type!r}") if typed else None
 
     def _priority(self, issue: Issue, texts: _Texts) -> tuple[Priority, str]:
-        found = best_label(issue.labels, self._priority_labels, key=lambda name: Priority[name.upper()])
-        if found:
-            return Priority[found[0].upper()], f"label {found[1]!r}"
+        said = self._said_priority(issue)
+        if said:
+            return said
         for where, text in texts:
             for level, phrases in self._priority_words:
                 hit = _first_phrase(text, phrases)
@@ -146,13 +153,7 @@ class Triager:
         return self.rules.default_priority, "default"
 
     def _kind(self, issue: Issue, texts: _Texts) -> tuple[str, str]:
-        found = best_label(issue.labels, self._kind_labels, key=KIND_PRECEDENCE.index)
-        if found:
-            return found[0], f"label {found[1]!r}"
-        typed = label_name(issue.issue_type, self._kind_labels) if issue.issue_type else None
-        if typed:
-            return typed, f"GitHub issue type {issue.issue_type!r}"
-        return self.kind_from_text(issue, texts)
+        return self._said_kind(issue) or self.kind_from_text(issue, texts)
 
     def kind_from_text(self, issue: Issue, texts: _Texts | None = None) -> tuple[str, str]:
         """Kind from the words alone: what the issue declares decides; otherwise every cue (a

@@ -201,7 +201,7 @@ class Shapes:
         }
         if issue.pull is None:
             data["type"] = self.issue_type(issue.issue_type)
-        if issue.pull is not None:
+        else:
             pull_api = f"{self.repo_api(repo)}/pulls/{issue.number}"
             data["draft"] = issue.pull.draft
             data["pull_request"] = {
